@@ -1,0 +1,1 @@
+"""The project's test lab: several real hosts on one machine."""

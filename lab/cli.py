@@ -1,0 +1,94 @@
+"""lab: boot and tear down a lab of real hosts on this machine.
+
+  lab up N       boot N hosts (node1..nodeN) and write an Ansible inventory
+  lab down       remove everything the lab made (also after a crash)
+  lab status     list the hosts of the running lab
+  lab exec HOST -- CMD...   run a command inside a host
+  lab ssh HOST [CMD...]     ssh to a host as Ansible does
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from lab.lab import MAX_HOSTS, Lab, LabError
+
+DEFAULT_STATE_DIR = "/var/tmp/gglab"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="lab", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--state-dir", type=Path,
+                        default=Path(os.environ.get("GGLAB_STATE_DIR", DEFAULT_STATE_DIR)),
+                        help="where the lab keeps its files (env GGLAB_STATE_DIR; default %(default)s)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="boot N hosts")
+    up.add_argument("count", type=int, metavar="N", help=f"number of hosts, 1 to {MAX_HOSTS}")
+    up.add_argument("--disk-size", default="4G",
+                    help="size of each host's two sparse block devices (default %(default)s)")
+
+    sub.add_parser("down", help="remove everything the lab made")
+    status = sub.add_parser("status", help="list the running lab's hosts")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+
+    exec_ = sub.add_parser("exec", help="run a command inside a host")
+    exec_.add_argument("host")
+    exec_.add_argument("cmd", nargs=argparse.REMAINDER, help="command (after --)")
+
+    ssh = sub.add_parser("ssh", help="ssh to a host")
+    ssh.add_argument("host")
+    ssh.add_argument("cmd", nargs=argparse.REMAINDER)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    lab = Lab(args.state_dir.resolve())
+    try:
+        return dispatch(lab, args)
+    except LabError as exc:
+        print(f"lab: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("lab: interrupted", file=sys.stderr)
+        return 130
+
+
+def dispatch(lab: Lab, args: argparse.Namespace) -> int:
+    if args.command == "up":
+        started = time.monotonic()
+        state = lab.up(args.count, disk_size=args.disk_size)
+        names = " ".join(h.name for h in state.hosts)
+        print(f"lab: {len(state.hosts)} hosts up in {time.monotonic() - started:.1f}s: {names}")
+        print(f"lab: inventory {lab.inventory_file}")
+        print(f"lab: ssh -F {lab.ssh_dir / 'config'} {state.hosts[0].name}")
+        return 0
+    if args.command == "down":
+        print("lab: down" if lab.down() else "lab: nothing to tear down")
+        return 0
+    if args.command == "status":
+        state = lab.running_state()
+        if args.json:
+            print(json.dumps({"inventory": str(lab.inventory_file),
+                              "hosts": [vars(h) for h in state.hosts]}, indent=2))
+        else:
+            for host in state.hosts:
+                print(f"{host.name}\t{host.address}\tpid {host.holder_pid}\t{' '.join(host.block_devices)}")
+        return 0
+    cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+    if args.command == "exec":
+        if not cmd:
+            raise LabError("exec needs a command: lab exec HOST -- CMD...")
+        argv = lab.enter_argv(args.host, cmd)
+    else:
+        lab.find_host(args.host)
+        argv = ["ssh", "-F", str(lab.ssh_dir / "config"), args.host, *cmd]
+    os.execvp(argv[0], argv)
+    return 127  # not reached
