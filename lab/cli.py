@@ -3,6 +3,7 @@
   lab up N       boot N hosts (node1..nodeN) and write an Ansible inventory
   lab down       remove everything the lab made (also after a crash)
   lab status     list the hosts of the running lab
+  lab inventory  print the running lab as Ansible inventory (JSON)
   lab exec HOST -- CMD...   run a command inside a host
   lab ssh HOST [CMD...]     ssh to a host as Ansible does
 """
@@ -21,11 +22,15 @@ from lab.lab import MAX_HOSTS, Lab, LabError
 DEFAULT_STATE_DIR = "/var/tmp/gglab"
 
 
+def default_state_dir() -> Path:
+    return Path(os.environ.get("GGLAB_STATE_DIR", DEFAULT_STATE_DIR))
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="lab", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--state-dir", type=Path,
-                        default=Path(os.environ.get("GGLAB_STATE_DIR", DEFAULT_STATE_DIR)),
+                        default=default_state_dir(),
                         help="where the lab keeps its files (env GGLAB_STATE_DIR; default %(default)s)")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -35,6 +40,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                     help="size of each host's two sparse block devices (default %(default)s)")
 
     sub.add_parser("down", help="remove everything the lab made")
+    sub.add_parser("inventory", help="print the running lab as Ansible inventory (JSON)")
     status = sub.add_parser("status", help="list the running lab's hosts")
     status.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -67,17 +73,19 @@ def dispatch(lab: Lab, args: argparse.Namespace) -> int:
         state = lab.up(args.count, disk_size=args.disk_size)
         names = " ".join(h.name for h in state.hosts)
         print(f"lab: {len(state.hosts)} hosts up in {time.monotonic() - started:.1f}s: {names}")
-        print(f"lab: inventory {lab.inventory_file}")
+        print("lab: inventory: inventory/lab (ansible-inventory -i inventory/lab --graph)")
         print(f"lab: ssh -F {lab.ssh_dir / 'config'} {state.hosts[0].name}")
         return 0
     if args.command == "down":
         print("lab: down" if lab.down() else "lab: nothing to tear down")
         return 0
+    if args.command == "inventory":
+        print(json.dumps(lab.inventory(), indent=2))
+        return 0
     if args.command == "status":
         state = lab.running_state()
         if args.json:
-            print(json.dumps({"inventory": str(lab.inventory_file),
-                              "hosts": [vars(h) for h in state.hosts]}, indent=2))
+            print(json.dumps({"hosts": [vars(h) for h in state.hosts]}, indent=2))
         else:
             for host in state.hosts:
                 print(f"{host.name}\t{host.address}\tpid {host.holder_pid}\t{' '.join(host.block_devices)}")

@@ -9,7 +9,8 @@ packages=(
     qemu-utils qemu-block-extra
     openssh-server openssh-client
     xfsprogs iproute2 attr util-linux
-    bridge-utils socat
+    python3 python3-apt
+    socat
 )
 
 missing=()

@@ -141,7 +141,6 @@ class Lab:
         self.prefix = prefix
         self.subnet = subnet
         self.state_file = state_dir / "state.json"
-        self.inventory_file = state_dir / "inventory.yml"
         self.ssh_dir = state_dir / "ssh"
         self.lock_file = Path("/run/lock") / f"{prefix}.lock"
 
@@ -261,7 +260,6 @@ class Lab:
         state.save(self.state_file)
         self._write_known_hosts(state)
         self._write_ssh_config(state)
-        self._write_inventory(state)
 
     def _make_controller_key(self) -> None:
         self.ssh_dir.mkdir(mode=0o700)
@@ -410,32 +408,30 @@ class Lab:
         ]
         (self.ssh_dir / "config").write_text("\n".join(lines) + "\n")
 
-    def _write_inventory(self, state: LabState) -> None:
-        q = json.dumps  # a JSON string is a valid YAML scalar
-        lines = [
-            "# Written by 'lab up'; rewritten by every 'lab up'. Group 'lab' holds every host.",
-            "all:",
-            "  children:",
-            "    lab:",
-            "      hosts:",
-        ]
-        for host in state.hosts:
-            lines += [
-                f"        {host.name}:",
-                f"          ansible_host: {host.address}",
-                f"          lab_block_devices: {q(host.block_devices)}",
-            ]
-        lines += [
-            "      vars:",
-            "        ansible_user: root",
-            # Interpreter discovery over SSH can pick a pyenv shim from PATH.
-            "        ansible_python_interpreter: /usr/bin/python3",
-            f"        ansible_ssh_private_key_file: {q(str(self.ssh_dir / 'id_ed25519'))}",
-            f"        ansible_ssh_common_args: {q(self.ssh_common_args())}",
-            f"        lab_cluster_address: {q(self.cluster_address)}",
-            "        lab_cluster_name: labcluster",
-        ]
-        self.inventory_file.write_text("\n".join(lines) + "\n")
+    def inventory(self) -> dict:
+        """The running lab as an Ansible script inventory (empty when none is up)."""
+        state = self.load_state()
+        if state is None or not self.is_running(state):
+            return {"_meta": {"hostvars": {}}}
+        hostvars = {
+            host.name: {"ansible_host": host.address, "lab_block_devices": host.block_devices}
+            for host in state.hosts
+        }
+        return {
+            "lab": {
+                "hosts": list(hostvars),
+                "vars": {
+                    "ansible_user": "root",
+                    # Interpreter discovery over SSH can pick a pyenv shim from PATH.
+                    "ansible_python_interpreter": "/usr/bin/python3",
+                    "ansible_ssh_private_key_file": str(self.ssh_dir / "id_ed25519"),
+                    "ansible_ssh_common_args": self.ssh_common_args(),
+                    "lab_cluster_name": "labcluster",
+                    "lab_cluster_address": self.cluster_address,
+                },
+            },
+            "_meta": {"hostvars": hostvars},
+        }
 
     # -- down ---------------------------------------------------------------
 

@@ -1,0 +1,105 @@
+#!/usr/bin/python
+# Copyright: contributors to ganeti_gluster.cluster
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: gluster_pool_info
+short_description: Report the GlusterFS trusted storage pool as this host's glusterd sees it
+version_added: "0.1.0"
+description:
+  - Runs C(gluster pool list) in XML mode on the host and returns every peer, this host
+    included, with its UUID, names, peer state and connection state.
+  - Read-only. Fails when glusterd does not answer, with the CLI's own message.
+options: {}
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+notes:
+  - A peer is a member of the pool when its state is 3 (C(Peer in Cluster)) and it is connected.
+author:
+  - ganeti-gluster developers
+"""
+
+EXAMPLES = r"""
+- name: Read the pool
+  ganeti_gluster.cluster.gluster_pool_info:
+  register: pool
+
+- name: Fail unless every peer is in the cluster and connected
+  ansible.builtin.assert:
+    that: pool.peers | rejectattr('in_cluster') | list | length == 0
+"""
+
+RETURN = r"""
+local_uuid:
+  description: UUID of this host's glusterd.
+  returned: success
+  type: str
+  sample: d1bb3fe9-15ac-4b7d-9314-0840f531343b
+peers:
+  description: Every member of the pool as seen from this host, this host first.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    uuid:
+      description: The peer's glusterd UUID.
+      type: str
+    hostname:
+      description: The name the peer is known by (C(localhost) for this host).
+      type: str
+    hostnames:
+      description: Every name and address glusterd knows the peer by.
+      type: list
+      elements: str
+    connected:
+      description: Whether this host's glusterd is connected to the peer.
+      type: bool
+    state:
+      description: The peer state number (3 is C(Peer in Cluster)); null for this host.
+      type: int
+    state_str:
+      description: The peer state as glusterd words it; null for this host.
+      type: str
+    local:
+      description: Whether this entry is the host the module ran on.
+      type: bool
+    in_cluster:
+      description: Whether the peer is a full, connected member of the pool.
+      type: bool
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
+    GlusterCli,
+    GlusterError,
+)
+
+
+def main():
+    module = AnsibleModule(argument_spec={}, supports_check_mode=True)
+    cli = GlusterCli(module)
+    try:
+        peers = cli.pool_list()
+    except GlusterError as exc:
+        module.fail_json(**exc.fail_kwargs())
+    peers.sort(key=lambda p: (not p.is_local, p.hostname))
+    local = [p.uuid for p in peers if p.is_local]
+    module.exit_json(
+        changed=False,
+        local_uuid=local[0] if local else None,
+        peers=[p.as_dict() for p in peers],
+    )
+
+
+if __name__ == "__main__":
+    main()
