@@ -1,11 +1,11 @@
 """lab: boot and tear down a lab of real hosts on this machine.
 
-  lab up N       boot N hosts (node1..nodeN) and write an Ansible inventory
-  lab down       remove everything the lab made (also after a crash)
-  lab status     list the hosts of the running lab
-  lab inventory  print the running lab as Ansible inventory (JSON)
-  lab exec HOST -- CMD...   run a command inside a host
-  lab ssh HOST [CMD...]     ssh to a host as Ansible does
+lab up N       boot N hosts (node1..nodeN) and write an Ansible inventory
+lab down       remove everything the lab made (also after a crash)
+lab status     list the hosts of the running lab
+lab inventory  print the running lab as Ansible inventory (JSON)
+lab exec HOST -- CMD...   run a command inside a host
+lab ssh HOST [CMD...]     ssh to a host as Ansible does
 """
 
 from __future__ import annotations
@@ -27,17 +27,22 @@ def default_state_dir() -> Path:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="lab", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--state-dir", type=Path,
-                        default=default_state_dir(),
-                        help="where the lab keeps its files (env GGLAB_STATE_DIR; default %(default)s)")
+    parser = argparse.ArgumentParser(
+        prog="lab", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=default_state_dir(),
+        help="where the lab keeps its files (env GGLAB_STATE_DIR; default %(default)s)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     up = sub.add_parser("up", help="boot N hosts")
     up.add_argument("count", type=int, metavar="N", help=f"number of hosts, 1 to {MAX_HOSTS}")
-    up.add_argument("--disk-size", default="4G",
-                    help="size of each host's two sparse block devices (default %(default)s)")
+    up.add_argument(
+        "--disk-size", default="4G", help="size of each host's two sparse block devices (default %(default)s)"
+    )
 
     sub.add_parser("down", help="remove everything the lab made")
     sub.add_parser("inventory", help="print the running lab as Ansible inventory (JSON)")

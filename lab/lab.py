@@ -51,6 +51,8 @@ PRIVATE_DIRS = (
     "/bricks",
 )
 PRIVATE_FILES = ("/etc/hosts", "/etc/hostname", "/etc/fstab")
+# Left in the machine's directories that the lab had to create as mount points.
+MOUNTPOINT_MARK = ".gglab-mountpoint"
 
 REQUIRED_TOOLS = ("ip", "unshare", "nsenter", "losetup", "ssh-keygen", "socat", "/usr/sbin/sshd")
 
@@ -84,7 +86,6 @@ class LabState:
     prefix: str
     subnet: str
     hosts: list[Host]
-    created_mountpoints: list[str] = field(default_factory=list)
 
     @classmethod
     def load(cls, path: Path) -> LabState:
@@ -192,9 +193,11 @@ class Lab:
             return None
 
     def is_running(self, state: LabState) -> bool:
-        return bool(state.hosts) and all(
-            process_in_netns(h.holder_pid, h.netns) for h in state.hosts
-        ) and netns_inode(self.switch_netns) is not None
+        return (
+            bool(state.hosts)
+            and all(process_in_netns(h.holder_pid, h.netns) for h in state.hosts)
+            and netns_inode(self.switch_netns) is not None
+        )
 
     def lab_netns_names(self) -> list[str]:
         proc = run(["ip", "netns", "list"])
@@ -226,8 +229,7 @@ class Lab:
             state = self.load_state()
             if state is not None and self.is_running(state):
                 raise LabError(
-                    f"a lab of {len(state.hosts)} hosts is already up ({self.state_dir}); "
-                    "run 'lab down' first"
+                    f"a lab of {len(state.hosts)} hosts is already up ({self.state_dir}); run 'lab down' first"
                 )
             if self.has_leftovers():
                 self._teardown()
@@ -246,7 +248,7 @@ class Lab:
         state.save(self.state_file)
         self._make_controller_key()
         keygens = [self._prepare_host_tree(host, state) for host in state.hosts]
-        for host, keygen in zip(state.hosts, keygens):
+        for host, keygen in zip(state.hosts, keygens, strict=True):
             if keygen.wait() != 0:
                 raise LabError(f"ssh-keygen for {host.name} failed")
         self._make_network(state)
@@ -263,22 +265,36 @@ class Lab:
 
     def _make_controller_key(self) -> None:
         self.ssh_dir.mkdir(mode=0o700)
-        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"{self.prefix}-controller",
-             "-f", str(self.ssh_dir / "id_ed25519")])
+        run(
+            [
+                "ssh-keygen",
+                "-q",
+                "-t",
+                "ed25519",
+                "-N",
+                "",
+                "-C",
+                f"{self.prefix}-controller",
+                "-f",
+                str(self.ssh_dir / "id_ed25519"),
+            ]
+        )
 
     def _prepare_host_tree(self, host: Host, state: LabState) -> subprocess.Popen:
         """Lay out the host's private paths; return the running host-key generation."""
         root = Path(host.root)
         for path in PRIVATE_DIRS:
             if not os.path.isdir(path):
+                # Marked, so teardown finds what it made even without state.json.
                 os.makedirs(path)
-                state.created_mountpoints.append(path)
+                (Path(path) / MOUNTPOINT_MARK).touch()
             (root / path.lstrip("/")).mkdir(parents=True, exist_ok=True)
         (root / "tmp").chmod(0o1777)
 
         etc_ssh = root / "etc/ssh"
-        shutil.copytree("/etc/ssh", etc_ssh, symlinks=True, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("ssh_host_*"))
+        shutil.copytree(
+            "/etc/ssh", etc_ssh, symlinks=True, dirs_exist_ok=True, ignore=shutil.ignore_patterns("ssh_host_*")
+        )
         (etc_ssh / "sshd_config.d").mkdir(exist_ok=True)
         (etc_ssh / "sshd_config.d/00-lab.conf").write_text(SSHD_DROP_IN)
 
@@ -300,8 +316,9 @@ class Lab:
         (root / "etc/fstab").write_text(fstab.read_text() if fstab.exists() else "")
         (root / ".private-dirs").write_text("\n".join(PRIVATE_DIRS) + "\n")
         (root / ".private-files").write_text("\n".join(PRIVATE_FILES) + "\n")
-        return subprocess.Popen(["ssh-keygen", "-A", "-f", str(root)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return subprocess.Popen(
+            ["ssh-keygen", "-A", "-f", str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
 
     def _etc_hosts(self, state: LabState) -> str:
         lines = [
@@ -323,13 +340,15 @@ class Lab:
         for index, host in enumerate(state.hosts, start=1):
             port = f"port{index}"
             run(["ip", "netns", "add", host.netns])
-            run(["ip", "-n", sw, "link", "add", port, "type", "veth",
-                 "peer", "name", "eth0", "netns", host.netns])
+            run(["ip", "-n", sw, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", host.netns])
             run(["ip", "-n", sw, "link", "set", port, "master", "br-lab", "up"])
             for argv in (
                 ["link", "set", "lo", "up"],
                 ["addr", "add", f"{host.address}/24", "dev", "eth0"],
                 ["link", "set", "eth0", "up"],
+                # A default route, as real hosts have (facts such as default_ipv4
+                # depend on it); the switch forwards nothing beyond the lab.
+                ["route", "add", "default", "via", f"{self.subnet}.1"],
                 # Ganeti's instance NICs attach to br0 (--nic-parameters=link=br0).
                 ["link", "add", "br0", "type", "bridge"],
                 ["link", "set", "br0", "up"],
@@ -347,15 +366,32 @@ class Lab:
         return devices
 
     def _launch(self, host: Host) -> int:
-        log = open(Path(host.root).parent / "init.log", "w")
-        with log:
+        with open(Path(host.root).parent / "init.log", "w") as log:
             proc = subprocess.Popen(
-                ["ip", "netns", "exec", host.netns,
-                 "unshare", "--mount", "--uts", "--pid", "--fork", "--mount-proc",
-                 "--propagation", "private",
-                 "/bin/bash", str(NODE_INIT), host.root, host.name, str(REAPER)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"},
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    host.netns,
+                    "unshare",
+                    "--mount",
+                    "--uts",
+                    "--pid",
+                    "--fork",
+                    "--mount-proc",
+                    "--propagation",
+                    "private",
+                    "/bin/bash",
+                    str(NODE_INIT),
+                    host.root,
+                    host.name,
+                    str(REAPER),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"},
             )
         return proc.pid
 
@@ -414,8 +450,7 @@ class Lab:
         if state is None or not self.is_running(state):
             return {"_meta": {"hostvars": {}}}
         hostvars = {
-            host.name: {"ansible_host": host.address, "lab_block_devices": host.block_devices}
-            for host in state.hosts
+            host.name: {"ansible_host": host.address, "lab_block_devices": host.block_devices} for host in state.hosts
         }
         return {
             "lab": {
@@ -474,9 +509,10 @@ class Lab:
             if netns_inode(name) is not None:
                 run(["ip", "netns", "delete", name])
         self._detach_loop_devices()
-        if state is not None:
-            for path in reversed(state.created_mountpoints):
-                with contextlib.suppress(OSError):
+        for path in PRIVATE_DIRS:
+            with contextlib.suppress(OSError):
+                if os.listdir(path) == [MOUNTPOINT_MARK]:
+                    os.unlink(os.path.join(path, MOUNTPOINT_MARK))
                     os.rmdir(path)
         self._remove_state_dir()
 
@@ -524,9 +560,19 @@ class Lab:
         """argv that runs `command` inside a host, with a clean environment."""
         host = self.find_host(name)
         return [
-            "nsenter", "--target", str(host.holder_pid),
-            "--mount", "--uts", "--net", "--pid", "--wd=/",
-            "env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "LC_ALL=C",
+            "nsenter",
+            "--target",
+            str(host.holder_pid),
+            "--mount",
+            "--uts",
+            "--net",
+            "--pid",
+            "--wd=/",
+            "env",
+            "-i",
+            "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+            "HOME=/root",
+            "LC_ALL=C",
             *command,
         ]
 

@@ -23,8 +23,7 @@ PEER_IN_CLUSTER = 3
 class GlusterError(Exception):
     """A gluster command failed. Carries what a module needs for fail_json."""
 
-    def __init__(self, message, argv=None, rc=None, stdout="", stderr="",
-                 op_errno=None, op_errstr=None):
+    def __init__(self, message, argv=None, rc=None, stdout="", stderr="", op_errno=None, op_errstr=None):
         super().__init__(message)
         self.message = message
         self.argv = list(argv or [])
@@ -68,21 +67,29 @@ def interpret(argv, rc, stdout, stderr):
         detail = (stderr.strip() or text or "no output").splitlines()[-1]
         raise GlusterCliError(
             f"gluster {what} failed (exit {rc}): {detail}. Check that glusterd is running on this host.",
-            argv=argv, rc=rc, stdout=stdout, stderr=stderr,
+            argv=argv,
+            rc=rc,
+            stdout=stdout,
+            stderr=stderr,
         )
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
-        raise GlusterCliError(f"gluster {what} printed unreadable XML: {exc}",
-                              argv=argv, rc=rc, stdout=stdout, stderr=stderr) from None
+        raise GlusterCliError(
+            f"gluster {what} printed unreadable XML: {exc}", argv=argv, rc=rc, stdout=stdout, stderr=stderr
+        ) from None
     op_ret = _int(root.findtext("opRet"), default=-1)
     if op_ret != 0:
         op_errno = _int(root.findtext("opErrno"), default=None)
         op_errstr = (root.findtext("opErrstr") or "").strip() or "no error text"
         raise GlusterOpError(
             f"gluster {what} failed: {op_errstr} (opRet {op_ret}, opErrno {op_errno})",
-            argv=argv, rc=rc, stdout=stdout, stderr=stderr,
-            op_errno=op_errno, op_errstr=op_errstr,
+            argv=argv,
+            rc=rc,
+            stdout=stdout,
+            stderr=stderr,
+            op_errno=op_errno,
+            op_errstr=op_errstr,
         )
     return root
 
@@ -127,14 +134,16 @@ def parse_pool_list(root):
     for node in root.iterfind("./peerStatus/peer"):
         hostname = (node.findtext("hostname") or "").strip()
         names = tuple(h.text.strip() for h in node.iterfind("./hostnames/hostname") if h.text)
-        peers.append(Peer(
-            uuid=(node.findtext("uuid") or "").strip(),
-            hostname=hostname,
-            hostnames=names or (hostname,),
-            connected=_int(node.findtext("connected"), default=0) == 1,
-            state=_int(node.findtext("state"), default=None),
-            state_str=(node.findtext("stateStr") or "").strip() or None,
-        ))
+        peers.append(
+            Peer(
+                uuid=(node.findtext("uuid") or "").strip(),
+                hostname=hostname,
+                hostnames=names or (hostname,),
+                connected=_int(node.findtext("connected"), default=0) == 1,
+                state=_int(node.findtext("state"), default=None),
+                state_str=(node.findtext("stateStr") or "").strip() or None,
+            )
+        )
     return peers
 
 

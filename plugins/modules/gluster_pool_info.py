@@ -26,7 +26,7 @@ attributes:
 notes:
   - A peer is a member of the pool when its state is 3 (C(Peer in Cluster)) and it is connected.
 author:
-  - ganeti-gluster developers
+  - ganeti_gluster.cluster developers (@ganeti-gluster)
 """
 
 EXAMPLES = r"""
@@ -79,6 +79,7 @@ peers:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
     GlusterCli,
     GlusterError,

@@ -1,0 +1,43 @@
+"""Drive the lab CLI and reach its hosts over SSH, as the tests' controller."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+LAB = REPO / "bin" / "lab"
+STATE_DIR = Path(os.environ.get("GGLAB_STATE_DIR", "/var/tmp/gglab"))
+
+
+def lab(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([str(LAB), *args], capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def lab_state() -> dict:
+    out = lab("status", "--json")
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def ssh(host: str, command: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run a shell command on a lab host over real SSH (exit 255: unreachable)."""
+    return subprocess.run(
+        [
+            "ssh",
+            "-F",
+            str(STATE_DIR / "ssh" / "config"),
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "ConnectTimeout=5",
+            host,
+            command,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

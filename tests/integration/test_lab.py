@@ -1,0 +1,191 @@
+"""The lab on the real machine: namespaces, loop devices, sshd, glusterd.
+
+Each test boots and tears down its own lab, and checks the machine's footprint
+(network namespaces, loop devices, processes in foreign network namespaces,
+mounts) is exactly what it was before.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
+    GlusterCliError,
+    interpret,
+    parse_pool_list,
+)
+
+from .lab_helpers import STATE_DIR, lab, lab_state, ssh
+
+pytestmark = pytest.mark.lab
+
+
+def footprint() -> dict:
+    """What of the machine a lab could leave behind."""
+    own_netns = os.stat("/proc/self/ns/net").st_ino
+    foreign = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{entry}/ns/net").st_ino != own_netns:
+                foreign.add(Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except OSError:
+            continue
+    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
+    loops = subprocess.run(["losetup", "--all"], capture_output=True, text=True, check=True).stdout
+    mounts = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
+    return {
+        "netns": sorted(netns.split("\n")),
+        "loops": sorted(loops.split("\n")),
+        "foreign_processes": sorted(foreign),
+        "mounts": sorted(mounts),
+        "state_dir": STATE_DIR.exists(),
+        "paths": {p: os.path.exists(p) for p in ("/bricks", "/srv/ganeti")},
+    }
+
+
+@pytest.fixture
+def clean_machine():
+    """The footprint before the test; asserts the same footprint after it."""
+    if lab("status").returncode == 0:
+        pytest.fail("a lab is already up on this machine; run 'bin/lab down' before the tests")
+    before = footprint()
+    yield before
+    lab("down")
+    assert footprint() == before
+
+
+def test_up_4_then_down_leaves_nothing(clean_machine):
+    up = lab("up", "4")
+    assert up.returncode == 0, up.stderr
+    state = lab_state()
+    assert [h["name"] for h in state["hosts"]] == ["node1", "node2", "node3", "node4"]
+    during = footprint()
+    assert len(during["netns"]) == len(clean_machine["netns"]) + 5  # 4 hosts + the switch
+    assert len(during["loops"]) == len(clean_machine["loops"]) + 8
+
+    down = lab("down")
+    assert down.returncode == 0, down.stderr
+    assert down.stdout.strip() == "lab: down"
+    after = footprint()
+    assert after == clean_machine
+    assert not any(str(STATE_DIR) in line for line in after["loops"])
+
+
+def test_each_host_is_its_own_machine_over_ssh(clean_machine):
+    assert lab("up", "3").returncode == 0
+    addresses = {h["name"]: h["address"] for h in lab_state()["hosts"]}
+    host_fstab = Path("/etc/fstab").read_bytes()
+    for name, address in addresses.items():
+        out = ssh(name, "hostname; cat /etc/hostname; ip -4 -o addr show dev eth0; getent hosts node1")
+        assert out.returncode == 0, out.stderr
+        hostname, etc_hostname, eth0, node1 = out.stdout.splitlines()
+        assert hostname == etc_hostname == name
+        assert f" {address}/24 " in eth0
+        assert node1.split()[0] == addresses["node1"]
+
+    # Private /etc/fstab, /bricks and /var/lib/glusterd: what one host writes
+    # reaches neither the machine nor the other hosts.
+    marker = "/dev/loop99 /bricks/x xfs defaults 0 0"
+    assert ssh("node1", f"echo '{marker}' >> /etc/fstab; touch /bricks/mine /var/lib/glusterd/mine").returncode == 0
+    assert Path("/etc/fstab").read_bytes() == host_fstab
+    assert not Path("/var/lib/glusterd/mine").exists()
+    seen = ssh("node2", "grep -c loop99 /etc/fstab; ls /bricks /var/lib/glusterd")
+    assert seen.stdout.splitlines()[0] == "0"
+    assert "mine" not in seen.stdout
+
+    # Each host's block devices format and mount inside the host only.
+    device = lab_state()["hosts"][0]["block_devices"][0]
+    fmt = ssh(
+        "node1",
+        f"mkfs.xfs -q -i size=512 {device} && mkdir -p /bricks/b1 && mount {device} /bricks/b1 "
+        "&& findmnt -n -o FSTYPE /bricks/b1",
+    )
+    assert fmt.stdout.strip() == "xfs", fmt.stderr
+    assert "/bricks/b1" not in Path("/proc/self/mountinfo").read_text()
+
+
+def test_a_dead_sshd_is_seen(clean_machine):
+    assert lab("up", "2").returncode == 0
+    assert ssh("node2", "true").returncode == 0
+    assert lab("exec", "node2", "--", "sh", "-c", "kill $(cat /run/sshd.pid)").returncode == 0
+    assert ssh("node2", "true").returncode == 255
+    assert ssh("node1", "true").returncode == 0
+
+
+def gluster_pool(host: str):
+    proc = ssh(host, "gluster --mode=script --xml pool list")
+    return parse_pool_list(
+        interpret(["gluster", "--mode=script", "--xml", "pool", "list"], proc.returncode, proc.stdout, proc.stderr)
+    )
+
+
+def test_each_host_runs_its_own_glusterd(clean_machine):
+    assert lab("up", "2").returncode == 0
+    with pytest.raises(GlusterCliError):  # the lab starts no glusterd
+        gluster_pool("node1")
+    for host in ("node1", "node2"):
+        assert ssh(host, "glusterd -p /run/glusterd.pid").returncode == 0
+    pools = {host: gluster_pool(host) for host in ("node1", "node2")}
+    for host, peers in pools.items():
+        assert [p.is_local for p in peers] == [True], f"{host} sees {peers}"
+        on_disk = ssh(host, "sed -n 's/^UUID=//p' /var/lib/glusterd/glusterd.info").stdout.strip()
+        assert peers[0].uuid == on_disk
+    assert pools["node1"][0].uuid != pools["node2"][0].uuid
+
+    assert ssh("node2", "kill $(cat /run/glusterd.pid)").returncode == 0
+    with pytest.raises(GlusterCliError):
+        gluster_pool("node2")
+
+
+@pytest.mark.parametrize("count", ["0", "30", "-1"])
+def test_out_of_range_count_is_one_line_and_builds_nothing(clean_machine, count):
+    out = lab("up", count)
+    assert out.returncode != 0
+    assert out.stderr.strip().splitlines() == [f"lab: the number of hosts must be between 1 and 16, not {count}"]
+    assert footprint() == clean_machine
+
+
+def test_down_with_nothing_up_is_a_clean_no_op(clean_machine):
+    out = lab("down")
+    assert (out.returncode, out.stdout.strip(), out.stderr) == (0, "lab: nothing to tear down", "")
+
+
+def test_second_up_is_refused_and_leaves_the_first_lab_running(clean_machine):
+    assert lab("up", "2").returncode == 0
+    before = lab_state()
+    again = lab("up", "3")
+    assert again.returncode == 1
+    assert len(again.stderr.strip().splitlines()) == 1
+    assert "already up" in again.stderr
+    assert lab_state() == before
+    assert ssh("node2", "true").returncode == 0
+
+
+def test_up_after_a_crash_cleans_up_first(clean_machine):
+    assert lab("up", "2").returncode == 0
+    # A crashed lab: one host's init is gone, its leftovers remain.
+    os.kill(lab_state()["hosts"][0]["holder_pid"], signal.SIGKILL)
+    out = lab("up", "2")
+    assert out.returncode == 0, out.stderr
+    assert ssh("node1", "true").returncode == 0
+
+
+def test_down_finds_leftovers_without_the_state_file(clean_machine):
+    assert lab("up", "2").returncode == 0
+    (STATE_DIR / "state.json").unlink()
+    assert lab("down").returncode == 0
+    # clean_machine asserts the footprint is back to what it was.
+
+
+def test_exec_on_an_unknown_host_says_which_hosts_exist(clean_machine):
+    assert lab("up", "1").returncode == 0
+    out = lab("exec", "node7", "--", "true")
+    assert out.returncode == 1
+    assert out.stderr.strip() == "lab: no host 'node7' in the lab (hosts: node1)"

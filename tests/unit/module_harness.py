@@ -1,0 +1,73 @@
+"""Run a module's main() in-process with scripted command results.
+
+run_command is replaced by a script of (expected argv, rc, stdout, stderr);
+the harness fails the test on any command the script did not expect, so each
+test states exactly which commands a module runs, in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from unittest import mock
+
+import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+
+class ModuleExit(Exception):
+    def __init__(self, result: dict, failed: bool):
+        super().__init__(result)
+        self.result = result
+        self.failed = failed
+
+
+@dataclass
+class Expected:
+    argv: list[str]
+    rc: int = 0
+    stdout: str = ""
+    stderr: str = ""
+
+
+@dataclass
+class CommandScript:
+    expected: list[Expected]
+    ran: list[list[str]] = field(default_factory=list)
+
+    def run_command(self, args, **kwargs):
+        self.ran.append(list(args))
+        if not self.expected:
+            pytest.fail(f"unexpected command: {args}")
+        want = self.expected.pop(0)
+        assert list(args) == want.argv, f"ran {args}, expected {want.argv}"
+        assert kwargs.get("check_rc") is False
+        assert kwargs.get("environ_update", {}).get("LC_ALL") == "C"
+        return want.rc, want.stdout, want.stderr
+
+
+def run_module(main, args: dict, commands: list[Expected], bins: dict[str, str] | None = None) -> ModuleExit:
+    """Call main() with args; return how it exited. Every scripted command must run."""
+    script = CommandScript(list(commands))
+    bins = bins or {}
+
+    def get_bin_path(module, name, required=False, opt_dirs=None):
+        return bins.get(name, f"/usr/sbin/{name}")
+
+    def exit_json(module, **result):
+        raise ModuleExit(result, failed=False)
+
+    def fail_json(module, msg, **result):
+        raise ModuleExit({"msg": msg, **result}, failed=True)
+
+    with (
+        patch_module_args(args),
+        mock.patch.object(basic.AnsibleModule, "run_command", script.run_command),
+        mock.patch.object(basic.AnsibleModule, "get_bin_path", get_bin_path),
+        mock.patch.object(basic.AnsibleModule, "exit_json", exit_json),
+        mock.patch.object(basic.AnsibleModule, "fail_json", fail_json),
+        pytest.raises(ModuleExit) as caught,
+    ):
+        main()
+    assert not script.expected, f"commands not run: {[e.argv for e in script.expected]}"
+    return caught.value
