@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the lab hosts run. The hosts share /usr, so this
-# runs once per machine. Used by .ci/run and the README quickstart.
+# Installs the Debian packages the lab hosts run (they share the machine's /usr,
+# so once per machine is enough) and what scripts/setup needs. Used by the
+# README quickstart and the tests (scripts/setup), and so by .ci/run.
 set -euo pipefail
 
 packages=(
@@ -10,6 +11,7 @@ packages=(
     openssh-server openssh-client
     xfsprogs iproute2 attr util-linux
     python3 python3-apt
+    python3-venv                # the project's own virtualenv (scripts/setup)
     socat
 )
 
