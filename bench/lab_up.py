@@ -32,8 +32,9 @@ def floor_once():
     for name in names:
         subprocess.run(["ip", "netns", "add", name], check=True)
     procs = [
-        subprocess.Popen(["ip", "netns", "exec", name, "unshare", "--mount", "--uts", "--pid", "--fork",
-                          "--mount-proc", "true"])
+        subprocess.Popen(
+            ["ip", "netns", "exec", name, "unshare", "--mount", "--uts", "--pid", "--fork", "--mount-proc", "true"]
+        )
         for name in names
     ]
     for proc in procs:

@@ -16,8 +16,25 @@ from dataclasses import dataclass
 # operator reading a failure should get them untranslated.
 C_LOCALE = {"LANG": "C", "LC_ALL": "C", "LC_MESSAGES": "C"}
 
-# glusterd's peer state machine: 3 is "Peer in Cluster".
+# glusterd's peer state machine (glusterd_friend_sm_state_t).
 PEER_IN_CLUSTER = 3
+PEER_REJECTED = 6
+
+# `peer probe` succeeds (opRet 0) in three ways, told apart by opErrno.
+PROBE_NEW = 0
+PROBE_LOCALHOST = 1
+PROBE_ALREADY_PEER = 2
+
+# Volume status in `volume info`.
+VOLUME_CREATED = 0
+VOLUME_STARTED = 1
+VOLUME_STOPPED = 2
+
+# Rebalance status (gf_defrag_status_t).
+REBALANCE_NOT_STARTED = 0
+REBALANCE_RUNNING = {1, 5}
+REBALANCE_COMPLETED = {3, 7}
+REBALANCE_FAILED = {2, 4, 6, 8}  # stopped or failed, data or layout
 
 
 class GlusterError(Exception):
@@ -147,6 +164,224 @@ def parse_pool_list(root):
     return peers
 
 
+@dataclass(frozen=True)
+class Brick:
+    """One brick of a volume, as `volume info` lists it."""
+
+    name: str
+    host_uuid: str
+    is_arbiter: bool
+
+    @property
+    def host(self):
+        return self.name.rsplit(":", 1)[0]
+
+    @property
+    def path(self):
+        return self.name.rsplit(":", 1)[1]
+
+
+@dataclass(frozen=True)
+class Volume:
+    """One volume from `volume info`."""
+
+    name: str
+    id: str
+    status: int
+    status_str: str
+    type_str: str
+    brick_count: int
+    dist_count: int
+    replica_count: int
+    arbiter_count: int
+    disperse_count: int
+    redundancy_count: int
+    bricks: tuple
+    options: dict
+
+    @property
+    def started(self):
+        return self.status == VOLUME_STARTED
+
+    @property
+    def set_size(self):
+        """Bricks per replica or disperse set (1 for pure distribute)."""
+        if self.disperse_count:
+            return self.disperse_count
+        return max(self.replica_count, 1)
+
+    @property
+    def is_distributed(self):
+        """Whether DHT spreads files over more than one subvolume (so rebalance applies)."""
+        return self.brick_count // self.set_size > 1
+
+    def as_dict(self):
+        return {
+            "name": self.name,
+            "id": self.id,
+            "status": self.status_str,
+            "type": self.type_str,
+            "brick_count": self.brick_count,
+            "distribute_count": self.brick_count // self.set_size,
+            "replica_count": self.replica_count,
+            "arbiter_count": self.arbiter_count,
+            "disperse_count": self.disperse_count,
+            "redundancy_count": self.redundancy_count,
+            "bricks": [b.name for b in self.bricks],
+            "options": dict(self.options),
+        }
+
+
+def parse_volume_info(root):
+    """Volumes from `volume info` (all of them, or the one asked for)."""
+    volumes = []
+    for node in root.iterfind("./volInfo/volumes/volume"):
+        bricks = tuple(
+            Brick(
+                name=(b.findtext("name") or "").strip(),
+                host_uuid=(b.findtext("hostUuid") or "").strip(),
+                is_arbiter=_int(b.findtext("isArbiter"), default=0) == 1,
+            )
+            for b in node.iterfind("./bricks/brick")
+        )
+        options = {
+            (o.findtext("name") or "").strip(): (o.findtext("value") or "").strip()
+            for o in node.iterfind("./options/option")
+        }
+        volumes.append(
+            Volume(
+                name=(node.findtext("name") or "").strip(),
+                id=(node.findtext("id") or "").strip(),
+                status=_int(node.findtext("status"), default=-1),
+                status_str=(node.findtext("statusStr") or "").strip(),
+                type_str=(node.findtext("typeStr") or "").strip(),
+                brick_count=_int(node.findtext("brickCount"), default=len(bricks)),
+                dist_count=_int(node.findtext("distCount"), default=1),
+                replica_count=_int(node.findtext("replicaCount"), default=1),
+                arbiter_count=_int(node.findtext("arbiterCount"), default=0),
+                disperse_count=_int(node.findtext("disperseCount"), default=0),
+                redundancy_count=_int(node.findtext("redundancyCount"), default=0),
+                bricks=bricks,
+                options=options,
+            )
+        )
+    return volumes
+
+
+@dataclass(frozen=True)
+class BrickStatus:
+    """A brick process from `volume status`."""
+
+    host: str
+    path: str
+    peer_uuid: str
+    online: bool
+    pid: int | None
+
+    @property
+    def name(self):
+        return f"{self.host}:{self.path}"
+
+
+def parse_volume_status(root):
+    """Brick processes from `volume status VOL` (daemons such as self-heal left out)."""
+    bricks = []
+    for node in root.iterfind("./volStatus/volumes/volume/node"):
+        path = (node.findtext("path") or "").strip()
+        if not path.startswith("/"):
+            continue
+        bricks.append(
+            BrickStatus(
+                host=(node.findtext("hostname") or "").strip(),
+                path=path,
+                peer_uuid=(node.findtext("peerid") or "").strip(),
+                online=_int(node.findtext("status"), default=0) == 1,
+                pid=_int(node.findtext("pid"), default=None),
+            )
+        )
+    return bricks
+
+
+@dataclass(frozen=True)
+class Rebalance:
+    """The aggregate of `volume rebalance VOL status`."""
+
+    task_id: str
+    status: int
+    status_str: str
+    failures: int
+
+    @property
+    def running(self):
+        return self.status in REBALANCE_RUNNING
+
+    @property
+    def completed(self):
+        return self.status in REBALANCE_COMPLETED
+
+    @property
+    def failed(self):
+        return self.status in REBALANCE_FAILED
+
+    def as_dict(self):
+        return {"task_id": self.task_id, "status": self.status_str, "failures": self.failures}
+
+
+def parse_rebalance_status(root):
+    node = root.find("./volRebalance")
+    aggregate = node.find("./aggregate") if node is not None else None
+    if aggregate is None:
+        return None
+    return Rebalance(
+        task_id=(node.findtext("task-id") or "").strip(),
+        status=_int(aggregate.findtext("status"), default=REBALANCE_NOT_STARTED),
+        status_str=(aggregate.findtext("statusStr") or "").strip(),
+        failures=_int(aggregate.findtext("failures"), default=0),
+    )
+
+
+def probe_outcome(root):
+    """PROBE_NEW, PROBE_LOCALHOST or PROBE_ALREADY_PEER for a successful `peer probe`."""
+    return _int(root.findtext("opErrno"), default=PROBE_NEW)
+
+
+# -- command builders: argument lists after `gluster --mode=script --xml` ----
+
+
+def volume_layout_args(replica=None, arbiter=0, disperse=None, redundancy=None):
+    """The layout part of `volume create` and `volume add-brick`."""
+    args = []
+    if disperse:
+        args += ["disperse", str(disperse)]
+        if redundancy:
+            args += ["redundancy", str(redundancy)]
+    elif replica and replica > 1:
+        args += ["replica", str(replica)]
+        if arbiter:
+            args += ["arbiter", str(arbiter)]
+    return args
+
+
+def volume_create_args(name, bricks, replica=None, arbiter=0, disperse=None, redundancy=None, force=False):
+    args = ["volume", "create", name, *volume_layout_args(replica, arbiter, disperse, redundancy), *bricks]
+    return args + (["force"] if force else [])
+
+
+def add_brick_args(name, bricks, replica=None, force=False):
+    # A disperse volume grows by whole disperse sets without restating its
+    # layout; a replicated one states its (unchanged) replica count.
+    args = ["volume", "add-brick", name]
+    if replica and replica > 1:
+        args += ["replica", str(replica)]
+    return args + list(bricks) + (["force"] if force else [])
+
+
+def rebalance_start_args(name, mode):
+    if mode == "fix-layout":
+        return ["volume", "rebalance", name, "fix-layout", "start"]
+    return ["volume", "rebalance", name, "start"]
+
+
 def _int(text, default):
     try:
         return int(text.strip())
@@ -171,3 +406,21 @@ class GlusterCli:
 
     def pool_list(self):
         return parse_pool_list(self.run("pool", "list"))
+
+    def volume(self, name):
+        """The named volume, or None when there is none by that name."""
+        # `volume info` of every volume, so a missing one is an empty answer
+        # rather than an error to tell apart from other errors.
+        for volume in parse_volume_info(self.run("volume", "info")):
+            if volume.name == name:
+                return volume
+        return None
+
+    def volumes(self):
+        return parse_volume_info(self.run("volume", "info"))
+
+    def volume_status(self, name):
+        return parse_volume_status(self.run("volume", "status", name))
+
+    def rebalance_status(self, name):
+        return parse_rebalance_status(self.run("volume", "rebalance", name, "status"))

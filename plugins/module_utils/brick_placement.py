@@ -1,0 +1,152 @@
+# Copyright: contributors to ganeti_gluster.cluster
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Brick placement: order bricks into replica or disperse sets. Pure, no I/O.
+
+A volume grows by whole sets appended after its existing ones; the sets it has
+are never touched. Within a set every brick must sit on a different host (and
+on a different failure domain whenever the new bricks allow it), or one lost
+machine takes out more than one copy.
+
+Placement is a round-robin over bricks grouped by their failure domain: with
+k new sets, writing the bricks out domain by domain (largest domain first) and
+dealing brick i into set i mod k puts a domain's bricks into distinct sets as
+long as no domain holds more than k of them. That bound is also necessary, so
+the planner finds a valid plan exactly when one exists.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+class PlacementError(ValueError):
+    """The bricks cannot be placed; the message says what to change."""
+
+
+@dataclass(frozen=True, order=True)
+class BrickRef:
+    host: str
+    path: str
+
+    @classmethod
+    def parse(cls, text):
+        host, sep, path = text.rpartition(":")
+        if not sep or not host or not path.startswith("/"):
+            raise PlacementError(f"brick {text!r} is not HOST:/absolute/path")
+        return cls(host, path.rstrip("/") or "/")
+
+    def __str__(self):
+        return f"{self.host}:{self.path}"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The shape of a volume: set size and what kind of set."""
+
+    replica: int = 1
+    arbiter: int = 0
+    disperse: int = 0
+    redundancy: int = 0
+
+    @property
+    def set_size(self):
+        return self.disperse or max(self.replica, 1)
+
+    def describe(self):
+        if self.disperse:
+            return f"disperse {self.disperse} redundancy {self.redundancy}"
+        if self.replica > 1:
+            return f"replica {self.replica}" + (f" arbiter {self.arbiter}" if self.arbiter else "")
+        return "distribute"
+
+
+@dataclass
+class Plan:
+    sets: list = field(default_factory=list)  # list of lists of BrickRef
+    warnings: list = field(default_factory=list)
+
+    @property
+    def bricks(self):
+        return [brick for group in self.sets for brick in group]
+
+
+def _plural(count, word):
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _deal(bricks, key, set_count):
+    """Deal bricks into set_count sets, keeping each key's bricks in distinct sets."""
+    groups = {}
+    for brick in bricks:
+        groups.setdefault(key(brick), []).append(brick)
+    ordered = [b for _, group in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])) for b in group]
+    sets = [[] for _ in range(set_count)]
+    for index, brick in enumerate(ordered):
+        sets[index % set_count].append(brick)
+    return sets
+
+
+def plan_sets(new_bricks, layout, failure_domains=None, volume="the volume"):
+    """Order new bricks into whole sets on distinct hosts (and failure domains when possible).
+
+    new_bricks: BrickRefs not yet in the volume, in the caller's order.
+    failure_domains: host -> domain name; a host without one is its own domain.
+    Raises PlacementError when no placement puts each set on distinct hosts.
+    """
+    failure_domains = failure_domains or {}
+    new_bricks = list(new_bricks)
+    size = layout.set_size
+    count = len(new_bricks)
+    if count == 0:
+        return Plan()
+
+    duplicates = [str(b) for b, n in Counter(new_bricks).items() if n > 1]
+    if duplicates:
+        raise PlacementError(f"bricks listed more than once: {', '.join(sorted(duplicates))}")
+
+    if count % size:
+        missing = size - count % size
+        raise PlacementError(
+            f"{layout.describe()} volume {volume} grows in whole sets of {size} bricks; "
+            f"{_plural(count, 'new brick')} {'was' if count == 1 else 'were'} given "
+            f"({', '.join(map(str, new_bricks))}); add {missing} more or remove {count % size}"
+        )
+
+    set_count = count // size
+    if size == 1:
+        return Plan(sets=[[b] for b in new_bricks])
+
+    hosts = Counter(b.host for b in new_bricks)
+    if len(hosts) < size:
+        short = size - len(hosts)
+        raise PlacementError(
+            f"{layout.describe()} needs bricks on {size} distinct hosts per set; "
+            f"the new bricks are on {_plural(len(hosts), 'host')} ({', '.join(sorted(hosts))}); "
+            f"add {_plural(short, 'spare brick')} on other hosts or {_plural(short, 'more node')}"
+        )
+    host, most = max(sorted(hosts.items()), key=lambda kv: kv[1])
+    if most > set_count:
+        raise PlacementError(
+            f"{layout.describe()} needs bricks on {size} distinct hosts per set; "
+            f"the {count} new bricks make {_plural(set_count, 'set')}, but {host} holds {most} of them "
+            f"(at most {set_count}); add {most * size - count} bricks on other hosts, "
+            f"or move {most - set_count} of {host}'s bricks to other hosts"
+        )
+
+    def domain(brick):
+        return failure_domains.get(brick.host) or f"host:{brick.host}"
+
+    domains = Counter(domain(b) for b in new_bricks)
+    busiest, in_busiest = max(sorted(domains.items()), key=lambda kv: kv[1])
+    plan = Plan()
+    if in_busiest <= set_count:
+        plan.sets = _deal(new_bricks, domain, set_count)
+    else:
+        plan.sets = _deal(new_bricks, lambda b: b.host, set_count)
+        plan.warnings.append(
+            f"failure domain {busiest} holds {in_busiest} of the {count} new bricks but there "
+            f"{'is' if set_count == 1 else 'are'} {_plural(set_count, 'set')}; the sets span distinct "
+            "hosts but not distinct failure domains"
+        )
+    return plan
