@@ -1,0 +1,248 @@
+# Copyright: contributors to ganeti_gluster.cluster
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a brick sits on: mounts, devices, XFS superblocks, fstab, Gluster xattrs.
+
+Parsers are pure (they take text or bytes); the few functions that read the
+system say so in their names (read_*, probe_*).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import struct
+import tempfile
+import uuid
+
+VOLUME_ID_XATTR = "trusted.glusterfs.volume-id"
+GFID_XATTR = "trusted.gfid"
+GLUSTER_METADATA_DIR = ".glusterfs"
+# Gluster 10's brick process also keeps .glusterfs-anonymous-inode-<volume id> in the brick root.
+GLUSTER_METADATA_PREFIX = ".glusterfs-anonymous-inode-"
+
+XFS_MAGIC = b"XFSB"
+XFS_INODESIZE_OFFSET = 104  # sb_inodesize, big-endian u16 (xfs_format.h)
+
+
+# -- mounts -----------------------------------------------------------------
+
+
+def _unescape_mount_field(text):
+    # mountinfo escapes space, tab, newline and backslash as \\ooo.
+    return text.encode().decode("unicode_escape") if "\\" in text else text
+
+
+def parse_mountinfo(text):
+    """Mounts from /proc/self/mountinfo, in mount order."""
+    mounts = []
+    for line in text.splitlines():
+        fields = line.split()
+        if "-" not in fields:
+            continue
+        sep = fields.index("-")
+        major, minor = fields[2].split(":")
+        mounts.append(
+            {
+                "mount_point": _unescape_mount_field(fields[4]),
+                "device_number": (int(major), int(minor)),
+                "options": fields[5],
+                "fs_type": fields[sep + 1],
+                "source": _unescape_mount_field(fields[sep + 2]) if len(fields) > sep + 2 else "",
+            }
+        )
+    return mounts
+
+
+def read_mounts():
+    with open("/proc/self/mountinfo") as handle:
+        return parse_mountinfo(handle.read())
+
+
+def mount_at(mounts, mount_point):
+    """The mount visible at mount_point (the last one mounted there), or None."""
+    found = None
+    for mount in mounts:
+        if mount["mount_point"] == mount_point:
+            found = mount
+    return found
+
+
+def mount_containing(mounts, path):
+    """The mount that holds `path` (which need not exist): the longest mount point above it."""
+    best = None
+    for mount in mounts:
+        point = mount["mount_point"]
+        holds = path == point or path.startswith(point.rstrip("/") + "/")
+        if holds and (best is None or len(point) >= len(best["mount_point"])):
+            best = mount
+    return best
+
+
+def device_number(device):
+    """(major, minor) of a block device node; raises OSError if it is not one."""
+    st = os.stat(device)
+    if not (st.st_mode & 0o170000) == 0o060000:
+        raise OSError(errno.ENOTBLK, f"{device} is not a block device")
+    return (os.major(st.st_rdev), os.minor(st.st_rdev))
+
+
+# -- devices ----------------------------------------------------------------
+
+
+def parse_blkid_export(text):
+    """`blkid -p -o export DEVICE` as a dict (TYPE, UUID, PTTYPE, USAGE, ...)."""
+    probed = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            probed[key.strip()] = value.strip()
+    return probed
+
+
+def describe_signature(probed):
+    """What a device carries, in words, or None when blkid found nothing."""
+    if probed.get("PTTYPE"):
+        return f"a partition table ({probed['PTTYPE']})"
+    kind = probed.get("TYPE")
+    if kind == "LVM2_member":
+        return "an LVM physical volume signature (LVM2_member)"
+    if kind:
+        article = "an" if kind[0].lower() in "aeiou" else "a"
+        return f"{article} {kind} filesystem" + (f" (UUID {probed['UUID']})" if probed.get("UUID") else "")
+    if probed.get("USAGE"):
+        return f"a {probed['USAGE']} signature"
+    return None
+
+
+def parse_xfs_inode_size(superblock):
+    """Inode size from the first bytes of an XFS device, or None if it is not XFS."""
+    if len(superblock) < XFS_INODESIZE_OFFSET + 2 or superblock[:4] != XFS_MAGIC:
+        return None
+    return struct.unpack(">H", superblock[XFS_INODESIZE_OFFSET : XFS_INODESIZE_OFFSET + 2])[0]
+
+
+def read_xfs_inode_size(device):
+    try:
+        with open(device, "rb") as handle:
+            return parse_xfs_inode_size(handle.read(512))
+    except OSError:
+        return None
+
+
+# -- fstab ------------------------------------------------------------------
+
+
+def parse_fstab(text):
+    """(line index, fields) for each entry line of an fstab."""
+    entries = []
+    for index, line in enumerate(text.splitlines()):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        fields = stripped.split()
+        if len(fields) >= 2:
+            entries.append((index, fields))
+    return entries
+
+
+def fstab_with_entry(text, entry):
+    """The fstab text with `entry` (a field list) as the one line for its mount point."""
+    lines = text.splitlines()
+    line = "\t".join(entry)
+    indexes = [i for i, fields in parse_fstab(text) if fields[1] == entry[1]]
+    if indexes:
+        lines[indexes[0]] = line
+        for extra in reversed(indexes[1:]):
+            del lines[extra]
+    else:
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def write_file_in_place_if_mounted(path, text):
+    """Replace a file atomically; if it is a mount point itself (bind-mounted, as in
+    containers), rename cannot replace it, so write it in place and fsync."""
+    directory = os.path.dirname(path)
+    mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o644
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".fstab.")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        try:
+            os.replace(tmp, path)
+            return
+        except OSError as exc:
+            if exc.errno != errno.EBUSY:
+                raise
+        with open(path, "r+") as handle:
+            handle.seek(0)
+            handle.write(text)
+            handle.truncate()
+            handle.flush()
+            os.fsync(handle.fileno())
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+# -- the brick directory ----------------------------------------------------
+
+
+def read_volume_id(path):
+    try:
+        raw = os.getxattr(path, VOLUME_ID_XATTR)
+    except OSError as exc:
+        if exc.errno in (errno.ENODATA, errno.ENOENT, errno.ENOTSUP):
+            return None
+        raise
+    return str(uuid.UUID(bytes=raw)) if len(raw) == 16 else raw.hex()
+
+
+def is_gluster_metadata(name):
+    return name == GLUSTER_METADATA_DIR or name.startswith(GLUSTER_METADATA_PREFIX)
+
+
+def contents_besides_metadata(path):
+    """Entries of a brick directory other than Gluster's own metadata directories."""
+    return sorted(name for name in os.listdir(path) if not is_gluster_metadata(name))
+
+
+def read_brick_info(path, mounts=None):
+    """Everything gluster_brick_info reports about one brick path."""
+    mounts = read_mounts() if mounts is None else mounts
+    path = os.path.normpath(path)
+    exists = os.path.isdir(path)
+    mount = mount_containing(mounts, path) or {}
+    root = mount_at(mounts, "/") or {}
+    source = mount.get("source", "")
+    info = {
+        "path": path,
+        "exists": exists,
+        "mount_point": mount.get("mount_point"),
+        "device": source if source.startswith("/dev/") else None,
+        "fs_type": mount.get("fs_type"),
+        "mount_options": mount.get("options"),
+        "xfs_inode_size": None,
+        "size_bytes": None,
+        "free_bytes": None,
+        "on_root_fs": bool(mount) and mount.get("device_number") == root.get("device_number"),
+        "volume_id": None,
+        "empty": None,
+        "entries": None,
+    }
+    if info["fs_type"] == "xfs" and info["device"]:
+        info["xfs_inode_size"] = read_xfs_inode_size(info["device"])
+    probe_at = path if exists else mount.get("mount_point")
+    if probe_at and os.path.isdir(probe_at):
+        stats = os.statvfs(probe_at)
+        info["size_bytes"] = stats.f_blocks * stats.f_frsize
+        info["free_bytes"] = stats.f_bavail * stats.f_frsize
+    if exists:
+        info["volume_id"] = read_volume_id(path)
+        entries = contents_besides_metadata(path)
+        info["empty"] = not entries
+        info["entries"] = len(entries)
+    return info

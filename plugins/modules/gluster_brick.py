@@ -1,0 +1,389 @@
+#!/usr/bin/python
+# Copyright: contributors to ganeti_gluster.cluster
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: gluster_brick
+short_description: Prepare a GlusterFS brick - filesystem, persistent mount and brick directory
+version_added: "0.1.0"
+description:
+  - With O(device), formats it with XFS when it is blank, records the mount in C(/etc/fstab) by
+    filesystem UUID, mounts it at O(mount_point) and creates the brick directory O(path) below it.
+  - An existing XFS filesystem on O(device) is used as it is, never formatted again. A device that
+    carries anything else (another filesystem, a partition table, an LVM signature) is refused
+    unless O(force=true), and the error says what it carries. A mounted device is never formatted.
+  - Without O(device), creates O(path) on whatever filesystem holds it.
+  - O(clear_volume_id) removes the C(trusted.glusterfs.volume-id) that a failed C(add-brick) can
+    leave on a brick directory, which otherwise makes the next attempt fail with "already part of a
+    volume". Only when the caller names that exact id, the brick is not part of that volume, and the
+    directory holds nothing besides C(.glusterfs).
+options:
+  path:
+    description: The brick directory. With O(device) it must be below O(mount_point).
+    type: path
+    required: true
+  device:
+    description: Block device for the brick's filesystem.
+    type: path
+  mount_point:
+    description: Where to mount O(device). Defaults to the parent directory of O(path).
+    type: path
+  mkfs_options:
+    description: Options for C(mkfs.xfs). Gluster wants 512-byte inodes for its extended attributes.
+    type: list
+    elements: str
+    default: ["-i", "size=512"]
+  mount_options:
+    description: Mount options written to C(/etc/fstab).
+    type: str
+    default: noatime,inode64
+  force:
+    description:
+      - Format O(device) even though it carries another filesystem, a partition table or an LVM
+        signature. Destroys what is on it. An existing XFS filesystem is still kept.
+      - Also lets an C(/etc/fstab) entry for O(mount_point) that names another filesystem be replaced.
+    type: bool
+    default: false
+  clear_volume_id:
+    description:
+      - The volume id (UUID) to clear from O(path). Refused when the directory carries another id,
+        is a brick of that volume, or holds anything besides C(.glusterfs). Needs glusterd.
+    type: str
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reports the commands it would run in RV(commands) and changes nothing.
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+seealso:
+  - module: ganeti_gluster.cluster.gluster_brick_info
+  - module: ganeti_gluster.cluster.gluster_volume
+author:
+  - ganeti_gluster.cluster developers (@ganeti-gluster)
+"""
+
+EXAMPLES = r"""
+- name: Prepare a brick on a blank disk
+  ganeti_gluster.cluster.gluster_brick:
+    device: /dev/sdb
+    path: /bricks/b1/brick
+
+- name: Clear the volume id a failed add-brick left behind
+  ganeti_gluster.cluster.gluster_brick:
+    path: /bricks/b1/brick
+    clear_volume_id: 05ef83ec-3e04-4f1b-9398-191360c8fac3
+"""
+
+RETURN = r"""
+formatted:
+  description: Whether O(device) was (or, in check mode, would be) formatted.
+  returned: always
+  type: bool
+mounted:
+  description: Whether O(device) was (or would be) mounted by this run.
+  returned: always
+  type: bool
+fstab_changed:
+  description: Whether the C(/etc/fstab) entry was (or would be) written.
+  returned: always
+  type: bool
+created:
+  description: Whether the brick directory was (or would be) created.
+  returned: always
+  type: bool
+cleared_volume_id:
+  description: The volume id cleared from the directory, if any.
+  returned: always
+  type: str
+uuid:
+  description: Filesystem UUID of O(device) (unknown in check mode before formatting).
+  returned: when device is given
+  type: str
+commands:
+  description: Commands run (or that would run) as argv lists.
+  returned: always
+  type: list
+  elements: list
+brick:
+  description: The brick as M(ganeti_gluster.cluster.gluster_brick_info) reports it, after the run.
+  returned: always
+  type: dict
+"""
+
+import contextlib
+import os
+import shutil
+import uuid as uuidlib
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_fs import (
+    GFID_XATTR,
+    GLUSTER_METADATA_DIR,
+    VOLUME_ID_XATTR,
+    contents_besides_metadata,
+    describe_signature,
+    device_number,
+    fstab_with_entry,
+    is_gluster_metadata,
+    mount_at,
+    parse_blkid_export,
+    parse_fstab,
+    read_brick_info,
+    read_mounts,
+    read_volume_id,
+    write_file_in_place_if_mounted,
+)
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
+    C_LOCALE,
+    GlusterCli,
+    GlusterError,
+)
+
+FSTAB = "/etc/fstab"
+
+
+class BrickRun:
+    def __init__(self, module):
+        self.module = module
+        self.p = module.params
+        self.commands = []
+        self.result = {
+            "changed": False,
+            "formatted": False,
+            "mounted": False,
+            "fstab_changed": False,
+            "created": False,
+            "cleared_volume_id": None,
+            "commands": self.commands,
+        }
+        self.diff_before = {}
+        self.diff_after = {}
+
+    def fail(self, msg, **extra):
+        self.module.fail_json(msg=msg, **extra, **{k: v for k, v in self.result.items() if k != "changed"})
+
+    def command(self, argv, mutating=True):
+        if mutating:
+            self.commands.append(argv)
+            self.result["changed"] = True
+            if self.module.check_mode:
+                return ""
+        rc, out, err = self.module.run_command(argv, check_rc=False, environ_update=C_LOCALE)
+        if rc != 0:
+            self.fail(
+                f"{' '.join(argv)} failed (exit {rc}): {(err or out).strip()}", rc=rc, stdout=out, stderr=err, cmd=argv
+            )
+        return out
+
+    # -- checks ------------------------------------------------------------
+
+    def validate(self):
+        path = os.path.normpath(self.p["path"])
+        if not os.path.isabs(path) or path == "/":
+            self.fail(f"path must be an absolute directory below /, not {self.p['path']!r}")
+        self.path = path
+        self.device = self.p["device"]
+        self.mount_point = None
+        if self.device:
+            if not os.path.isabs(self.device):
+                self.fail(f"device must be an absolute path, not {self.device!r}")
+            self.mount_point = os.path.normpath(self.p["mount_point"] or os.path.dirname(path))
+            if self.mount_point == "/" or not path.startswith(self.mount_point + "/"):
+                self.fail(
+                    f"the brick directory {path} must be below the mount point {self.mount_point} (and the mount "
+                    "point not /), so that an unmounted brick is a missing directory, not a write to the root fs"
+                )
+        elif self.p["mount_point"]:
+            self.fail("mount_point needs device")
+        if self.p["clear_volume_id"]:
+            try:
+                self.clear_id = str(uuidlib.UUID(self.p["clear_volume_id"]))
+            except ValueError:
+                self.fail(f"clear_volume_id must be a volume UUID, not {self.p['clear_volume_id']!r}")
+
+    # -- device, fstab, mount ----------------------------------------------
+
+    def prepare_device(self):
+        try:
+            number = device_number(self.device)
+        except OSError:
+            self.fail(f"device {self.device} does not exist or is not a block device")
+        mounts = read_mounts()
+        elsewhere = [
+            m["mount_point"] for m in mounts if m["device_number"] == number and m["mount_point"] != self.mount_point
+        ]
+        at_point = mount_at(mounts, self.mount_point)
+        if at_point is not None and at_point["device_number"] != number:
+            self.fail(f"{self.mount_point} already has {at_point['source']} mounted on it, not {self.device}")
+        mounted_here = at_point is not None
+
+        probed = self.probe()
+        fs_uuid = probed.get("UUID") if probed.get("TYPE") == "xfs" else None
+        fstab_text, current = self.read_fstab()
+        if current and not self.p["force"] and current[0] not in (f"UUID={fs_uuid}", self.device):
+            self.fail(
+                f"{FSTAB} mounts {current[0]} at {self.mount_point}, not {self.device}"
+                f"{f' (UUID={fs_uuid})' if fs_uuid else ''}; refusing to replace that entry. "
+                "Fix it by hand, or set force: true"
+            )
+        if fs_uuid is None:
+            if elsewhere or mounted_here:
+                self.fail(
+                    f"{self.device} is mounted at {', '.join(elsewhere) or self.mount_point} but carries no "
+                    "XFS filesystem; refusing to format a mounted device"
+                )
+            signature = describe_signature(probed)
+            if signature and not self.p["force"]:
+                self.fail(
+                    f"{self.device} carries {signature}; refusing to format it. If its contents can be "
+                    "destroyed, set force: true"
+                )
+            if signature:
+                self.command([self.module.get_bin_path("wipefs", required=True), "--all", self.device])
+            mkfs = self.module.get_bin_path("mkfs.xfs", required=True)
+            self.command([mkfs, "-q", *self.p["mkfs_options"], *(["-f"] if signature else []), self.device])
+            self.result["formatted"] = True
+            if not self.module.check_mode:
+                fs_uuid = self.probe().get("UUID")
+        elif elsewhere:
+            self.fail(f"{self.device} is mounted at {', '.join(elsewhere)}; unmount it or use that mount point")
+        self.result["uuid"] = fs_uuid
+
+        self.write_fstab(fstab_text, current, fs_uuid)
+        if not mounted_here:
+            if not self.module.check_mode:
+                os.makedirs(self.mount_point, exist_ok=True)
+            self.command([self.module.get_bin_path("mount", required=True), self.mount_point])
+            self.result["mounted"] = True
+
+    def probe(self):
+        """Signatures on the device; blkid exits 2 when it finds none."""
+        argv = [self.module.get_bin_path("blkid", required=True), "-p", "-o", "export", self.device]
+        rc, out, err = self.module.run_command(argv, check_rc=False, environ_update=C_LOCALE)
+        if rc not in (0, 2):
+            self.fail(
+                f"{' '.join(argv)} failed (exit {rc}): {(err or out).strip()}", rc=rc, stdout=out, stderr=err, cmd=argv
+            )
+        return parse_blkid_export(out) if rc == 0 else {}
+
+    def read_fstab(self):
+        """The fstab text and the fields of its (first) entry for the mount point."""
+        try:
+            with open(FSTAB) as handle:
+                text = handle.read()
+        except FileNotFoundError:
+            text = ""
+        entries = [fields for _, fields in parse_fstab(text) if fields[1] == self.mount_point]
+        return text, (entries[0] if entries else None)
+
+    def write_fstab(self, text, current, fs_uuid):
+        spec = f"UUID={fs_uuid}" if fs_uuid else f"UUID=<new filesystem on {self.device}>"
+        entry = [spec, self.mount_point, "xfs", self.p["mount_options"], "0", "0"]
+        self.diff_before["fstab"] = " ".join(current) if current else None
+        self.diff_after["fstab"] = " ".join(entry)
+        duplicates = len([1 for _, fields in parse_fstab(text) if fields[1] == self.mount_point]) > 1
+        if current and current[:4] == entry[:4] and not duplicates:
+            return
+        self.result["fstab_changed"] = True
+        self.result["changed"] = True
+        if not self.module.check_mode:
+            write_file_in_place_if_mounted(FSTAB, fstab_with_entry(text, entry))
+
+    # -- the directory -----------------------------------------------------
+
+    def create_directory(self):
+        if os.path.isdir(self.path):
+            return
+        if os.path.exists(self.path):
+            self.fail(f"{self.path} exists and is not a directory")
+        self.result["created"] = True
+        self.result["changed"] = True
+        if not self.module.check_mode:
+            os.makedirs(self.path, mode=0o755)
+
+    def clear_volume_id(self):
+        if not os.path.isdir(self.path):
+            return
+        found = read_volume_id(self.path)
+        if found is None:
+            return
+        if found != self.clear_id:
+            self.fail(
+                f"{self.path} carries volume id {found}, not {self.clear_id}; refusing to clear another volume's id"
+            )
+        cli = GlusterCli(self.module)
+        try:
+            local = next(p.uuid for p in cli.pool_list() if p.is_local)
+            for volume in cli.volumes():
+                if volume.id != found:
+                    continue
+                if any(b.host_uuid == local and b.path == self.path for b in volume.bricks):
+                    self.fail(f"{self.path} is a brick of volume {volume.name}; its volume id is not stale")
+        except GlusterError as exc:
+            self.module.fail_json(**exc.fail_kwargs())
+        entries = contents_besides_metadata(self.path)
+        if entries:
+            shown = ", ".join(entries[:5]) + (" ..." if len(entries) > 5 else "")
+            self.fail(
+                f"{self.path} holds {len(entries)} entries besides {GLUSTER_METADATA_DIR} ({shown}); "
+                "refusing to clear its volume id"
+            )
+        self.result["cleared_volume_id"] = found
+        self.result["changed"] = True
+        self.diff_before["volume_id"] = found
+        self.diff_after["volume_id"] = None
+        if self.module.check_mode:
+            return
+        os.removexattr(self.path, VOLUME_ID_XATTR)
+        with contextlib.suppress(OSError):  # a brick that never served a volume has no gfid
+            os.removexattr(self.path, GFID_XATTR)
+        for name in os.listdir(self.path):
+            if is_gluster_metadata(name):
+                shutil.rmtree(os.path.join(self.path, name), ignore_errors=True)
+
+    def run(self):
+        self.validate()
+        if self.device:
+            self.prepare_device()
+        self.diff_before["directory"] = "present" if os.path.isdir(self.path) else "absent"
+        self.diff_after["directory"] = "present"
+        if self.device and self.module.check_mode and self.result["mounted"]:
+            # The directory would be created on the new filesystem, which is not there yet.
+            self.result["created"] = True
+        else:
+            self.create_directory()
+        if self.p["clear_volume_id"]:
+            self.clear_volume_id()
+        self.result["brick"] = read_brick_info(self.path)
+        if self.module._diff:
+            self.result["diff"] = {"before": self.diff_before, "after": self.diff_after}
+        self.module.exit_json(**self.result)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "path": {"type": "path", "required": True},
+            "device": {"type": "path"},
+            "mount_point": {"type": "path"},
+            "mkfs_options": {"type": "list", "elements": "str", "default": ["-i", "size=512"]},
+            "mount_options": {"type": "str", "default": "noatime,inode64"},
+            "force": {"type": "bool", "default": False},
+            "clear_volume_id": {"type": "str"},
+        },
+        required_by={"mount_point": "device"},
+        supports_check_mode=True,
+    )
+    BrickRun(module).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,225 @@
+#!/usr/bin/python
+# Copyright: contributors to ganeti_gluster.cluster
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: gluster_peer
+short_description: Add hosts to, or remove them from, a GlusterFS trusted storage pool
+version_added: "0.1.0"
+description:
+  - Runs on a host that is already a member of the pool (or on the first host of a new one).
+  - With O(state=present), probes only the nodes that are not yet peers, then waits until every
+    listed node is C(Peer in Cluster) and connected. A node found C(Peer Rejected), or still not
+    connected when O(timeout) runs out, fails the task with the node's name and state.
+  - With O(state=absent), detaches the listed peers. It refuses, before detaching anything, while
+    any of them still hosts bricks of a volume.
+  - The host the module runs on may be listed; it is recognised by name or address and skipped.
+options:
+  nodes:
+    description:
+      - Host names or addresses of the nodes, as the other peers can reach them.
+    type: list
+    elements: str
+    required: true
+  state:
+    description:
+      - V(present) makes the nodes peers; V(absent) detaches them.
+    type: str
+    choices: [present, absent]
+    default: present
+  timeout:
+    description:
+      - Seconds to wait for probed nodes to become C(Peer in Cluster) and connected.
+    type: int
+    default: 120
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reports the C(gluster) commands it would run in RV(commands).
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+notes:
+  - Peer membership is read from C(gluster --xml pool list); a peer is a member when its state is 3
+    (C(Peer in Cluster)) and it is connected.
+seealso:
+  - module: ganeti_gluster.cluster.gluster_pool_info
+author:
+  - ganeti_gluster.cluster developers (@ganeti-gluster)
+"""
+
+EXAMPLES = r"""
+- name: Join node4 and node5 to the pool, from an existing member
+  ganeti_gluster.cluster.gluster_peer:
+    nodes: [node4, node5]
+  run_once: true
+  delegate_to: node1
+
+- name: Remove a peer that hosts no bricks any more
+  ganeti_gluster.cluster.gluster_peer:
+    nodes: [node5]
+    state: absent
+"""
+
+RETURN = r"""
+probed:
+  description: Nodes probed by this run (in check mode, the nodes that would be).
+  returned: always
+  type: list
+  elements: str
+  sample: [node4]
+detached:
+  description: Nodes detached by this run (in check mode, the nodes that would be).
+  returned: always
+  type: list
+  elements: str
+commands:
+  description: The C(gluster) commands run, or in check mode those that would run, as argv lists.
+  returned: always
+  type: list
+  elements: list
+  sample: [["/usr/sbin/gluster", "--mode=script", "--xml", "peer", "probe", "node4"]]
+peers:
+  description: The pool after the change, as in M(ganeti_gluster.cluster.gluster_pool_info).
+  returned: always
+  type: list
+  elements: dict
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
+    PEER_REJECTED,
+    PROBE_NEW,
+    GlusterCli,
+    GlusterError,
+    probe_outcome,
+)
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import (
+    find_peer,
+    is_this_host,
+    is_valid_host,
+)
+
+POLL_SECONDS = 0.5
+
+
+def peer_names(peers):
+    return sorted(p.hostname for p in peers if not p.is_local)
+
+
+def describe(peer):
+    state = peer.state_str or f"state {peer.state}"
+    return f"{state}, {'connected' if peer.connected else 'disconnected'}"
+
+
+def wait_in_cluster(module, cli, nodes, timeout):
+    """Wait until every node is in the cluster and connected; fail on rejection or timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        peers = cli.pool_list()
+        pending = {}
+        for node in nodes:
+            peer = find_peer(node, peers)
+            if peer is not None and peer.state == PEER_REJECTED:
+                module.fail_json(
+                    msg=f"{node} is in state Peer Rejected: its volume configuration conflicts with the pool's. "
+                    f"Compare /var/lib/glusterd/vols on {node} with a healthy peer, then detach and probe it again.",
+                    peers=[p.as_dict() for p in peers],
+                )
+            if peer is None or not peer.in_cluster:
+                pending[node] = "not in the pool" if peer is None else describe(peer)
+        if not pending:
+            return peers
+        if time.monotonic() >= deadline:
+            states = "; ".join(f"{n}: {s}" for n, s in pending.items())
+            module.fail_json(
+                msg=f"peers not in cluster after {timeout}s ({states}). Check that glusterd runs on them and "
+                "that they reach this host on TCP 24007.",
+                peers=[p.as_dict() for p in peers],
+            )
+        time.sleep(POLL_SECONDS)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "nodes": {"type": "list", "elements": "str", "required": True},
+            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+            "timeout": {"type": "int", "default": 120},
+        },
+        supports_check_mode=True,
+    )
+    nodes = module.params["nodes"]
+    state = module.params["state"]
+    timeout = module.params["timeout"]
+
+    bad = [n for n in nodes if not is_valid_host(n)]
+    if bad:
+        module.fail_json(msg=f"not host names or addresses: {', '.join(map(repr, bad))}")
+    if timeout < 0:
+        module.fail_json(msg=f"timeout must be 0 or more seconds, not {timeout}")
+
+    cli = GlusterCli(module)
+    result = {"changed": False, "probed": [], "detached": [], "commands": []}
+    try:
+        before = cli.pool_list()
+        others = [n for n in dict.fromkeys(nodes) if not is_this_host(n)]
+        if state == "present":
+            missing = [n for n in others if find_peer(n, before) is None]
+            result["commands"] = [cli.argv("peer", "probe", n) for n in missing]
+            result["probed"] = missing
+            after_names = sorted(set(peer_names(before)) | set(missing))
+            if missing and not module.check_mode:
+                for node in missing:
+                    outcome = probe_outcome(cli.run("peer", "probe", node))
+                    if outcome != PROBE_NEW:
+                        # Known under another name after all: nothing was added.
+                        result["probed"].remove(node)
+            peers = before if module.check_mode else wait_in_cluster(module, cli, others, timeout)
+        else:
+            present = {n: find_peer(n, before) for n in others}
+            present = {n: p for n, p in present.items() if p is not None}
+            hosting = []
+            for volume in cli.volumes() if present else []:
+                for node, peer in present.items():
+                    held = [b.name for b in volume.bricks if b.host_uuid == peer.uuid]
+                    if held:
+                        hosting.append(f"{node} hosts bricks of volume {volume.name} ({', '.join(held)})")
+            if hosting:
+                module.fail_json(
+                    msg="refusing to detach peers that host bricks: "
+                    + "; ".join(hosting)
+                    + ". Move the bricks off first (replace-brick, or remove-brick with a data migration).",
+                    **result,
+                )
+            result["commands"] = [cli.argv("peer", "detach", n) for n in present]
+            result["detached"] = list(present)
+            after_names = sorted(set(peer_names(before)) - {p.hostname for p in present.values()})
+            if present and not module.check_mode:
+                for node in present:
+                    cli.run("peer", "detach", node)
+            peers = before if module.check_mode else cli.pool_list()
+    except GlusterError as exc:
+        module.fail_json(**exc.fail_kwargs(), **{k: v for k, v in result.items() if k != "changed"})
+
+    result["changed"] = bool(result["probed"] or result["detached"])
+    result["peers"] = [p.as_dict() for p in peers]
+    if module._diff:
+        result["diff"] = {
+            "before": {"peers": peer_names(before)},
+            "after": {"peers": after_names},
+        }
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,562 @@
+#!/usr/bin/python
+# Copyright: contributors to ganeti_gluster.cluster
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: gluster_volume
+short_description: Create, expand, start, stop and delete a GlusterFS volume, with safe brick placement
+version_added: "0.1.0"
+description:
+  - Runs on one member of the trusted pool (use C(run_once)).
+  - Creates the volume from O(bricks) when it does not exist. When it exists and O(bricks) lists
+    bricks it does not have, expands it by whole replica or disperse sets, appended after the
+    existing sets, which are never changed.
+  - New bricks are ordered into sets whose members are on distinct hosts, and on distinct failure
+    domains (O(failure_domains)) whenever the new bricks allow it. When no such order exists the
+    module fails before touching the cluster and says what is missing.
+  - Bricks that are in the volume but not in O(bricks) are reported in RV(unmanaged_bricks), never
+    removed.
+  - After an expansion of a distributed volume it runs the rebalance asked for in O(rebalance) and
+    waits for it. A rebalance that was interrupted (or timed out) is picked up by the next run: the
+    pending work is recorded in the volume option C(user.ganeti-gluster.rebalance).
+options:
+  name:
+    description: Name of the volume.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) the volume exists (a new volume is left created but not started; an existing one
+        keeps its run state); V(started) it exists and is started; V(stopped) it exists and is stopped;
+        V(absent) it is stopped and deleted (the data on the bricks stays).
+    type: str
+    choices: [present, started, stopped, absent]
+    default: present
+  bricks:
+    description:
+      - The volume's bricks as C(HOST:/path). Required to create a volume.
+      - HOST must be a member of the pool (C(Peer in Cluster)) or the host the module runs on.
+      - The order only matters within a host; the module decides the set layout.
+    type: list
+    elements: str
+  replica:
+    description:
+      - Bricks per replica set, the arbiter included (C(volume info)'s replicaCount). V(1) or unset
+        means a distribute volume, unless O(disperse) is set.
+      - For an existing volume, it must match; this module does not change a volume's replica count.
+    type: int
+  arbiter:
+    description: V(1) makes the last brick of every replica set an arbiter (metadata only). Needs O(replica=3).
+    type: int
+    choices: [0, 1]
+  disperse:
+    description: Bricks per disperse (erasure-coded) set, redundancy included.
+    type: int
+  redundancy:
+    description: Bricks per disperse set that may be lost without losing data.
+    type: int
+  options:
+    description:
+      - Volume options (C(gluster volume set)). Only the options listed here are managed; others are
+        left as they are. Booleans become C(on) and C(off).
+    type: dict
+    default: {}
+  failure_domains:
+    description:
+      - Map of brick host to failure domain (rack, zone). Sets are spread across domains when the new
+        bricks allow it; otherwise across hosts, with a warning.
+    type: dict
+    default: {}
+  rebalance:
+    description:
+      - What to run after an expansion of a distributed volume. V(fix-layout) only lets new files
+        land on the new bricks; V(full) also moves existing files; V(none) runs nothing.
+      - A pure replicate or disperse volume (one set) is never rebalanced.
+    type: str
+    choices: [none, fix-layout, full]
+    default: fix-layout
+  rebalance_timeout:
+    description:
+      - Seconds to wait for the rebalance. When they run out the task fails, the rebalance goes on,
+        and the next run waits for it again.
+    type: int
+    default: 1800
+  force:
+    description:
+      - Pass C(force) to C(volume create) and C(volume add-brick), which lets bricks sit on the root
+        filesystem. Placement is checked all the same.
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reports the C(gluster) commands it would run in RV(commands) and changes nothing.
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+seealso:
+  - module: ganeti_gluster.cluster.gluster_peer
+  - module: ganeti_gluster.cluster.gluster_brick
+author:
+  - ganeti_gluster.cluster developers (@ganeti-gluster)
+"""
+
+EXAMPLES = r"""
+- name: Create and start a replica 3 volume
+  ganeti_gluster.cluster.gluster_volume:
+    name: gv0
+    state: started
+    replica: 3
+    bricks:
+      - node1:/bricks/b1/brick
+      - node2:/bricks/b1/brick
+      - node3:/bricks/b1/brick
+    options:
+      cluster.quorum-type: auto
+  run_once: true
+
+- name: Grow it with node4 and spare bricks on node1 and node2
+  ganeti_gluster.cluster.gluster_volume:
+    name: gv0
+    state: started
+    replica: 3
+    bricks:
+      - node1:/bricks/b1/brick
+      - node2:/bricks/b1/brick
+      - node3:/bricks/b1/brick
+      - node4:/bricks/b1/brick
+      - node1:/bricks/b2/brick
+      - node2:/bricks/b2/brick
+    rebalance: fix-layout
+  run_once: true
+"""
+
+RETURN = r"""
+volume:
+  description: The volume after the run (before it, in check mode); absent when there is none.
+  returned: when the volume exists
+  type: dict
+  sample:
+    name: gv0
+    id: 05ef83ec-3e04-4f1b-9398-191360c8fac3
+    status: Started
+    type: Distributed-Replicate
+    brick_count: 6
+    distribute_count: 2
+    replica_count: 3
+    arbiter_count: 0
+    disperse_count: 0
+    redundancy_count: 0
+    bricks: [node1:/bricks/b1/brick]
+    options: {cluster.quorum-type: auto}
+added_bricks:
+  description: Bricks added by this run, in the order given to gluster (set after set).
+  returned: always
+  type: list
+  elements: str
+unmanaged_bricks:
+  description: Bricks in the volume that O(bricks) does not list. Reported, never removed.
+  returned: always
+  type: list
+  elements: str
+commands:
+  description: The C(gluster) commands run, or in check mode those that would run, as argv lists.
+  returned: always
+  type: list
+  elements: list
+rebalance:
+  description: The rebalance run or waited for by this run.
+  returned: when a rebalance ran
+  type: dict
+  contains:
+    task_id:
+      description: Gluster's rebalance task id.
+      type: str
+    status:
+      description: Final status as gluster words it.
+      type: str
+    failures:
+      description: Files the rebalance failed to handle.
+      type: int
+"""
+
+import re
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_placement import (
+    BrickRef,
+    Layout,
+    PlacementError,
+    plan_sets,
+)
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
+    GlusterCli,
+    GlusterError,
+    add_brick_args,
+    rebalance_start_args,
+    volume_create_args,
+)
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import find_peer, is_this_host
+
+VOLUME_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+REBALANCE_MARK = "user.ganeti-gluster.rebalance"
+MARK_DONE = "done"
+POLL_SECONDS = 2
+BRICKS_ONLINE_TIMEOUT = 60
+
+TRUE_WORDS = {"on", "yes", "true", "enable", "enabled", "1"}
+FALSE_WORDS = {"off", "no", "false", "disable", "disabled", "0"}
+
+
+def option_value(value):
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+def same_option_value(current, wanted):
+    if current is None:
+        return False
+    a, b = current.strip().lower(), wanted.strip().lower()
+    return a == b or (a in TRUE_WORDS and b in TRUE_WORDS) or (a in FALSE_WORDS and b in FALSE_WORDS)
+
+
+def state_of(volume):
+    if volume is None:
+        return "absent"
+    return "started" if volume.started else "stopped"
+
+
+class VolumeRun:
+    """One run of the module: read, plan, then act (or, in check mode, only report)."""
+
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.cli = GlusterCli(module)
+        self.commands = []
+        self.result = {"changed": False, "added_bricks": [], "unmanaged_bricks": [], "commands": self.commands}
+
+    # -- acting ------------------------------------------------------------
+
+    def act(self, *args):
+        """Run a mutating gluster command, or only record it in check mode."""
+        self.commands.append(self.cli.argv(*args))
+        self.result["changed"] = True
+        if self.module.check_mode:
+            return None
+        return self.cli.run(*args)
+
+    # -- validation --------------------------------------------------------
+
+    def validate(self):
+        p = self.params
+        fail = self.module.fail_json
+        if not VOLUME_NAME.match(p["name"]):
+            fail(msg=f"volume name {p['name']!r} must be 1 to 64 letters, digits, '-' or '_'")
+        try:
+            self.bricks = [BrickRef.parse(b) for b in p["bricks"] or []]
+        except PlacementError as exc:
+            fail(msg=str(exc))
+        if p["replica"] is not None and p["replica"] < 1:
+            fail(msg=f"replica must be 1 or more, not {p['replica']}")
+        if p["arbiter"] and p["replica"] != 3:
+            fail(msg=f"arbiter 1 needs replica 3 (two data bricks and the arbiter per set), not replica {p['replica']}")
+        if p["disperse"] is not None:
+            if p["disperse"] < 3:
+                fail(msg=f"disperse must be 3 or more bricks per set, not {p['disperse']}")
+            if p["redundancy"] < 1 or 2 * p["redundancy"] >= p["disperse"]:
+                fail(
+                    msg=f"redundancy must be at least 1 and less than half of disperse {p['disperse']}, "
+                    f"not {p['redundancy']}"
+                )
+        if p["rebalance_timeout"] < 0:
+            fail(msg=f"rebalance_timeout must be 0 or more seconds, not {p['rebalance_timeout']}")
+        bad_domains = [h for h, d in p["failure_domains"].items() if not isinstance(d, str) or not d]
+        if bad_domains:
+            fail(msg=f"failure_domains must map hosts to names; bad entries for {', '.join(bad_domains)}")
+
+    def layout_for(self, volume):
+        """The layout to place new bricks with; for an existing volume, checked against it."""
+        p = self.params
+        wanted = Layout(
+            replica=p["replica"] or 1,
+            arbiter=p["arbiter"] or 0,
+            disperse=p["disperse"] or 0,
+            redundancy=p["redundancy"] or 0,
+        )
+        if volume is None:
+            return wanted
+        actual = Layout(
+            replica=volume.replica_count if not volume.disperse_count else 1,
+            arbiter=volume.arbiter_count,
+            disperse=volume.disperse_count,
+            redundancy=volume.redundancy_count,
+        )
+        given = {
+            "replica": p["replica"],
+            "arbiter": p["arbiter"],
+            "disperse": p["disperse"],
+            "redundancy": p["redundancy"],
+        }
+        mismatched = [
+            f"{k} {v} (volume has {getattr(actual, k)})"
+            for k, v in given.items()
+            if v is not None and v != getattr(actual, k)
+        ]
+        if mismatched:
+            self.module.fail_json(
+                msg=f"volume {volume.name} is {actual.describe()}; this module does not change a volume's layout, "
+                f"but the task asks for {', '.join(mismatched)}. Fix the task's parameters."
+            )
+        return actual
+
+    # -- reading -----------------------------------------------------------
+
+    def brick_key(self, brick, peers, local_uuid):
+        """(host uuid, path) for a wanted brick; fails when its host is not in the pool."""
+        if is_this_host(brick.host):
+            return (local_uuid, brick.path)
+        peer = find_peer(brick.host, peers)
+        if peer is None:
+            self.module.fail_json(
+                msg=f"brick host {brick.host} is not in the trusted pool; probe it first "
+                "(ganeti_gluster.cluster.gluster_peer)"
+            )
+        if not peer.in_cluster:
+            self.module.fail_json(
+                msg=f"brick host {brick.host} is a peer but not in cluster ({peer.state_str or peer.state}, "
+                f"{'connected' if peer.connected else 'disconnected'}); bricks can only go on connected peers"
+            )
+        return (peer.uuid, brick.path)
+
+    # -- the run -----------------------------------------------------------
+
+    def run(self):
+        self.validate()
+        p = self.params
+        name = p["name"]
+        volume = self.cli.volume(name)
+        before = self.snapshot(volume)
+
+        if p["state"] == "absent":
+            if volume is not None:
+                if volume.started:
+                    self.act("volume", "stop", name)
+                self.act("volume", "delete", name)
+            return self.finish(before, None if not self.module.check_mode else volume, {"state": "absent"})
+
+        peers = self.cli.pool_list()
+        local_uuid = next(p.uuid for p in peers if p.is_local)
+        layout = self.layout_for(volume)
+        keys = {b: self.brick_key(b, peers, local_uuid) for b in self.bricks}
+        if len(set(keys.values())) != len(keys):
+            self.module.fail_json(msg="bricks list the same host and path more than once (under different names)")
+
+        if volume is None:
+            if not self.bricks:
+                self.module.fail_json(msg=f"volume {name} does not exist; give its bricks to create it")
+            new = self.bricks
+        else:
+            existing = {(b.host_uuid, b.path) for b in volume.bricks}
+            new = [b for b in self.bricks if keys[b] not in existing]
+            if self.bricks:
+                wanted = set(keys.values())
+                self.result["unmanaged_bricks"] = [b.name for b in volume.bricks if (b.host_uuid, b.path) not in wanted]
+        try:
+            plan = plan_sets(new, layout, p["failure_domains"], volume=name)
+        except PlacementError as exc:
+            self.module.fail_json(msg=str(exc), **self.result)
+        for warning in plan.warnings:
+            self.module.warn(warning)
+        added = [str(b) for b in plan.bricks]
+        self.result["added_bricks"] = added
+        if self.result["unmanaged_bricks"]:
+            self.module.warn(
+                f"volume {name} has bricks the task does not list (left in place): "
+                f"{', '.join(self.result['unmanaged_bricks'])}"
+            )
+
+        will_rebalance = self.rebalance_wanted(volume, layout, len(added))
+        if volume is None:
+            self.act(
+                *volume_create_args(
+                    name,
+                    added,
+                    replica=layout.replica,
+                    arbiter=layout.arbiter,
+                    disperse=layout.disperse,
+                    redundancy=layout.redundancy,
+                    force=p["force"],
+                )
+            )
+        elif added:
+            if will_rebalance:
+                # Recorded first: if the run dies after add-brick, the next one still rebalances.
+                self.act("volume", "set", name, REBALANCE_MARK, f"pending {p['rebalance']}")
+            self.act(
+                *add_brick_args(name, added, replica=layout.replica if not layout.disperse else None, force=p["force"])
+            )
+
+        current_options = volume.options if volume is not None else {}
+        for key, value in p["options"].items():
+            wanted_value = option_value(value)
+            if not same_option_value(current_options.get(key), wanted_value):
+                self.act("volume", "set", name, key, wanted_value)
+
+        state = p["state"]
+        is_started = volume is not None and volume.started
+        if state == "started" and not is_started:
+            self.act("volume", "start", name)
+        elif state == "stopped" and is_started:
+            self.act("volume", "stop", name)
+
+        # A rebalance this run calls for, or one an earlier run recorded and did not see through.
+        mark = (volume.options.get(REBALANCE_MARK) if volume is not None else None) or MARK_DONE
+        if will_rebalance:
+            mark = f"pending {p['rebalance']}"
+        if mark != MARK_DONE:
+            self.rebalance(name, mark, started=is_started or state == "started")
+
+        after = self.cli.volume(name) if not self.module.check_mode else volume
+        return self.finish(before, after, self.predicted(before, added, state))
+
+    def rebalance_wanted(self, volume, layout, added_count):
+        if self.params["rebalance"] == "none" or volume is None or not added_count:
+            return False
+        sets_after = (volume.brick_count + added_count) // layout.set_size
+        return sets_after > 1
+
+    def rebalance(self, name, mark, started):
+        """Start (or pick up) the recorded rebalance and wait for it to finish."""
+        if not started:
+            self.module.warn(f"volume {name} is not started: its rebalance waits for a run that starts it")
+            return
+        words = mark.split()
+        if self.module.check_mode:
+            if words[0] == "pending":
+                self.commands.append(self.cli.argv(*rebalance_start_args(name, words[1])))
+                self.result["changed"] = True
+            return
+        status = None
+        if words[0] == "running" and len(words) == 3:
+            status = self.cli.rebalance_status(name)
+            if status is None or status.task_id != words[2] or status.failed:
+                words = ["pending", words[1]]  # lost or failed: run it again
+        if words[0] == "pending":
+            self.wait_bricks_online(name)
+            root = self.act(*rebalance_start_args(name, words[1]))
+            task_id = (root.findtext("./volRebalance/task-id") or "").strip()
+            self.act("volume", "set", name, REBALANCE_MARK, f"running {words[1]} {task_id}")
+            words = ["running", words[1], task_id]
+        status = self.wait_rebalance(name)
+        self.result["rebalance"] = status.as_dict()
+        self.act("volume", "set", name, REBALANCE_MARK, MARK_DONE)
+
+    def wait_bricks_online(self, name):
+        deadline = time.monotonic() + BRICKS_ONLINE_TIMEOUT
+        while True:
+            status = self.cli.volume_status(name)
+            online = {(b.peer_uuid, b.path) for b in status if b.online}
+            volume = self.cli.volume(name)
+            offline = [b.name for b in volume.bricks if (b.host_uuid, b.path) not in online]
+            if not offline:
+                return
+            if time.monotonic() >= deadline:
+                self.module.fail_json(
+                    msg=f"bricks of volume {name} not online after {BRICKS_ONLINE_TIMEOUT}s: "
+                    f"{', '.join(offline)}; rebalance needs every brick. The next run retries it.",
+                    **self.result,
+                )
+            time.sleep(POLL_SECONDS)
+
+    def wait_rebalance(self, name):
+        timeout = self.params["rebalance_timeout"]
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.cli.rebalance_status(name)
+            if status is not None and status.completed:
+                if status.failures:
+                    self.module.warn(
+                        f"rebalance of {name} completed with {status.failures} failures; "
+                        f"see gluster volume rebalance {name} status"
+                    )
+                return status
+            if status is not None and status.failed:
+                self.module.fail_json(
+                    msg=f"rebalance of volume {name} {status.status_str}; see gluster volume rebalance {name} "
+                    "status and the rebalance log. The next run starts it again.",
+                    rebalance=status.as_dict(),
+                    **self.result,
+                )
+            if time.monotonic() >= deadline:
+                self.module.fail_json(
+                    msg=f"rebalance of volume {name} still running after {timeout}s; it goes on in the "
+                    "background, and the next run waits for it again",
+                    rebalance=status.as_dict() if status else None,
+                    **self.result,
+                )
+            time.sleep(POLL_SECONDS)
+
+    # -- reporting ---------------------------------------------------------
+
+    def snapshot(self, volume):
+        if volume is None:
+            return {"state": "absent"}
+        managed = {k: v for k, v in volume.options.items() if k in self.params["options"]}
+        return {"state": state_of(volume), "bricks": [b.name for b in volume.bricks], "options": managed}
+
+    def predicted(self, before, added, state):
+        bricks = before.get("bricks", []) + added
+        options = dict(before.get("options", {}))
+        options.update({k: option_value(v) for k, v in self.params["options"].items()})
+        run_state = before["state"] if state == "present" else state
+        if run_state == "absent":
+            run_state = "stopped"
+        return {"state": run_state, "bricks": bricks, "options": options}
+
+    def finish(self, before, volume, predicted):
+        if volume is not None:
+            self.result["volume"] = volume.as_dict()
+        if self.module._diff:
+            self.result["diff"] = {"before": before, "after": predicted}
+        self.module.exit_json(**self.result)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "name": {"type": "str", "required": True},
+            "state": {"type": "str", "choices": ["present", "started", "stopped", "absent"], "default": "present"},
+            "bricks": {"type": "list", "elements": "str"},
+            "replica": {"type": "int"},
+            "arbiter": {"type": "int", "choices": [0, 1]},
+            "disperse": {"type": "int"},
+            "redundancy": {"type": "int"},
+            "options": {"type": "dict", "default": {}},
+            "failure_domains": {"type": "dict", "default": {}},
+            "rebalance": {"type": "str", "choices": ["none", "fix-layout", "full"], "default": "fix-layout"},
+            "rebalance_timeout": {"type": "int", "default": 1800},
+            "force": {"type": "bool", "default": False},
+        },
+        mutually_exclusive=[("replica", "disperse"), ("arbiter", "disperse")],
+        required_together=[("disperse", "redundancy")],
+        supports_check_mode=True,
+    )
+    run = VolumeRun(module)
+    try:
+        run.run()
+    except GlusterError as exc:
+        module.fail_json(**exc.fail_kwargs(), **{k: v for k, v in run.result.items() if k != "changed"})
+
+
+if __name__ == "__main__":
+    main()
