@@ -52,8 +52,9 @@ def is_this_host(name):
     return bool(found) and any(_is_local_address(a) for a in found)
 
 
-def same_host(name, other_names, resolve=addresses):
+def same_host(name, other_names, resolve=None):
     """Whether `name` and any of `other_names` name one host: equal names or a shared address."""
+    resolve = resolve or addresses
     lowered = name.lower()
     if any(lowered == other.lower() for other in other_names):
         return True

@@ -200,6 +200,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_place
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
     GlusterCli,
     GlusterError,
+    GlusterOpError,
     add_brick_args,
     rebalance_start_args,
     volume_create_args,
@@ -426,7 +427,7 @@ class VolumeRun:
         if mark != MARK_DONE:
             self.rebalance(name, mark, started=is_started or state == "started")
 
-        after = self.cli.volume(name) if not self.module.check_mode else volume
+        after = self.cli.volume(name) if self.commands and not self.module.check_mode else volume
         return self.finish(before, after, self.predicted(before, added, state))
 
     def rebalance_wanted(self, volume, layout, added_count):
@@ -448,7 +449,10 @@ class VolumeRun:
             return
         status = None
         if words[0] == "running" and len(words) == 3:
-            status = self.cli.rebalance_status(name)
+            try:
+                status = self.cli.rebalance_status(name)
+            except GlusterOpError:
+                status = None  # glusterd has no rebalance on record (for example after a restart)
             if status is None or status.task_id != words[2] or status.failed:
                 words = ["pending", words[1]]  # lost or failed: run it again
         if words[0] == "pending":

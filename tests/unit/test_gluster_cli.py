@@ -120,3 +120,136 @@ def test_runner_uses_argv_list_c_locale_and_no_check_rc():
     ((argv, kwargs),) = module.calls
     assert argv == ARGV
     assert kwargs == {"check_rc": False, "environ_update": C_LOCALE}
+
+
+# -- volumes ------------------------------------------------------------------
+
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (  # noqa: E402
+    PROBE_ALREADY_PEER,
+    PROBE_LOCALHOST,
+    PROBE_NEW,
+    add_brick_args,
+    parse_rebalance_status,
+    parse_volume_info,
+    parse_volume_status,
+    probe_outcome,
+    rebalance_start_args,
+    volume_create_args,
+)
+
+
+def volumes(name):
+    return {v.name: v for v in parse_volume_info(interpret(ARGV, 0, fixture(name), ""))}
+
+
+def test_no_volumes_is_an_empty_list():
+    assert volumes("volume-info-none.xml") == {}
+
+
+def test_replicate_volume():
+    gv0 = volumes("volume-info-replicate.xml")["gv0"]
+    assert (gv0.type_str, gv0.replica_count, gv0.brick_count, gv0.set_size) == ("Replicate", 3, 3, 3)
+    assert gv0.started and not gv0.is_distributed
+    assert [b.name for b in gv0.bricks] == ["node1:/bricks/a/gv", "node2:/bricks/a/gv", "node3:/bricks/a/gv"]
+    assert gv0.bricks[0].host == "node1" and gv0.bricks[0].path == "/bricks/a/gv"
+    assert len({b.host_uuid for b in gv0.bricks}) == 3
+    assert gv0.options["nfs.disable"] == "on"
+
+
+def test_distributed_replicate_after_add_brick():
+    gv0 = volumes("volume-info-distributed-replicate.xml")["gv0"]
+    assert (gv0.type_str, gv0.brick_count, gv0.set_size) == ("Distributed-Replicate", 6, 3)
+    assert gv0.is_distributed
+    assert gv0.as_dict()["distribute_count"] == 2
+
+
+def test_arbiter_disperse_and_distribute_volumes():
+    everything = volumes("volume-info-all.xml")
+    assert set(everything) == {"gv0", "arb", "ec", "dist"}
+    arb = everything["arb"]
+    assert (arb.replica_count, arb.arbiter_count) == (3, 1)
+    assert [b.is_arbiter for b in arb.bricks] == [False, False, True]
+    ec = everything["ec"]
+    assert (ec.disperse_count, ec.redundancy_count, ec.set_size, ec.is_distributed) == (3, 1, 3, False)
+    dist = everything["dist"]
+    assert (dist.type_str, dist.set_size, dist.is_distributed, dist.started) == ("Distribute", 1, True, False)
+    assert dist.options["performance.quick-read"] == "off"
+
+
+def test_missing_volume_is_an_op_error():
+    with pytest.raises(GlusterOpError) as caught:
+        interpret(ARGV, 0, fixture("volume-info-missing.xml"), "")
+    assert caught.value.op_errstr == "Volume does not exist"
+
+
+def test_volume_status_lists_brick_processes_only():
+    status = parse_volume_status(interpret(ARGV, 0, fixture("volume-status.xml"), ""))
+    assert len(status) == 6
+    assert all(b.online and b.pid for b in status)
+    assert {b.name for b in status} >= {"node4:/bricks/a/gv", "node1:/bricks/b/gv"}
+
+
+def test_rebalance_status_completed_and_start():
+    status = parse_rebalance_status(interpret(ARGV, 0, fixture("rebalance-status-completed.xml"), ""))
+    assert status.completed and not status.running and not status.failed
+    assert status.status_str == "fix-layout completed"
+    started = interpret(ARGV, 0, fixture("rebalance-start.xml"), "")
+    assert started.findtext("./volRebalance/task-id") == status.task_id
+
+
+@pytest.mark.parametrize("name", ["rebalance-status-not-started.xml", "rebalance-status-not-distributed.xml"])
+def test_rebalance_status_without_a_task_is_an_op_error(name):
+    with pytest.raises(GlusterOpError):
+        interpret(ARGV, 1, fixture(name), "")
+
+
+@pytest.mark.parametrize(
+    ("name", "outcome"),
+    [
+        ("peer-probe.xml", PROBE_NEW),
+        ("peer-probe-localhost.xml", PROBE_LOCALHOST),
+        ("peer-probe-already.xml", PROBE_ALREADY_PEER),
+    ],
+)
+def test_probe_outcomes_come_from_op_errno(name, outcome):
+    assert probe_outcome(interpret(ARGV, 0, fixture(name), "")) == outcome
+
+
+@pytest.mark.parametrize(
+    "name", ["add-brick-same-host.xml", "peer-detach-hosting-bricks.xml", "volume-stop-not-started.xml"]
+)
+def test_failures_reported_with_exit_0(name):
+    with pytest.raises(GlusterOpError) as caught:
+        interpret(ARGV, 0, fixture(name), "")
+    assert caught.value.op_errstr
+
+
+def test_command_builders():
+    assert volume_create_args("gv0", ["a:/b", "c:/d", "e:/f"], replica=3, arbiter=1) == [
+        "volume",
+        "create",
+        "gv0",
+        "replica",
+        "3",
+        "arbiter",
+        "1",
+        "a:/b",
+        "c:/d",
+        "e:/f",
+    ]
+    assert volume_create_args("ec", ["a:/b"], disperse=3, redundancy=1, force=True) == [
+        "volume",
+        "create",
+        "ec",
+        "disperse",
+        "3",
+        "redundancy",
+        "1",
+        "a:/b",
+        "force",
+    ]
+    assert volume_create_args("d", ["a:/b"], replica=1) == ["volume", "create", "d", "a:/b"]
+    assert add_brick_args("gv0", ["a:/b"], replica=3) == ["volume", "add-brick", "gv0", "replica", "3", "a:/b"]
+    assert add_brick_args("ec", ["a:/b"]) == ["volume", "add-brick", "ec", "a:/b"]
+    assert rebalance_start_args("gv0", "fix-layout") == ["volume", "rebalance", "gv0", "fix-layout", "start"]
+    assert rebalance_start_args("gv0", "full") == ["volume", "rebalance", "gv0", "start"]

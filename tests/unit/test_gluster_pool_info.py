@@ -14,7 +14,7 @@ def test_reports_peers_with_this_host_first():
     assert not out.failed
     assert out.result["changed"] is False
     peers = out.result["peers"]
-    assert [p["hostname"] for p in peers] == ["localhost", "node2"]
+    assert [p["hostname"] for p in peers] == ["localhost", "node2", "node3", "node4"]
     assert out.result["local_uuid"] == peers[0]["uuid"]
     assert peers[1]["in_cluster"] is False and peers[1]["state"] == 3
 

@@ -1,0 +1,196 @@
+"""Module flows with scripted gluster output (captured from real glusterd): which commands
+run, in which order, and that check mode and refusals run nothing that changes the cluster."""
+
+from pathlib import Path
+from unittest import mock
+
+import pytest
+
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import hosts
+from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_peer, gluster_volume
+
+from .module_harness import Expected, run_module
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "gluster"
+G = ["/usr/sbin/gluster", "--mode=script", "--xml"]
+
+
+def out(name):
+    return (FIXTURES / name).read_text()
+
+
+def read(args, fixture):
+    return Expected([*G, *args], 0, out(fixture))
+
+
+@pytest.fixture(autouse=True)
+def node1_is_this_host():
+    """Run as if on node1, with no name resolution (names compare as names)."""
+    with (
+        mock.patch.object(hosts, "addresses", lambda name: set()),
+        mock.patch.object(gluster_volume, "is_this_host", lambda name: name == "node1"),
+        mock.patch.object(gluster_peer, "is_this_host", lambda name: name == "node1"),
+    ):
+        yield
+
+
+GV0 = ["node1:/bricks/a/gv", "node2:/bricks/a/gv", "node3:/bricks/a/gv"]
+GROW = [*GV0, "node4:/bricks/a/gv", "node1:/bricks/b/gv", "node2:/bricks/b/gv"]
+READ_GV0 = [read(["volume", "info"], "volume-info-replicate.xml"), read(["pool", "list"], "pool-list-four.xml")]
+
+
+def test_volume_expand_in_check_mode_reports_the_plan_and_runs_no_change():
+    result = run_module(
+        gluster_volume.main,
+        {"name": "gv0", "state": "started", "replica": 3, "bricks": GROW, "_ansible_check_mode": True},
+        READ_GV0,
+    )
+    assert not result.failed, result.result
+    assert result.result["changed"] is True
+    added = result.result["added_bricks"]
+    assert sorted(added) == sorted(GROW[3:])
+    assert len({b.split(":")[0] for b in added}) == 3
+    assert result.result["commands"] == [
+        [*G, "volume", "set", "gv0", "user.ganeti-gluster.rebalance", "pending fix-layout"],
+        [*G, "volume", "add-brick", "gv0", "replica", "3", *added],
+        [*G, "volume", "rebalance", "gv0", "fix-layout", "start"],
+    ]
+
+
+def test_volume_that_matches_is_left_alone():
+    result = run_module(gluster_volume.main, {"name": "gv0", "state": "started", "replica": 3, "bricks": GV0}, READ_GV0)
+    assert (result.failed, result.result["changed"], result.result["commands"]) == (False, False, [])
+
+
+def test_volume_impossible_placement_fails_after_reading_only():
+    result = run_module(
+        gluster_volume.main,
+        {
+            "name": "gv0",
+            "replica": 3,
+            "bricks": [*GV0, "node4:/bricks/a/gv", "node4:/bricks/b/gv", "node4:/bricks/c/gv"],
+        },
+        READ_GV0,
+    )
+    assert result.failed
+    assert result.result["msg"] == (
+        "replica 3 needs bricks on 3 distinct hosts per set; the new bricks are on 1 host (node4); "
+        "add 2 spare bricks on other hosts or 2 more nodes"
+    )
+
+
+def test_volume_layout_change_is_refused():
+    result = run_module(
+        gluster_volume.main,
+        {"name": "gv0", "replica": 2, "bricks": GV0},
+        [read(["volume", "info"], "volume-info-replicate.xml"), read(["pool", "list"], "pool-list-four.xml")],
+    )
+    assert result.failed
+    assert "volume gv0 is replica 3; this module does not change a volume's layout" in result.result["msg"]
+
+
+def test_brick_host_outside_the_pool_is_refused():
+    result = run_module(
+        gluster_volume.main,
+        {"name": "gv0", "replica": 3, "bricks": [*GV0, "node9:/b", "node4:/b", "node2:/c"]},
+        READ_GV0,
+    )
+    assert result.failed
+    assert result.result["msg"].startswith("brick host node9 is not in the trusted pool")
+
+
+def test_brick_host_disconnected_is_refused():
+    result = run_module(
+        gluster_volume.main,
+        {"name": "gv0", "replica": 3, "bricks": GV0},
+        [read(["volume", "info"], "volume-info-replicate.xml"), read(["pool", "list"], "pool-list-peer-down.xml")],
+    )
+    assert result.failed
+    assert "brick host node2 is a peer but not in cluster (Peer in Cluster, disconnected)" in result.result["msg"]
+
+
+def test_create_runs_create_then_options_then_start():
+    bricks = ["node1:/bricks/x", "node2:/bricks/x", "node3:/bricks/x"]
+    create = [*G, "volume", "create", "new", "replica", "3", *bricks]
+    result = run_module(
+        gluster_volume.main,
+        {"name": "new", "state": "started", "replica": 3, "bricks": bricks, "options": {"nfs.disable": True}},
+        [
+            read(["volume", "info"], "volume-info-replicate.xml"),
+            read(["pool", "list"], "pool-list-four.xml"),
+            Expected(create, 0, out("volume-info-none.xml")),
+            Expected([*G, "volume", "set", "new", "nfs.disable", "on"], 0, out("volume-info-none.xml")),
+            Expected([*G, "volume", "start", "new"], 0, out("volume-info-none.xml")),
+            read(["volume", "info"], "volume-info-replicate.xml"),
+        ],
+    )
+    assert not result.failed, result.result
+    assert result.result["changed"] is True
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"name": "bad name", "bricks": GV0}, "volume name 'bad name' must be 1 to 64 letters"),
+        ({"name": "gv0", "bricks": ["node1"]}, "brick 'node1' is not HOST:/absolute/path"),
+        ({"name": "gv0", "replica": 2, "arbiter": 1, "bricks": GV0}, "arbiter 1 needs replica 3"),
+        ({"name": "gv0", "disperse": 2, "redundancy": 1, "bricks": GV0}, "disperse must be 3 or more"),
+        ({"name": "gv0", "disperse": 4, "redundancy": 2, "bricks": GV0}, "redundancy must be at least 1 and less"),
+    ],
+)
+def test_volume_argument_errors_run_nothing(args, message):
+    result = run_module(gluster_volume.main, args, [])
+    assert result.failed
+    assert message in result.result["msg"]
+
+
+def test_peer_present_probes_only_the_missing_in_check_mode():
+    result = run_module(
+        gluster_peer.main,
+        {"nodes": ["node1", "node2", "node5"], "_ansible_check_mode": True, "_ansible_diff": True},
+        [read(["pool", "list"], "pool-list-four.xml")],
+    )
+    assert not result.failed, result.result
+    assert result.result["probed"] == ["node5"]
+    assert result.result["commands"] == [[*G, "peer", "probe", "node5"]]
+    assert result.result["diff"]["after"]["peers"] == ["node2", "node3", "node4", "node5"]
+
+
+def test_peer_probe_then_wait_until_in_cluster():
+    result = run_module(
+        gluster_peer.main,
+        {"nodes": ["node2", "node3", "node4"]},
+        [
+            read(["pool", "list"], "pool-list-two.xml"),
+            Expected([*G, "peer", "probe", "node3"], 0, out("peer-probe.xml")),
+            Expected([*G, "peer", "probe", "node4"], 0, out("peer-probe.xml")),
+            read(["pool", "list"], "pool-list-four.xml"),
+        ],
+    )
+    assert not result.failed, result.result
+    assert (result.result["changed"], result.result["probed"]) == (True, ["node3", "node4"])
+
+
+def test_peer_disconnected_times_out_with_node_and_state():
+    result = run_module(
+        gluster_peer.main,
+        {"nodes": ["node2"], "timeout": 0},
+        [read(["pool", "list"], "pool-list-peer-down.xml"), read(["pool", "list"], "pool-list-peer-down.xml")],
+    )
+    assert result.failed
+    assert result.result["msg"].startswith("peers not in cluster after 0s (node2: Peer in Cluster, disconnected)")
+
+
+def test_peer_absent_refuses_while_it_hosts_bricks():
+    result = run_module(
+        gluster_peer.main,
+        {"nodes": ["node4"], "state": "absent"},
+        [
+            read(["pool", "list"], "pool-list-four.xml"),
+            read(["volume", "info"], "volume-info-distributed-replicate.xml"),
+        ],
+    )
+    assert result.failed
+    assert result.result["msg"].startswith(
+        "refusing to detach peers that host bricks: node4 hosts bricks of volume gv0 (node4:/bricks/a/gv)"
+    )
