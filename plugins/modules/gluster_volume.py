@@ -20,7 +20,7 @@ description:
   - Bricks that are in the volume but not in O(bricks) are reported in RV(unmanaged_bricks), never
     removed.
   - After an expansion of a distributed volume it runs the rebalance asked for in O(rebalance) and
-    waits for it. A rebalance that was interrupted (or timed out) is picked up by the next run: the
+    waits for it. A rebalance that was interrupted (or timed out) is picked up by the next run; the
     pending work is recorded in the volume option C(user.ganeti-gluster.rebalance).
 options:
   name:

@@ -1,0 +1,56 @@
+"""Run one of the collection's modules on a lab host through ansible-runner, and read
+cluster state back with the collection's own parsers over SSH."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+
+import ansible_runner
+
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
+    interpret,
+    parse_pool_list,
+    parse_volume_info,
+)
+
+from .lab_helpers import REPO, ssh
+
+FINAL_EVENTS = {"runner_on_ok", "runner_on_failed", "runner_on_unreachable"}
+
+
+def run_module(host: str, module: str, args: dict, check: bool = False, diff: bool = False) -> dict:
+    """The module's result dict for `host`, with `failed` and `changed` always set."""
+    flags = (["--check"] if check else []) + (["--diff"] if diff else [])
+    with tempfile.TemporaryDirectory() as private_dir:
+        runner = ansible_runner.run(
+            private_data_dir=private_dir,
+            inventory=str(REPO / "inventory" / "lab"),
+            host_pattern=host,
+            module=f"ganeti_gluster.cluster.{module}",
+            module_args=json.dumps(args),
+            cmdline=" ".join(flags) or None,
+            envvars={"ANSIBLE_CONFIG": str(REPO / "ansible.cfg")},
+            quiet=True,
+        )
+        for event in runner.events:
+            if event.get("event") in FINAL_EVENTS and event["event_data"].get("host") == host:
+                result = dict(event["event_data"]["res"])
+                result.setdefault("failed", event["event"] != "runner_on_ok")
+                result.setdefault("changed", False)
+                return result
+    raise AssertionError(f"no result for {host} from {module} (runner status {runner.status}, rc {runner.rc})")
+
+
+def gluster_xml(host: str, *args: str):
+    argv = ["gluster", "--mode=script", "--xml", *args]
+    proc = ssh(host, " ".join(argv))
+    return interpret(argv, proc.returncode, proc.stdout, proc.stderr)
+
+
+def volume_info(host: str, name: str):
+    return next((v for v in parse_volume_info(gluster_xml(host, "volume", "info")) if v.name == name), None)
+
+
+def pool(host: str):
+    return parse_pool_list(gluster_xml(host, "pool", "list"))

@@ -1,0 +1,232 @@
+"""The gluster modules on real glusterd in a 4-host lab.
+
+The tests run in order and build on each other: bricks, then peers, then a
+volume that grows. Each module runs twice (the second run changes nothing),
+in check mode first (which changes nothing), and each refusal leaves the
+cluster exactly as it was (`volume info` identical before and after).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .ansible_helpers import gluster_xml, pool, run_module, volume_info
+from .lab_helpers import lab, lab_state, ssh
+
+pytestmark = pytest.mark.lab
+
+BRICK = "/bricks/b1/brick"
+SPARE = "/bricks/b2/brick"
+
+
+@pytest.fixture(scope="module")
+def devices():
+    """A 4-host lab with glusterd running on each host; host -> its two block devices."""
+    if lab("status").returncode == 0:
+        pytest.fail("a lab is already up on this machine; run 'bin/lab down' before the tests")
+    assert lab("up", "4").returncode == 0
+    try:
+        for host in ("node1", "node2", "node3", "node4"):
+            assert ssh(host, "glusterd -p /run/glusterd.pid").returncode == 0
+        yield {h["name"]: h["block_devices"] for h in lab_state()["hosts"]}
+    finally:
+        lab("down")
+
+
+def blkid_type(host, device):
+    return ssh(host, f"blkid -p -o value -s TYPE {device}").stdout.strip()
+
+
+def volume_info_xml(host="node1"):
+    return ssh(host, "gluster --mode=script --xml volume info").stdout
+
+
+def test_brick_check_mode_then_prepare_then_no_change(devices):
+    device = devices["node1"][0]
+    checked = run_module("node1", "gluster_brick", {"device": device, "path": BRICK}, check=True, diff=True)
+    assert checked["changed"] and checked["formatted"] and not checked["failed"]
+    assert any(argv[0].endswith("mkfs.xfs") for argv in checked["commands"])
+    assert blkid_type("node1", device) == ""  # still blank
+    assert "/bricks/b1" not in ssh("node1", "cat /etc/fstab").stdout
+
+    for host in ("node1", "node2", "node3", "node4"):
+        first = run_module(host, "gluster_brick", {"device": devices[host][0], "path": BRICK})
+        assert first["changed"] and first["formatted"] and first["mounted"] and first["created"], first
+        again = run_module(host, "gluster_brick", {"device": devices[host][0], "path": BRICK})
+        assert not again["changed"] and not again["failed"], again
+
+    fs_uuid = ssh("node1", f"blkid -p -o value -s UUID {device}").stdout.strip()
+    fstab = ssh("node1", "cat /etc/fstab").stdout
+    assert f"UUID={fs_uuid}\t/bricks/b1\txfs\tnoatime,inode64\t0\t0" in fstab.splitlines()
+    mounted = ssh("node1", "findmnt -n -o SOURCE,FSTYPE /bricks/b1").stdout.split()
+    assert mounted == [device, "xfs"]
+    assert ssh("node1", f"test -d {BRICK}").returncode == 0
+
+
+def test_brick_info_reports_the_prepared_brick(devices):
+    info = run_module("node1", "gluster_brick_info", {"paths": [BRICK, "/bricks/b9/brick"]})
+    prepared, missing = info["bricks"]
+    assert (prepared["exists"], prepared["fs_type"], prepared["xfs_inode_size"]) == (True, "xfs", 512)
+    assert (prepared["device"], prepared["mount_point"], prepared["on_root_fs"]) == (
+        devices["node1"][0],
+        "/bricks/b1",
+        False,
+    )
+    assert prepared["empty"] is True and prepared["volume_id"] is None
+    assert prepared["size_bytes"] > 3 * 2**30
+    assert (missing["exists"], missing["on_root_fs"], missing["empty"]) == (False, True, None)
+
+
+def test_brick_refuses_a_device_with_another_filesystem(devices):
+    device = devices["node3"][1]
+    assert ssh("node3", f"mkfs.ext4 -q {device}").returncode == 0
+    refused = run_module("node3", "gluster_brick", {"device": device, "path": SPARE})
+    assert refused["failed"]
+    assert refused["msg"].startswith(f"{device} carries an ext4 filesystem (UUID ")
+    assert refused["msg"].endswith("refusing to format it. If its contents can be destroyed, set force: true")
+    assert blkid_type("node3", device) == "ext4"
+    forced = run_module("node3", "gluster_brick", {"device": device, "path": SPARE, "force": True})
+    assert forced["changed"] and forced["formatted"], forced
+    assert blkid_type("node3", device) == "xfs"
+
+
+def test_peer_check_mode_probe_and_no_change(devices):
+    nodes = {"nodes": ["node1", "node2", "node3"]}
+    checked = run_module("node1", "gluster_peer", nodes, check=True)
+    assert checked["changed"] and checked["probed"] == ["node2", "node3"]
+    assert len(pool("node1")) == 1
+    probed = run_module("node1", "gluster_peer", nodes)
+    assert probed["changed"] and sorted(probed["probed"]) == ["node2", "node3"], probed
+    peers = {p.hostname: p for p in pool("node1") if not p.is_local}
+    assert set(peers) == {"node2", "node3"} and all(p.in_cluster for p in peers.values())
+    assert not run_module("node1", "gluster_peer", nodes)["changed"]
+
+
+def test_volume_create_in_check_mode_then_for_real(devices):
+    args = {
+        "name": "gv0",
+        "state": "started",
+        "replica": 3,
+        "bricks": [f"node{n}:{BRICK}" for n in (1, 2, 3)],
+        "options": {"cluster.quorum-type": "auto", "performance.quick-read": False},
+    }
+    checked = run_module("node1", "gluster_volume", args, check=True)
+    assert checked["changed"] and checked["commands"][0][3:5] == ["volume", "create"]
+    assert volume_info("node1", "gv0") is None
+
+    created = run_module("node1", "gluster_volume", args)
+    assert created["changed"] and not created["failed"], created
+    gv0 = volume_info("node2", "gv0")
+    assert gv0.started and (gv0.type_str, gv0.replica_count) == ("Replicate", 3)
+    assert [b.name for b in gv0.bricks] == args["bricks"]
+    assert gv0.options["cluster.quorum-type"] == "auto" and gv0.options["performance.quick-read"] == "off"
+    assert not run_module("node1", "gluster_volume", args)["changed"]
+
+
+@pytest.mark.parametrize(
+    ("bricks", "extra", "message"),
+    [
+        ([f"node4:{BRICK}"], {}, "brick host node4 is not in the trusted pool; probe it first"),
+        ([f"node3:{SPARE}"], {}, "replica 3 volume gv0 grows in whole sets of 3 bricks; 1 new brick was given"),
+        (
+            [f"node3:{SPARE}", "node3:/bricks/b2/x", "node3:/bricks/b2/y"],
+            {},
+            "replica 3 needs bricks on 3 distinct hosts per set; the new bricks are on 1 host (node3); "
+            "add 2 spare bricks on other hosts or 2 more nodes",
+        ),
+        ([], {"replica": 2}, "volume gv0 is replica 3; this module does not change a volume's layout"),
+    ],
+)
+def test_volume_refusals_leave_the_cluster_untouched(devices, bricks, extra, message):
+    before = volume_info_xml()
+    args = {
+        "name": "gv0",
+        "state": "started",
+        "replica": 3,
+        "bricks": [f"node{n}:{BRICK}" for n in (1, 2, 3)] + bricks,
+        **extra,
+    }
+    refused = run_module("node1", "gluster_volume", args)
+    assert refused["failed"]
+    assert refused["msg"].startswith(message), refused["msg"]
+    assert volume_info_xml() == before
+
+
+def test_volume_expands_with_a_new_node_and_spares_then_rebalances(devices):
+    for host in ("node1", "node2"):
+        assert run_module(host, "gluster_brick", {"device": devices[host][1], "path": SPARE})["changed"]
+    assert run_module("node1", "gluster_peer", {"nodes": ["node4"]})["changed"]
+    bricks = [f"node{n}:{BRICK}" for n in (1, 2, 3, 4)] + [f"node1:{SPARE}", f"node2:{SPARE}"]
+    args = {"name": "gv0", "state": "started", "replica": 3, "bricks": bricks, "rebalance": "fix-layout"}
+
+    before = volume_info_xml()
+    checked = run_module("node1", "gluster_volume", args, check=True, diff=True)
+    assert checked["changed"] and sorted(checked["added_bricks"]) == sorted(bricks[3:])
+    assert volume_info_xml() == before
+
+    grown = run_module("node1", "gluster_volume", args)
+    assert grown["changed"] and not grown["failed"], grown
+    assert grown["rebalance"]["status"] == "fix-layout completed"
+    gv0 = volume_info("node3", "gv0")
+    assert (gv0.type_str, gv0.brick_count) == ("Distributed-Replicate", 6)
+    new_set = gv0.bricks[3:]
+    assert len({b.host_uuid for b in new_set}) == 3
+    assert gv0.options["user.ganeti-gluster.rebalance"] == "done"
+    status = gluster_xml("node1", "volume", "status", "gv0")
+    online = [n.findtext("path") for n in status.iterfind(".//node") if n.findtext("status") == "1"]
+    assert online.count(BRICK) == 4 and online.count(SPARE) == 2
+
+    again = run_module("node1", "gluster_volume", args)
+    assert not again["changed"] and again["commands"] == [], again
+
+
+def test_peer_absent_refuses_while_bricks_remain(devices):
+    before = [p.as_dict() for p in pool("node1")]
+    refused = run_module("node1", "gluster_peer", {"nodes": ["node4"], "state": "absent"})
+    assert refused["failed"]
+    assert refused["msg"].startswith("refusing to detach peers that host bricks: node4 hosts bricks of volume gv0")
+    assert [p.as_dict() for p in pool("node1")] == before
+
+
+def test_clear_stale_volume_id_only_when_safe(devices):
+    gv0 = volume_info("node1", "gv0")
+    stale = "/bricks/b2/stale"
+    hex_id = gv0.id.replace("-", "")
+    assert (
+        ssh(
+            "node3", f"mkdir -p {stale}/.glusterfs && setfattr -n trusted.glusterfs.volume-id -v 0x{hex_id} {stale}"
+        ).returncode
+        == 0
+    )
+
+    other = "00000000-0000-0000-0000-000000000001"
+    wrong = run_module("node3", "gluster_brick", {"path": stale, "clear_volume_id": other})
+    assert wrong["failed"] and f"carries volume id {gv0.id}, not {other}" in wrong["msg"]
+
+    in_use = run_module("node1", "gluster_brick", {"path": BRICK, "clear_volume_id": gv0.id})
+    assert in_use["failed"] and in_use["msg"] == f"{BRICK} is a brick of volume gv0; its volume id is not stale"
+
+    ssh("node3", f"touch {stale}/data")
+    holds = run_module("node3", "gluster_brick", {"path": stale, "clear_volume_id": gv0.id})
+    assert holds["failed"] and "holds 1 entries besides .glusterfs (data)" in holds["msg"]
+    ssh("node3", f"rm {stale}/data")
+
+    checked = run_module("node3", "gluster_brick", {"path": stale, "clear_volume_id": gv0.id}, check=True)
+    assert checked["changed"] and checked["cleared_volume_id"] == gv0.id
+    cleared = run_module("node3", "gluster_brick", {"path": stale, "clear_volume_id": gv0.id})
+    assert cleared["changed"] and cleared["cleared_volume_id"] == gv0.id
+    xattrs = ssh("node3", f"getfattr -d -m trusted. {stale}; ls -A {stale}")
+    assert "volume-id" not in xattrs.stdout and ".glusterfs" not in xattrs.stdout
+    assert not run_module("node3", "gluster_brick", {"path": stale, "clear_volume_id": gv0.id})["changed"]
+
+
+def test_volume_stop_start_and_absent(devices):
+    args = {"name": "scratch", "state": "started", "bricks": ["node3:/bricks/b2/brick"]}
+    assert run_module("node1", "gluster_volume", args)["changed"]
+    assert volume_info("node1", "scratch").started
+    stopped = run_module("node1", "gluster_volume", {**args, "state": "stopped"})
+    assert stopped["changed"] and not volume_info("node1", "scratch").started
+    assert not run_module("node1", "gluster_volume", {**args, "state": "stopped"})["changed"]
+    gone = run_module("node1", "gluster_volume", {"name": "scratch", "state": "absent"})
+    assert gone["changed"] and volume_info("node1", "scratch") is None
+    assert not run_module("node1", "gluster_volume", {"name": "scratch", "state": "absent"})["changed"]
