@@ -22,14 +22,7 @@ options:
     elements: path
     required: true
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
+  - ganeti_gluster.cluster.attributes.info_module
 seealso:
   - module: ganeti_gluster.cluster.gluster_brick
 author:

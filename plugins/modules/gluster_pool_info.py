@@ -15,14 +15,7 @@ description:
   - Read-only. Fails when glusterd does not answer, with the CLI's own message.
 options: {}
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
+  - ganeti_gluster.cluster.attributes.info_module
 notes:
   - A peer is a member of the pool when its state is 3 (C(Peer in Cluster)) and it is connected.
 author:

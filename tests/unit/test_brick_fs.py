@@ -1,0 +1,90 @@
+"""Pure helpers behind gluster_brick and gluster_brick_info."""
+
+import struct
+
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_fs import (
+    contents_besides_metadata,
+    describe_signature,
+    fstab_with_entry,
+    mount_at,
+    mount_containing,
+    parse_blkid_export,
+    parse_fstab,
+    parse_mountinfo,
+    parse_xfs_inode_size,
+    write_file_in_place_if_mounted,
+)
+
+MOUNTINFO = """\
+22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
+40 22 0:21 / /run rw,nosuid - tmpfs tmpfs rw
+61 22 7:0 / /bricks/b1 rw,noatime - xfs /dev/loop0 rw,inode64
+62 22 7:1 / /bricks/with\\040space rw - xfs /dev/loop1 rw
+63 61 7:2 / /bricks/b1 rw - xfs /dev/loop2 rw
+"""
+
+
+def test_mountinfo_fields_and_escapes():
+    mounts = parse_mountinfo(MOUNTINFO)
+    assert [m["mount_point"] for m in mounts] == ["/", "/run", "/bricks/b1", "/bricks/with space", "/bricks/b1"]
+    assert mounts[2] == {
+        "mount_point": "/bricks/b1",
+        "device_number": (7, 0),
+        "options": "rw,noatime",
+        "fs_type": "xfs",
+        "source": "/dev/loop0",
+    }
+
+
+def test_the_last_mount_on_a_point_wins_and_paths_find_their_filesystem():
+    mounts = parse_mountinfo(MOUNTINFO)
+    assert mount_at(mounts, "/bricks/b1")["source"] == "/dev/loop2"
+    assert mount_at(mounts, "/bricks") is None
+    assert mount_containing(mounts, "/bricks/b1/brick")["source"] == "/dev/loop2"
+    assert mount_containing(mounts, "/bricks/b10/brick")["mount_point"] == "/"
+    assert mount_containing(mounts, "/runner")["mount_point"] == "/"
+
+
+def test_signatures_in_words():
+    assert describe_signature({}) is None
+    assert describe_signature(parse_blkid_export("PTUUID=ab\nPTTYPE=gpt\n")) == "a partition table (gpt)"
+    assert describe_signature(parse_blkid_export("UUID=x\nTYPE=LVM2_member\nUSAGE=raid\n")) == (
+        "an LVM physical volume signature (LVM2_member)"
+    )
+    assert describe_signature({"TYPE": "ext4", "UUID": "u"}) == "an ext4 filesystem (UUID u)"
+    assert describe_signature({"TYPE": "btrfs"}) == "a btrfs filesystem"
+    assert describe_signature({"USAGE": "crypto"}) == "a crypto signature"
+
+
+def test_xfs_inode_size_from_the_superblock():
+    superblock = bytearray(512)
+    superblock[:4] = b"XFSB"
+    superblock[104:106] = struct.pack(">H", 512)
+    assert parse_xfs_inode_size(bytes(superblock)) == 512
+    assert parse_xfs_inode_size(b"\0" * 512) is None
+    assert parse_xfs_inode_size(b"XFSB") is None
+
+
+def test_fstab_entry_replaces_the_mount_points_lines_and_keeps_the_rest():
+    text = "# static\nUUID=root / ext4 defaults 0 1\n/dev/sdb /bricks/b1 xfs defaults 0 0\nold /bricks/b1 xfs x 0 0\n"
+    entry = ["UUID=new", "/bricks/b1", "xfs", "noatime,inode64", "0", "0"]
+    updated = fstab_with_entry(text, entry)
+    assert updated == "# static\nUUID=root / ext4 defaults 0 1\nUUID=new\t/bricks/b1\txfs\tnoatime,inode64\t0\t0\n"
+    assert [f for _, f in parse_fstab(updated)][1] == entry
+    assert fstab_with_entry("", entry) == "UUID=new\t/bricks/b1\txfs\tnoatime,inode64\t0\t0\n"
+
+
+def test_file_written_atomically_keeps_its_mode(tmp_path):
+    target = tmp_path / "fstab"
+    target.write_text("old\n")
+    target.chmod(0o640)
+    write_file_in_place_if_mounted(str(target), "new\n")
+    assert target.read_text() == "new\n"
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["fstab"]
+
+
+def test_gluster_metadata_is_not_content(tmp_path):
+    for name in (".glusterfs", ".glusterfs-anonymous-inode-1234", "data"):
+        (tmp_path / name).mkdir()
+    assert contents_besides_metadata(str(tmp_path)) == ["data"]
