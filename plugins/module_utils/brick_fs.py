@@ -89,6 +89,14 @@ def device_number(device):
 # -- devices ----------------------------------------------------------------
 
 
+def read_device_bytes(device):
+    fd = os.open(device, os.O_RDONLY)
+    try:
+        return os.lseek(fd, 0, os.SEEK_END)
+    finally:
+        os.close(fd)
+
+
 def parse_blkid_export(text):
     """`blkid -p -o export DEVICE` as a dict (TYPE, UUID, PTTYPE, USAGE, ...)."""
     probed = {}

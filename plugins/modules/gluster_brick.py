@@ -102,6 +102,10 @@ cleared_volume_id:
   description: The volume id cleared from the directory, if any.
   returned: always
   type: str
+device_bytes:
+  description: Size of O(device) in bytes.
+  returned: when device is given
+  type: int
 uuid:
   description: Filesystem UUID of O(device) (unknown in check mode before formatting).
   returned: when device is given
@@ -137,6 +141,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_fs im
     parse_blkid_export,
     parse_fstab,
     read_brick_info,
+    read_device_bytes,
     read_mounts,
     read_volume_id,
     write_file_in_place_if_mounted,
@@ -216,6 +221,7 @@ class BrickRun:
             number = device_number(self.device)
         except OSError:
             self.fail(f"device {self.device} does not exist or is not a block device")
+        self.result["device_bytes"] = read_device_bytes(self.device)
         mounts = read_mounts()
         elsewhere = [
             m["mount_point"] for m in mounts if m["device_number"] == number and m["mount_point"] != self.mount_point

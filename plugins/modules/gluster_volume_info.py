@@ -1,0 +1,114 @@
+#!/usr/bin/python
+# Copyright: contributors to ganeti_gluster.cluster
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: gluster_volume_info
+short_description: Report a GlusterFS volume, its bricks' processes and its last rebalance
+version_added: "0.1.0"
+description:
+  - Reads C(volume info), and for a started volume C(volume status) and C(volume rebalance status),
+    all in XML mode. Read-only.
+options:
+  name:
+    description: Name of the volume.
+    type: str
+    required: true
+extends_documentation_fragment:
+  - ganeti_gluster.cluster.attributes.info_module
+seealso:
+  - module: ganeti_gluster.cluster.gluster_volume
+author:
+  - ganeti_gluster.cluster developers (@ganeti-gluster)
+"""
+
+EXAMPLES = r"""
+- name: Read the volume
+  ganeti_gluster.cluster.gluster_volume_info:
+    name: gv0
+  register: gv0
+
+- name: Every brick is online
+  ansible.builtin.assert:
+    that: gv0.bricks | rejectattr('online') | list | length == 0
+"""
+
+RETURN = r"""
+exists:
+  description: Whether the volume exists.
+  returned: always
+  type: bool
+volume:
+  description: The volume as in RV(ganeti_gluster.cluster.gluster_volume#module:volume).
+  returned: when it exists
+  type: dict
+bricks:
+  description: Each brick of the volume with its process state (offline when the volume is stopped).
+  returned: when it exists
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The brick as C(HOST:/path).
+      type: str
+    host_uuid:
+      description: UUID of the peer that holds it.
+      type: str
+    arbiter:
+      description: Whether it is an arbiter brick.
+      type: bool
+    online:
+      description: Whether its brick process runs.
+      type: bool
+rebalance:
+  description: The last rebalance of a started, distributed volume, or null when there was none.
+  returned: when it exists
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
+    GlusterCli,
+    GlusterError,
+    GlusterOpError,
+)
+
+
+def main():
+    module = AnsibleModule(argument_spec={"name": {"type": "str", "required": True}}, supports_check_mode=True)
+    name = module.params["name"]
+    cli = GlusterCli(module)
+    try:
+        volume = cli.volume(name)
+        if volume is None:
+            module.exit_json(changed=False, exists=False)
+        online = set()
+        rebalance = None
+        if volume.started:
+            online = {(b.peer_uuid, b.path) for b in cli.volume_status(name) if b.online}
+            if volume.is_distributed:
+                try:
+                    rebalance = cli.rebalance_status(name)
+                except GlusterOpError:
+                    rebalance = None  # never rebalanced
+    except GlusterError as exc:
+        module.fail_json(**exc.fail_kwargs())
+    bricks = [
+        {"name": b.name, "host_uuid": b.host_uuid, "arbiter": b.is_arbiter, "online": (b.host_uuid, b.path) in online}
+        for b in volume.bricks
+    ]
+    module.exit_json(
+        changed=False,
+        exists=True,
+        volume=volume.as_dict(),
+        bricks=bricks,
+        rebalance=rebalance.as_dict() if rebalance else None,
+    )
+
+
+if __name__ == "__main__":
+    main()
