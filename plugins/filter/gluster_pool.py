@@ -12,8 +12,6 @@ distinct hosts, with the planner gluster_volume itself uses.
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_placement import (
     BrickRef,
     Layout,
@@ -26,8 +24,9 @@ def _answered(view):
     return bool(view) and not view.get("unreachable") and not view.get("failed") and view.get("local_uuid")
 
 
-def _in_cluster_uuids(view):
-    return {p["uuid"] for p in view.get("peers", []) if p.get("in_cluster")}
+def _pool_uuids(view):
+    """Every peer of the pool as this host sees it, whatever the peer's state."""
+    return {p["uuid"] for p in view.get("peers", [])}
 
 
 def gluster_pool_plan(views, hosts, add_nodes=None, peer_names=None):
@@ -60,7 +59,7 @@ def gluster_pool_plan(views, hosts, add_nodes=None, peer_names=None):
     anchor = None
     pool = set()
     for host in established:
-        uuids = _in_cluster_uuids(views[host])
+        uuids = _pool_uuids(views[host])
         if anchor is None:
             anchor, pool = host, uuids
         elif views[host]["local_uuid"] not in pool:
@@ -126,7 +125,7 @@ def gluster_pool_plan(views, hosts, add_nodes=None, peer_names=None):
 
 
 def gluster_pool_placement(new_bricks, layout, failure_domains=None, volume="the volume"):
-    """The sets the new bricks would form, or the planner's refusal as a filter error."""
+    """The sets the new bricks would form, or in `error` why they cannot be placed."""
     layout = layout or {}
     try:
         plan = plan_sets(
@@ -141,8 +140,66 @@ def gluster_pool_placement(new_bricks, layout, failure_domains=None, volume="the
             volume=volume,
         )
     except PlacementError as exc:
-        raise AnsibleFilterError(str(exc)) from None
-    return {"sets": [[str(b) for b in group] for group in plan.sets], "warnings": plan.warnings}
+        return {"sets": [], "warnings": [], "error": str(exc)}
+    return {"sets": [[str(b) for b in group] for group in plan.sets], "warnings": plan.warnings, "error": None}
+
+
+def gluster_pool_layout(volume=None, replica=3, arbiter=0, disperse=None, redundancy=None):
+    """The layout as a dict: the existing volume's (from gluster_volume_info), else the one asked for."""
+    if volume:
+        disperse_count = int(volume.get("disperse_count") or 0)
+        return {
+            "replica": 1 if disperse_count else int(volume.get("replica_count") or 1),
+            "arbiter": int(volume.get("arbiter_count") or 0),
+            "disperse": disperse_count,
+            "redundancy": int(volume.get("redundancy_count") or 0),
+        }
+    return {
+        "replica": 1 if disperse else int(replica or 1),
+        "arbiter": int(arbiter or 0),
+        "disperse": int(disperse or 0),
+        "redundancy": int(redundancy or 0),
+    }
+
+
+def gluster_pool_brick_problems(
+    infos, specs, device_checks, peer_name, volume_name, volume_id, volume_bricks, allow_root, min_bytes
+):
+    """What makes a host's declared bricks unusable, in words (empty when they are fine).
+
+    infos: gluster_brick_info's bricks, in the order of specs (the host's gluster_pool_bricks);
+    device_checks: gluster_brick results in check mode for the specs that have a device (registered
+      with failed_when: false).
+    """
+    problems = []
+    for info, spec in zip(infos or [], specs or [], strict=False):
+        path = info["path"]
+        if not spec.get("device"):
+            if info.get("on_root_fs") and not allow_root:
+                problems.append(
+                    f"{path} is on the root filesystem (set gluster_pool_allow_root_bricks: true to allow it)"
+                )
+            if (info.get("size_bytes") or 0) < int(min_bytes):
+                problems.append(
+                    f"{path} is on a filesystem of {info.get('size_bytes')} bytes, less than "
+                    f"gluster_pool_brick_min_bytes ({min_bytes})"
+                )
+        found_id = info.get("volume_id")
+        if found_id and found_id != volume_id:
+            problems.append(f"{path} carries the id of another volume ({found_id}); it is, or was, a brick elsewhere")
+        elif found_id and f"{peer_name}:{path}" not in (volume_bricks or []) and not info.get("empty"):
+            problems.append(f"{path} carries volume {volume_name}'s id but is not one of its bricks, and holds data")
+    for check in device_checks or []:
+        # Registered with failed_when: false, which overwrites `failed`; a successful
+        # gluster_brick result always carries `brick`, a refusal never does.
+        if check.get("failed") or "brick" not in check:
+            problems.append(check.get("msg", "the brick device check failed"))
+        elif (check.get("device_bytes") or 0) < int(min_bytes):
+            device = check.get("item", {}).get("device")
+            problems.append(
+                f"{device} has {check.get('device_bytes')} bytes, less than gluster_pool_brick_min_bytes ({min_bytes})"
+            )
+    return problems
 
 
 class FilterModule:
@@ -150,4 +207,6 @@ class FilterModule:
         return {
             "gluster_pool_plan": gluster_pool_plan,
             "gluster_pool_placement": gluster_pool_placement,
+            "gluster_pool_layout": gluster_pool_layout,
+            "gluster_pool_brick_problems": gluster_pool_brick_problems,
         }

@@ -105,6 +105,21 @@ def plan_sets(new_bricks, layout, failure_domains=None, volume="the volume"):
     if duplicates:
         raise PlacementError(f"bricks listed more than once: {', '.join(sorted(duplicates))}")
 
+    hosts = Counter(b.host for b in new_bricks)
+    if size > 1 and len(hosts) < size:
+        short = size - len(hosts)
+        # Bricks to add on other hosts: enough whole sets that no host holds two bricks of one.
+        missing = max(max(hosts.values()), -(-count // size)) * size - count
+        fix = (
+            f"add {_plural(short, 'spare brick')} on other hosts or {_plural(short, 'more node')}"
+            if missing == short
+            else f"add {missing} bricks on other hosts, spread over at least {short} of them"
+        )
+        raise PlacementError(
+            f"{layout.describe()} needs bricks on {size} distinct hosts per set; "
+            f"the new bricks are on {_plural(len(hosts), 'host')} ({', '.join(sorted(hosts))}); {fix}"
+        )
+
     if count % size:
         missing = size - count % size
         raise PlacementError(
@@ -117,14 +132,6 @@ def plan_sets(new_bricks, layout, failure_domains=None, volume="the volume"):
     if size == 1:
         return Plan(sets=[[b] for b in new_bricks])
 
-    hosts = Counter(b.host for b in new_bricks)
-    if len(hosts) < size:
-        short = size - len(hosts)
-        raise PlacementError(
-            f"{layout.describe()} needs bricks on {size} distinct hosts per set; "
-            f"the new bricks are on {_plural(len(hosts), 'host')} ({', '.join(sorted(hosts))}); "
-            f"add {_plural(short, 'spare brick')} on other hosts or {_plural(short, 'more node')}"
-        )
     host, most = max(sorted(hosts.items()), key=lambda kv: kv[1])
     if most > set_count:
         raise PlacementError(

@@ -54,3 +54,27 @@ def volume_info(host: str, name: str):
 
 def pool(host: str):
     return parse_pool_list(gluster_xml(host, "pool", "list"))
+
+
+def run_playbook(
+    playbook: str, inventories: list[str], extravars: dict | None = None, check: bool = False, limit: str | None = None
+):
+    """Run a playbook through ansible-runner: (rc, {host: message of its failed task})."""
+    args = [f"--inventory={inv}" for inv in inventories] + (["--check"] if check else [])
+    with tempfile.TemporaryDirectory() as private_dir:
+        runner = ansible_runner.run(
+            private_data_dir=private_dir,
+            playbook=str(REPO / "playbooks" / playbook),
+            cmdline=" ".join(args),
+            extravars=extravars or {},
+            limit=limit,
+            envvars={"ANSIBLE_CONFIG": str(REPO / "ansible.cfg")},
+            quiet=True,
+        )
+        failures = {}
+        for event in runner.events:
+            if event.get("event") in ("runner_on_failed", "runner_on_unreachable"):
+                data = event["event_data"]
+                if not data.get("ignore_errors"):
+                    failures.setdefault(data["host"], data["res"].get("msg", ""))
+        return runner.rc, failures

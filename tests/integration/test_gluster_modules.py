@@ -127,9 +127,13 @@ def test_volume_create_in_check_mode_then_for_real(devices):
     ("bricks", "extra", "message"),
     [
         ([f"node4:{BRICK}"], {}, "brick host node4 is not in the trusted pool; probe it first"),
-        ([f"node3:{SPARE}"], {}, "replica 3 volume gv0 grows in whole sets of 3 bricks; 1 new brick was given"),
         (
-            [f"node3:{SPARE}", "node3:/bricks/b2/x", "node3:/bricks/b2/y"],
+            ["node1:/bricks/b2/x", "node2:/bricks/b2/x", "node3:/bricks/b2/x", "node3:/bricks/b2/y"],
+            {},
+            "replica 3 volume gv0 grows in whole sets of 3 bricks; 4 new bricks were given",
+        ),
+        (
+            [f"node3:{SPARE}"],
             {},
             "replica 3 needs bricks on 3 distinct hosts per set; the new bricks are on 1 host (node3); "
             "add 2 spare bricks on other hosts or 2 more nodes",

@@ -41,11 +41,17 @@ def test_replica_2_two_new_nodes():
 
 def test_replica_3_one_new_node_alone_cannot_be_placed():
     with pytest.raises(PlacementError) as caught:
-        plan_sets(bricks("n4:/b/1", "n4:/b/2", "n4:/b/3"), REPLICA_3)
+        plan_sets(bricks("n4:/b/1"), REPLICA_3)
     assert str(caught.value) == (
         "replica 3 needs bricks on 3 distinct hosts per set; the new bricks are on 1 host (n4); "
         "add 2 spare bricks on other hosts or 2 more nodes"
     )
+
+
+def test_one_new_node_with_three_bricks_needs_two_more_hosts_worth_of_bricks():
+    with pytest.raises(PlacementError) as caught:
+        plan_sets(bricks("n4:/b/1", "n4:/b/2", "n4:/b/3"), REPLICA_3)
+    assert str(caught.value).endswith("on 1 host (n4); add 6 bricks on other hosts, spread over at least 2 of them")
 
 
 def test_replica_3_one_new_node_with_spares_on_existing_hosts():

@@ -68,7 +68,7 @@ def test_volume_impossible_placement_fails_after_reading_only():
         {
             "name": "gv0",
             "replica": 3,
-            "bricks": [*GV0, "node4:/bricks/a/gv", "node4:/bricks/b/gv", "node4:/bricks/c/gv"],
+            "bricks": [*GV0, "node4:/bricks/a/gv"],
         },
         READ_GV0,
     )

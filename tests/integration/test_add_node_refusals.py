@@ -1,0 +1,152 @@
+"""add-node.yml refuses, before changing anything, every run it must not make.
+
+A real 3-host replica 3 pool (site.yml), node4 and node5 waiting. Each case
+breaks one thing, runs add-node.yml, and checks the refusal's message (from
+the failed task's result) and that the cluster is exactly as it was: the same
+`volume info`, the same pool, node4's device still blank.
+"""
+
+from __future__ import annotations
+
+import textwrap
+import time
+
+import pytest
+
+from .ansible_helpers import pool as pool_of
+from .ansible_helpers import run_playbook
+from .lab_helpers import REPO, lab, lab_state, ssh
+
+pytestmark = pytest.mark.lab
+
+LAB_HOSTS = str(REPO / "inventory" / "lab" / "lab_hosts")
+# Every sshd of a host (listener and open sessions, which ssh connection reuse
+# would keep using), found by executable inside the host's own PID namespace.
+STOP_SSHD = 'for p in /proc/[0-9]*; do [ "$(readlink $p/exe)" = /usr/sbin/sshd ] && kill "${p#/proc/}"; done; true'
+FIRST_BRICK = '{path: /bricks/b1/brick, device: "{{ lab_block_devices[0] }}"}'
+SPARE_BRICK = '{path: /bricks/b2/brick, device: "{{ lab_block_devices[1] }}"}'
+
+
+def write_inventory(path, node4_bricks=f"[{FIRST_BRICK}]", spares=True, volume="gv0"):
+    spare = f"[{FIRST_BRICK}, {SPARE_BRICK}]" if spares else f"[{FIRST_BRICK}]"
+    path.write_text(
+        textwrap.dedent(f"""\
+        gluster_pool:
+          hosts:
+            node1: {{gluster_pool_bricks: {spare}}}
+            node2: {{gluster_pool_bricks: {spare}}}
+            node3: {{gluster_pool_bricks: [{FIRST_BRICK}]}}
+            node4: {{gluster_pool_bricks: {node4_bricks}}}
+            node5: {{gluster_pool_bricks: [{FIRST_BRICK}]}}
+          vars:
+            gluster_pool_volume: {volume}
+            gluster_pool_replica: 3
+        """)
+    )
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def pool(tmp_path_factory):
+    if lab("status").returncode == 0:
+        pytest.fail("a lab is already up on this machine; run 'bin/lab down' before the tests")
+    assert lab("up", "5").returncode == 0
+    try:
+        bootstrap = write_inventory(tmp_path_factory.mktemp("inv") / "pool.yml", spares=False)
+        rc, failures = run_playbook("site.yml", [LAB_HOSTS, bootstrap], limit="node1,node2,node3")
+        assert rc == 0, failures
+        yield {h["name"]: h["block_devices"] for h in lab_state()["hosts"]}
+    finally:
+        lab("down")
+
+
+def wait_pool_healthy(timeout=60):
+    deadline = time.monotonic() + timeout
+    while not all(p.in_cluster for p in pool_of("node1")):
+        assert time.monotonic() < deadline, "the pool did not heal"
+        time.sleep(0.5)
+
+
+def cluster_state(devices):
+    return {
+        "volume": ssh("node1", "gluster --mode=script --xml volume info").stdout,
+        "pool": ssh("node1", "gluster --mode=script --xml pool list").stdout,
+        "node4_device": ssh("node4", f"blkid -p -o value -s TYPE {devices['node4'][0]}").stdout,
+        "node1_spare": ssh("node1", f"blkid -p -o value -s TYPE {devices['node1'][1]}").stdout,
+    }
+
+
+def refused(devices, inventory, extravars=None):
+    before = cluster_state(devices)
+    rc, failures = run_playbook("add-node.yml", [LAB_HOSTS, inventory], extravars)
+    assert rc != 0
+    assert cluster_state(devices) == before
+    # A refusal's message is a string, or a list of them when several things are wrong.
+    return " ".join(" ".join(m) if isinstance(m, list) else str(m) for m in failures.values())
+
+
+def test_a_host_not_in_the_inventory(pool, tmp_path):
+    message = refused(pool, write_inventory(tmp_path / "i.yml"), {"add_nodes": "node4,node9"})
+    assert "add_nodes names hosts that are not in the gluster_pool group: node9" in message
+
+
+def test_a_volume_that_does_not_exist(pool, tmp_path):
+    message = refused(pool, write_inventory(tmp_path / "i.yml", volume="nosuch"), {"add_nodes": "node4"})
+    assert "volume nosuch does not exist on the pool of node1; build it with playbooks/site.yml" in message
+
+
+def test_new_bricks_that_cannot_be_placed(pool, tmp_path):
+    message = refused(pool, write_inventory(tmp_path / "i.yml", spares=False), {"add_nodes": "node4"})
+    assert (
+        "replica 3 needs bricks on 3 distinct hosts per set; the new bricks are on 1 host (node4); "
+        "add 2 spare bricks on other hosts or 2 more nodes"
+    ) in message
+
+
+def test_a_brick_on_the_root_filesystem(pool, tmp_path):
+    inventory = write_inventory(tmp_path / "i.yml", node4_bricks="[{path: /srv/brick4}]")
+    message = refused(pool, inventory, {"add_nodes": "node4"})
+    assert "/srv/brick4 is on the root filesystem (set gluster_pool_allow_root_bricks: true to allow it)" in message
+
+
+def test_a_device_that_carries_a_filesystem(pool, tmp_path):
+    device = pool["node5"][0]
+    assert ssh("node5", f"mkfs.ext4 -q {device}").returncode == 0
+    try:
+        message = refused(pool, write_inventory(tmp_path / "i.yml"), {"add_nodes": "node5"})
+        assert f"{device} carries an ext4 filesystem" in message
+        assert ssh("node5", f"blkid -p -o value -s TYPE {device}").stdout.strip() == "ext4"
+    finally:
+        ssh("node5", f"wipefs --all --quiet {device}")
+
+
+def test_an_existing_member_that_is_down(pool, tmp_path):
+    assert ssh("node3", "kill $(cat /run/glusterd.pid)").returncode == 0
+    try:
+        message = refused(pool, write_inventory(tmp_path / "i.yml"), {"add_nodes": "node4"})
+        assert "existing member node3 is Peer in Cluster, disconnected, as node1 sees it" in message
+    finally:
+        assert ssh("node3", "glusterd -p /run/glusterd.pid").returncode == 0
+        wait_pool_healthy()
+
+
+def test_an_existing_member_that_is_unreachable(pool, tmp_path):
+    assert lab("exec", "node2", "--", "sh", "-c", STOP_SSHD).returncode == 0
+    try:
+        message = refused(pool, write_inventory(tmp_path / "i.yml"), {"add_nodes": "node4"})
+        assert "existing member node2 is unreachable" in message
+    finally:
+        assert lab("exec", "node2", "--", "/usr/sbin/sshd", "-E", "/run/sshd.log").returncode == 0
+
+
+def test_an_unreachable_host_left_out_by_add_nodes_does_not_block_the_join(pool, tmp_path):
+    assert lab("exec", "node5", "--", "sh", "-c", STOP_SSHD).returncode == 0
+    try:
+        rc, failures = run_playbook(
+            "add-node.yml", [LAB_HOSTS, write_inventory(tmp_path / "i.yml")], {"add_nodes": "node4"}
+        )
+        assert rc == 0, failures
+        peers = {p.hostname: p for p in pool_of("node1") if not p.is_local}
+        assert set(peers) == {"node2", "node3", "node4"} and peers["node4"].in_cluster
+    finally:
+        assert lab("exec", "node5", "--", "/usr/sbin/sshd", "-E", "/run/sshd.log").returncode == 0
