@@ -7,7 +7,7 @@ from unittest import mock
 import pytest
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import hosts
-from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_peer, gluster_volume
+from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_peer, gluster_volume, gluster_volume_info
 
 from .module_harness import Expected, run_module
 
@@ -194,3 +194,30 @@ def test_peer_absent_refuses_while_it_hosts_bricks():
     assert result.result["msg"].startswith(
         "refusing to detach peers that host bricks: node4 hosts bricks of volume gv0 (node4:/bricks/a/gv)"
     )
+
+
+def test_volume_info_reports_bricks_online_and_the_last_rebalance():
+    result = run_module(
+        gluster_volume_info.main,
+        {"name": "gv0"},
+        [
+            read(["volume", "info"], "volume-info-distributed-replicate.xml"),
+            read(["volume", "status", "gv0"], "volume-status.xml"),
+            read(["volume", "rebalance", "gv0", "status"], "rebalance-status-completed.xml"),
+        ],
+    )
+    assert not result.failed and result.result["exists"]
+    assert [b["online"] for b in result.result["bricks"]] == [True] * 6
+    assert result.result["rebalance"]["status"] == "fix-layout completed"
+
+
+def test_volume_info_of_a_stopped_volume_reads_no_status():
+    result = run_module(gluster_volume_info.main, {"name": "dist"}, [read(["volume", "info"], "volume-info-all.xml")])
+    assert result.result["volume"]["status"] == "Created"
+    assert [b["online"] for b in result.result["bricks"]] == [False, False]
+    assert result.result["rebalance"] is None
+
+
+def test_volume_info_of_a_missing_volume():
+    result = run_module(gluster_volume_info.main, {"name": "nosuch"}, [read(["volume", "info"], "volume-info-all.xml")])
+    assert result.result == {"changed": False, "exists": False}

@@ -1,0 +1,160 @@
+#!/usr/bin/python3
+"""Time add-node.yml joining one host against the bare gluster steps, in the same lab.
+
+Each run boots a 5-host lab and builds a replica 3 pool on node1 to node3
+(site.yml, not timed), then measures:
+
+- join: `add-node.yml -e add_nodes=node4`, node4's brick completed by spare
+  bricks on node1 and node2 (brick preparation, probe, add-brick, fix-layout);
+- no-op: the same playbook again, over 4 hosts, when there is nothing to do;
+- floor: the same join done by hand for node5 with spares on node3 and node4,
+  each step one direct command: start glusterd, mkfs.xfs + mount + mkdir for the three bricks,
+  peer probe, wait for Peer in Cluster, add-brick, rebalance fix-layout, wait.
+
+    bench/join.py [--runs 3]        (as root, no lab running, after scripts/setup)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+LAB = str(REPO / "bin" / "lab")
+sys.path.insert(0, str(REPO / "collections"))
+
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (  # noqa: E402
+    interpret,
+    parse_pool_list,
+    parse_rebalance_status,
+)
+
+B1 = '{path: /bricks/b1/brick, device: "{{ lab_block_devices[0] }}"}'
+B2 = '{path: /bricks/b2/brick, device: "{{ lab_block_devices[1] }}"}'
+INVENTORY = f"""\
+gluster_pool:
+  hosts:
+    node1: {{gluster_pool_bricks: [{B1}, {B2}]}}
+    node2: {{gluster_pool_bricks: [{B1}, {B2}]}}
+    node3: {{gluster_pool_bricks: [{B1}]}}
+    node4: {{gluster_pool_bricks: [{B1}]}}
+  vars: {{gluster_pool_volume: gv0, gluster_pool_replica: 3, gluster_pool_rebalance: fix-layout}}
+"""
+
+
+def sh(*argv, **kwargs):
+    return subprocess.run(argv, check=True, capture_output=True, text=True, **kwargs)
+
+
+def on(host, script):
+    return sh(LAB, "exec", host, "--", "sh", "-ec", script)
+
+
+def gluster(host, *args):
+    proc = subprocess.run(
+        [LAB, "exec", host, "--", "gluster", "--mode=script", "--xml", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return interpret(["gluster", "--mode=script", "--xml", *args], proc.returncode, proc.stdout, proc.stderr)
+
+
+def playbook(inventory, name, *extra):
+    started = time.perf_counter()
+    sh(
+        "ansible-playbook",
+        "-i",
+        str(REPO / "inventory" / "lab" / "lab_hosts"),
+        "-i",
+        inventory,
+        str(REPO / "playbooks" / name),
+        *extra,
+        cwd=REPO,
+    )
+    return time.perf_counter() - started
+
+
+def floor(devices):
+    """The join of node5 by hand, one direct command per step."""
+    started = time.perf_counter()
+    on("node5", "glusterd -p /run/glusterd.pid")
+    for host, device, mount in (
+        ("node5", devices["node5"][0], "/bricks/b1"),
+        ("node3", devices["node3"][1], "/bricks/b2"),
+        ("node4", devices["node4"][1], "/bricks/b2"),
+    ):
+        on(
+            host,
+            f"mkfs.xfs -q -i size=512 {device} && mkdir -p {mount} && mount {device} {mount} && mkdir {mount}/brick",
+        )
+    gluster("node1", "peer", "probe", "node5")
+    while not any(p.hostname == "node5" and p.in_cluster for p in parse_pool_list(gluster("node1", "pool", "list"))):
+        time.sleep(0.1)
+    gluster(
+        "node1",
+        "volume",
+        "add-brick",
+        "gv0",
+        "replica",
+        "3",
+        "node5:/bricks/b1/brick",
+        "node3:/bricks/b2/brick",
+        "node4:/bricks/b2/brick",
+    )
+    gluster("node1", "volume", "rebalance", "gv0", "fix-layout", "start")
+    while not parse_rebalance_status(gluster("node1", "volume", "rebalance", "gv0", "status")).completed:
+        time.sleep(0.1)
+    return time.perf_counter() - started
+
+
+def one_run(inventory):
+    sh(LAB, "up", "5")
+    try:
+        devices = {h["name"]: h["block_devices"] for h in json.loads(sh(LAB, "status", "--json").stdout)["hosts"]}
+        playbook(
+            inventory,
+            "site.yml",
+            "--limit",
+            "node1,node2,node3",
+            "--extra-vars",
+            f"@{REPO / 'molecule' / 'shared' / 'vars' / 'first-brick.yml'}",
+        )
+        join = playbook(inventory, "add-node.yml", "-e", "add_nodes=node4")
+        noop = playbook(inventory, "add-node.yml")
+        return join, noop, floor(devices)
+    finally:
+        sh(LAB, "down")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3)
+    runs = parser.parse_args().runs
+    if subprocess.run([LAB, "status"], capture_output=True, check=False).returncode == 0:
+        sys.exit("bench: a lab is up; run 'bin/lab down' first")
+    os.environ["PATH"] = f"{REPO / '.venv' / 'bin'}:{os.environ['PATH']}"
+    with tempfile.NamedTemporaryFile("w", suffix=".yml") as inventory:
+        inventory.write(INVENTORY)
+        inventory.flush()
+        results = [one_run(inventory.name) for _ in range(runs)]
+    joins, noops, floors = (sorted(column) for column in zip(*results, strict=True))
+    f = statistics.median(floors)
+    print(f"runs: {runs}")
+    print(f"floor (bare gluster steps, one host + 2 spares): median {f:.1f}s  {[round(x, 1) for x in floors]}")
+    print(
+        f"add-node.yml join of one host: median {statistics.median(joins):.1f}s  {[round(x, 1) for x in joins]}"
+        f"  = {statistics.median(joins) / f:.2f}x floor"
+    )
+    print(f"add-node.yml no-op, 4 hosts: median {statistics.median(noops):.1f}s  {[round(x, 1) for x in noops]}")
+
+
+if __name__ == "__main__":
+    main()
