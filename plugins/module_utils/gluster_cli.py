@@ -310,6 +310,7 @@ class Rebalance:
     status: int
     status_str: str
     failures: int
+    files: int = 0  # files this run moved
 
     @property
     def running(self):
@@ -324,7 +325,7 @@ class Rebalance:
         return self.status in REBALANCE_FAILED
 
     def as_dict(self):
-        return {"task_id": self.task_id, "status": self.status_str, "failures": self.failures}
+        return {"task_id": self.task_id, "status": self.status_str, "failures": self.failures, "files": self.files}
 
 
 def parse_rebalance_status(root):
@@ -337,6 +338,7 @@ def parse_rebalance_status(root):
         status=_int(aggregate.findtext("status"), default=REBALANCE_NOT_STARTED),
         status_str=(aggregate.findtext("statusStr") or "").strip(),
         failures=_int(aggregate.findtext("failures"), default=0),
+        files=_int(aggregate.findtext("files"), default=0),
     )
 
 
