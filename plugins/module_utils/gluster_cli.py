@@ -311,6 +311,7 @@ class Rebalance:
     status_str: str
     failures: int
     files: int = 0  # files this run moved
+    failed_nodes: tuple = ()  # nodes whose own rebalance process failed or stopped
 
     @property
     def running(self):
@@ -325,7 +326,13 @@ class Rebalance:
         return self.status in REBALANCE_FAILED
 
     def as_dict(self):
-        return {"task_id": self.task_id, "status": self.status_str, "failures": self.failures, "files": self.files}
+        return {
+            "task_id": self.task_id,
+            "status": self.status_str,
+            "failures": self.failures,
+            "files": self.files,
+            "failed_nodes": list(self.failed_nodes),
+        }
 
 
 def parse_rebalance_status(root):
@@ -339,6 +346,11 @@ def parse_rebalance_status(root):
         status_str=(aggregate.findtext("statusStr") or "").strip(),
         failures=_int(aggregate.findtext("failures"), default=0),
         files=_int(aggregate.findtext("files"), default=0),
+        failed_nodes=tuple(
+            (n.findtext("nodeName") or "").strip()
+            for n in node.findall("./node")
+            if _int(n.findtext("status"), default=REBALANCE_NOT_STARTED) in REBALANCE_FAILED
+        ),
     )
 
 

@@ -188,6 +188,10 @@ rebalance:
     files:
       description: Files the last pass moved.
       type: int
+    failed_nodes:
+      description: Nodes whose rebalance process failed or stopped in the last pass.
+      type: list
+      elements: str
     passes:
       description:
         - Passes run. A V(full) rebalance runs again (up to 4 passes) until a pass moves no file,
@@ -222,6 +226,7 @@ MARK_DONE = "done"
 POLL_SECONDS = 2
 BRICKS_ONLINE_TIMEOUT = 60
 MAX_FULL_PASSES = 4
+PASS_ATTEMPTS = 3
 
 TRUE_WORDS = {"on", "yes", "true", "enable", "enabled", "1"}
 FALSE_WORDS = {"off", "no", "false", "disable", "disabled", "0"}
@@ -447,38 +452,30 @@ class VolumeRun:
         return sets_after > 1
 
     def rebalance(self, name, mark, started):
-        """Start (or pick up) the recorded rebalance and wait for it to finish."""
+        """Run the rebalance the mark records as pending (this run's or an interrupted run's)."""
         if not started:
             self.module.warn(f"volume {name} is not started: its rebalance waits for a run that starts it")
             return
-        words = mark.split()
+        mode = mark.split()[1]  # "pending MODE"
         if self.module.check_mode:
-            if words[0] == "pending":
-                self.commands.append(self.cli.argv(*rebalance_start_args(name, words[1])))
-                self.result["changed"] = True
+            self.commands.append(self.cli.argv(*rebalance_start_args(name, mode)))
+            self.result["changed"] = True
             return
-        status = None
-        if words[0] == "running" and len(words) == 3:
-            try:
-                status = self.cli.rebalance_status(name)
-            except GlusterOpError:
-                status = None  # glusterd has no rebalance on record (for example after a restart)
-            if status is None or status.task_id != words[2] or status.failed:
-                words = ["pending", words[1]]  # lost or failed: run it again
-        if words[0] == "pending":
-            self.wait_bricks_online(name)
-            self.start_rebalance(name, words[1])
-        status = self.wait_rebalance(name)
+        status = self.current_rebalance(name)
+        if status is not None and status.running:
+            # An interrupted run's pass goes on: let it finish, then run one of our own.
+            self.wait_rebalance(name)
+        self.wait_bricks_online(name)
+        status = self.run_pass(name, mode)
         passes = 1
         # One full pass of Gluster 10's multi-node rebalance can leave files off the
         # set the directory's final layout hashes them to, where clients trusting
         # that layout (lookup-optimize) do not find them (gluster/glusterfs#973).
         # A pass that moves nothing shows every file is where it belongs.
-        while words[1] == "full" and status.files and passes < MAX_FULL_PASSES:
-            self.start_rebalance(name, "full")
-            status = self.wait_rebalance(name)
+        while mode == "full" and status.files and passes < MAX_FULL_PASSES:
+            status = self.run_pass(name, mode)
             passes += 1
-        if words[1] == "full" and status.files:
+        if mode == "full" and status.files:
             self.module.warn(
                 f"rebalance of {name} still moved {status.files} files in pass {passes}; run it again "
                 f"(gluster volume rebalance {name} start) until a pass moves none"
@@ -486,10 +483,39 @@ class VolumeRun:
         self.result["rebalance"] = {**status.as_dict(), "passes": passes}
         self.act("volume", "set", name, REBALANCE_MARK, MARK_DONE)
 
-    def start_rebalance(self, name, mode):
-        root = self.act(*rebalance_start_args(name, mode))
-        task_id = (root.findtext("./volRebalance/task-id") or "").strip()
-        self.act("volume", "set", name, REBALANCE_MARK, f"running {mode} {task_id}")
+    def current_rebalance(self, name):
+        try:
+            return self.cli.rebalance_status(name)
+        except GlusterOpError:
+            return None  # glusterd has no rebalance on record (for example after a restart)
+
+    def run_pass(self, name, mode):
+        """Start one rebalance pass and wait for it; start it again when a node's process failed.
+
+        The volume is not touched while a pass runs: a `volume set` then changes the
+        volfile under the rebalance processes. A process that finishes within a second
+        can still be recorded as failed by its glusterd (the completion and the
+        disconnect race, seen on Gluster 10.3); a rebalance is safe to start again.
+        """
+        for attempt in range(1, PASS_ATTEMPTS + 1):
+            started = self.act(*rebalance_start_args(name, mode))
+            status = self.wait_rebalance(name, (started.findtext("./volRebalance/task-id") or "").strip())
+            if not status.failed:
+                return status
+            where = ", ".join(status.failed_nodes) or "some node"
+            if attempt < PASS_ATTEMPTS:
+                self.module.warn(
+                    f"rebalance of {name} {status.status_str} on {where} "
+                    f"(attempt {attempt} of {PASS_ATTEMPTS}); starting it again"
+                )
+        self.module.fail_json(
+            msg=f"rebalance of volume {name} {status.status_str} on {where} {PASS_ATTEMPTS} times; "
+            f"see gluster volume rebalance {name} status and "
+            f"/var/log/glusterfs/{name}-rebalance.log on those nodes. The volume is usable; "
+            "the next run starts the rebalance again.",
+            rebalance=status.as_dict(),
+            **self.result,
+        )
 
     def wait_bricks_online(self, name):
         deadline = time.monotonic() + BRICKS_ONLINE_TIMEOUT
@@ -508,11 +534,14 @@ class VolumeRun:
                 )
             time.sleep(POLL_SECONDS)
 
-    def wait_rebalance(self, name):
+    def wait_rebalance(self, name, task_id=None):
+        """Wait until the rebalance (task_id's, when given) has completed or failed."""
         timeout = self.params["rebalance_timeout"]
         deadline = time.monotonic() + timeout
         while True:
             status = self.cli.rebalance_status(name)
+            if status is not None and task_id and status.task_id != task_id:
+                status = None  # glusterd still shows the previous task
             if status is not None and status.completed:
                 if status.failures:
                     self.module.warn(
@@ -521,12 +550,7 @@ class VolumeRun:
                     )
                 return status
             if status is not None and status.failed:
-                self.module.fail_json(
-                    msg=f"rebalance of volume {name} {status.status_str}; see gluster volume rebalance {name} "
-                    "status and the rebalance log. The next run starts it again.",
-                    rebalance=status.as_dict(),
-                    **self.result,
-                )
+                return status
             if time.monotonic() >= deadline:
                 self.module.fail_json(
                     msg=f"rebalance of volume {name} still running after {timeout}s; it goes on in the "

@@ -221,3 +221,72 @@ def test_volume_info_of_a_stopped_volume_reads_no_status():
 def test_volume_info_of_a_missing_volume():
     result = run_module(gluster_volume_info.main, {"name": "nosuch"}, [read(["volume", "info"], "volume-info-all.xml")])
     assert result.result == {"changed": False, "exists": False}
+
+
+def with_pending_rebalance(info_xml, mode):
+    """volume info as it reads after an interrupted run recorded a pending rebalance."""
+    mark = f"<option><name>user.ganeti-gluster.rebalance</name><value>pending {mode}</value></option>"
+    return info_xml.replace("<option>", mark + "<option>", 1)
+
+
+def test_rebalance_pass_a_node_reports_failed_is_started_again():
+    # Captured on the lab: one node's rebalance process finished at once and its
+    # glusterd recorded it as failed; the other six completed.
+    started = out("rebalance-start.xml")
+    task = "fdd67b17-1535-4cfc-9052-2690b31582d4"
+    failed = out("rebalance-status-one-node-failed.xml").replace("5da1917e-3167-4bcc-9282-4e8b8926fb2b", task)
+    info = with_pending_rebalance(out("volume-info-distributed-replicate.xml"), "fix-layout")
+    bricks = [*GV0, "node4:/bricks/a/gv", "node1:/bricks/b/gv", "node2:/bricks/b/gv"]
+    start = [*G, "volume", "rebalance", "gv0", "fix-layout", "start"]
+    result = run_module(
+        gluster_volume.main,
+        {"name": "gv0", "replica": 3, "bricks": bricks},
+        [
+            Expected([*G, "volume", "info"], 0, info),
+            read(["pool", "list"], "pool-list-four.xml"),
+            read(["volume", "rebalance", "gv0", "status"], "rebalance-status-not-started.xml"),
+            read(["volume", "status", "gv0"], "volume-status.xml"),
+            Expected([*G, "volume", "info"], 0, info),
+            Expected(start, 0, started),
+            Expected([*G, "volume", "rebalance", "gv0", "status"], 0, failed),
+            Expected(start, 0, started),
+            read(["volume", "rebalance", "gv0", "status"], "rebalance-status-completed.xml"),
+            Expected([*G, "volume", "set", "gv0", "user.ganeti-gluster.rebalance", "done"], 0, started),
+            read(["volume", "info"], "volume-info-distributed-replicate.xml"),
+        ],
+    )
+    assert not result.failed, result.result
+    assert result.result["changed"] is True
+    assert result.result["rebalance"]["status"] == "fix-layout completed"
+    assert result.result["rebalance"]["passes"] == 1
+
+
+def test_rebalance_that_keeps_failing_names_the_node_and_leaves_the_mark_pending():
+    started = out("rebalance-start.xml")
+    failed = out("rebalance-status-one-node-failed.xml").replace(
+        "5da1917e-3167-4bcc-9282-4e8b8926fb2b", "fdd67b17-1535-4cfc-9052-2690b31582d4"
+    )
+    info = with_pending_rebalance(out("volume-info-distributed-replicate.xml"), "full")
+    start = [*G, "volume", "rebalance", "gv0", "start"]
+    result = run_module(
+        gluster_volume.main,
+        {"name": "gv0", "replica": 3, "bricks": GV0},
+        [
+            Expected([*G, "volume", "info"], 0, info),
+            read(["pool", "list"], "pool-list-four.xml"),
+            read(["volume", "rebalance", "gv0", "status"], "rebalance-status-not-started.xml"),
+            read(["volume", "status", "gv0"], "volume-status.xml"),
+            Expected([*G, "volume", "info"], 0, info),
+            *[
+                step
+                for _ in range(3)
+                for step in (
+                    Expected(start, 0, started),
+                    Expected([*G, "volume", "rebalance", "gv0", "status"], 0, failed),
+                )
+            ],
+        ],
+    )
+    assert result.failed
+    assert result.result["msg"].startswith("rebalance of volume gv0 failed on localhost 3 times")
+    assert result.result["rebalance"]["failed_nodes"] == ["localhost"]
