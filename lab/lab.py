@@ -262,6 +262,7 @@ class Lab:
         state.save(self.state_file)
         self._write_known_hosts(state)
         self._write_ssh_config(state)
+        self._write_inside_inventory(state)
 
     def _make_controller_key(self) -> None:
         self.ssh_dir.mkdir(mode=0o700)
@@ -449,23 +450,44 @@ class Lab:
         state = self.load_state()
         if state is None or not self.is_running(state):
             return {"_meta": {"hostvars": {}}}
-        hostvars = {
-            host.name: {"ansible_host": host.address, "lab_block_devices": host.block_devices} for host in state.hosts
-        }
+        hostvars = self._hostvars(state)
         return {
-            "lab": {
-                "hosts": list(hostvars),
-                "vars": {
-                    "ansible_user": "root",
-                    # Interpreter discovery over SSH can pick a pyenv shim from PATH.
-                    "ansible_python_interpreter": "/usr/bin/python3",
-                    "ansible_ssh_private_key_file": str(self.ssh_dir / "id_ed25519"),
-                    "ansible_ssh_common_args": self.ssh_common_args(),
-                    "lab_cluster_name": "labcluster",
-                    "lab_cluster_address": self.cluster_address,
-                },
-            },
+            "lab": {"hosts": list(hostvars), "vars": self._group_vars(self.ssh_common_args())},
             "_meta": {"hostvars": hostvars},
+        }
+
+    @property
+    def inside_inventory_file(self) -> Path:
+        return self.state_dir / "inventory-inside.yml"
+
+    def _write_inside_inventory(self, state: LabState) -> None:
+        """The lab as a static inventory for Ansible run from inside a lab host (a
+        Ganeti hook on the master): plain SSH over the bridge, since a host cannot
+        see the switch namespace the controller's ProxyCommand enters."""
+        inventory = {
+            "lab": {
+                "hosts": self._hostvars(state),
+                "vars": self._group_vars(
+                    f"-o UserKnownHostsFile={self.ssh_dir / 'known_hosts'} -o StrictHostKeyChecking=yes"
+                ),
+            }
+        }
+        # JSON is YAML: the yaml inventory plugin reads it.
+        self.inside_inventory_file.write_text(json.dumps(inventory, indent=2) + "\n")
+
+    @staticmethod
+    def _hostvars(state: LabState) -> dict:
+        return {h.name: {"ansible_host": h.address, "lab_block_devices": h.block_devices} for h in state.hosts}
+
+    def _group_vars(self, ssh_common_args: str) -> dict:
+        return {
+            "ansible_user": "root",
+            # Interpreter discovery over SSH can pick a pyenv shim from PATH.
+            "ansible_python_interpreter": "/usr/bin/python3",
+            "ansible_ssh_private_key_file": str(self.ssh_dir / "id_ed25519"),
+            "ansible_ssh_common_args": ssh_common_args,
+            "lab_cluster_name": "labcluster",
+            "lab_cluster_address": self.cluster_address,
         }
 
     # -- down ---------------------------------------------------------------

@@ -7,7 +7,9 @@ mounts) is exactly what it was before.
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import signal
 import subprocess
 from pathlib import Path
@@ -89,6 +91,23 @@ def test_each_host_is_its_own_machine_over_ssh(clean_machine):
         assert hostname == etc_hostname == name
         assert f" {address}/24 " in eth0
         assert node1.split()[0] == addresses["node1"]
+
+    # From inside a host (as a Ganeti hook on the master runs Ansible), the
+    # other hosts answer over plain SSH with the inside inventory's settings.
+    inside = json.loads((STATE_DIR / "inventory-inside.yml").read_text())["lab"]
+    ssh_vars = inside["vars"]
+    hop = lab(
+        "exec",
+        "node1",
+        "--",
+        "ssh",
+        "-i",
+        ssh_vars["ansible_ssh_private_key_file"],
+        *shlex.split(ssh_vars["ansible_ssh_common_args"]),
+        f"root@{inside['hosts']['node2']['ansible_host']}",
+        "hostname",
+    )
+    assert (hop.returncode, hop.stdout.strip()) == (0, "node2"), hop.stderr
 
     # Private /etc/fstab, /bricks and /var/lib/glusterd: what one host writes
     # reaches neither the machine nor the other hosts.
