@@ -1,0 +1,222 @@
+# Copyright: contributors to ganeti_gluster.cluster
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Ganeti CLI: command builders, one runner, pure parsers.
+
+Cluster configuration comes from ``gnt-cluster info``, whose output Ganeti
+documents as a valid YAML object (NEWS, 2.8), and node lists from ``gnt-node
+list`` with named fields and a separator. Whether this host is the master is
+read from ssconf, the files Ganeti keeps on every node for exactly that, so a
+module can say what is wrong before it runs any Ganeti command.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+
+C_LOCALE = {"LANG": "C", "LC_ALL": "C", "LC_MESSAGES": "C"}
+SSCONF_DIR = "/var/lib/ganeti"
+GLUSTER = "gluster"
+# The gluster disk template's parameters (Ganeti's lib/storage/gluster.py).
+GLUSTER_PARAMS = ("host", "port", "volume", "access")
+GLUSTER_ACCESS = ("kernelspace", "userspace")
+NODE_FIELDS = ("name", "master_candidate", "offline", "master")
+
+
+class GanetiError(Exception):
+    """A Ganeti command failed or the cluster is not in a state to run one."""
+
+    def __init__(self, message, argv=None, rc=None, stdout="", stderr=""):
+        super().__init__(message)
+        self.message = message
+        self.argv = list(argv or [])
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+
+    def fail_kwargs(self):
+        """Keyword arguments for AnsibleModule.fail_json."""
+        return {"msg": self.message, "cmd": self.argv, "rc": self.rc, "stdout": self.stdout, "stderr": self.stderr}
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """What the gluster disk template depends on, from ``gnt-cluster info``."""
+
+    name: str
+    master: str
+    enabled_disk_templates: tuple
+    ipolicy_disk_templates: tuple
+    gluster_params: dict = field(default_factory=dict)
+    gluster_storage_dir: str = ""
+    file_storage_dir: str = ""
+    ssh_key_type: str = "rsa"
+
+    def as_dict(self):
+        return {
+            "name": self.name,
+            "master": self.master,
+            "enabled_disk_templates": list(self.enabled_disk_templates),
+            "ipolicy_disk_templates": list(self.ipolicy_disk_templates),
+            "gluster_params": dict(self.gluster_params),
+            "gluster_storage_dir": self.gluster_storage_dir,
+            "file_storage_dir": self.file_storage_dir,
+            "ssh_key_type": self.ssh_key_type,
+        }
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    master_candidate: bool
+    offline: bool
+    master: bool
+
+    def as_dict(self):
+        return {
+            "name": self.name,
+            "master_candidate": self.master_candidate,
+            "offline": self.offline,
+            "master": self.master,
+        }
+
+
+def _word_list(value):
+    """'file, gluster' -> ('file', 'gluster'); Ganeti prints an empty list as nothing."""
+    if value is None:
+        return ()
+    if isinstance(value, list):
+        return tuple(str(v).strip() for v in value if str(v).strip())
+    return tuple(w.strip() for w in str(value).split(",") if w.strip())
+
+
+def parse_cluster_info(data):
+    """ClusterConfig from ``gnt-cluster info`` already loaded as YAML."""
+    if not isinstance(data, dict) or "Cluster parameters" not in data:
+        raise ValueError("gnt-cluster info printed no 'Cluster parameters' section")
+    params = data["Cluster parameters"] or {}
+    ipolicy = data.get("Instance policy - limits for instances") or {}
+    disk_params = data.get("Default disk parameters") or {}
+    gluster = disk_params.get(GLUSTER) or {}
+    return ClusterConfig(
+        name=str(data.get("Cluster name", "")),
+        master=str(data.get("Master node", "")),
+        enabled_disk_templates=_word_list(params.get("enabled disk templates")),
+        ipolicy_disk_templates=_word_list(ipolicy.get("allowed disk templates")),
+        gluster_params={k: str(v) for k, v in gluster.items()},
+        gluster_storage_dir=str(params.get("gluster storage path") or ""),
+        file_storage_dir=str(params.get("file storage path") or ""),
+        ssh_key_type=str(params.get("ssh_key_type") or "rsa"),
+    )
+
+
+def parse_node_list(text):
+    """Nodes from ``gnt-node list`` run with node_list_args()."""
+    nodes = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        fields = line.split("|")
+        if len(fields) != len(NODE_FIELDS):
+            raise ValueError(f"gnt-node list printed {line!r}, not {len(NODE_FIELDS)} fields")
+        name, candidate, offline, master = (f.strip() for f in fields)
+        nodes.append(Node(name=name, master_candidate=candidate == "Y", offline=offline == "Y", master=master == "Y"))
+    return nodes
+
+
+# -- command builders ----------------------------------------------------------
+
+
+def node_list_args():
+    return ["gnt-node", "list", "--no-headers", "--separator=|", "--output=" + ",".join(NODE_FIELDS)]
+
+
+def cluster_modify_args(enabled_disk_templates=None, ipolicy_disk_templates=None, gluster_params=None):
+    """``gnt-cluster modify`` for what differs (None: leave it)."""
+    args = ["gnt-cluster", "modify"]
+    if enabled_disk_templates is not None:
+        args.append("--enabled-disk-templates=" + ",".join(enabled_disk_templates))
+    if ipolicy_disk_templates is not None:
+        args.append("--ipolicy-disk-templates=" + ",".join(ipolicy_disk_templates))
+    if gluster_params:
+        args += ["-D", f"{GLUSTER}:" + ",".join(f"{k}={v}" for k, v in gluster_params.items())]
+    return args
+
+
+def node_add_args(name, ssh_key_check=True):
+    args = ["gnt-node", "add"]
+    if not ssh_key_check:
+        args.append("--no-ssh-key-check")
+    return [*args, name]
+
+
+# -- this host's place in the cluster -------------------------------------------
+
+
+def read_ssconf(key, ssconf_dir=SSCONF_DIR):
+    """An ssconf value (None when the file is missing: no cluster on this host)."""
+    try:
+        with open(os.path.join(ssconf_dir, f"ssconf_{key}")) as handle:
+            return handle.read().strip()
+    except FileNotFoundError:
+        return None
+
+
+def this_host_names():
+    names = {socket.gethostname(), socket.getfqdn()}
+    return {n for n in names if n} | {n.split(".")[0] for n in names if n}
+
+
+def check_master(ssconf_dir=SSCONF_DIR, names=None):
+    """Raise GanetiError unless this host is the master of an initialised cluster."""
+    names = this_host_names() if names is None else set(names)
+    master = read_ssconf("master_node", ssconf_dir)
+    if master is None:
+        raise GanetiError(
+            "no Ganeti cluster on this host (no ssconf_master_node in "
+            f"{ssconf_dir}); initialise one with gnt-cluster init, or run this on the master"
+        )
+    if master not in names and master.split(".")[0] not in names:
+        raise GanetiError(f"this host ({sorted(names)[0]}) is not the Ganeti master; the master is {master}: run there")
+    return master
+
+
+class GanetiCli:
+    """Runs Ganeti commands for a module: argv lists, C locale, typed errors."""
+
+    def __init__(self, module):
+        self.module = module
+        self.bins = {}
+
+    def argv(self, args):
+        tool, rest = args[0], list(args[1:])
+        if tool not in self.bins:
+            self.bins[tool] = self.module.get_bin_path(tool, required=True)
+        return [self.bins[tool]] + [str(a) for a in rest]
+
+    def run(self, args, data=None):
+        argv = self.argv(args)
+        rc, out, err = self.module.run_command(argv, check_rc=False, environ_update=C_LOCALE, data=data)
+        if rc != 0:
+            detail = (err.strip() or out.strip() or "no output").splitlines()[-1]
+            raise GanetiError(f"{' '.join(args[:2])} failed (exit {rc}): {detail}", argv, rc, out, err)
+        return out
+
+    def cluster_config(self):
+        from ansible.module_utils.common.yaml import HAS_YAML, yaml_load
+
+        if not HAS_YAML:
+            raise GanetiError("reading gnt-cluster info needs PyYAML on this host (Debian: python3-yaml)")
+        out = self.run(["gnt-cluster", "info"])
+        try:
+            return parse_cluster_info(yaml_load(out))
+        except Exception as exc:  # the YAML library's own errors vary by version
+            raise GanetiError(f"gnt-cluster info printed what this module cannot read: {exc}", stdout=out) from None
+
+    def nodes(self):
+        out = self.run(node_list_args())
+        try:
+            return parse_node_list(out)
+        except ValueError as exc:
+            raise GanetiError(str(exc), stdout=out) from None

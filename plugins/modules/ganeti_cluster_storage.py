@@ -1,0 +1,184 @@
+#!/usr/bin/python
+# Copyright: contributors to ganeti_gluster.cluster
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: ganeti_cluster_storage
+short_description: Enable Ganeti's gluster disk template and set its disk parameters
+version_added: "0.1.0"
+description:
+  - Runs on the master of a Ganeti cluster. Reads the cluster's configuration first and changes only
+    what differs, with one C(gnt-cluster modify).
+  - Adds C(gluster) to the enabled disk templates and to the instance policy's disk templates,
+    keeping the templates already there (O(keep_templates)), and sets the gluster disk parameters
+    (C(-D gluster:host=...,port=...,volume=...,access=...)).
+  - The gluster storage directory is set by C(gnt-cluster init --gluster-storage-dir) and Ganeti 3.0
+    cannot change it later (C(gnt-cluster modify) has no option for it, and the opcode ignores it).
+    When O(storage_dir) differs from the cluster's, the module fails before changing anything.
+options:
+  host:
+    description: The Gluster server each node's client asks for the volume (C(gluster:host)).
+    type: str
+    default: 127.0.0.1
+  port:
+    description: glusterd's port on O(host) (C(gluster:port)).
+    type: int
+    default: 24007
+  volume:
+    description: The Gluster volume that holds instance disks (C(gluster:volume)).
+    type: str
+    required: true
+  access:
+    description:
+      - How instances reach their disks. V(kernelspace) through the node's FUSE mount of the volume,
+        V(userspace) through QEMU's gluster driver (libgfapi, C(gluster://) URIs).
+    type: str
+    choices: [kernelspace, userspace]
+    default: kernelspace
+  storage_dir:
+    description:
+      - The gluster storage directory the caller expects. Checked, never changed (see above).
+        Omit to accept the cluster's.
+    type: path
+  keep_templates:
+    description:
+      - Keep the disk templates that are already enabled and allowed, adding C(gluster) after them.
+        With V(false) C(gluster) becomes the only one (Ganeti refuses while instances use another).
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reports the command it would run in RV(commands) and changes nothing.
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+author:
+  - ganeti_gluster.cluster contributors
+"""
+
+EXAMPLES = r"""
+- name: Let instances keep their disks on the gv0 volume
+  ganeti_gluster.cluster.ganeti_cluster_storage:
+    volume: gv0
+    access: userspace
+  delegate_to: "{{ groups['ganeti_master'][0] }}"
+  run_once: true
+"""
+
+RETURN = r"""
+commands:
+  description: The Ganeti commands run, or in check mode those that would run, as argv lists.
+  returned: always
+  type: list
+  elements: list
+cluster:
+  description: The cluster's configuration after the run (see M(ganeti_gluster.cluster.ganeti_cluster_info)).
+  returned: success
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli import (
+    GLUSTER,
+    GLUSTER_ACCESS,
+    GanetiCli,
+    GanetiError,
+    check_master,
+    cluster_modify_args,
+)
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import is_valid_host
+
+
+def wanted_templates(current, keep):
+    if not keep:
+        return (GLUSTER,)
+    return tuple(current) if GLUSTER in current else (*current, GLUSTER)
+
+
+def snapshot(cluster):
+    return {
+        "enabled_disk_templates": list(cluster.enabled_disk_templates),
+        "ipolicy_disk_templates": list(cluster.ipolicy_disk_templates),
+        "gluster_params": dict(cluster.gluster_params),
+        "gluster_storage_dir": cluster.gluster_storage_dir,
+    }
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "host": {"type": "str", "default": "127.0.0.1"},
+            "port": {"type": "int", "default": 24007},
+            "volume": {"type": "str", "required": True},
+            "access": {"type": "str", "choices": list(GLUSTER_ACCESS), "default": "kernelspace"},
+            "storage_dir": {"type": "path"},
+            "keep_templates": {"type": "bool", "default": True},
+        },
+        supports_check_mode=True,
+    )
+    p = module.params
+    if not is_valid_host(p["host"]):
+        module.fail_json(msg=f"host {p['host']!r} is not a host name or an address")
+    if not 1 <= p["port"] <= 65535:
+        module.fail_json(msg=f"port must be 1 to 65535, not {p['port']}")
+    if not p["volume"] or any(c in p["volume"] for c in ",=:/ "):
+        module.fail_json(msg=f"volume {p['volume']!r} is not a Gluster volume name")
+
+    cli = GanetiCli(module)
+    result = {"changed": False, "commands": []}
+    try:
+        check_master()
+        before = cli.cluster_config()
+    except GanetiError as exc:
+        module.fail_json(**exc.fail_kwargs(), **result)
+
+    storage_dir = p["storage_dir"]
+    if storage_dir and storage_dir.rstrip("/") != before.gluster_storage_dir.rstrip("/"):
+        module.fail_json(
+            msg=f"the cluster's gluster storage dir is {before.gluster_storage_dir}, not {storage_dir}; it is set "
+            "by gnt-cluster init --gluster-storage-dir and Ganeti cannot change it afterwards. Use "
+            f"{before.gluster_storage_dir} (ganeti_gluster_disk_storage_dir).",
+            **result,
+        )
+
+    enabled = wanted_templates(before.enabled_disk_templates, p["keep_templates"])
+    allowed = wanted_templates(before.ipolicy_disk_templates, p["keep_templates"])
+    params = {"host": p["host"], "port": str(p["port"]), "volume": p["volume"], "access": p["access"]}
+    changed_params = {k: v for k, v in params.items() if before.gluster_params.get(k) != v}
+    args = cluster_modify_args(
+        enabled_disk_templates=enabled if enabled != before.enabled_disk_templates else None,
+        ipolicy_disk_templates=allowed if allowed != before.ipolicy_disk_templates else None,
+        gluster_params=changed_params,
+    )
+    after = before
+    if len(args) > 2:
+        result["changed"] = True
+        result["commands"].append(cli.argv(args))
+        if not module.check_mode:
+            try:
+                cli.run(args)
+                after = cli.cluster_config()
+            except GanetiError as exc:
+                module.fail_json(**exc.fail_kwargs(), **result)
+    result["cluster"] = after.as_dict()
+    if module._diff:
+        predicted = snapshot(before)
+        predicted.update(
+            enabled_disk_templates=list(enabled),
+            ipolicy_disk_templates=list(allowed),
+            gluster_params={**before.gluster_params, **params},
+        )
+        result["diff"] = {"before": snapshot(before), "after": predicted}
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
