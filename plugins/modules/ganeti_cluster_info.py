@@ -24,7 +24,7 @@ options:
 extends_documentation_fragment:
   - ganeti_gluster.cluster.attributes.INFO_MODULE
 author:
-  - ganeti_gluster.cluster contributors
+  - ganeti_gluster.cluster developers (@ganeti-gluster)
 """
 
 EXAMPLES = r"""

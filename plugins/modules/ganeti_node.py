@@ -44,7 +44,7 @@ attributes:
   platform:
     platforms: posix
 author:
-  - ganeti_gluster.cluster contributors
+  - ganeti_gluster.cluster developers (@ganeti-gluster)
 """
 
 EXAMPLES = r"""
