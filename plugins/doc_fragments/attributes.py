@@ -21,3 +21,20 @@ attributes:
     support: N/A
     platforms: posix
 """
+
+    # Attributes of the modules that change a cluster: each lists its commands in `commands`.
+    ACTION_MODULE = r"""
+options: {}
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details: Reports the commands it would run in RV(commands) and changes nothing.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+  platform:
+    description: Target OS/families that can be operated against.
+    support: N/A
+    platforms: posix
+"""

@@ -18,7 +18,7 @@ def _same(a, b):
 
 
 def ganeti_node_plan(hosts, names, cluster_nodes, master, add_nodes=None):
-    """hosts: the ganeti_nodes group; names: host -> its Ganeti name; cluster_nodes: the
+    """hosts: the ganeti_nodes group's hosts in this run; names: host -> its Ganeti name; cluster_nodes: the
     `nodes` of ganeti_cluster_info; master: the ganeti_master host; add_nodes: the hosts
     this run may add (a list or comma-separated string; None: every host not yet a node).
     """
@@ -26,7 +26,7 @@ def ganeti_node_plan(hosts, names, cluster_nodes, master, add_nodes=None):
     names = {h: (names or {}).get(h) or h for h in hosts}
     errors, warnings = [], []
     if master not in hosts:
-        errors.append(f"the ganeti_master host {master} is not in the ganeti_nodes group")
+        errors.append(f"the ganeti_master host {master} is not in the ganeti_nodes group, or left out by --limit")
     if isinstance(add_nodes, str):
         add_nodes = [n.strip() for n in add_nodes.split(",") if n.strip()]
 

@@ -15,6 +15,8 @@ import os
 import socket
 from dataclasses import dataclass, field
 
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.command_error import CommandError
+
 C_LOCALE = {"LANG": "C", "LC_ALL": "C", "LC_MESSAGES": "C"}
 SSCONF_DIR = "/var/lib/ganeti"
 GLUSTER = "gluster"
@@ -24,20 +26,8 @@ GLUSTER_ACCESS = ("kernelspace", "userspace")
 NODE_FIELDS = ("name", "master_candidate", "offline", "master")
 
 
-class GanetiError(Exception):
-    """A Ganeti command failed or the cluster is not in a state to run one."""
-
-    def __init__(self, message, argv=None, rc=None, stdout="", stderr=""):
-        super().__init__(message)
-        self.message = message
-        self.argv = list(argv or [])
-        self.rc = rc
-        self.stdout = stdout
-        self.stderr = stderr
-
-    def fail_kwargs(self):
-        """Keyword arguments for AnsibleModule.fail_json."""
-        return {"msg": self.message, "cmd": self.argv, "rc": self.rc, "stdout": self.stdout, "stderr": self.stderr}
+class GanetiError(CommandError):
+    """A Ganeti command failed, or the cluster is in no state to run one."""
 
 
 @dataclass(frozen=True)

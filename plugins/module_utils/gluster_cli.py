@@ -12,6 +12,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.command_error import CommandError
+
 # One place for the locale: gluster's messages are matched by nobody, but the
 # operator reading a failure should get them untranslated.
 C_LOCALE = {"LANG": "C", "LC_ALL": "C", "LC_MESSAGES": "C"}
@@ -37,30 +39,16 @@ REBALANCE_COMPLETED = {3, 7}
 REBALANCE_FAILED = {2, 4, 6, 8}  # stopped or failed, data or layout
 
 
-class GlusterError(Exception):
-    """A gluster command failed. Carries what a module needs for fail_json."""
+class GlusterError(CommandError):
+    """A gluster command failed; glusterd's opErrno and opErrstr when it answered."""
 
     def __init__(self, message, argv=None, rc=None, stdout="", stderr="", op_errno=None, op_errstr=None):
-        super().__init__(message)
-        self.message = message
-        self.argv = list(argv or [])
-        self.rc = rc
-        self.stdout = stdout
-        self.stderr = stderr
+        super().__init__(message, argv, rc, stdout, stderr)
         self.op_errno = op_errno
         self.op_errstr = op_errstr
 
     def fail_kwargs(self):
-        """Keyword arguments for AnsibleModule.fail_json."""
-        return {
-            "msg": self.message,
-            "cmd": self.argv,
-            "rc": self.rc,
-            "stdout": self.stdout,
-            "stderr": self.stderr,
-            "op_errno": self.op_errno,
-            "op_errstr": self.op_errstr,
-        }
+        return {**super().fail_kwargs(), "op_errno": self.op_errno, "op_errstr": self.op_errstr}
 
 
 class GlusterCliError(GlusterError):

@@ -34,15 +34,7 @@ options:
     type: bool
     default: true
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-    details: Reports the commands it would run in RV(commands) and changes nothing.
-  diff_mode:
-    support: full
-  platform:
-    platforms: posix
+  - ganeti_gluster.cluster.attributes.ACTION_MODULE
 author:
   - ganeti_gluster.cluster developers (@ganeti-gluster)
 """

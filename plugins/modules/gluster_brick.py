@@ -53,15 +53,7 @@ options:
         is a brick of that volume, or holds anything besides C(.glusterfs). Needs glusterd.
     type: str
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-    details: Reports the commands it would run in RV(commands) and changes nothing.
-  diff_mode:
-    support: full
-  platform:
-    platforms: posix
+  - ganeti_gluster.cluster.attributes.ACTION_MODULE
 seealso:
   - module: ganeti_gluster.cluster.gluster_brick_info
   - module: ganeti_gluster.cluster.gluster_volume

@@ -36,15 +36,7 @@ options:
     type: int
     default: 120
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-    details: Reports the C(gluster) commands it would run in RV(commands).
-  diff_mode:
-    support: full
-  platform:
-    platforms: posix
+  - ganeti_gluster.cluster.attributes.ACTION_MODULE
 notes:
   - Peer membership is read from C(gluster --xml pool list); a peer is a member when its state is 3
     (C(Peer in Cluster)) and it is connected.

@@ -92,15 +92,7 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-    details: Reports the C(gluster) commands it would run in RV(commands) and changes nothing.
-  diff_mode:
-    support: full
-  platform:
-    platforms: posix
+  - ganeti_gluster.cluster.attributes.ACTION_MODULE
 seealso:
   - module: ganeti_gluster.cluster.gluster_peer
   - module: ganeti_gluster.cluster.gluster_brick

@@ -31,7 +31,7 @@ def test_add_nodes_limits_who_joins():
 
 def test_master_outside_the_group_is_an_error():
     assert ganeti_node_plan(["node2"], {}, NODES, "node1")["errors"] == [
-        "the ganeti_master host node1 is not in the ganeti_nodes group"
+        "the ganeti_master host node1 is not in the ganeti_nodes group, or left out by --limit"
     ]
 
 

@@ -223,35 +223,43 @@ def test_volume_info_of_a_missing_volume():
     assert result.result == {"changed": False, "exists": False}
 
 
-def with_pending_rebalance(info_xml, mode):
-    """volume info as it reads after an interrupted run recorded a pending rebalance."""
+def pending_rebalance_reads(mode):
+    """What gluster_volume reads before a rebalance pass, after an interrupted run
+    recorded one as pending: volume info (with the mark), pool, no rebalance on
+    record, every brick online."""
     mark = f"<option><name>user.ganeti-gluster.rebalance</name><value>pending {mode}</value></option>"
-    return info_xml.replace("<option>", mark + "<option>", 1)
+    info = out("volume-info-distributed-replicate.xml").replace("<option>", mark + "<option>", 1)
+    return [
+        Expected([*G, "volume", "info"], 0, info),
+        read(["pool", "list"], "pool-list-four.xml"),
+        read(["volume", "rebalance", "gv0", "status"], "rebalance-status-not-started.xml"),
+        read(["volume", "status", "gv0"], "volume-status.xml"),
+        Expected([*G, "volume", "info"], 0, info),
+    ]
+
+
+# Captured on the lab: one node's rebalance process finished at once and its
+# glusterd recorded it as failed; the other six completed. Its task id is made
+# the one rebalance-start.xml started.
+STARTED = out("rebalance-start.xml")
+ONE_NODE_FAILED = out("rebalance-status-one-node-failed.xml").replace(
+    "5da1917e-3167-4bcc-9282-4e8b8926fb2b", "fdd67b17-1535-4cfc-9052-2690b31582d4"
+)
+STATUS = [*G, "volume", "rebalance", "gv0", "status"]
 
 
 def test_rebalance_pass_a_node_reports_failed_is_started_again():
-    # Captured on the lab: one node's rebalance process finished at once and its
-    # glusterd recorded it as failed; the other six completed.
-    started = out("rebalance-start.xml")
-    task = "fdd67b17-1535-4cfc-9052-2690b31582d4"
-    failed = out("rebalance-status-one-node-failed.xml").replace("5da1917e-3167-4bcc-9282-4e8b8926fb2b", task)
-    info = with_pending_rebalance(out("volume-info-distributed-replicate.xml"), "fix-layout")
-    bricks = [*GV0, "node4:/bricks/a/gv", "node1:/bricks/b/gv", "node2:/bricks/b/gv"]
     start = [*G, "volume", "rebalance", "gv0", "fix-layout", "start"]
     result = run_module(
         gluster_volume.main,
-        {"name": "gv0", "replica": 3, "bricks": bricks},
+        {"name": "gv0", "replica": 3, "bricks": GV0},
         [
-            Expected([*G, "volume", "info"], 0, info),
-            read(["pool", "list"], "pool-list-four.xml"),
-            read(["volume", "rebalance", "gv0", "status"], "rebalance-status-not-started.xml"),
-            read(["volume", "status", "gv0"], "volume-status.xml"),
-            Expected([*G, "volume", "info"], 0, info),
-            Expected(start, 0, started),
-            Expected([*G, "volume", "rebalance", "gv0", "status"], 0, failed),
-            Expected(start, 0, started),
+            *pending_rebalance_reads("fix-layout"),
+            Expected(start, 0, STARTED),
+            Expected(STATUS, 0, ONE_NODE_FAILED),
+            Expected(start, 0, STARTED),
             read(["volume", "rebalance", "gv0", "status"], "rebalance-status-completed.xml"),
-            Expected([*G, "volume", "set", "gv0", "user.ganeti-gluster.rebalance", "done"], 0, started),
+            Expected([*G, "volume", "set", "gv0", "user.ganeti-gluster.rebalance", "done"], 0, STARTED),
             read(["volume", "info"], "volume-info-distributed-replicate.xml"),
         ],
     )
@@ -262,30 +270,11 @@ def test_rebalance_pass_a_node_reports_failed_is_started_again():
 
 
 def test_rebalance_that_keeps_failing_names_the_node_and_leaves_the_mark_pending():
-    started = out("rebalance-start.xml")
-    failed = out("rebalance-status-one-node-failed.xml").replace(
-        "5da1917e-3167-4bcc-9282-4e8b8926fb2b", "fdd67b17-1535-4cfc-9052-2690b31582d4"
-    )
-    info = with_pending_rebalance(out("volume-info-distributed-replicate.xml"), "full")
     start = [*G, "volume", "rebalance", "gv0", "start"]
     result = run_module(
         gluster_volume.main,
         {"name": "gv0", "replica": 3, "bricks": GV0},
-        [
-            Expected([*G, "volume", "info"], 0, info),
-            read(["pool", "list"], "pool-list-four.xml"),
-            read(["volume", "rebalance", "gv0", "status"], "rebalance-status-not-started.xml"),
-            read(["volume", "status", "gv0"], "volume-status.xml"),
-            Expected([*G, "volume", "info"], 0, info),
-            *[
-                step
-                for _ in range(3)
-                for step in (
-                    Expected(start, 0, started),
-                    Expected([*G, "volume", "rebalance", "gv0", "status"], 0, failed),
-                )
-            ],
-        ],
+        [*pending_rebalance_reads("full"), *[Expected(start, 0, STARTED), Expected(STATUS, 0, ONE_NODE_FAILED)] * 3],
     )
     assert result.failed
     assert result.result["msg"].startswith("rebalance of volume gv0 failed on localhost 3 times")

@@ -233,7 +233,9 @@ def join(node, config, environ):
             project_dir=config["project_dir"],
             playbook=playbook,
             inventory=config["inventory"],
-            extravars={**config["extra_vars"], "add_nodes": host},
+            # The role then leaves cluster-wide settings alone: `gnt-node add`
+            # holds its locks until this hook returns.
+            extravars={**config["extra_vars"], "add_nodes": host, "ganeti_gluster_disk_in_hook": True},
             quiet=True,
         )
     finally:

@@ -1,0 +1,172 @@
+#!/usr/bin/python3
+"""Time the two ways a host joins both the Gluster pool and the Ganeti cluster,
+against the bare steps they need, in the same lab.
+
+Each run boots a 6-host lab, initialises a Ganeti cluster on node1 and applies
+site.yml to node1 to node3 (a distributed volume of one brick per host, the
+gluster disk template, the node-add hook; not timed), then measures:
+
+- hook: an admin's `gnt-node add node4` on the master, whose node-add hook runs
+  add-node.yml for node4 through ansible-runner (Gluster join, then the Ganeti
+  side on every node);
+- playbook: `add-node.yml -e add_nodes=node5` from the controller (Gluster join,
+  then the Ganeti side and `gnt-node add node5`, whose hook stands aside);
+- floor: the same for node6 by hand, one direct command per step: start
+  glusterd, mkfs.xfs + mount + mkdir of its brick, peer probe, wait for Peer in
+  Cluster, add-brick, fix-layout rebalance and wait, copy file-storage-paths,
+  authorize the master's key, `gnt-node add` (hook removed for it);
+- no-op: add-node.yml again over the 5 hosts when there is nothing to do.
+
+A distributed volume keeps each join to one brick on the new host; placement
+across replica sets and its floor are bench/join.py's subject.
+
+    bench/ganeti_join.py [--runs 3]   (as root, no lab running, after scripts/setup)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))
+
+from join import LAB, gluster, on, sh  # noqa: E402
+
+sys.path.insert(0, str(REPO / "collections"))
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (  # noqa: E402
+    parse_pool_list,
+    parse_rebalance_status,
+)
+
+HOOK = "/etc/ganeti/hooks/node-add-post.d/50-ganeti-gluster-join"
+B1 = '{path: /bricks/b1/brick, device: "{{ lab_block_devices[0] }}"}'
+
+
+def inventory(hosts):
+    nodes = "".join(f"    {h}:\n" for h in hosts)
+    return f"""\
+gluster_pool:
+  hosts:
+{nodes}  vars:
+    gluster_pool_volume: gv0
+    gluster_pool_replica: 1
+    gluster_pool_bricks: [{B1}]
+ganeti_master:
+  hosts:
+    node1:
+ganeti_nodes:
+  hosts:
+{nodes}  vars:
+    ganeti_gluster_disk_ssh_key_check: false
+    ganeti_gluster_disk_hook_inventory:
+      - /var/tmp/gglab/inventory-inside.yml
+      - {{{{ ganeti_gluster_disk_hook_project_dir }}}}/bench/.ganeti-join-inventory/hosts.yml
+"""
+
+
+def playbook(inventories, name, *extra):
+    started = time.perf_counter()
+    argv = ["ansible-playbook", "-i", str(REPO / "inventory" / "lab" / "lab_hosts")]
+    for path in inventories:
+        argv += ["-i", path]
+    sh(*argv, name, *extra, cwd=REPO)
+    return time.perf_counter() - started
+
+
+def authorize_master_key(host):
+    key = on("node1", "cat /root/.ssh/id_rsa.pub").stdout.strip()
+    on(host, f"mkdir -p /root/.ssh && echo '{key}' >> /root/.ssh/authorized_keys")
+
+
+def floor(device):
+    """node6 joins both by hand, one direct command per step."""
+    started = time.perf_counter()
+    on("node6", "glusterd -p /run/glusterd.pid")
+    on("node6", f"mkfs.xfs -q -i size=512 {device} && mkdir -p /bricks/b1 && mount {device} /bricks/b1")
+    on("node6", "mkdir /bricks/b1/brick")
+    gluster("node1", "peer", "probe", "node6")
+    while not any(p.hostname == "node6" and p.in_cluster for p in parse_pool_list(gluster("node1", "pool", "list"))):
+        time.sleep(0.1)
+    gluster("node1", "volume", "add-brick", "gv0", "node6:/bricks/b1/brick")
+    gluster("node1", "volume", "rebalance", "gv0", "fix-layout", "start")
+    while not parse_rebalance_status(gluster("node1", "volume", "rebalance", "gv0", "status")).completed:
+        time.sleep(0.1)
+    paths = on("node1", "cat /etc/ganeti/file-storage-paths").stdout
+    on("node6", f"printf '%s' '{paths}' > /etc/ganeti/file-storage-paths")
+    authorize_master_key("node6")
+    on("node1", "gnt-node add --no-ssh-key-check node6")
+    return time.perf_counter() - started
+
+
+def one_run(workdir):
+    before = workdir / "before.yml"
+    before.write_text(inventory(["node1", "node2", "node3"]))
+    # What the hook reads: the admin declares node4 (and node5, which the
+    # playbook joins) before gnt-node add.
+    after = workdir / "hosts.yml"
+    after.write_text(inventory(["node1", "node2", "node3", "node4", "node5"]))
+    sh(LAB, "up", "6")
+    try:
+        hosts = json.loads(sh(LAB, "status", "--json").stdout)["hosts"]
+        device6 = next(h for h in hosts if h["name"] == "node6")["block_devices"][0]
+        playbook([str(before)], str(REPO / "molecule" / "shared" / "ganeti-init.yml"))
+        playbook([str(before)], str(REPO / "playbooks" / "site.yml"))
+        authorize_master_key("node4")
+        started = time.perf_counter()
+        on("node1", "gnt-node add --no-ssh-key-check node4")
+        hook = time.perf_counter() - started
+        joined = any(p.hostname == "node4" and p.in_cluster for p in parse_pool_list(gluster("node1", "pool", "list")))
+        if not joined:
+            raise SystemExit("bench: the hook did not join node4; see node1:/var/log/ganeti/ganeti-gluster-join.log")
+        direct = playbook([str(after)], str(REPO / "playbooks" / "add-node.yml"), "-e", "add_nodes=node5")
+        noop = playbook([str(after)], str(REPO / "playbooks" / "add-node.yml"))
+        on("node1", f"mv {HOOK} /root/hook.off")
+        try:
+            bare = floor(device6)
+        finally:
+            on("node1", f"mv /root/hook.off {HOOK}")
+        return hook, direct, noop, bare
+    finally:
+        sh(LAB, "down")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3)
+    runs = parser.parse_args().runs
+    if subprocess.run([LAB, "status"], capture_output=True, check=False).returncode == 0:
+        sys.exit("bench: a lab is up; run 'bin/lab down' first")
+    os.environ["PATH"] = f"{REPO / '.venv' / 'bin'}:{os.environ['PATH']}"
+    # The hook on node1 reads the inventory from a path inside the project.
+    workdir = REPO / "bench" / ".ganeti-join-inventory"
+    workdir.mkdir(exist_ok=True)
+    try:
+        results = [one_run(workdir) for _ in range(runs)]
+    finally:
+        for path in workdir.iterdir():
+            path.unlink()
+        workdir.rmdir()
+    hooks, directs, noops, floors = (sorted(column) for column in zip(*results, strict=True))
+    f = statistics.median(floors)
+
+    def line(what, values, ratio=True):
+        median = statistics.median(values)
+        tail = f"  = {median / f:.2f}x floor" if ratio else ""
+        return f"{what}: median {median:.1f}s  {[round(x, 1) for x in values]}{tail}"
+
+    print(f"runs: {runs}")
+    print(line("floor (bare steps: Gluster join + gnt-node add)", floors, ratio=False))
+    print(line("gnt-node add with the hook's join", hooks))
+    print(line("add-node.yml, Gluster and Ganeti", directs))
+    print(line("add-node.yml no-op, 5 hosts", noops, ratio=False))
+
+
+if __name__ == "__main__":
+    main()

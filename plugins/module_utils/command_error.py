@@ -1,0 +1,21 @@
+# Copyright: contributors to ganeti_gluster.cluster
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The error every CLI layer raises: what failed, and what fail_json reports of it."""
+
+from __future__ import annotations
+
+
+class CommandError(Exception):
+    """A command failed, or a cluster is in no state to run one."""
+
+    def __init__(self, message, argv=None, rc=None, stdout="", stderr=""):
+        super().__init__(message)
+        self.message = message
+        self.argv = list(argv or [])
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+
+    def fail_kwargs(self):
+        """Keyword arguments for AnsibleModule.fail_json."""
+        return {"msg": self.message, "cmd": self.argv, "rc": self.rc, "stdout": self.stdout, "stderr": self.stderr}
