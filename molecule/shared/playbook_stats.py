@@ -1,0 +1,39 @@
+"""Run a playbook through ansible-runner and print its stats as JSON, for
+verify steps that assert on them (such as "a second run changes nothing").
+
+    python playbook_stats.py PLAYBOOK INVENTORY... [-e KEY=VALUE]...
+"""
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+
+import ansible_runner
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("playbook")
+    parser.add_argument("inventory", nargs="+")
+    parser.add_argument("-e", "--extra-var", action="append", default=[])
+    args = parser.parse_args()
+    # Kept when the run fails, so that the assertion can point at its events.
+    private_dir = tempfile.mkdtemp(prefix="playbook-stats-")
+    runner = ansible_runner.run(
+        private_data_dir=private_dir,
+        playbook=args.playbook,
+        inventory=args.inventory,
+        extravars=dict(v.split("=", 1) for v in args.extra_var),
+        quiet=True,
+    )
+    result = {"status": runner.status, "rc": runner.rc, "stats": runner.stats, "artifacts": private_dir}
+    if runner.status == "successful":
+        shutil.rmtree(private_dir)
+        result["artifacts"] = None
+    json.dump(result, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
