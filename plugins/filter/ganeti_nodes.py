@@ -11,10 +11,7 @@ ganeti_storage_paths: the file-storage-paths every node gets, byte for byte.
 
 from __future__ import annotations
 
-
-def _same(a, b):
-    """Ganeti knows nodes by resolved names; the inventory may use short ones."""
-    return a == b or a.split(".")[0] == b.split(".")[0]
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import same_name
 
 
 def ganeti_node_plan(hosts, names, cluster_nodes, master, add_nodes=None):
@@ -32,7 +29,7 @@ def ganeti_node_plan(hosts, names, cluster_nodes, master, add_nodes=None):
 
     members, joining, left_out = [], [], []
     for host in hosts:
-        node = next((n for n in cluster_nodes if _same(n["name"], names[host])), None)
+        node = next((n for n in cluster_nodes if same_name(n["name"], names[host])), None)
         if node is None:
             (joining if add_nodes is None or host in add_nodes else left_out).append(host)
         elif node.get("offline"):
@@ -43,7 +40,7 @@ def ganeti_node_plan(hosts, names, cluster_nodes, master, add_nodes=None):
     hook_hosts = [
         h
         for h in members
-        if any(_same(n["name"], names[h]) and (n.get("master") or n.get("master_candidate")) for n in cluster_nodes)
+        if any(same_name(n["name"], names[h]) and (n.get("master") or n.get("master_candidate")) for n in cluster_nodes)
     ]
     return {
         "members": members,

@@ -15,13 +15,11 @@ import os
 import socket
 from dataclasses import dataclass, field
 
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.command_error import CommandError
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common import C_LOCALE, CommandError
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import same_name
 
-C_LOCALE = {"LANG": "C", "LC_ALL": "C", "LC_MESSAGES": "C"}
 SSCONF_DIR = "/var/lib/ganeti"
 GLUSTER = "gluster"
-# The gluster disk template's parameters (Ganeti's lib/storage/gluster.py).
-GLUSTER_PARAMS = ("host", "port", "volume", "access")
 GLUSTER_ACCESS = ("kernelspace", "userspace")
 NODE_FIELDS = ("name", "master_candidate", "offline", "master")
 
@@ -154,8 +152,7 @@ def read_ssconf(key, ssconf_dir=SSCONF_DIR):
 
 
 def this_host_names():
-    names = {socket.gethostname(), socket.getfqdn()}
-    return {n for n in names if n} | {n.split(".")[0] for n in names if n}
+    return {n for n in (socket.gethostname(), socket.getfqdn()) if n}
 
 
 def check_master(ssconf_dir=SSCONF_DIR, names=None):
@@ -167,7 +164,7 @@ def check_master(ssconf_dir=SSCONF_DIR, names=None):
             "no Ganeti cluster on this host (no ssconf_master_node in "
             f"{ssconf_dir}); initialise one with gnt-cluster init, or run this on the master"
         )
-    if master not in names and master.split(".")[0] not in names:
+    if not any(same_name(master, name) for name in names):
         raise GanetiError(f"this host ({sorted(names)[0]}) is not the Ganeti master; the master is {master}: run there")
     return master
 

@@ -12,11 +12,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.command_error import CommandError
-
-# One place for the locale: gluster's messages are matched by nobody, but the
-# operator reading a failure should get them untranslated.
-C_LOCALE = {"LANG": "C", "LC_ALL": "C", "LC_MESSAGES": "C"}
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common import C_LOCALE, CommandError
 
 # glusterd's peer state machine (glusterd_friend_sm_state_t).
 PEER_IN_CLUSTER = 3

@@ -68,3 +68,9 @@ def find_peer(name, peers):
         if not peer.is_local and same_host(name, peer.hostnames):
             return peer
     return None
+
+
+def same_name(a, b):
+    """Whether two names agree up to the domain: Ganeti knows nodes by resolved
+    (often fully qualified) names, where an inventory may use short ones."""
+    return a == b or a.split(".")[0] == b.split(".")[0]

@@ -73,7 +73,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli 
     check_master,
     node_add_args,
 )
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import is_valid_host
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import is_valid_host, same_name
 
 
 def main():
@@ -97,8 +97,7 @@ def main():
         before = cli.nodes()
     except GanetiError as exc:
         module.fail_json(**exc.fail_kwargs(), **result)
-    known = {n.name for n in before} | {n.name.split(".")[0] for n in before}
-    missing = [n for n in dict.fromkeys(wanted) if n not in known]
+    missing = [name for name in dict.fromkeys(wanted) if not any(same_name(name, n.name) for n in before)]
 
     after = before
     for name in missing:

@@ -199,6 +199,11 @@ def test_node_failure_says_what_to_check():
 def test_node_present_and_check_mode_run_no_add():
     present = run_module(ganeti_node.main, {"nodes": ["node2"]}, [Expected(NODE_LIST, 0, out("node-list.txt"))])
     assert (present.result["changed"], present.result["commands"]) == (False, [])
+    # The inventory's FQDN names the node Ganeti knows by its short name.
+    fqdn = run_module(
+        ganeti_node.main, {"nodes": ["node2.example.net"]}, [Expected(NODE_LIST, 0, out("node-list.txt"))]
+    )
+    assert (fqdn.result["changed"], fqdn.result["commands"]) == (False, [])
     checked = run_module(
         ganeti_node.main,
         {"nodes": ["node5"], "_ansible_check_mode": True},

@@ -81,7 +81,10 @@ def local_names():
 
 
 def same_host(a, b):
-    """Ganeti may know a node by its FQDN where the inventory has its short name."""
+    """Ganeti may know a node by its FQDN where the inventory has its short name.
+
+    The collection's hosts.same_name; repeated because this file is installed
+    on its own, outside the collection."""
     return a == b or a.split(".")[0] == b.split(".")[0]
 
 
@@ -144,12 +147,12 @@ def marker_state(joining_dir, node, now=None):
 
 def hook_environment(python):
     """What Ansible and ssh need, which Ganeti's reset environment lacks."""
-    home = pwd.getpwuid(os.getuid()).pw_dir
+    user = pwd.getpwuid(os.getuid())
     path = [os.path.dirname(python), "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
     return {
         "PATH": ":".join(path),
-        "HOME": home,
-        "USER": pwd.getpwuid(os.getuid()).pw_name,
+        "HOME": user.pw_dir,
+        "USER": user.pw_name,
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
         "ANSIBLE_FORCE_COLOR": "0",

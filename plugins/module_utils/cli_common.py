@@ -1,8 +1,12 @@
 # Copyright: contributors to ganeti_gluster.cluster
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The error every CLI layer raises: what failed, and what fail_json reports of it."""
+"""What every CLI layer (gluster_cli, ganeti_cli) shares: the locale its commands
+run in, and the error it raises, with what fail_json reports of it."""
 
 from __future__ import annotations
+
+# Messages stay untranslated for the operator reading a failure.
+C_LOCALE = {"LANG": "C", "LC_ALL": "C", "LC_MESSAGES": "C"}
 
 
 class CommandError(Exception):
