@@ -25,11 +25,8 @@ across replica sets and its floor are bench/join.py's subject.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -37,7 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
 
-from join import LAB, gluster, on, sh  # noqa: E402
+from join import LAB, gluster, on, playbook, sh, start  # noqa: E402
 
 sys.path.insert(0, str(REPO / "collections"))
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (  # noqa: E402
@@ -69,15 +66,6 @@ ganeti_nodes:
       - /var/tmp/gglab/inventory-inside.yml
       - "{{{{ ganeti_gluster_disk_hook_project_dir }}}}/bench/.ganeti-join-inventory/hosts.yml"
 """
-
-
-def playbook(inventories, name, *extra):
-    started = time.perf_counter()
-    argv = ["ansible-playbook", "-i", str(REPO / "inventory" / "lab" / "lab_hosts")]
-    for path in inventories:
-        argv += ["-i", path]
-    sh(*argv, name, *extra, cwd=REPO)
-    return time.perf_counter() - started
 
 
 def authorize_master_key(host):
@@ -138,12 +126,7 @@ def one_run(workdir):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=3)
-    runs = parser.parse_args().runs
-    if subprocess.run([LAB, "status"], capture_output=True, check=False).returncode == 0:
-        sys.exit("bench: a lab is up; run 'bin/lab down' first")
-    os.environ["PATH"] = f"{REPO / '.venv' / 'bin'}:{os.environ['PATH']}"
+    runs = start(__doc__)
     # The hook on node1 reads the inventory from a path inside the project.
     workdir = REPO / "bench" / ".ganeti-join-inventory"
     workdir.mkdir(exist_ok=True)

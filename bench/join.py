@@ -67,18 +67,13 @@ def gluster(host, *args):
     return interpret(["gluster", "--mode=script", "--xml", *args], proc.returncode, proc.stdout, proc.stderr)
 
 
-def playbook(inventory, name, *extra):
+def playbook(inventories, path, *extra):
+    """Run a playbook against the lab and these inventories; return its wall time."""
+    argv = ["ansible-playbook", "-i", str(REPO / "inventory" / "lab" / "lab_hosts")]
+    for inventory in inventories:
+        argv += ["-i", inventory]
     started = time.perf_counter()
-    sh(
-        "ansible-playbook",
-        "-i",
-        str(REPO / "inventory" / "lab" / "lab_hosts"),
-        "-i",
-        inventory,
-        str(REPO / "playbooks" / name),
-        *extra,
-        cwd=REPO,
-    )
+    sh(*argv, str(path), *extra, cwd=REPO)
     return time.perf_counter() - started
 
 
@@ -120,27 +115,33 @@ def one_run(inventory):
     try:
         devices = {h["name"]: h["block_devices"] for h in json.loads(sh(LAB, "status", "--json").stdout)["hosts"]}
         playbook(
-            inventory,
-            "site.yml",
+            [inventory],
+            REPO / "playbooks" / "site.yml",
             "--limit",
             "node1,node2,node3",
             "--extra-vars",
             f"@{REPO / 'molecule' / 'shared' / 'vars' / 'first-brick.yml'}",
         )
-        join = playbook(inventory, "add-node.yml", "-e", "add_nodes=node4")
-        noop = playbook(inventory, "add-node.yml")
+        join = playbook([inventory], REPO / "playbooks" / "add-node.yml", "-e", "add_nodes=node4")
+        noop = playbook([inventory], REPO / "playbooks" / "add-node.yml")
         return join, noop, floor(devices)
     finally:
         sh(LAB, "down")
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def start(doc):
+    """The number of runs from the command line, once the machine is fit for a benchmark."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
     runs = parser.parse_args().runs
     if subprocess.run([LAB, "status"], capture_output=True, check=False).returncode == 0:
         sys.exit("bench: a lab is up; run 'bin/lab down' first")
     os.environ["PATH"] = f"{REPO / '.venv' / 'bin'}:{os.environ['PATH']}"
+    return runs
+
+
+def main():
+    runs = start(__doc__)
     with tempfile.NamedTemporaryFile("w", suffix=".yml") as inventory:
         inventory.write(INVENTORY)
         inventory.flush()
