@@ -219,6 +219,7 @@ POLL_SECONDS = 2
 BRICKS_ONLINE_TIMEOUT = 60
 MAX_FULL_PASSES = 4
 PASS_ATTEMPTS = 3
+STATUS_UNANSWERED_TIMEOUT = 30
 
 TRUE_WORDS = {"on", "yes", "true", "enable", "enabled", "1"}
 FALSE_WORDS = {"off", "no", "false", "disable", "disabled", "0"}
@@ -530,8 +531,19 @@ class VolumeRun:
         """Wait until the rebalance (task_id's, when given) has completed or failed."""
         timeout = self.params["rebalance_timeout"]
         deadline = time.monotonic() + timeout
+        unanswered_since = None
         while True:
-            status = self.cli.rebalance_status(name)
+            # Right after a start, a node whose rebalance process is still coming up
+            # can fail the status query itself ("Brick ops failed on NODE", seen on
+            # Gluster 10.3); that is no answer yet, for a bounded while.
+            try:
+                status = self.cli.rebalance_status(name)
+                unanswered_since = None
+            except GlusterOpError:
+                unanswered_since = unanswered_since or time.monotonic()
+                if time.monotonic() - unanswered_since >= STATUS_UNANSWERED_TIMEOUT:
+                    raise
+                status = None
             if status is not None and task_id and status.task_id != task_id:
                 status = None  # glusterd still shows the previous task
             if status is not None and status.completed:

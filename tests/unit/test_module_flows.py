@@ -279,3 +279,24 @@ def test_rebalance_that_keeps_failing_names_the_node_and_leaves_the_mark_pending
     assert result.failed
     assert result.result["msg"].startswith("rebalance of volume gv0 failed on localhost 3 times")
     assert result.result["rebalance"]["failed_nodes"] == ["localhost"]
+
+
+def test_rebalance_status_that_fails_right_after_the_start_is_asked_again():
+    # Seen on the lab: "Brick ops failed on node2" from `rebalance status` while
+    # that node's restarted rebalance process came up.
+    start = [*G, "volume", "rebalance", "gv0", "fix-layout", "start"]
+    with mock.patch.object(gluster_volume.time, "sleep", lambda seconds: None):
+        result = run_module(
+            gluster_volume.main,
+            {"name": "gv0", "replica": 3, "bricks": GV0},
+            [
+                *pending_rebalance_reads("fix-layout"),
+                Expected(start, 0, STARTED),
+                read(["volume", "rebalance", "gv0", "status"], "rebalance-status-not-started.xml"),
+                read(["volume", "rebalance", "gv0", "status"], "rebalance-status-completed.xml"),
+                Expected([*G, "volume", "set", "gv0", "user.ganeti-gluster.rebalance", "done"], 0, STARTED),
+                read(["volume", "info"], "volume-info-distributed-replicate.xml"),
+            ],
+        )
+    assert not result.failed, result.result
+    assert result.result["rebalance"]["status"] == "fix-layout completed"
