@@ -61,7 +61,6 @@ ganeti_master:
 ganeti_nodes:
   hosts:
 {nodes}  vars:
-    ganeti_gluster_disk_ssh_key_check: false
     ganeti_gluster_disk_hook_inventory:
       - /var/tmp/gglab/inventory-inside.yml
       - "{{{{ ganeti_gluster_disk_hook_project_dir }}}}/bench/.ganeti-join-inventory/hosts.yml"

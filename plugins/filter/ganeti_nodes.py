@@ -11,25 +11,49 @@ ganeti_storage_paths: the file-storage-paths every node gets, byte for byte.
 
 from __future__ import annotations
 
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import same_name
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import (
+    addresses,
+    identity,
+    match_identities,
+)
 
 
-def ganeti_node_plan(hosts, names, cluster_nodes, master, add_nodes=None):
-    """hosts: the ganeti_nodes group's hosts in this run; names: host -> its Ganeti name; cluster_nodes: the
-    `nodes` of ganeti_cluster_info; master: the ganeti_master host; add_nodes: the hosts
-    this run may add (a list or comma-separated string; None: every host not yet a node).
+def ganeti_node_plan(hosts, names, cluster_nodes, master, add_nodes=None, inventory_names=None, resolve=addresses):
+    """hosts: the ganeti_nodes group's hosts in this run; names: host -> ganeti_gluster_disk_node_name,
+    where the inventory sets one; cluster_nodes: the `nodes` of ganeti_cluster_info on the master;
+    master: the ganeti_master host; add_nodes: the hosts this run may add (a list or
+    comma-separated string; None: every host not yet a node); inventory_names: host -> other
+    names the inventory or the host's facts give it (ansible_host, its FQDN).
+
+    A host is a node when one of its names is the node's name, or resolves to the node's
+    primary or secondary IP; a first label is no evidence. `names` in the result is the
+    name Ganeti knows (or shall know) each host by.
     """
     hosts = list(hosts)
-    names = {h: (names or {}).get(h) or h for h in hosts}
+    explicit = {h: n for h, n in (names or {}).items() if n}
     errors, warnings = [], []
     if master not in hosts:
         errors.append(f"the ganeti_master host {master} is not in the ganeti_nodes group, or left out by --limit")
     if isinstance(add_nodes, str):
         add_nodes = [n.strip() for n in add_nodes.split(",") if n.strip()]
 
+    host_ids = {
+        h: identity([h, explicit.get(h), *((inventory_names or {}).get(h) or [])], resolve=resolve) for h in hosts
+    }
+    nodes = {n["name"]: n for n in cluster_nodes}
+    node_ids = {name: identity([name], [n.get("pip"), n.get("sip")]) for name, n in nodes.items()}
+    pairs, match_errors = match_identities(host_ids, node_ids, what="Ganeti node")
+    errors += match_errors
+    for host, node in pairs.items():
+        if host in explicit and explicit[host].rstrip(".").lower() != node.lower():
+            errors.append(
+                f"ganeti_gluster_disk_node_name of {host} is {explicit[host]}, but Ganeti knows that host as {node}; "
+                "set it to that name or leave it unset"
+            )
+
     members, joining, left_out = [], [], []
     for host in hosts:
-        node = next((n for n in cluster_nodes if same_name(n["name"], names[host])), None)
+        node = nodes.get(pairs.get(host))
         if node is None:
             (joining if add_nodes is None or host in add_nodes else left_out).append(host)
         elif node.get("offline"):
@@ -37,16 +61,13 @@ def ganeti_node_plan(hosts, names, cluster_nodes, master, add_nodes=None):
             left_out.append(host)
         else:
             members.append(host)
-    hook_hosts = [
-        h
-        for h in members
-        if any(same_name(n["name"], names[h]) and (n.get("master") or n.get("master_candidate")) for n in cluster_nodes)
-    ]
+    hook_hosts = [h for h in members if nodes[pairs[h]].get("master") or nodes[pairs[h]].get("master_candidate")]
     return {
         "members": members,
         "joining": joining,
         "left_out": left_out,
         "hook_hosts": hook_hosts,
+        "names": {h: pairs[h] if h in pairs else explicit.get(h, h) for h in hosts},
         "errors": errors,
         "warnings": warnings,
     }

@@ -18,6 +18,13 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_place
     PlacementError,
     plan_sets,
 )
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import (
+    addresses,
+    agreement,
+    identity,
+    match_identities,
+    normalized,
+)
 
 
 def _answered(view):
@@ -29,18 +36,40 @@ def _pool_uuids(view):
     return {p["uuid"] for p in view.get("peers", [])}
 
 
-def gluster_pool_plan(views, hosts, add_nodes=None, peer_names=None):
-    """Who is a member, who joins, who acts for the pool; and the errors that forbid the run.
+def _host_identity(host, view, explicit_name, extra_names, resolve):
+    """Who an inventory host is: its inventory names, and what it says of itself
+    (gluster_pool_info's `host`, returned even without glusterd); a host that did not
+    answer at all is what its inventory names resolve to on the controller."""
+    me = (view or {}).get("host") or {}
+    names = [host, explicit_name, *extra_names, me.get("hostname"), me.get("fqdn")]
+    return identity(names, me.get("addresses", []), resolve=None if me else resolve)
+
+
+def _peer_identity(peer):
+    return identity(peer.get("hostnames") or [peer["hostname"]], peer.get("addresses", []))
+
+
+def gluster_pool_plan(views, hosts, add_nodes=None, peer_names=None, inventory_names=None, resolve=addresses):
+    """Who is a member, who joins, who acts for the pool, the name Gluster knows each
+    host by; and the errors that forbid the run.
 
     views: host -> registered result of gluster_pool_info (unreachable or failed for hosts
       without a running glusterd); hosts: the gluster_pool group in inventory order;
     add_nodes: hosts this run may join (None: every host that is not a member);
-    peer_names: host -> the name Gluster knows it by (default: the host's name).
+    peer_names: host -> gluster_pool_peer_name, where the inventory sets one;
+    inventory_names: host -> other names the inventory gives it (ansible_host).
+
+    A member is matched to its peer entry by its glusterd UUID; a member that does
+    not answer, by an exact name or a shared address (never by a first label).
+
+    A peer that is disconnected, unreachable (or outside the inventory) and holds no
+    brick (`detach`) was cut off during its join: it is detached rather than blocking
+    every later run, since it holds no data.
     """
     hosts = list(hosts)
     views = dict(views or {})
-    peer_names = dict(peer_names or {})
-    name = {h: peer_names.get(h) or h for h in hosts}
+    explicit = {h: n for h, n in (peer_names or {}).items() if n}
+    extra = {h: [n for n in (inventory_names or {}).get(h) or [] if n] for h in hosts}
     errors, warnings = [], []
 
     if add_nodes is not None:
@@ -68,6 +97,9 @@ def gluster_pool_plan(views, hosts, add_nodes=None, peer_names=None):
                 f"so take {host} out of the gluster_pool group or out of its pool first"
             )
 
+    names = {h: explicit.get(h) or h for h in hosts}
+    uuids = {}
+    detach = []
     if anchor is None:
         fresh = True
         reachable = [h for h in hosts if not (views.get(h) or {}).get("unreachable")]
@@ -76,16 +108,67 @@ def gluster_pool_plan(views, hosts, add_nodes=None, peer_names=None):
     else:
         fresh = False
         members = [h for h in answered if views[h]["local_uuid"] in pool]
-        peers = views[anchor].get("peers", [])
+        uuids = {h: views[h]["local_uuid"] for h in members}
+        peers = [p for p in views[anchor].get("peers", []) if not p.get("local")]
+        by_uuid = {views[h]["local_uuid"]: h for h in answered}
+        matched = {p["uuid"]: by_uuid[p["uuid"]] for p in peers if p["uuid"] in by_uuid}
+        # The rest are matched by name or address: hosts that did not answer, and
+        # answering hosts outside the pool, which must not look like a member.
+        unmatched_peers = {p["hostname"]: p for p in peers if p["uuid"] not in matched}
+        host_ids = {
+            h: _host_identity(h, views.get(h), explicit.get(h), extra[h], resolve) for h in hosts if h not in members
+        }
+        pairs, match_errors = match_identities(
+            host_ids, {name: _peer_identity(p) for name, p in unmatched_peers.items()}, what="peer"
+        )
+        errors += match_errors
+        claimed = set(pairs.values())
+        for host, peer_name in pairs.items():
+            peer = unmatched_peers[peer_name]
+            if host in answered:
+                errors.append(
+                    f"{host} answers with glusterd UUID {views[host]['local_uuid']}, but the pool knows it as peer "
+                    f"{peer_name} with UUID {peer['uuid']} (by {agreement(host_ids[host], _peer_identity(peer))}); "
+                    "it was reinstalled, or another machine has its name: detach the old peer "
+                    f"(gluster peer detach {peer_name}) once it holds no bricks, or fix the inventory"
+                )
+            else:
+                matched[peer["uuid"]] = host
         for peer in peers:
-            if peer.get("local"):
-                continue
-            host = next((h for h in hosts if name[h] in peer.get("hostnames", [peer["hostname"]])), None)
-            if host is None:
+            host = matched.get(peer["uuid"])
+            unreachable = host is None or (views.get(host) or {}).get("unreachable")
+            if unreachable and not peer.get("connected") and not peer.get("bricks", ["unknown"]):
+                # Probed, then lost before it got a brick (a join cut short): it holds no
+                # data, and left in place it would block every later change of the pool.
+                detach.append(peer["hostname"])
                 warnings.append(
-                    f"peer {peer['hostname']} is in the pool but not in the gluster_pool group; left as it is"
+                    f"peer {peer['hostname']}{f' ({host})' if host and host != peer['hostname'] else ''} is "
+                    "disconnected, unreachable and holds no brick of any volume: it is detached so that it "
+                    "does not block the pool. Before it joins again, clear its /var/lib/glusterd/peers."
                 )
                 continue
+            if host is None:
+                if peer["hostname"] in claimed:
+                    continue
+                if not peer.get("in_cluster") and peer.get("bricks"):
+                    errors.append(
+                        f"peer {peer['hostname']} (not in the gluster_pool group) holds bricks and is "
+                        f"{peer.get('state_str') or 'not in cluster'}, "
+                        f"{'connected' if peer.get('connected') else 'disconnected'}; bring it back first"
+                    )
+                else:
+                    warnings.append(
+                        f"peer {peer['hostname']} is in the pool but not in the gluster_pool group; left as it is"
+                    )
+                continue
+            known = peer.get("hostnames") or [peer["hostname"]]
+            if host in explicit and normalized(explicit[host]) not in {normalized(n) for n in known}:
+                errors.append(
+                    f"gluster_pool_peer_name of {host} is {explicit[host]}, but the pool knows that host "
+                    f"(UUID {peer['uuid']}) as {', '.join(known)}; set it to one of these or leave it unset"
+                )
+            names[host] = explicit.get(host) or peer["hostname"]
+            uuids[host] = peer["uuid"]
             if (views.get(host) or {}).get("unreachable"):
                 errors.append(f"existing member {host} is unreachable; fix it (or its SSH access) before joining hosts")
             elif not peer.get("in_cluster"):
@@ -98,8 +181,14 @@ def gluster_pool_plan(views, hosts, add_nodes=None, peer_names=None):
             elif host not in members:
                 members.append(host)
         members.sort(key=hosts.index)
+        # The anchor's own name, as another member knows it.
+        for host in members:
+            entry = next((p for p in views.get(host, {}).get("peers", []) if p["uuid"] == uuids[anchor]), None)
+            if host != anchor and entry is not None:
+                names[anchor] = explicit.get(anchor) or entry["hostname"]
+                break
 
-    candidates = [h for h in hosts if h not in members]
+    candidates = [h for h in hosts if h not in members and h not in uuids]
     if add_nodes is not None:
         joining = [h for h in candidates if h in add_nodes]
         skipped = [h for h in candidates if h not in add_nodes]
@@ -119,6 +208,9 @@ def gluster_pool_plan(views, hosts, add_nodes=None, peer_names=None):
         "members": members,
         "joining": joining,
         "skipped": skipped,
+        "peer_names": {h: names[h] for h in members + joining},
+        "uuids": uuids,
+        "detach": detach,
         "errors": errors,
         "warnings": warnings,
     }
@@ -162,12 +254,39 @@ def gluster_pool_layout(volume=None, replica=3, arbiter=0, disperse=None, redund
     }
 
 
+def gluster_pool_bricks(declared, plan, volume_bricks=None):
+    """The bricks of the hosts in this run, as Gluster names them.
+
+    declared: host -> its gluster_pool_bricks; plan: gluster_pool_plan's result;
+    volume_bricks: gluster_volume_info's `bricks` (name, host_uuid) of the existing volume.
+    A brick already in the volume keeps the name it has there (matched by its host's
+    UUID and its path, whatever name the inventory uses); a new one is NAME:PATH with
+    the host's Gluster name. Returns {"all": [...], "in_volume": host -> [paths]}.
+    """
+    by_uuid_path = {}
+    for brick in volume_bricks or []:
+        path = brick["name"].split(":", 1)[1]
+        by_uuid_path[(brick["host_uuid"], path)] = brick["name"]
+    uuids = plan.get("uuids") or {}
+    names = plan.get("peer_names") or {}
+    all_bricks, in_volume = [], {}
+    for host in plan["members"] + plan["joining"]:
+        in_volume[host] = []
+        for spec in declared.get(host) or []:
+            existing = by_uuid_path.get((uuids.get(host), spec["path"]))
+            if existing:
+                in_volume[host].append(spec["path"])
+            all_bricks.append(existing or f"{names.get(host, host)}:{spec['path']}")
+    return {"all": all_bricks, "in_volume": in_volume}
+
+
 def gluster_pool_brick_problems(
-    infos, specs, device_checks, peer_name, volume_name, volume_id, volume_bricks, allow_root, min_bytes
+    infos, specs, device_checks, volume_paths, volume_name, volume_id, allow_root, min_bytes
 ):
     """What makes a host's declared bricks unusable, in words (empty when they are fine).
 
     infos: gluster_brick_info's bricks, in the order of specs (the host's gluster_pool_bricks);
+    volume_paths: the paths of this host's bricks that are in the volume (gluster_pool_bricks's `in_volume`);
     device_checks: gluster_brick results in check mode for the specs that have a device (registered
       with failed_when: false).
     """
@@ -187,7 +306,7 @@ def gluster_pool_brick_problems(
         found_id = info.get("volume_id")
         if found_id and found_id != volume_id:
             problems.append(f"{path} carries the id of another volume ({found_id}); it is, or was, a brick elsewhere")
-        elif found_id and f"{peer_name}:{path}" not in (volume_bricks or []) and not info.get("empty"):
+        elif found_id and path not in (volume_paths or []) and not info.get("empty"):
             problems.append(f"{path} carries volume {volume_name}'s id but is not one of its bricks, and holds data")
     for check in device_checks or []:
         # Registered with failed_when: false, which overwrites `failed`; a successful
@@ -209,4 +328,5 @@ class FilterModule:
             "gluster_pool_placement": gluster_pool_placement,
             "gluster_pool_layout": gluster_pool_layout,
             "gluster_pool_brick_problems": gluster_pool_brick_problems,
+            "gluster_pool_bricks": gluster_pool_bricks,
         }

@@ -20,6 +20,10 @@ GLUSTER_METADATA_DIR = ".glusterfs"
 # Gluster 10's brick process also keeps .glusterfs-anonymous-inode-<volume id> in the brick root.
 GLUSTER_METADATA_PREFIX = ".glusterfs-anonymous-inode-"
 
+# Added to a brick's fstab options unless the caller gives them (see boot_safe_mount_options).
+BOOT_SAFE_OPTIONS = ("nofail", "x-systemd.device-timeout=30s")
+BY_UUID = "/dev/disk/by-uuid/"
+
 XFS_MAGIC = b"XFSB"
 XFS_INODESIZE_OFFSET = 104  # sb_inodesize, big-endian u16 (xfs_format.h)
 
@@ -153,6 +157,29 @@ def parse_fstab(text):
     return entries
 
 
+def fstab_lines_at(text, mount_point):
+    """(line number from 1, fields) of each fstab entry for mount_point."""
+    return [(index + 1, fields) for index, fields in parse_fstab(text) if fields[1] == mount_point]
+
+
+def fstab_spec_uuid(spec):
+    """The filesystem UUID an fstab source names (UUID=... or /dev/disk/by-uuid/...), or None."""
+    key, sep, value = spec.partition("=")
+    if sep and key == "UUID":
+        return value.strip('"').lower()
+    if spec.startswith(BY_UUID):
+        return spec[len(BY_UUID) :].lower()
+    return None
+
+
+def boot_safe_mount_options(options):
+    """`options` with nofail and a systemd device timeout added when absent: a brick disk that
+    died or is late then costs the boot that timeout, not an emergency shell."""
+    parts = [part for part in options.split(",") if part]
+    given = {part.partition("=")[0] for part in parts}
+    return ",".join(parts + [extra for extra in BOOT_SAFE_OPTIONS if extra.partition("=")[0] not in given])
+
+
 def fstab_with_entry(text, entry):
     """The fstab text with `entry` (a field list) as the one line for its mount point."""
     lines = text.splitlines()
@@ -211,6 +238,19 @@ def read_volume_id(path):
 
 def is_gluster_metadata(name):
     return name == GLUSTER_METADATA_DIR or name.startswith(GLUSTER_METADATA_PREFIX)
+
+
+def read_entries(path):
+    """Names in a directory, sorted; [] when it does not exist."""
+    try:
+        return sorted(os.listdir(path))
+    except FileNotFoundError:
+        return []
+
+
+def some_names(names, limit=5):
+    """The first few names, for a message."""
+    return ", ".join(names[:limit]) + (" ..." if len(names) > limit else "")
 
 
 def contents_besides_metadata(path):

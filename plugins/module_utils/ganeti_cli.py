@@ -16,12 +16,16 @@ import socket
 from dataclasses import dataclass, field
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common import C_LOCALE, CommandError
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import same_name
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import (
+    addresses,
+    is_this_host,
+    normalized,
+)
 
 SSCONF_DIR = "/var/lib/ganeti"
 GLUSTER = "gluster"
 GLUSTER_ACCESS = ("kernelspace", "userspace")
-NODE_FIELDS = ("name", "master_candidate", "offline", "master")
+NODE_FIELDS = ("name", "master_candidate", "offline", "master", "pip", "sip")
 
 
 class GanetiError(CommandError):
@@ -60,6 +64,8 @@ class Node:
     master_candidate: bool
     offline: bool
     master: bool
+    pip: str = ""
+    sip: str = ""
 
     def as_dict(self):
         return {
@@ -67,7 +73,17 @@ class Node:
             "master_candidate": self.master_candidate,
             "offline": self.offline,
             "master": self.master,
+            "pip": self.pip,
+            "sip": self.sip,
         }
+
+    def is_named(self, name, resolve=None):
+        """Whether `name` designates this node: Ganeti's own name, or an address of
+        `name` (as this host resolves it, as Ganeti does) that is the node's primary
+        or secondary IP."""
+        if normalized(name) == normalized(self.name):
+            return True
+        return bool((resolve or addresses)(name) & {a for a in (self.pip, self.sip) if a})
 
 
 def _word_list(value):
@@ -108,8 +124,17 @@ def parse_node_list(text):
         fields = line.split("|")
         if len(fields) != len(NODE_FIELDS):
             raise ValueError(f"gnt-node list printed {line!r}, not {len(NODE_FIELDS)} fields")
-        name, candidate, offline, master = (f.strip() for f in fields)
-        nodes.append(Node(name=name, master_candidate=candidate == "Y", offline=offline == "Y", master=master == "Y"))
+        name, candidate, offline, master, pip, sip = (f.strip() for f in fields)
+        nodes.append(
+            Node(
+                name=name,
+                master_candidate=candidate == "Y",
+                offline=offline == "Y",
+                master=master == "Y",
+                pip=pip,
+                sip=sip,
+            )
+        )
     return nodes
 
 
@@ -132,6 +157,44 @@ def cluster_modify_args(enabled_disk_templates=None, ipolicy_disk_templates=None
     return args
 
 
+def redist_conf_args():
+    return ["gnt-cluster", "redist-conf"]
+
+
+def ssh_name(name):
+    """The name Ganeti's ssh uses for a node given as `name` (netutils.GetHostname):
+    the FQDN as this host resolves it, lower case; its known_hosts entry is looked up by it."""
+    return normalized(socket.getfqdn(name))
+
+
+def known_hosts_lines(name, public_keys):
+    """known_hosts lines for `name` from ssh_host_*_key.pub contents ("TYPE BASE64 [comment]")."""
+    lines = []
+    for key in public_keys:
+        fields = key.split()
+        if len(fields) < 2 or not fields[0].startswith(("ssh-", "ecdsa-", "sk-")):
+            raise ValueError(f"not an SSH public key: {key.strip()[:60]!r}")
+        lines.append(f"{name} {fields[0]} {fields[1]}")
+    return lines
+
+
+def with_lines(text, lines):
+    """`text` with those of `lines` it lacks appended; and the lines appended."""
+    present = set(text.splitlines())
+    added = [line for line in dict.fromkeys(lines) if line not in present]
+    if not added:
+        return text, []
+    if text and not text.endswith("\n"):
+        text += "\n"
+    return text + "".join(line + "\n" for line in added), added
+
+
+def without_lines(text, lines):
+    """`text` without exactly those lines (anything Ganeti wrote meanwhile stays)."""
+    drop = set(lines)
+    return "".join(line for line in text.splitlines(keepends=True) if line.rstrip("\n") not in drop)
+
+
 def node_add_args(name, ssh_key_check=True):
     args = ["gnt-node", "add"]
     if not ssh_key_check:
@@ -151,21 +214,17 @@ def read_ssconf(key, ssconf_dir=SSCONF_DIR):
         return None
 
 
-def this_host_names():
-    return {n for n in (socket.gethostname(), socket.getfqdn()) if n}
-
-
-def check_master(ssconf_dir=SSCONF_DIR, names=None):
-    """Raise GanetiError unless this host is the master of an initialised cluster."""
-    names = this_host_names() if names is None else set(names)
+def check_master(ssconf_dir=SSCONF_DIR, is_me=is_this_host):
+    """Raise GanetiError unless this host is the master of an initialised cluster
+    (the master's name is this host's, or resolves to one of its addresses)."""
     master = read_ssconf("master_node", ssconf_dir)
     if master is None:
         raise GanetiError(
             "no Ganeti cluster on this host (no ssconf_master_node in "
             f"{ssconf_dir}); initialise one with gnt-cluster init, or run this on the master"
         )
-    if not any(same_name(master, name) for name in names):
-        raise GanetiError(f"this host ({sorted(names)[0]}) is not the Ganeti master; the master is {master}: run there")
+    if not is_me(master):
+        raise GanetiError(f"this host ({socket.getfqdn()}) is not the Ganeti master; the master is {master}: run there")
     return master
 
 

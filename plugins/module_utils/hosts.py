@@ -9,6 +9,8 @@ import ipaddress
 import re
 import socket
 
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common import C_LOCALE
+
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 
 
@@ -46,7 +48,7 @@ def _is_local_address(address):
 
 def is_this_host(name):
     """Whether `name` is the host this code runs on (by name, or by a local address)."""
-    if name.lower() in {"localhost", socket.gethostname().lower(), socket.getfqdn().lower()}:
+    if normalized(name) in {"localhost", normalized(socket.gethostname()), normalized(socket.getfqdn())}:
         return True
     found = addresses(name)
     return bool(found) and any(_is_local_address(a) for a in found)
@@ -55,8 +57,7 @@ def is_this_host(name):
 def same_host(name, other_names, resolve=None):
     """Whether `name` and any of `other_names` name one host: equal names or a shared address."""
     resolve = resolve or addresses
-    lowered = name.lower()
-    if any(lowered == other.lower() for other in other_names):
+    if any(normalized(name) == normalized(other) for other in other_names):
         return True
     mine = resolve(name)
     return bool(mine) and any(mine & resolve(other) for other in other_names)
@@ -70,7 +71,103 @@ def find_peer(name, peers):
     return None
 
 
-def same_name(a, b):
-    """Whether two names agree up to the domain: Ganeti knows nodes by resolved
-    (often fully qualified) names, where an inventory may use short ones."""
-    return a == b or a.split(".")[0] == b.split(".")[0]
+def normalized(name):
+    """A host name as compared: case and a trailing dot do not matter."""
+    return str(name).strip().rstrip(".").lower()
+
+
+def is_address(name):
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def identity(names=(), addresses=(), resolve=None):
+    """{"names", "addresses"} of one host: the names given (normalized), every address
+    among them, the addresses given, and with `resolve` what each name resolves to."""
+    names = {normalized(n) for n in names if n}
+    found = {a for a in addresses if a} | {n for n in names if is_address(n)}
+    if resolve is not None:
+        for name in names - found:
+            found |= set(resolve(name) or ())
+    return {"names": names, "addresses": found}
+
+
+def agreement(a, b):
+    """Why identities a and b are one host ("name NAME" or "address ADDR"), or None.
+
+    Only an exact name or a shared address counts: a first label (node1 of
+    node1.rack-a) is no evidence, and 10.0.0.1 is not 10.0.0.2."""
+    shared = sorted(set(a["names"]) & set(b["names"]))
+    if shared:
+        return f"name {shared[0]}"
+    shared = sorted(set(a["addresses"]) & set(b["addresses"]))
+    if shared:
+        return f"address {shared[0]}"
+    return None
+
+
+def match_identities(wanted, known, what="entry"):
+    """Pair each of `wanted` (key -> identity) with the one of `known` (key -> identity) it is.
+
+    Returns (pairs: wanted key -> known key, errors). An entry matching two of the
+    other side is an error that names both sides and the evidence: no guess is
+    made between them."""
+    pairs, errors = {}, []
+    claims = {}
+    for key, ident in wanted.items():
+        hits = [(other, why) for other, other_ident in known.items() if (why := agreement(ident, other_ident))]
+        if len(hits) > 1:
+            errors.append(
+                f"{key} matches more than one {what}: "
+                + ", ".join(f"{other} (by {why})" for other, why in hits)
+                + "; give each host a name that only it has"
+            )
+        elif hits:
+            pairs[key] = hits[0][0]
+            claims.setdefault(hits[0][0], []).append((key, hits[0][1]))
+    for other, by in claims.items():
+        if len(by) > 1:
+            errors.append(
+                f"{what} {other} matches more than one host: "
+                + ", ".join(f"{key} (by {why})" for key, why in by)
+                + "; give each host a name that only it has"
+            )
+            for key, _ in by:
+                pairs.pop(key, None)
+    return pairs, errors
+
+
+def parse_ip_addresses(text):
+    """Global addresses from `ip -json address show` (loopback and link-local left out)."""
+    import json
+
+    found = []
+    for interface in json.loads(text or "[]"):
+        for info in interface.get("addr_info", []):
+            address = info.get("local")
+            if not address or info.get("scope") not in ("global", "site"):
+                continue
+            found.append(address)
+    return found
+
+
+def this_host(module):
+    """This host as it knows itself: {"hostname", "fqdn", "addresses"}. Without `ip`,
+    its addresses are what its own names resolve to."""
+    hostname, fqdn = socket.gethostname(), socket.getfqdn()
+    found = []
+    ip = module.get_bin_path("ip")
+    if ip:
+        rc, out, _err = module.run_command([ip, "-json", "address", "show"], check_rc=False, environ_update=C_LOCALE)
+        if rc == 0:
+            try:
+                found = parse_ip_addresses(out)
+            except ValueError:
+                found = []
+    if not found:
+        found = sorted(addresses(hostname) | addresses(fqdn))
+        found = [a for a in found if not ipaddress.ip_address(a).is_loopback]
+    return {"hostname": hostname, "fqdn": fqdn, "addresses": found}

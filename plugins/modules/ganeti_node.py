@@ -30,9 +30,26 @@ options:
   ssh_key_check:
     description:
       - Verify the new node's SSH host key against Ganeti's known hosts. V(false) passes
-        C(--no-ssh-key-check), for hosts whose keys the master has not seen.
+        C(--no-ssh-key-check), which an operator may choose but which trusts whatever answers.
     type: bool
     default: true
+  host_keys:
+    description:
+      - Public SSH host keys of the nodes to add, by the name given in O(nodes), each the content
+        of one C(/etc/ssh/ssh_host_*_key.pub), read over a connection already verified (Ansible's own).
+      - C(gnt-node add) checks a new node's host key against O(known_hosts) only, and without a
+        terminal it cannot ask. For the duration of each add, the module puts that node's keys
+        there under the name Ganeti connects to (the node's FQDN as the master resolves it);
+        afterwards it takes exactly those lines out again and, because C(gnt-node add) copies
+        that file to every node, runs C(gnt-cluster redist-conf) so that Ganeti's copies are as
+        Ganeti keeps them (C(gnt-node add) gives the new node the cluster's own host key).
+      - Nodes without keys here need their key in O(known_hosts) already.
+    type: dict
+    default: {}
+  known_hosts:
+    description: Ganeti's known hosts file (C(GlobalKnownHostsFile) of its ssh).
+    type: path
+    default: /var/lib/ganeti/known_hosts
 extends_documentation_fragment:
   - ganeti_gluster.cluster.attributes.ACTION_MODULE
 author:
@@ -40,9 +57,17 @@ author:
 """
 
 EXAMPLES = r"""
+- name: Read node4's host key over Ansible's connection
+  ansible.builtin.slurp:
+    path: /etc/ssh/ssh_host_ed25519_key.pub
+  register: node4_key
+  delegate_to: node4.example.net
+
 - name: Make node4 a Ganeti node
   ganeti_gluster.cluster.ganeti_node:
     nodes: [node4.example.net]
+    host_keys:
+      node4.example.net: ["{{ node4_key.content | b64decode }}"]
   delegate_to: "{{ groups['ganeti_master'][0] }}"
   run_once: true
 """
@@ -58,6 +83,11 @@ commands:
   returned: always
   type: list
   elements: list
+known_hosts_lines:
+  description: The lines put into O(known_hosts) for the adds (and taken out again).
+  returned: always
+  type: list
+  elements: str
 nodes:
   description: The cluster's nodes after the run (see M(ganeti_gluster.cluster.ganeti_cluster_info)).
   returned: success
@@ -65,15 +95,71 @@ nodes:
   elements: dict
 """
 
+import os
+import tempfile
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli import (
     GanetiCli,
     GanetiError,
     check_master,
+    known_hosts_lines,
     node_add_args,
+    redist_conf_args,
+    ssh_name,
+    with_lines,
+    without_lines,
 )
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import is_valid_host, same_name
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import is_valid_host
+
+
+def read_text(path):
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return ""
+
+
+def write_text(module, path, text):
+    """Replace `path` atomically, keeping its mode and owner (0644 root for a new one)."""
+    directory = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".ganeti-gluster-")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    if not os.path.exists(path):
+        os.chmod(tmp, 0o644)
+    module.atomic_move(tmp, path)
+
+
+def add_node(module, cli, name, keys, result):
+    """gnt-node add NAME, with NAME's host keys known to Ganeti's ssh for its duration."""
+    args = node_add_args(name, module.params["ssh_key_check"])
+    result["commands"].append(cli.argv(args))
+    path = module.params["known_hosts"]
+    lines = known_hosts_lines(ssh_name(name), keys) if keys and module.params["ssh_key_check"] else []
+    if module.check_mode:
+        result["known_hosts_lines"] += lines
+        return
+    text, added = with_lines(read_text(path), lines)
+    if added:
+        write_text(module, path, text)
+        result["known_hosts_lines"] += added
+    try:
+        cli.run(args)
+    except GanetiError as exc:
+        exc.message += (
+            f"; check that the master's root SSH key is in {name}:/root/.ssh/authorized_keys and that "
+            f"{name} resolves to its primary address"
+        )
+        raise
+    finally:
+        if added:
+            write_text(module, path, without_lines(read_text(path), added))
+            # gnt-node add copied the file, our lines included, to every node.
+            result["commands"].append(cli.argv(redist_conf_args()))
+            cli.run(redist_conf_args())
 
 
 def main():
@@ -82,6 +168,8 @@ def main():
             "nodes": {"type": "list", "elements": "str", "required": True},
             "state": {"type": "str", "choices": ["present"], "default": "present"},
             "ssh_key_check": {"type": "bool", "default": True},
+            "host_keys": {"type": "dict", "default": {}},
+            "known_hosts": {"type": "path", "default": "/var/lib/ganeti/known_hosts"},
         },
         supports_check_mode=True,
     )
@@ -90,30 +178,31 @@ def main():
     if bad:
         module.fail_json(msg=f"not host names: {', '.join(map(repr, bad))}")
 
+    keys = {}
+    for name, value in module.params["host_keys"].items():
+        keys[name] = [value] if isinstance(value, str) else list(value or [])
+        try:
+            known_hosts_lines(name, keys[name])
+        except ValueError as exc:
+            module.fail_json(msg=f"host_keys of {name}: {exc}")
+
     cli = GanetiCli(module)
-    result = {"changed": False, "added": [], "commands": []}
+    result = {"changed": False, "added": [], "commands": [], "known_hosts_lines": []}
     try:
         check_master()
         before = cli.nodes()
     except GanetiError as exc:
         module.fail_json(**exc.fail_kwargs(), **result)
-    missing = [name for name in dict.fromkeys(wanted) if not any(same_name(name, n.name) for n in before)]
+    missing = [name for name in dict.fromkeys(wanted) if not any(n.is_named(name) for n in before)]
 
     after = before
     for name in missing:
-        args = node_add_args(name, module.params["ssh_key_check"])
-        result["commands"].append(cli.argv(args))
         result["added"].append(name)
         result["changed"] = True
-        if not module.check_mode:
-            try:
-                cli.run(args)
-            except GanetiError as exc:
-                exc.message += (
-                    f"; check that the master's root SSH key is in {name}:/root/.ssh/authorized_keys and that "
-                    f"{name} resolves to its primary address"
-                )
-                module.fail_json(**exc.fail_kwargs(), **result)
+        try:
+            add_node(module, cli, name, keys.get(name), result)
+        except GanetiError as exc:
+            module.fail_json(**exc.fail_kwargs(), **result)
     if missing and not module.check_mode:
         try:
             after = cli.nodes()

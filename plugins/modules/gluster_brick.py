@@ -15,6 +15,19 @@ description:
   - An existing XFS filesystem on O(device) is used as it is, never formatted again. A device that
     carries anything else (another filesystem, a partition table, an LVM signature) is refused
     unless O(force=true), and the error says what it carries. A mounted device is never formatted.
+  - Refuses, before anything is formatted, written or mounted (and so in check mode too), to mount
+    over a O(mount_point) directory that is not empty, for example a directory brick that later got
+    a device; the error names the directory and a few of its entries. An empty directory, or one
+    that already has the device's filesystem mounted on it, is fine.
+  - The C(/etc/fstab) entry lets the host boot without the disk - C(nofail) and
+    C(x-systemd.device-timeout=30s) are added to O(mount_options) unless they already set them -
+    and is written to a file beside C(/etc/fstab) with its mode and owner, then renamed over it
+    (C(atomic_move)).
+  - An entry for O(mount_point) that names another filesystem is never replaced or deleted: the
+    task fails naming its line. An entry for the same filesystem (by UUID or device path) with other
+    options, such as one written by an earlier version without C(nofail), is rewritten.
+  - When C(blkid) reports no filesystem UUID (after formatting, or on an existing XFS), the task
+    fails with what C(blkid) said; no entry is written.
   - Without O(device), creates O(path) on whatever filesystem holds it.
   - O(clear_volume_id) removes the C(trusted.glusterfs.volume-id) that a failed C(add-brick) can
     leave on a brick directory, which otherwise makes the next attempt fail with "already part of a
@@ -37,14 +50,17 @@ options:
     elements: str
     default: ["-i", "size=512"]
   mount_options:
-    description: Mount options written to C(/etc/fstab).
+    description:
+      - Mount options written to C(/etc/fstab).
+      - C(nofail) and C(x-systemd.device-timeout=30s) are added unless given here (any
+        C(x-systemd.device-timeout=) value is kept).
     type: str
     default: noatime,inode64
   force:
     description:
       - Format O(device) even though it carries another filesystem, a partition table or an LVM
         signature. Destroys what is on it. An existing XFS filesystem is still kept.
-      - Also lets an C(/etc/fstab) entry for O(mount_point) that names another filesystem be replaced.
+      - Never replaces or deletes an C(/etc/fstab) entry for O(mount_point) that names another filesystem.
     type: bool
     default: false
   clear_volume_id:
@@ -83,7 +99,10 @@ mounted:
   returned: always
   type: bool
 fstab_changed:
-  description: Whether the C(/etc/fstab) entry was (or would be) written.
+  description:
+    - Whether the C(/etc/fstab) entry was (or would be) written.
+    - In diff mode, C(diff.before.fstab) and C(diff.after.fstab) are the entry's line(s) for
+      O(mount_point) before and after.
   returned: always
   type: bool
 created:
@@ -116,6 +135,7 @@ brick:
 import contextlib
 import os
 import shutil
+import tempfile
 import uuid as uuidlib
 
 from ansible.module_utils.basic import AnsibleModule
@@ -124,19 +144,22 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_fs im
     GFID_XATTR,
     GLUSTER_METADATA_DIR,
     VOLUME_ID_XATTR,
+    boot_safe_mount_options,
     contents_besides_metadata,
     describe_signature,
     device_number,
+    fstab_lines_at,
+    fstab_spec_uuid,
     fstab_with_entry,
     is_gluster_metadata,
     mount_at,
     parse_blkid_export,
-    parse_fstab,
     read_brick_info,
     read_device_bytes,
+    read_entries,
     read_mounts,
     read_volume_id,
-    write_file_in_place_if_mounted,
+    some_names,
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
     C_LOCALE,
@@ -222,16 +245,17 @@ class BrickRun:
         if at_point is not None and at_point["device_number"] != number:
             self.fail(f"{self.mount_point} already has {at_point['source']} mounted on it, not {self.device}")
         mounted_here = at_point is not None
+        if not mounted_here:
+            self.refuse_to_hide_data()
 
         probed = self.probe()
         fs_uuid = probed.get("UUID") if probed.get("TYPE") == "xfs" else None
-        fstab_text, current = self.read_fstab()
-        if current and not self.p["force"] and current[0] not in (f"UUID={fs_uuid}", self.device):
-            self.fail(
-                f"{FSTAB} mounts {current[0]} at {self.mount_point}, not {self.device}"
-                f"{f' (UUID={fs_uuid})' if fs_uuid else ''}; refusing to replace that entry. "
-                "Fix it by hand, or set force: true"
+        if probed.get("TYPE") == "xfs" and not fs_uuid:
+            self.fail_no_uuid(
+                f"refusing to format it or to write {FSTAB} without one. Check the filesystem "
+                f"(xfs_repair -n {self.device}), then run again"
             )
+        fstab_text, ours = self.read_fstab(fs_uuid)
         if fs_uuid is None:
             if elsewhere or mounted_here:
                 self.fail(
@@ -251,16 +275,33 @@ class BrickRun:
             self.result["formatted"] = True
             if not self.module.check_mode:
                 fs_uuid = self.probe().get("UUID")
+                if not fs_uuid:
+                    self.fail_no_uuid(
+                        f"refusing to write {FSTAB} without one (a placeholder entry would break the next boot). "
+                        f"Check the device (blkid -p {self.device}, the kernel log), then run again",
+                        after="after mkfs.xfs ",
+                    )
         elif elsewhere:
             self.fail(f"{self.device} is mounted at {', '.join(elsewhere)}; unmount it or use that mount point")
         self.result["uuid"] = fs_uuid
 
-        self.write_fstab(fstab_text, current, fs_uuid)
+        self.write_fstab(fstab_text, ours, fs_uuid)
         if not mounted_here:
             if not self.module.check_mode:
                 os.makedirs(self.mount_point, exist_ok=True)
             self.command([self.module.get_bin_path("mount", required=True), self.mount_point])
             self.result["mounted"] = True
+
+    def refuse_to_hide_data(self):
+        """A mount hides what its mount point holds: refuse one over a directory that is not empty."""
+        if os.path.lexists(self.mount_point) and not os.path.isdir(self.mount_point):
+            self.fail(f"the mount point {self.mount_point} exists and is not a directory")
+        entries = read_entries(self.mount_point)
+        if entries:
+            self.fail(
+                f"{self.mount_point} is not empty ({some_names(entries)}); it holds data that mounting "
+                f"{self.device} there would hide: move it away or drop `device:`"
+            )
 
     def probe(self):
         """Signatures on the device; blkid exits 2 when it finds none."""
@@ -270,30 +311,81 @@ class BrickRun:
             self.fail(
                 f"{' '.join(argv)} failed (exit {rc}): {(err or out).strip()}", rc=rc, stdout=out, stderr=err, cmd=argv
             )
+        self.last_probe = {"rc": rc, "stdout": out, "stderr": err, "cmd": argv}
         return parse_blkid_export(out) if rc == 0 else {}
 
-    def read_fstab(self):
-        """The fstab text and the fields of its (first) entry for the mount point."""
+    def fail_no_uuid(self, what_next, after=""):
+        run = self.last_probe
+        said = (run["stdout"] or run["stderr"]).strip()
+        said = f"printed {said!r}" if said else "printed nothing"
+        self.fail(
+            f"blkid found no filesystem UUID on {self.device} {after}({' '.join(run['cmd'])} exited {run['rc']} "
+            f"and {said}); {what_next}",
+            **run,
+        )
+
+    def names_this_device(self, spec, fs_uuid):
+        """Whether an fstab source is the brick's filesystem: its UUID, or a path to the device."""
+        if fs_uuid and fstab_spec_uuid(spec) == fs_uuid.lower():
+            return True
+        return spec.startswith("/") and os.path.realpath(spec) == os.path.realpath(self.device)
+
+    def read_fstab(self, fs_uuid):
+        """The fstab text and its entries for the mount point, as (line number, fields); refuses
+        (before anything is formatted) when one of them mounts another filesystem there."""
         try:
             with open(FSTAB) as handle:
                 text = handle.read()
         except FileNotFoundError:
             text = ""
-        entries = [fields for _, fields in parse_fstab(text) if fields[1] == self.mount_point]
-        return text, (entries[0] if entries else None)
+        entries = fstab_lines_at(text, self.mount_point)
+        for number, fields in entries:
+            if not self.names_this_device(fields[0], fs_uuid):
+                ours = f"UUID={fs_uuid}" if fs_uuid else f"a new filesystem on {self.device}"
+                self.fail(
+                    f"{FSTAB} line {number} mounts another filesystem at {self.mount_point}: "
+                    f"'{' '.join(fields)}' (this brick's is {ours}); refusing to replace or delete it. "
+                    "Remove or fix that line by hand, then run again"
+                )
+        return text, entries
 
-    def write_fstab(self, text, current, fs_uuid):
-        spec = f"UUID={fs_uuid}" if fs_uuid else f"UUID=<new filesystem on {self.device}>"
-        entry = [spec, self.mount_point, "xfs", self.p["mount_options"], "0", "0"]
-        self.diff_before["fstab"] = " ".join(current) if current else None
-        self.diff_after["fstab"] = " ".join(entry)
-        duplicates = len([1 for _, fields in parse_fstab(text) if fields[1] == self.mount_point]) > 1
-        if current and current[:4] == entry[:4] and not duplicates:
+    def write_fstab(self, text, ours, fs_uuid):
+        """One entry for the mount point, by UUID, that lets the host boot without the disk. Our own
+        entries (same filesystem) with other options, such as one without nofail written by an
+        earlier version, are rewritten; read_fstab refused anyone else's."""
+        # Only check mode gets here without a UUID (the device is not formatted yet); nothing is written then.
+        spec = f"UUID={fs_uuid}" if fs_uuid else f"UUID=(the new filesystem on {self.device})"
+        entry = [spec, self.mount_point, "xfs", boot_safe_mount_options(self.p["mount_options"]), "0", "0"]
+        lines = text.splitlines()
+        before = "\n".join(lines[number - 1].strip() for number, _ in ours) or None
+        self.diff_before["fstab"] = before
+        if len(ours) == 1 and ours[0][1][:4] == entry[:4]:
+            self.diff_after["fstab"] = before
             return
+        self.diff_after["fstab"] = "\t".join(entry)
         self.result["fstab_changed"] = True
         self.result["changed"] = True
         if not self.module.check_mode:
-            write_file_in_place_if_mounted(FSTAB, fstab_with_entry(text, entry))
+            self.replace_fstab(fstab_with_entry(text, entry))
+
+    def replace_fstab(self, text):
+        """Write the new fstab beside the old one, with its mode, and rename it over it."""
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(FSTAB), prefix=".fstab.")
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp, os.stat(FSTAB).st_mode & 0o7777 if os.path.exists(FSTAB) else 0o644)
+            # atomic_move gives it the old file's owner too. An fstab that is a bind mount (the
+            # lab's hosts, some containers) cannot be renamed over (EBUSY): unsafe_writes lets
+            # atomic_move rewrite that one in place instead.
+            self.module.atomic_move(tmp, FSTAB, unsafe_writes=True)
+        except Exception as exc:
+            self.fail(f"could not write {FSTAB}: {exc}")
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
 
     # -- the directory -----------------------------------------------------
 
@@ -329,9 +421,8 @@ class BrickRun:
             self.module.fail_json(**exc.fail_kwargs())
         entries = contents_besides_metadata(self.path)
         if entries:
-            shown = ", ".join(entries[:5]) + (" ..." if len(entries) > 5 else "")
             self.fail(
-                f"{self.path} holds {len(entries)} entries besides {GLUSTER_METADATA_DIR} ({shown}); "
+                f"{self.path} holds {len(entries)} entries besides {GLUSTER_METADATA_DIR} ({some_names(entries)}); "
                 "refusing to clear its volume id"
             )
         self.result["cleared_volume_id"] = found

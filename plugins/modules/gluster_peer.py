@@ -61,7 +61,10 @@ EXAMPLES = r"""
 
 RETURN = r"""
 probed:
-  description: Nodes probed by this run (in check mode, the nodes that would be).
+  description:
+    - Nodes this run added to the pool (in check mode, the nodes that would be probed).
+    - Every node that is not yet a peer is probed; one that C(gluster) answers is already a peer
+      (known under another name or address) is probed but not listed here.
   returned: always
   type: list
   elements: str
@@ -168,14 +171,15 @@ def main():
         if state == "present":
             missing = [n for n in others if find_peer(n, before) is None]
             result["commands"] = [cli.argv("peer", "probe", n) for n in missing]
-            result["probed"] = missing
             after_names = sorted(set(peer_names(before)) | set(missing))
-            if missing and not module.check_mode:
+            if module.check_mode:
+                result["probed"] = list(missing)
+            else:
+                # Every missing node is probed; `probed` is a list of its own, built from the answers.
                 for node in missing:
-                    outcome = probe_outcome(cli.run("peer", "probe", node))
-                    if outcome != PROBE_NEW:
-                        # Known under another name after all: nothing was added.
-                        result["probed"].remove(node)
+                    if probe_outcome(cli.run("peer", "probe", node)) == PROBE_NEW:
+                        result["probed"].append(node)
+                    # Otherwise known under another name after all: nothing was added.
             peers = before if module.check_mode else wait_in_cluster(module, cli, others, timeout)
         else:
             present = {n: find_peer(n, before) for n in others}

@@ -10,8 +10,8 @@ module: gluster_pool_info
 short_description: Report the GlusterFS trusted storage pool as this host's glusterd sees it
 version_added: "0.1.0"
 description:
-  - Runs C(gluster pool list) in XML mode on the host and returns every peer, this host
-    included, with its UUID, names, peer state and connection state.
+  - Runs C(gluster pool list) and C(gluster volume info) in XML mode on the host and returns
+    every peer, this host included, with its UUID, names, peer state, connection state and bricks.
   - Read-only. Fails when glusterd does not answer, with the CLI's own message.
 options: {}
 extends_documentation_fragment:
@@ -69,6 +69,31 @@ peers:
     in_cluster:
       description: Whether the peer is a full, connected member of the pool.
       type: bool
+    addresses:
+      description: The addresses the peer's names resolve to on this host (empty for this host).
+      type: list
+      elements: str
+    bricks:
+      description: The peer's bricks in any volume, each as C(VOLUME:HOST:PATH).
+      type: list
+      elements: str
+host:
+  description:
+    - This host as it knows itself, also returned when glusterd does not answer.
+    - The gluster_pool role matches inventory hosts to peers with it.
+  returned: always
+  type: dict
+  contains:
+    hostname:
+      description: The host name.
+      type: str
+    fqdn:
+      description: The fully qualified name.
+      type: str
+    addresses:
+      description: The host's global addresses (C(ip address show)).
+      type: list
+      elements: str
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -77,21 +102,33 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli
     GlusterCli,
     GlusterError,
 )
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import addresses, this_host
+
+
+def peer_entry(peer, volumes):
+    entry = peer.as_dict()
+    # As this host's resolver (glusterd's own) sees the peer's names.
+    entry["addresses"] = [] if peer.is_local else sorted(set().union(*((addresses(n) or ()) for n in peer.hostnames)))
+    entry["bricks"] = [f"{v.name}:{b.name}" for v in volumes for b in v.bricks if b.host_uuid == peer.uuid]
+    return entry
 
 
 def main():
     module = AnsibleModule(argument_spec={}, supports_check_mode=True)
+    host = this_host(module)
     cli = GlusterCli(module)
     try:
         peers = cli.pool_list()
+        volumes = cli.volumes()
     except GlusterError as exc:
-        module.fail_json(**exc.fail_kwargs())
+        module.fail_json(host=host, **exc.fail_kwargs())
     peers.sort(key=lambda p: (not p.is_local, p.hostname))
     local = [p.uuid for p in peers if p.is_local]
     module.exit_json(
         changed=False,
         local_uuid=local[0] if local else None,
-        peers=[p.as_dict() for p in peers],
+        host=host,
+        peers=[peer_entry(p, volumes) for p in peers],
     )
 
 

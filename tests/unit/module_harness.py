@@ -7,6 +7,7 @@ test states exactly which commands a module runs, in order.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from unittest import mock
 
@@ -28,6 +29,8 @@ class Expected:
     rc: int = 0
     stdout: str = ""
     stderr: str = ""
+    # Called when the command runs: asserts on what the module prepared for it.
+    during: Callable[[], None] | None = None
 
 
 @dataclass
@@ -43,6 +46,8 @@ class CommandScript:
         assert list(args) == want.argv, f"ran {args}, expected {want.argv}"
         assert kwargs.get("check_rc") is False
         assert kwargs.get("environ_update", {}).get("LC_ALL") == "C"
+        if want.during is not None:
+            want.during()
         return want.rc, want.stdout, want.stderr
 
 

@@ -8,6 +8,7 @@ from unittest import mock
 import pytest
 import yaml
 
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import ganeti_cli
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli import (
     GanetiError,
     check_master,
@@ -31,7 +32,7 @@ NODE_LIST = [
     "list",
     "--no-headers",
     "--separator=|",
-    "--output=name,master_candidate,offline,master",
+    "--output=name,master_candidate,offline,master,pip,sip",
 ]
 
 
@@ -68,11 +69,11 @@ def test_cluster_info_without_its_sections_is_an_error():
 
 def test_node_list_parses_flags():
     nodes = parse_node_list(out("node-list.txt"))
-    assert [(n.name, n.master_candidate, n.offline, n.master) for n in nodes] == [
-        ("node1", True, False, True),
-        ("node2", True, False, False),
+    assert [(n.name, n.master_candidate, n.offline, n.master, n.pip) for n in nodes] == [
+        ("node1", True, False, True, "10.77.0.11"),
+        ("node2", True, False, False, "10.77.0.12"),
     ]
-    with pytest.raises(ValueError, match="not 4 fields"):
+    with pytest.raises(ValueError, match="not 6 fields"):
         parse_node_list("node1|Y\n")
 
 
@@ -89,12 +90,26 @@ def test_builders():
 
 
 def test_master_check_reads_ssconf(tmp_path):
+    def node1(name):
+        return name == "node1.example.net"
+
     with pytest.raises(GanetiError, match="no Ganeti cluster on this host"):
-        check_master(str(tmp_path), names={"node2"})
+        check_master(str(tmp_path), is_me=node1)
+    (tmp_path / "ssconf_master_node").write_text("node1.rack-b\n")
+    with pytest.raises(GanetiError, match=r"is not the Ganeti master; the master is node1\.rack-b"):
+        check_master(str(tmp_path), is_me=node1)
     (tmp_path / "ssconf_master_node").write_text("node1.example.net\n")
-    with pytest.raises(GanetiError, match=r"is not the Ganeti master; the master is node1\.example\.net"):
-        check_master(str(tmp_path), names={"node2"})
-    assert check_master(str(tmp_path), names={"node1"}) == "node1.example.net"
+    assert check_master(str(tmp_path), is_me=node1) == "node1.example.net"
+
+
+def test_a_node_is_named_by_its_exact_name_or_its_address_never_a_first_label():
+    node = parse_node_list(out("node-list.txt"))[1]  # node2, 10.77.0.12
+    resolver = {"node2.example.net": {"10.77.0.12"}, "node2.rack-b": {"10.9.0.2"}, "10.77.0.12": {"10.77.0.12"}}
+    assert node.is_named("NODE2.", resolve=lambda n: set())
+    assert node.is_named("node2.example.net", resolve=lambda n: resolver.get(n, set()))
+    assert node.is_named("10.77.0.12", resolve=lambda n: resolver.get(n, set()))
+    assert not node.is_named("node2.rack-b", resolve=lambda n: resolver.get(n, set()))
+    assert not node.is_named("10.77.0.13", resolve=lambda n: {n})
 
 
 def storage(args, commands):
@@ -177,7 +192,7 @@ def test_node_adds_only_missing_nodes_in_order():
         [
             Expected(NODE_LIST, 0, out("node-list.txt")),
             Expected(add, 0, ""),
-            Expected(NODE_LIST, 0, out("node-list.txt") + "node4|Y|N|N\n"),
+            Expected(NODE_LIST, 0, out("node-list.txt") + "node4|Y|N|N|10.77.0.14|10.77.0.14\n"),
         ],
     )
     assert not result.failed, result.result
@@ -199,10 +214,11 @@ def test_node_failure_says_what_to_check():
 def test_node_present_and_check_mode_run_no_add():
     present = run_module(ganeti_node.main, {"nodes": ["node2"]}, [Expected(NODE_LIST, 0, out("node-list.txt"))])
     assert (present.result["changed"], present.result["commands"]) == (False, [])
-    # The inventory's FQDN names the node Ganeti knows by its short name.
-    fqdn = run_module(
-        ganeti_node.main, {"nodes": ["node2.example.net"]}, [Expected(NODE_LIST, 0, out("node-list.txt"))]
-    )
+    # The inventory's FQDN names the node Ganeti knows by its short name: by its address.
+    with mock.patch.object(ganeti_cli, "addresses", {"node2.example.net": {"10.77.0.12"}}.get):
+        fqdn = run_module(
+            ganeti_node.main, {"nodes": ["node2.example.net"]}, [Expected(NODE_LIST, 0, out("node-list.txt"))]
+        )
     assert (fqdn.result["changed"], fqdn.result["commands"]) == (False, [])
     checked = run_module(
         ganeti_node.main,
@@ -225,3 +241,59 @@ def test_cluster_info_module_off_the_master():
         lenient = run_module(ganeti_cluster_info.main, {"must_be_master": False}, [])
     assert strict.failed and "the master is node1" in strict.result["msg"]
     assert (lenient.failed, lenient.result["master"], lenient.result["is_master"]) == (False, "node1", False)
+
+
+ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTheTestOnly root@node4\n"
+RSA = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQFakeKeyToo root@node4\n"
+
+
+def key_check_run(tmp_path, add_rc=0):
+    """gnt-node add node4 with node4's host keys, Ganeti's known_hosts in tmp_path."""
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text("labcluster ssh-rsa AAAAclusterkey\n")
+    known_hosts.chmod(0o644)
+    seen = []
+
+    def during_add():
+        seen.append(known_hosts.read_text())
+
+    add = ["/usr/sbin/gnt-node", "add", "node4"]
+    commands = [Expected(NODE_LIST, 0, out("node-list.txt")), Expected(add, add_rc, "", "", during=during_add)]
+    commands.append(Expected(["/usr/sbin/gnt-cluster", "redist-conf"], 0, ""))
+    if add_rc == 0:
+        commands.append(Expected(NODE_LIST, 0, out("node-list.txt") + "node4|Y|N|N|10.77.0.14|10.77.0.14\n"))
+    with mock.patch.object(ganeti_node, "ssh_name", lambda name: f"{name}.example.net"):
+        result = run_module(
+            ganeti_node.main,
+            {"nodes": ["node4"], "host_keys": {"node4": [ED25519, RSA]}, "known_hosts": str(known_hosts)},
+            commands,
+        )
+    return result, known_hosts, seen
+
+
+def test_a_new_nodes_host_keys_are_known_to_ganeti_for_the_add_only(tmp_path):
+    result, known_hosts, seen = key_check_run(tmp_path)
+    assert not result.failed, result.result
+    # During the add: the cluster's line, and node4's keys under the name Ganeti's ssh uses.
+    assert seen == [
+        "labcluster ssh-rsa AAAAclusterkey\n"
+        "node4.example.net ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTheTestOnly\n"
+        "node4.example.net ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQFakeKeyToo\n"
+    ]
+    # After: Ganeti's file as it was (mode kept), and its copies redistributed from it.
+    assert known_hosts.read_text() == "labcluster ssh-rsa AAAAclusterkey\n"
+    assert known_hosts.stat().st_mode & 0o777 == 0o644
+    assert result.result["commands"][-1] == ["/usr/sbin/gnt-cluster", "redist-conf"]
+    assert "--no-ssh-key-check" not in result.result["commands"][0]
+
+
+def test_a_failed_add_still_restores_ganetis_known_hosts(tmp_path):
+    result, known_hosts, seen = key_check_run(tmp_path, add_rc=1)
+    assert result.failed and "gnt-node add failed" in result.result["msg"]
+    assert len(seen) == 1 and "node4.example.net ssh-ed25519" in seen[0]
+    assert known_hosts.read_text() == "labcluster ssh-rsa AAAAclusterkey\n"
+
+
+def test_host_keys_that_are_not_keys_are_refused_before_anything_runs(tmp_path):
+    result = run_module(ganeti_node.main, {"nodes": ["node4"], "host_keys": {"node4": ["-----BEGIN"]}}, [])
+    assert result.failed and result.result["msg"] == "host_keys of node4: not an SSH public key: '-----BEGIN'"

@@ -6,15 +6,21 @@ from ansible_collections.ganeti_gluster.cluster.plugins.filter.ganeti_nodes impo
 )
 
 NODES = [
-    {"name": "node1.example.net", "master": True, "master_candidate": True, "offline": False},
-    {"name": "node2.example.net", "master": False, "master_candidate": False, "offline": False},
-    {"name": "node3.example.net", "master": False, "master_candidate": True, "offline": True},
+    {"name": "node1.example.net", "master": True, "master_candidate": True, "offline": False, "pip": "10.0.0.1"},
+    {"name": "node2.example.net", "master": False, "master_candidate": False, "offline": False, "pip": "10.0.0.2"},
+    {"name": "node3.example.net", "master": False, "master_candidate": True, "offline": True, "pip": "10.0.0.3"},
 ]
 HOSTS = ["node1", "node2", "node3", "node4", "node5"]
+# The controller's resolver: short names resolve (search domain), as on most sites.
+RESOLVER = {f"node{i}": {f"10.0.0.{i}"} for i in range(1, 6)}
+
+
+def resolve(name):
+    return RESOLVER.get(name, set())
 
 
 def test_members_by_short_name_joiners_and_offline_nodes():
-    plan = ganeti_node_plan(HOSTS, {}, NODES, "node1")
+    plan = ganeti_node_plan(HOSTS, {}, NODES, "node1", resolve=resolve)
     assert plan["members"] == ["node1", "node2"]
     assert plan["joining"] == ["node4", "node5"]
     assert plan["left_out"] == ["node3"]
@@ -24,13 +30,13 @@ def test_members_by_short_name_joiners_and_offline_nodes():
 
 
 def test_add_nodes_limits_who_joins():
-    plan = ganeti_node_plan(HOSTS, {"node5": "gl05.example.net"}, NODES, "node1", add_nodes="node5, node9")
+    plan = ganeti_node_plan(HOSTS, {"node5": "gl05.example.net"}, NODES, "node1", "node5, node9", resolve=resolve)
     assert plan["joining"] == ["node5"]
     assert "node4" in plan["left_out"]
 
 
 def test_master_outside_the_group_is_an_error():
-    assert ganeti_node_plan(["node2"], {}, NODES, "node1")["errors"] == [
+    assert ganeti_node_plan(["node2"], {}, NODES, "node1", resolve=resolve)["errors"] == [
         "the ganeti_master host node1 is not in the ganeti_nodes group, or left out by --limit"
     ]
 
@@ -42,3 +48,30 @@ def test_storage_paths_keep_the_masters_text_and_add_the_dir_once():
     )
     listed = "/srv/a\n/var/run/ganeti/gluster/\n"
     assert ganeti_storage_paths(listed, "/var/run/ganeti/gluster") == listed
+
+
+def test_an_inventory_keyed_by_address_finds_nodes_by_their_primary_ip():
+    hosts = ["10.0.0.1", "10.0.0.2", "10.0.0.4"]
+    plan = ganeti_node_plan(hosts, {}, NODES, "10.0.0.1", resolve=lambda n: set())
+    assert (plan["members"], plan["joining"], plan["errors"]) == (["10.0.0.1", "10.0.0.2"], ["10.0.0.4"], [])
+    assert plan["names"] == {"10.0.0.1": "node1.example.net", "10.0.0.2": "node2.example.net", "10.0.0.4": "10.0.0.4"}
+    assert plan["hook_hosts"] == ["10.0.0.1"]
+
+
+def test_first_labels_are_no_evidence_and_a_name_that_disagrees_is_refused():
+    # node2.rack-b shares node2.example.net's first label, not its address
+    plan = ganeti_node_plan(["node1", "node2.rack-b"], {}, NODES, "node1", resolve={"node1": {"10.0.0.1"}}.get)
+    assert plan["joining"] == ["node2.rack-b"]
+    bad = ganeti_node_plan(["node1", "node2"], {"node2": "node2.rack-b"}, NODES, "node1", resolve=resolve)
+    assert bad["errors"] == [
+        "ganeti_gluster_disk_node_name of node2 is node2.rack-b, but Ganeti knows that host as node2.example.net; "
+        "set it to that name or leave it unset"
+    ]
+
+
+def test_two_hosts_on_one_node_are_refused_naming_both():
+    plan = ganeti_node_plan(["node1", "10.0.0.1"], {}, NODES, "node1", resolve=resolve)
+    assert plan["errors"] == [
+        "Ganeti node node1.example.net matches more than one host: node1 (by address 10.0.0.1), "
+        "10.0.0.1 (by address 10.0.0.1); give each host a name that only it has"
+    ]

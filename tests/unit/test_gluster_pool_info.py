@@ -1,4 +1,5 @@
 from pathlib import Path
+from unittest import mock
 
 from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_pool_info
 
@@ -6,23 +7,40 @@ from .module_harness import Expected, run_module
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "gluster"
 POOL_LIST = ["/usr/sbin/gluster", "--mode=script", "--xml", "pool", "list"]
+VOLUME_INFO = ["/usr/sbin/gluster", "--mode=script", "--xml", "volume", "info"]
+VOLUMES = (FIXTURES / "volume-info-all.xml").read_text()
+IP_ADDRESSES = Expected(
+    ["/usr/sbin/ip", "-json", "address", "show"], 0, (FIXTURES.parent / "ip-address-show.json").read_text()
+)
 
 
 def test_reports_peers_with_this_host_first():
     stdout = (FIXTURES / "pool-list-peer-down.xml").read_text()
-    out = run_module(gluster_pool_info.main, {}, [Expected(POOL_LIST, 0, stdout)])
+    with mock.patch.object(gluster_pool_info, "addresses", {"node2": {"10.77.0.12"}}.get):
+        out = run_module(
+            gluster_pool_info.main,
+            {},
+            [IP_ADDRESSES, Expected(POOL_LIST, 0, stdout), Expected(VOLUME_INFO, 0, VOLUMES)],
+        )
     assert not out.failed
     assert out.result["changed"] is False
     peers = out.result["peers"]
     assert [p["hostname"] for p in peers] == ["localhost", "node2", "node3", "node4"]
     assert out.result["local_uuid"] == peers[0]["uuid"]
     assert peers[1]["in_cluster"] is False and peers[1]["state"] == 3
+    # Who this host is, and what the peers' names resolve to here: how the role tells hosts apart.
+    assert out.result["host"]["addresses"] == ["10.77.0.12"]
+    assert (peers[0]["addresses"], peers[1]["addresses"], peers[2]["addresses"]) == ([], ["10.77.0.12"], [])
+    # Which bricks each peer holds, in any volume: a peer with none holds no data.
+    assert [len(p["bricks"]) for p in peers] == [5, 5, 3, 1]
+    assert all(b.count(":") == 2 for p in peers for b in p["bricks"])  # VOLUME:HOST:PATH
 
 
 def test_glusterd_down_fails_with_the_cli_message():
     stdout = (FIXTURES / "glusterd-down.txt").read_text()
-    out = run_module(gluster_pool_info.main, {}, [Expected(POOL_LIST, 1, stdout)])
+    out = run_module(gluster_pool_info.main, {}, [IP_ADDRESSES, Expected(POOL_LIST, 1, stdout)])
     assert out.failed
+    assert out.result["host"]["addresses"] == ["10.77.0.12"]  # also without glusterd
     assert "Connection failed" in out.result["msg"]
     assert out.result["cmd"] == POOL_LIST
     assert out.result["rc"] == 1

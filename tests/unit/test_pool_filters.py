@@ -2,6 +2,7 @@
 
 from ansible_collections.ganeti_gluster.cluster.plugins.filter.gluster_pool import (
     gluster_pool_brick_problems,
+    gluster_pool_bricks,
     gluster_pool_layout,
     gluster_pool_placement,
     gluster_pool_plan,
@@ -62,6 +63,9 @@ def test_fresh_hosts_make_the_first_the_anchor_and_the_rest_join():
         "members": ["node1"],
         "joining": ["node2", "node3", "node4"],
         "skipped": [],
+        "peer_names": {h: h for h in HOSTS},
+        "uuids": {},
+        "detach": [],
         "errors": [],
         "warnings": [],
     }
@@ -155,9 +159,9 @@ def info(path, **fields):
     return {**base, **fields}
 
 
-def problems(infos, specs, checks=(), volume_bricks=(), allow_root=False):
+def problems(infos, specs, checks=(), volume_paths=(), allow_root=False):
     return gluster_pool_brick_problems(
-        infos, specs, list(checks), "node4", "gv0", "vol-id", list(volume_bricks), allow_root, 1 << 30
+        infos, specs, list(checks), list(volume_paths), "gv0", "vol-id", allow_root, 1 << 30
     )
 
 
@@ -178,7 +182,7 @@ def test_brick_problems():
         "carries volume gv0's id but is not one of its bricks, and holds data"
         in problems(stale_with_data, [{"path": "/b"}])[0]
     )
-    assert problems(stale_with_data, [{"path": "/b"}], volume_bricks=["node4:/b"]) == []
+    assert problems(stale_with_data, [{"path": "/b"}], volume_paths=["/b"]) == []
     assert problems([info("/b", volume_id="vol-id")], [{"path": "/b"}]) == []  # stale, empty: cleared later
     # As registered with failed_when: false: `failed` is overwritten, the refusal has no `brick`.
     failed_device = {"failed": False, "msg": "/dev/sdb carries an ext4 filesystem; refusing to format it"}
@@ -187,3 +191,179 @@ def test_brick_problems():
     ]
     tiny = {"failed": False, "device_bytes": 1000, "item": {"device": "/dev/sdb"}, "brick": {}}
     assert problems([], [], [tiny]) == ["/dev/sdb has 1000 bytes, less than gluster_pool_brick_min_bytes (1073741824)"]
+
+
+# -- host identity: an inventory keyed by address, short name or FQDN, while
+# Gluster knows the hosts by another of these.
+
+FQDN = {"10.0.0.1": "node1.example.net", "10.0.0.2": "node2.example.net", "10.0.0.3": "node3.example.net"}
+
+
+def fqdn_peer(address, uuid, **kw):
+    entry = peer(FQDN[address], uuid, **kw)
+    entry["addresses"] = [address]
+    return entry
+
+
+def ip_view(address, uuid, *peers):
+    result = view(uuid, *peers)
+    result["host"] = {"hostname": FQDN[address].split(".")[0], "fqdn": FQDN[address], "addresses": [address]}
+    return result
+
+
+def fqdn_pool_by_address(**overrides):
+    """A pool built with FQDNs, seen through an inventory keyed by IP address."""
+    views = {
+        "10.0.0.1": ip_view("10.0.0.1", "u1", fqdn_peer("10.0.0.2", "u2"), fqdn_peer("10.0.0.3", "u3")),
+        "10.0.0.2": ip_view("10.0.0.2", "u2", fqdn_peer("10.0.0.1", "u1"), fqdn_peer("10.0.0.3", "u3")),
+        "10.0.0.3": ip_view("10.0.0.3", "u3", fqdn_peer("10.0.0.1", "u1"), fqdn_peer("10.0.0.2", "u2")),
+        "10.0.0.4": {**NO_GLUSTERD, "host": {"hostname": "node4", "fqdn": "node4", "addresses": ["10.0.0.4"]}},
+    }
+    views.update(overrides)
+    return views
+
+
+def no_resolver(name):
+    return set()
+
+
+IPS = ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"]
+
+
+def test_an_inventory_keyed_by_address_finds_members_by_uuid_and_their_gluster_names():
+    plan = gluster_pool_plan(fqdn_pool_by_address(), IPS, resolve=no_resolver)
+    assert plan["errors"] == [] and plan["warnings"] == []
+    assert plan["members"] == IPS[:3] and plan["joining"] == ["10.0.0.4"]
+    assert plan["peer_names"] == {**{a: FQDN[a] for a in IPS[:3]}, "10.0.0.4": "10.0.0.4"}
+    assert plan["uuids"] == {"10.0.0.1": "u1", "10.0.0.2": "u2", "10.0.0.3": "u3"}
+
+
+def test_a_member_without_glusterd_is_found_by_address_and_refused():
+    down = {**NO_GLUSTERD, "host": {"hostname": "node3", "fqdn": FQDN["10.0.0.3"], "addresses": ["10.0.0.3"]}}
+    plan = gluster_pool_plan(
+        fqdn_pool_by_address(
+            **{
+                "10.0.0.3": down,
+                "10.0.0.1": ip_view(
+                    "10.0.0.1", "u1", fqdn_peer("10.0.0.2", "u2"), fqdn_peer("10.0.0.3", "u3", connected=False)
+                ),
+            }
+        ),
+        IPS,
+        resolve=no_resolver,
+    )
+    assert plan["errors"] == [
+        "existing member 10.0.0.3 is Peer in Cluster, disconnected, as 10.0.0.1 sees it; "
+        "every member must be Peer in Cluster and connected"
+    ]
+    assert "10.0.0.3" not in plan["joining"]
+
+
+def test_an_unreachable_member_keyed_by_short_name_is_found_through_the_resolver():
+    views = fqdn_pool_by_address()
+    views = {"node1": views["10.0.0.1"], "node2": views["10.0.0.2"], "node3": UNREACHABLE}
+    plan = gluster_pool_plan(views, ["node1", "node2", "node3"], resolve={"node3": {"10.0.0.3"}}.get)
+    assert plan["errors"] == ["existing member node3 is unreachable; fix it (or its SSH access) before joining hosts"]
+    assert plan["joining"] == []
+
+
+def test_first_labels_are_no_evidence_of_identity():
+    # node1.rack-b is not node1.rack-a, and 10.0.0.5 is not 10.0.0.1
+    views = {
+        "node1.rack-a": view("u1", peer("node2.rack-a", "u2")),
+        "node2.rack-a": view("u2", peer("node1.rack-a", "u1")),
+        "node1.rack-b": UNREACHABLE,
+    }
+    plan = gluster_pool_plan(views, list(views), resolve=no_resolver)
+    assert plan["members"] == ["node1.rack-a", "node2.rack-a"]
+    assert plan["errors"] == ["node1.rack-b is unreachable; it cannot join"]
+
+
+def test_two_hosts_that_look_like_one_peer_are_refused_naming_both():
+    views = {
+        "a.example": view("u1", peer("b", "u2")),
+        "b.rack-a": UNREACHABLE,
+        "b.rack-b": {**NO_GLUSTERD, "host": {"hostname": "b", "fqdn": "b.rack-b", "addresses": ["10.9.0.2"]}},
+    }
+    views["b.rack-a"] = {**NO_GLUSTERD, "host": {"hostname": "b", "fqdn": "b.rack-a", "addresses": ["10.9.0.1"]}}
+    plan = gluster_pool_plan(views, list(views), resolve=no_resolver)
+    assert plan["errors"] == [
+        "peer b matches more than one host: b.rack-a (by name b), b.rack-b (by name b); "
+        "give each host a name that only it has"
+    ]
+
+
+def test_a_reinstalled_host_under_a_members_name_is_refused():
+    views = fqdn_pool_by_address(**{"10.0.0.3": ip_view("10.0.0.3", "u9")})
+    plan = gluster_pool_plan(views, IPS, resolve=no_resolver)
+    assert plan["errors"] == [
+        "10.0.0.3 answers with glusterd UUID u9, but the pool knows it as peer node3.example.net with UUID u3 "
+        "(by name node3.example.net); it was reinstalled, or another machine has its name: detach the old peer "
+        "(gluster peer detach node3.example.net) once it holds no bricks, or fix the inventory"
+    ]
+
+
+def test_a_peer_name_the_pool_does_not_know_is_refused_naming_both():
+    plan = gluster_pool_plan(fqdn_pool_by_address(), IPS, peer_names={"10.0.0.2": "gl2"}, resolve=no_resolver)
+    assert plan["errors"] == [
+        "gluster_pool_peer_name of 10.0.0.2 is gl2, but the pool knows that host (UUID u2) as node2.example.net; "
+        "set it to one of these or leave it unset"
+    ]
+
+
+def test_bricks_in_the_volume_keep_their_names_and_new_ones_take_the_hosts_gluster_name():
+    plan = gluster_pool_plan(fqdn_pool_by_address(), IPS, resolve=no_resolver)
+    declared = {a: [{"path": "/srv/b1"}, {"path": "/srv/b2"}] for a in IPS}
+    volume = [{"name": f"{FQDN[a]}:/srv/b1", "host_uuid": u} for a, u in zip(IPS, ["u1", "u2", "u3"], strict=False)]
+    bricks = gluster_pool_bricks(declared, plan, volume)
+    assert bricks["in_volume"] == {
+        "10.0.0.1": ["/srv/b1"],
+        "10.0.0.2": ["/srv/b1"],
+        "10.0.0.3": ["/srv/b1"],
+        "10.0.0.4": [],
+    }
+    assert bricks["all"] == [
+        "node1.example.net:/srv/b1",
+        "node1.example.net:/srv/b2",
+        "node2.example.net:/srv/b1",
+        "node2.example.net:/srv/b2",
+        "node3.example.net:/srv/b1",
+        "node3.example.net:/srv/b2",
+        "10.0.0.4:/srv/b1",
+        "10.0.0.4:/srv/b2",
+    ]
+
+
+def with_bricks(entry, *bricks):
+    return {**entry, "bricks": list(bricks)}
+
+
+def test_a_peer_cut_off_before_it_got_a_brick_is_detached_not_blocking():
+    lost = with_bricks(peer("node4", "u4", connected=False))
+    views = established_pool(
+        node1=view("u1", with_bricks(peer("node2", "u2"), "gv0:node2:/b"), peer("node3", "u3"), lost),
+        node4=UNREACHABLE,
+        node5=NO_GLUSTERD,
+    )
+    plan = gluster_pool_plan(views, [*HOSTS, "node5"], ["node5"], resolve=no_resolver)
+    assert plan["errors"] == [] and plan["detach"] == ["node4"]
+    assert (plan["joining"], plan["skipped"]) == (["node5"], ["node4"])
+    assert plan["warnings"] == [
+        "peer node4 is disconnected, unreachable and holds no brick of any volume: it is detached so that it "
+        "does not block the pool. Before it joins again, clear its /var/lib/glusterd/peers."
+    ]
+
+
+def test_a_disconnected_peer_that_holds_bricks_is_never_detached():
+    down = with_bricks(peer("node3", "u3", connected=False), "gv0:node3:/b")
+    plan = gluster_pool_plan(established_pool(node1=view("u1", peer("node2", "u2"), down), node3=UNREACHABLE), HOSTS)
+    assert plan["detach"] == []
+    assert "existing member node3 is unreachable; fix it (or its SSH access) before joining hosts" in plan["errors"]
+    outside = with_bricks(peer("old9", "u9", connected=False), "gv0:old9:/b")
+    plan = gluster_pool_plan(
+        established_pool(node1=view("u1", peer("node2", "u2"), peer("node3", "u3"), outside)), HOSTS
+    )
+    assert plan["detach"] == []
+    assert plan["errors"] == [
+        "peer old9 (not in the gluster_pool group) holds bricks and is Peer in Cluster, disconnected; bring it back first"
+    ]
