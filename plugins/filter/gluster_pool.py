@@ -12,6 +12,8 @@ distinct hosts, with the planner gluster_volume itself uses.
 
 from __future__ import annotations
 
+import re
+
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_placement import (
     BrickRef,
     Layout,
@@ -189,6 +191,11 @@ def gluster_pool_plan(views, hosts, add_nodes=None, peer_names=None, inventory_n
                 break
 
     candidates = [h for h in hosts if h not in members and h not in uuids]
+    if add_nodes is not None and not fresh:
+        # A warning, not a refusal: a re-run of a join that got this far must converge.
+        already = [h for h in add_nodes if h in members]
+        if already:
+            warnings.append(f"add_nodes names hosts that are members of the pool already: {', '.join(already)}")
     if add_nodes is not None:
         joining = [h for h in candidates if h in add_nodes]
         skipped = [h for h in candidates if h not in add_nodes]
@@ -202,8 +209,14 @@ def gluster_pool_plan(views, hosts, add_nodes=None, peer_names=None, inventory_n
             others = ", ".join(sorted(p["hostname"] for p in view["peers"] if not p.get("local")))
             errors.append(f"{host} already belongs to another trusted pool (peers: {others}); detach it there first")
 
+    # One host holds the run lock, the same whichever controller and inventory order:
+    # the member with the lowest glusterd UUID.
+    lock_host = min(uuids, key=lambda h: (uuids[h], h)) if uuids else anchor
+    if lock_host not in members:
+        lock_host = anchor
     return {
         "anchor": anchor,
+        "lock_host": lock_host,
         "fresh": fresh,
         "members": members,
         "joining": joining,
@@ -280,6 +293,41 @@ def gluster_pool_bricks(declared, plan, volume_bricks=None):
     return {"all": all_bricks, "in_volume": in_volume}
 
 
+# Gluster names a brick HOST:PATH and splits on the first colon; keep paths plain.
+_BRICK_PATH = re.compile(r"^/[A-Za-z0-9._/+-]+$")
+
+
+def gluster_pool_brick_list_problems(bricks):
+    """What is wrong with one host's gluster_pool_bricks as written, in words (empty when fine)."""
+    if not isinstance(bricks, list) or not all(isinstance(b, dict) for b in bricks):
+        return [f"gluster_pool_bricks must be a list of {{path: /absolute/path, device: /dev/...}}, not {bricks!r}"]
+    problems = []
+    for brick in bricks:
+        unknown = sorted(set(brick) - {"path", "device"})
+        path, device = brick.get("path"), brick.get("device")
+        if unknown:
+            problems.append(f"brick {brick!r} has unknown keys {unknown}; a brick is {{path, device}}")
+        if not isinstance(path, str) or not _BRICK_PATH.match(path) or "//" in path or "/." in path:
+            problems.append(
+                f"brick path {path!r} must be an absolute, normalized path of letters, digits and . _ + - /"
+            )
+        elif path.rstrip("/") in ("", "/bricks") or path.count("/") < 2:
+            problems.append(f"brick path {path} must be a directory below a mount point, not a top-level directory")
+        if device is not None and (not isinstance(device, str) or not device.startswith("/dev/")):
+            problems.append(f"brick device {device!r} must be a block device path under /dev")
+    paths = [b["path"].rstrip("/") for b in bricks if isinstance(b.get("path"), str)]
+    for path in sorted({p for p in paths if paths.count(p) > 1}):
+        problems.append(f"brick path {path} is listed more than once")
+    for outer in sorted(set(paths)):
+        for inner in sorted(set(paths)):
+            if inner.startswith(outer + "/"):
+                problems.append(f"brick path {inner} is inside brick {outer}; bricks must not nest")
+    devices = [b["device"] for b in bricks if isinstance(b.get("device"), str)]
+    for device in sorted({d for d in devices if devices.count(d) > 1}):
+        problems.append(f"device {device} is given for more than one brick; each device makes one filesystem")
+    return problems
+
+
 def gluster_pool_brick_problems(
     infos, specs, device_checks, volume_paths, volume_name, volume_id, allow_root, min_bytes
 ):
@@ -328,5 +376,6 @@ class FilterModule:
             "gluster_pool_placement": gluster_pool_placement,
             "gluster_pool_layout": gluster_pool_layout,
             "gluster_pool_brick_problems": gluster_pool_brick_problems,
+            "gluster_pool_brick_list_problems": gluster_pool_brick_list_problems,
             "gluster_pool_bricks": gluster_pool_bricks,
         }

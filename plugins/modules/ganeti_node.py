@@ -168,7 +168,7 @@ def main():
             "nodes": {"type": "list", "elements": "str", "required": True},
             "state": {"type": "str", "choices": ["present"], "default": "present"},
             "ssh_key_check": {"type": "bool", "default": True},
-            "host_keys": {"type": "dict", "default": {}},
+            "host_keys": {"type": "dict", "default": {}, "no_log": False},
             "known_hosts": {"type": "path", "default": "/var/lib/ganeti/known_hosts"},
         },
         supports_check_mode=True,

@@ -23,7 +23,7 @@ description:
     C(x-systemd.device-timeout=30s) are added to O(mount_options) unless they already set them -
     and is written to a file beside C(/etc/fstab) with its mode and owner, then renamed over it
     (C(atomic_move)).
-  - An entry for O(mount_point) that names another filesystem is never replaced or deleted: the
+  - An entry for O(mount_point) that names another filesystem is never replaced or deleted; the
     task fails naming its line. An entry for the same filesystem (by UUID or device path) with other
     options, such as one written by an earlier version without C(nofail), is rewritten.
   - When C(blkid) reports no filesystem UUID (after formatting, or on an existing XFS), the task

@@ -21,7 +21,10 @@ description:
     removed.
   - After an expansion of a distributed volume it runs the rebalance asked for in O(rebalance) and
     waits for it. A rebalance that was interrupted (or timed out) is picked up by the next run; the
-    pending work is recorded in the volume option C(user.ganeti-gluster.rebalance).
+    pending work is recorded in the volume option C(user.ganeti-gluster.rebalance) (V(pending fix-layout),
+    V(pending full) or V(done)). Any other value there fails the run before it changes anything.
+  - While a rebalance pass runs (an interrupted run's, or one started by hand) the module changes
+    nothing; it waits for the pass to end first.
 options:
   name:
     description: Name of the volume.
@@ -85,12 +88,25 @@ options:
         and the next run waits for it again.
     type: int
     default: 1800
+  root_bricks:
+    description:
+      - Bricks of O(bricks), as C(HOST:/path), that are directories on their host's root filesystem,
+        which glusterd refuses without C(force).
+      - C(volume create) or C(volume add-brick) gets C(force) only when a brick it creates or adds is
+        listed here. C(force) also turns off glusterd's other checks for every brick of that command
+        (that a brick is not part of a volume, that its filesystem is mounted), so check the bricks
+        just before (the gluster_pool role reads them with M(ganeti_gluster.cluster.gluster_brick_info)
+        on their hosts and refuses a brick that carries a volume id).
+      - Each must be one of O(bricks) (the same host, under any of its names, and path).
+    type: list
+    elements: str
+    default: []
   force:
     description:
-      - Pass C(force) to C(volume create) and C(volume add-brick), which lets bricks sit on the root
-        filesystem. Placement is checked all the same.
+      - Deprecated, use O(root_bricks). V(true) passes C(force) to every C(volume create) and
+        C(volume add-brick), which turns off all of glusterd's brick checks, not only the one for
+        the root filesystem. Placement is checked all the same.
     type: bool
-    default: false
 extends_documentation_fragment:
   - ganeti_gluster.cluster.attributes.ACTION_MODULE
 seealso:
@@ -188,6 +204,7 @@ rebalance:
       description:
         - Passes run. A V(full) rebalance runs again (up to 4 passes) until a pass moves no file,
           because one pass can leave files where clients do not find them by name (gluster/glusterfs#973).
+          When the 4th pass still moved files, the mark stays V(pending full) and the next run goes on.
       type: int
 """
 
@@ -211,13 +228,23 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli
     volume_create_args,
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import find_peer, is_this_host
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.rebalance_mark import (
+    NOT_STARTED,
+    NOTHING,
+    STILL_MOVING,
+    BricksAdded,
+    MarkError,
+    PassFinished,
+    PassRunning,
+    Settled,
+    step,
+)
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.rebalance_mark import OPTION as REBALANCE_MARK
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.rebalance_mark import parse as parse_mark
 
 VOLUME_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-REBALANCE_MARK = "user.ganeti-gluster.rebalance"
-MARK_DONE = "done"
 POLL_SECONDS = 2
 BRICKS_ONLINE_TIMEOUT = 60
-MAX_FULL_PASSES = 4
 PASS_ATTEMPTS = 3
 STATUS_UNANSWERED_TIMEOUT = 30
 
@@ -253,11 +280,15 @@ class VolumeRun:
         self.cli = GlusterCli(module)
         self.commands = []
         self.result = {"changed": False, "added_bricks": [], "unmanaged_bricks": [], "commands": self.commands}
+        self.volume = None  # as read at the start of the run
+        self.owed = NOTHING  # the rebalance the mark owes (rebalance_mark)
+        self.settled = False
 
     # -- acting ------------------------------------------------------------
 
     def act(self, *args):
         """Run a mutating gluster command, or only record it in check mode."""
+        self.settle()
         self.commands.append(self.cli.argv(*args))
         self.result["changed"] = True
         if self.module.check_mode:
@@ -275,6 +306,10 @@ class VolumeRun:
             self.bricks = [BrickRef.parse(b) for b in p["bricks"] or []]
         except PlacementError as exc:
             fail(msg=str(exc))
+        try:
+            self.root_bricks = [BrickRef.parse(b) for b in p["root_bricks"]]
+        except PlacementError as exc:
+            fail(msg=f"root_bricks: {exc}")
         if p["replica"] is not None and p["replica"] < 1:
             fail(msg=f"replica must be 1 or more, not {p['replica']}")
         if p["arbiter"] and p["replica"] != 3:
@@ -347,6 +382,50 @@ class VolumeRun:
             )
         return (peer.uuid, brick.path)
 
+    def host_uuid(self, host, peers, local_uuid):
+        """The UUID the pool knows a host by; None when it does not know the host."""
+        if is_this_host(host):
+            return local_uuid
+        peer = find_peer(host, peers)
+        return peer.uuid if peer else None
+
+    def root_brick_keys(self, keys, peers, local_uuid):
+        """(host uuid, path) of the root_bricks; fails when one is not among the bricks."""
+        wanted = set(keys.values())
+        found, outside = set(), []
+        for brick in self.root_bricks:
+            # Named as in bricks, or under another name of the same host.
+            key = keys.get(brick) or (self.host_uuid(brick.host, peers, local_uuid), brick.path)
+            if key in wanted:
+                found.add(key)
+            else:
+                outside.append(str(brick))
+        if outside:
+            self.module.fail_json(
+                msg=f"root_bricks lists bricks that are not in bricks: {', '.join(outside)}; "
+                "it names which of the bricks may sit on the root filesystem",
+                **self.result,
+            )
+        return found
+
+    def settle(self):
+        """Before the run's first change to a volume a rebalance pass may run on, wait for the pass to end.
+
+        glusterd refuses add-brick and volume stop while a pass runs (captured:
+        add-brick-during-rebalance.xml), and a `volume set` would change the volfile
+        under the pass's rebalance processes. Only a started volume of more than one
+        set has passes; in check mode nothing changes, so nothing waits.
+        """
+        if self.settled:
+            return
+        self.settled = True
+        volume = self.volume
+        if self.module.check_mode or volume is None or not volume.started or not volume.is_distributed:
+            return
+        status = self.current_rebalance(volume.name)
+        if status is not None and status.running and step(self.owed, PassRunning()).wait:
+            self.wait_rebalance(volume.name)
+
     # -- the run -----------------------------------------------------------
 
     def run(self):
@@ -354,6 +433,7 @@ class VolumeRun:
         p = self.params
         name = p["name"]
         volume = self.cli.volume(name)
+        self.volume = volume
         before = self.snapshot(volume)
 
         if p["state"] == "absent":
@@ -363,12 +443,20 @@ class VolumeRun:
                 self.act("volume", "delete", name)
             return self.finish(before, None if not self.module.check_mode else volume, {"state": "absent"})
 
+        # A mark this module did not write fails the run here, before anything changes.
+        if volume is not None:
+            try:
+                self.owed = parse_mark(volume.options.get(REBALANCE_MARK), name)
+            except MarkError as exc:
+                self.module.fail_json(msg=str(exc), **self.result)
+
         peers = self.cli.pool_list()
         local_uuid = next(p.uuid for p in peers if p.is_local)
         layout = self.layout_for(volume)
         keys = {b: self.brick_key(b, peers, local_uuid) for b in self.bricks}
         if len(set(keys.values())) != len(keys):
             self.module.fail_json(msg="bricks list the same host and path more than once (under different names)")
+        root_keys = self.root_brick_keys(keys, peers, local_uuid)
 
         if volume is None:
             if not self.bricks:
@@ -394,6 +482,9 @@ class VolumeRun:
                 f"{', '.join(self.result['unmanaged_bricks'])}"
             )
 
+        # force lets a brick sit on the root filesystem, and also silences glusterd's
+        # other brick checks for the whole command: only when a new brick needs it.
+        force = bool(p["force"]) or any(keys[b] in root_keys for b in plan.bricks)
         will_rebalance = self.rebalance_wanted(volume, layout, len(added))
         if volume is None:
             self.act(
@@ -404,16 +495,16 @@ class VolumeRun:
                     arbiter=layout.arbiter,
                     disperse=layout.disperse,
                     redundancy=layout.redundancy,
-                    force=p["force"],
+                    force=force,
                 )
             )
         elif added:
-            if will_rebalance:
-                # Recorded first: if the run dies after add-brick, the next one still rebalances.
-                self.act("volume", "set", name, REBALANCE_MARK, f"pending {p['rebalance']}")
-            self.act(
-                *add_brick_args(name, added, replica=layout.replica if not layout.disperse else None, force=p["force"])
-            )
+            # The first change: act() waits for a running pass before it.
+            action = step(self.owed, BricksAdded(p["rebalance"] if will_rebalance else None))
+            if action.set_mark:
+                self.act("volume", "set", name, REBALANCE_MARK, action.set_mark)
+            self.owed = action.owed
+            self.act(*add_brick_args(name, added, replica=layout.replica if not layout.disperse else None, force=force))
 
         current_options = volume.options if volume is not None else {}
         for key, value in p["options"].items():
@@ -429,11 +520,7 @@ class VolumeRun:
             self.act("volume", "stop", name)
 
         # A rebalance this run calls for, or one an earlier run recorded and did not see through.
-        mark = (volume.options.get(REBALANCE_MARK) if volume is not None else None) or MARK_DONE
-        if will_rebalance:
-            mark = f"pending {p['rebalance']}"
-        if mark != MARK_DONE:
-            self.rebalance(name, mark, started=is_started or state == "started")
+        self.rebalance(name, started=is_started or state == "started")
 
         after = self.cli.volume(name) if self.commands and not self.module.check_mode else volume
         return self.finish(before, after, self.predicted(before, added, state))
@@ -444,37 +531,34 @@ class VolumeRun:
         sets_after = (volume.brick_count + added_count) // layout.set_size
         return sets_after > 1
 
-    def rebalance(self, name, mark, started):
-        """Run the rebalance the mark records as pending (this run's or an interrupted run's)."""
-        if not started:
+    def rebalance(self, name, started):
+        """Run the rebalance the mark owes (this run's or an interrupted run's), in passes, then mark it done."""
+        action = step(self.owed, Settled(started))
+        if action.warning == NOT_STARTED:
             self.module.warn(f"volume {name} is not started: its rebalance waits for a run that starts it")
+        if not action.start_pass:
             return
-        mode = mark.split()[1]  # "pending MODE"
         if self.module.check_mode:
-            self.commands.append(self.cli.argv(*rebalance_start_args(name, mode)))
+            self.commands.append(self.cli.argv(*rebalance_start_args(name, action.start_pass)))
             self.result["changed"] = True
             return
-        status = self.current_rebalance(name)
-        if status is not None and status.running:
-            # An interrupted run's pass goes on: let it finish, then run one of our own.
-            self.wait_rebalance(name)
+        # An interrupted run's pass that goes on: let it finish, then run ours.
+        self.settle()
         self.wait_bricks_online(name)
-        status = self.run_pass(name, mode)
-        passes = 1
-        # One full pass of Gluster 10's multi-node rebalance can leave files off the
-        # set the directory's final layout hashes them to, where clients trusting
-        # that layout (lookup-optimize) do not find them (gluster/glusterfs#973).
-        # A pass that moves nothing shows every file is where it belongs.
-        while mode == "full" and status.files and passes < MAX_FULL_PASSES:
-            status = self.run_pass(name, mode)
+        passes = 0
+        while action.start_pass:
+            status = self.run_pass(name, action.start_pass)
             passes += 1
-        if mode == "full" and status.files:
-            self.module.warn(
-                f"rebalance of {name} still moved {status.files} files in pass {passes}; run it again "
-                f"(gluster volume rebalance {name} start) until a pass moves none"
-            )
+            action = step(self.owed, PassFinished(status.files, passes))
         self.result["rebalance"] = {**status.as_dict(), "passes": passes}
-        self.act("volume", "set", name, REBALANCE_MARK, MARK_DONE)
+        if action.warning == STILL_MOVING:
+            self.module.warn(
+                f"rebalance of {name} still moved {status.files} files in pass {passes}, the last one a run makes; "
+                f"{REBALANCE_MARK} stays 'pending {self.owed}', so the next run goes on with the passes"
+            )
+        if action.set_mark:
+            self.act("volume", "set", name, REBALANCE_MARK, action.set_mark)
+        self.owed = action.owed
 
     def current_rebalance(self, name):
         try:
@@ -603,9 +687,14 @@ def main():
             "failure_domains": {"type": "dict", "default": {}},
             "rebalance": {"type": "str", "choices": ["none", "fix-layout", "full"], "default": "fix-layout"},
             "rebalance_timeout": {"type": "int", "default": 1800},
-            "force": {"type": "bool", "default": False},
+            "root_bricks": {"type": "list", "elements": "str", "default": []},
+            "force": {
+                "type": "bool",
+                "removed_in_version": "1.0.0",
+                "removed_from_collection": "ganeti_gluster.cluster",
+            },
         },
-        mutually_exclusive=[("replica", "disperse"), ("arbiter", "disperse")],
+        mutually_exclusive=[("replica", "disperse"), ("arbiter", "disperse"), ("force", "root_bricks")],
         required_together=[("disperse", "redundancy")],
         supports_check_mode=True,
     )

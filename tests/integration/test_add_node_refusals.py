@@ -27,14 +27,14 @@ FIRST_BRICK = '{path: /bricks/b1/brick, device: "{{ lab_block_devices[0] }}"}'
 SPARE_BRICK = '{path: /bricks/b2/brick, device: "{{ lab_block_devices[1] }}"}'
 
 
-def write_inventory(path, node4_bricks=f"[{FIRST_BRICK}]", spares=True, volume="gv0"):
+def write_inventory(path, node4_bricks=f"[{FIRST_BRICK}]", spares=True, volume="gv0", group_vars="", node2_vars=""):
     spare = f"[{FIRST_BRICK}, {SPARE_BRICK}]" if spares else f"[{FIRST_BRICK}]"
     path.write_text(
         textwrap.dedent(f"""\
         gluster_pool:
           hosts:
             node1: {{gluster_pool_bricks: {spare}}}
-            node2: {{gluster_pool_bricks: {spare}}}
+            node2: {{gluster_pool_bricks: {spare}{node2_vars}}}
             node3: {{gluster_pool_bricks: [{FIRST_BRICK}]}}
             node4: {{gluster_pool_bricks: {node4_bricks}}}
             node5: {{gluster_pool_bricks: [{FIRST_BRICK}]}}
@@ -42,6 +42,7 @@ def write_inventory(path, node4_bricks=f"[{FIRST_BRICK}]", spares=True, volume="
             gluster_pool_volume: {volume}
             gluster_pool_replica: 3
         """)
+        + textwrap.indent(textwrap.dedent(group_vars), "    ")
     )
     return str(path)
 
@@ -150,3 +151,197 @@ def test_an_unreachable_host_left_out_by_add_nodes_does_not_block_the_join(pool,
         assert set(peers) == {"node2", "node3", "node4"} and peers["node4"].in_cluster
     finally:
         assert lab("exec", "node5", "--", "/usr/sbin/sshd", "-E", "/run/sshd.log").returncode == 0
+
+
+# Bad inputs, each refused before anything changes, with its message: the table in
+# docs/reliability.md (scripts/reliability-doc). Each row: what is wrong, the
+# inventory changes (write_inventory's arguments), extra vars, a command run on
+# node4 first (and its undo), and the message.
+DEVICE = "{{ lab_block_devices[0] }}"
+MBR = (
+    "python3 -c \"import sys; f=open(sys.argv[1],'r+b'); f.seek(446); "
+    "f.write(bytes([0,0,2,0,0x83,0,0,0])+(2048).to_bytes(4,'little')+(2048).to_bytes(4,'little')); "
+    'f.seek(510); f.write(bytes([0x55,0xAA]))" DEV'
+)
+BAD_INPUTS = [
+    (
+        "gluster_pool_bricks is not a list",
+        {"node4_bricks": "/bricks/b1/brick"},
+        {},
+        None,
+        None,
+        "node4: gluster_pool_bricks must be a list of {path: /absolute/path, device: /dev/...}, not '/bricks/b1/brick'",
+    ),
+    (
+        "a brick without a path",
+        {"node4_bricks": f'[{{device: "{DEVICE}"}}]'},
+        {},
+        None,
+        None,
+        "brick path None must be an absolute, normalized path of letters, digits and . _ + - /",
+    ),
+    (
+        "a relative brick path",
+        {"node4_bricks": "[{path: bricks/b1/brick}]"},
+        {},
+        None,
+        None,
+        "brick path 'bricks/b1/brick' must be an absolute, normalized path of letters, digits and . _ + - /",
+    ),
+    (
+        "a brick path with a colon",
+        {"node4_bricks": '[{path: "/bricks/b1:x/brick"}]'},
+        {},
+        None,
+        None,
+        "must be an absolute, normalized path of letters, digits and . _ + - /",
+    ),
+    (
+        "a brick at the top of the tree",
+        {"node4_bricks": "[{path: /brick}]"},
+        {},
+        None,
+        None,
+        "brick path /brick must be a directory below a mount point, not a top-level directory",
+    ),
+    (
+        "a brick device outside /dev",
+        {"node4_bricks": "[{path: /bricks/b1/brick, device: sdb}]"},
+        {},
+        None,
+        None,
+        "brick device 'sdb' must be a block device path under /dev",
+    ),
+    (
+        "an unknown key in a brick",
+        {"node4_bricks": "[{path: /bricks/b1/brick, size: 10G}]"},
+        {},
+        None,
+        None,
+        "has unknown keys ['size']; a brick is {path, device}",
+    ),
+    (
+        "the same brick path twice",
+        {"node4_bricks": f"[{FIRST_BRICK}, {{path: /bricks/b1/brick}}]"},
+        {},
+        None,
+        None,
+        "brick path /bricks/b1/brick is listed more than once",
+    ),
+    (
+        "a brick path inside another brick",
+        {"node4_bricks": f"[{FIRST_BRICK}, {{path: /bricks/b1/brick/in}}]"},
+        {},
+        None,
+        None,
+        "brick path /bricks/b1/brick/in is inside brick /bricks/b1/brick; bricks must not nest",
+    ),
+    (
+        "one device for two bricks",
+        {"node4_bricks": f'[{FIRST_BRICK}, {{path: /bricks/b2/brick, device: "{DEVICE}"}}]'},
+        {},
+        None,
+        None,
+        "is given for more than one brick; each device makes one filesystem",
+    ),
+    (
+        "a device that does not exist",
+        {"node4_bricks": "[{path: /bricks/b1/brick, device: /dev/nosuch}]"},
+        {},
+        None,
+        None,
+        "device /dev/nosuch does not exist or is not a block device",
+    ),
+    (
+        "a device that is mounted",
+        {},
+        {},
+        "mkfs.xfs -q DEV && mkdir -p /mnt/elsewhere && mount DEV /mnt/elsewhere",
+        "umount /mnt/elsewhere; wipefs --all --quiet DEV",
+        "is mounted at /mnt/elsewhere; unmount it or use that mount point",
+    ),
+    ("a device with a partition table", {}, {}, MBR, "wipefs --all --quiet DEV", "carries a partition table"),
+    (
+        "a device that is an LVM member",
+        {},
+        {},
+        "pvcreate -q -y DEV",
+        "pvremove -q -y DEV; wipefs --all --quiet DEV",
+        "carries an LVM2_member",
+    ),
+    (
+        "new bricks that do not fill a set",
+        {},
+        {"add_nodes": "node4,node5"},
+        None,
+        None,
+        "do not divide into sets of 3",
+    ),
+    (
+        "an arbiter with replica 2",
+        {"group_vars": "gluster_pool_replica: 2\ngluster_pool_arbiter: 1\n"},
+        {},
+        None,
+        None,
+        "arbiter 1 needs replica 3",
+    ),
+    (
+        "a disperse redundancy too high",
+        {"group_vars": "gluster_pool_disperse: 4\ngluster_pool_redundancy: 2\n"},
+        {},
+        None,
+        None,
+        "disperse needs at least 3 bricks and a redundancy of at least 1 and less than half of them",
+    ),
+    ("a volume name with a slash", {"volume": "gv/0"}, {}, None, None, "The volume name is letters, digits, - and _"),
+    (
+        "a rebalance mode that does not exist",
+        {"group_vars": "gluster_pool_rebalance: fast\n"},
+        {},
+        None,
+        None,
+        "value of gluster_pool_rebalance must be one of: fix-layout, full, none, got: fast",
+    ),
+    (
+        "a replica count that is not a number",
+        {"group_vars": "gluster_pool_replica: three\n"},
+        {},
+        None,
+        None,
+        "gluster_pool_replica",
+    ),
+    (
+        "add_nodes empty",
+        {},
+        {"add_nodes": ""},
+        None,
+        None,
+        "add_nodes is empty; name the hosts to join, or leave it out to join every new host",
+    ),
+    (
+        "a peer name the pool does not know",
+        {"node2_vars": ", gluster_pool_peer_name: gl2.example.net"},
+        {},
+        None,
+        None,
+        "gluster_pool_peer_name of node2 is gl2.example.net, but the pool knows that host",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("changes", "extravars", "setup", "undo", "message"),
+    [row[1:] for row in BAD_INPUTS],
+    ids=[row[0] for row in BAD_INPUTS],
+)
+def test_bad_input_is_refused_before_anything_changes(pool, tmp_path, changes, extravars, setup, undo, message):
+    device = pool["node4"][0]
+    if setup:
+        out = ssh("node4", setup.replace("DEV", device))
+        assert out.returncode == 0, out.stderr
+    try:
+        found = refused(pool, write_inventory(tmp_path / "i.yml", **changes), {"add_nodes": "node4", **extravars})
+        assert message in found
+    finally:
+        if undo:
+            ssh("node4", undo.replace("DEV", device))

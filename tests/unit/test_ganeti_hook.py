@@ -4,11 +4,15 @@ molecule scenario `ganeti`."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -125,3 +129,183 @@ def test_bad_settings_exit_2_and_say_why(hook, tmp_path, capsys):
     config = write_config(tmp_path, playbook="playbooks/missing.yml")
     assert hook.main(env(), config) == 2
     assert "missing.yml does not exist" in capsys.readouterr().out
+
+
+# The hook's time limits: Ganeti stops waiting for it after HOOKS_RPC_TIMEOUT.
+
+JOIN_INVENTORY = {"gluster_pool": {"hosts": ["node1", "node2", "node4"]}}
+
+
+class FakeRunnerApi:
+    """ansible_runner as the hook uses it: the inventory, and a run that ends as told."""
+
+    def __init__(self, status="successful", rc=0, events=()):
+        self.status, self.rc, self.events = status, rc, list(events)
+        self.runs = []
+
+    def get_inventory(self, **kwargs):
+        return JOIN_INVENTORY, ""
+
+    def run(self, **kwargs):
+        self.runs.append(kwargs)
+        stats = None if self.status == "timeout" else {"ok": {"node4": 3}}
+        return SimpleNamespace(status=self.status, rc=self.rc, events=self.events, stats=stats)
+
+
+@pytest.fixture
+def on_master(hook, monkeypatch):
+    """Run as the master node1; put back the environment the join sets for Ansible."""
+    monkeypatch.setattr(hook, "local_names", lambda: {"node1"})
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def runner_api(monkeypatch, **kwargs):
+    api = FakeRunnerApi(**kwargs)
+    monkeypatch.setitem(sys.modules, "ansible_runner", api)
+    return api
+
+
+def log_of(tmp_path):
+    return (tmp_path / "log" / "join.log").read_text()
+
+
+def test_the_default_limits_end_the_hook_well_before_ganeti_stops_waiting(hook, tmp_path, monkeypatch, on_master):
+    api = runner_api(monkeypatch)
+    assert hook.main(env(), write_config(tmp_path)) == 0
+    (run,) = api.runs
+    assert run["timeout"] == hook.DEFAULTS["run_timeout"]
+    assert run["extravars"] == {"add_nodes": "node4", "ganeti_gluster_disk_in_hook": True}
+    reserve = hook.HOOKS_RPC_TIMEOUT - hook.HOOK_DEADLINE
+    assert reserve >= 60
+    assert hook.DEFAULTS["lock_wait"] + hook.DEFAULTS["run_timeout"] + 60 <= hook.HOOK_DEADLINE
+    assert hook.MAX_RUN_TIMEOUT <= 780
+
+
+def test_the_run_gets_what_is_left_of_the_hooks_deadline(hook, tmp_path, monkeypatch, on_master):
+    api = runner_api(monkeypatch)
+    config = write_config(tmp_path, lock_wait=60, run_timeout=780)
+    # As if the hook had waited 200 s for the lock already.
+    assert hook.main(env(), config, started=time.monotonic() - 200) == 0
+    assert hook.HOOK_DEADLINE - 205 <= api.runs[0]["timeout"] <= hook.HOOK_DEADLINE - 200
+
+
+def test_a_run_that_outlasts_its_timeout_is_logged_as_such_and_exits_3(hook, tmp_path, monkeypatch, on_master, capsys):
+    task_start = {"event": "runner_on_start", "event_data": {"host": "node1", "task": "Add the bricks"}}
+    api = runner_api(monkeypatch, status="timeout", rc=254, events=[task_start])
+    assert hook.main(env(), write_config(tmp_path, run_timeout=300)) == 3
+    assert api.runs[0]["timeout"] == 300
+    log = log_of(tmp_path)
+    assert "ran out of its run timeout (300 s, run_timeout in the hook's settings)" in log
+    assert "while node1 ran 'Add the bricks'" in log
+    assert "ansible-playbook playbooks/add-node.yml -e add_nodes=node4" in log
+    assert "ran out of its run timeout (300 s" in capsys.readouterr().out
+
+
+HANGING_PLAY = """\
+- hosts: gluster_pool
+  gather_facts: false
+  tasks:
+    - name: Hang
+      ansible.builtin.command: sleep 30.25
+"""
+
+
+def leftover_sleeps():
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:2] == [b"sleep", b"30.25"]:
+                found.append(pid)
+    return found
+
+
+def test_a_real_run_that_hangs_is_killed_at_its_timeout_with_what_it_left_running(
+    hook, tmp_path, monkeypatch, on_master
+):
+    """The installed ansible-runner, a real ansible-playbook: the timeout reaches the run,
+    comes back as status 'timeout', and the task Ansible's worker was running is stopped too."""
+    monkeypatch.setattr(hook, "MIN_RUN_TIMEOUT", 1, raising=False)
+    config = write_config(tmp_path, run_timeout=2)
+    (tmp_path / "project" / "playbooks" / "add-node.yml").write_text(HANGING_PLAY)
+    hosts = {"node4": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}
+    (tmp_path / "hosts.yml").write_text(json.dumps({"gluster_pool": {"hosts": hosts}}))
+    started = time.monotonic()
+    assert hook.main(env(), config) == 3
+    assert time.monotonic() - started < 20
+    log = log_of(tmp_path)
+    assert "ran out of its run timeout (2 s" in log
+    assert "while node4 ran 'Hang'" in log
+    assert not leftover_sleeps(), log
+
+
+def hold_lock(path, seconds):
+    """Another process holding an flock on `path` (for at most `seconds`)."""
+    code = (
+        "import fcntl, sys, time\n"
+        "f = open(sys.argv[1], 'a')\n"
+        "fcntl.flock(f, fcntl.LOCK_EX)\n"
+        "print('held', flush=True)\n"
+        "time.sleep(float(sys.argv[2]))\n"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code, str(path), str(seconds)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_a_lock_held_by_another_process_is_waited_for_lock_wait_seconds_then_exits_4(
+    hook, tmp_path, monkeypatch, on_master, capsys
+):
+    api = runner_api(monkeypatch)
+    config = write_config(tmp_path, lock_wait=1)
+    (tmp_path / "data").mkdir()
+    holder = hold_lock(tmp_path / "data" / "join.lock", 20)
+    try:
+        started = time.monotonic()
+        assert hook.main(env(), config) == 4
+        assert 1 <= time.monotonic() - started < 5
+    finally:
+        holder.kill()
+        holder.wait()
+    assert api.runs == []
+    log = log_of(tmp_path)
+    assert "waiting up to 1 s for it" in log
+    assert "gave up after lock_wait (1 s)" in log and "nothing was run" in log
+    assert "gave up after lock_wait (1 s)" in capsys.readouterr().out
+
+
+def test_the_log_names_the_join_that_holds_the_lock(hook, tmp_path, monkeypatch, on_master):
+    api = runner_api(monkeypatch)
+    config = write_config(tmp_path, lock_wait=0)
+    (tmp_path / "data").mkdir()
+    with hook.exclusive(str(tmp_path / "data" / "join.lock"), 0, "node5"):
+        assert hook.main(env(), config) == 4
+    assert api.runs == []
+    assert f"held by pid {os.getpid()}, the join of node5 since " in log_of(tmp_path)
+    # Released, the lock is free again.
+    assert hook.main(env(), config) == 0
+
+
+def test_without_ansible_runner_it_exits_2_and_logs_why(hook, tmp_path, monkeypatch, on_master, capsys):
+    monkeypatch.setitem(sys.modules, "ansible_runner", None)  # import ansible_runner: ImportError
+    assert hook.main(env(), write_config(tmp_path)) == 2
+    assert f"{sys.executable} cannot import ansible_runner" in log_of(tmp_path)
+    assert "cannot import ansible_runner" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"run_timeout": 900}, "run_timeout in"),
+        ({"run_timeout": "600"}, "run_timeout in"),
+        ({"lock_wait": -1}, "lock_wait in"),
+        ({"lock_wait": True}, "lock_wait in"),
+        ({"lock_wait": 300, "run_timeout": 780}, "add up to more than"),
+    ],
+)
+def test_time_limits_beyond_ganetis_are_bad_settings(hook, tmp_path, monkeypatch, on_master, capsys, settings, message):
+    monkeypatch.setattr(hook, "join", lambda *a: pytest.fail("the hook joined with bad settings"))
+    assert hook.main(env(), write_config(tmp_path, **settings)) == 2
+    assert message in capsys.readouterr().out

@@ -1,6 +1,9 @@
 """The gluster_pool role's decisions (filter plugin): membership, joins, refusals, brick problems."""
 
+import pytest
+
 from ansible_collections.ganeti_gluster.cluster.plugins.filter.gluster_pool import (
+    gluster_pool_brick_list_problems,
     gluster_pool_brick_problems,
     gluster_pool_bricks,
     gluster_pool_layout,
@@ -59,6 +62,7 @@ def test_fresh_hosts_make_the_first_the_anchor_and_the_rest_join():
     plan = gluster_pool_plan({h: NO_GLUSTERD for h in HOSTS}, HOSTS)
     assert plan == {
         "anchor": "node1",
+        "lock_host": "node1",
         "fresh": True,
         "members": ["node1"],
         "joining": ["node2", "node3", "node4"],
@@ -365,5 +369,59 @@ def test_a_disconnected_peer_that_holds_bricks_is_never_detached():
     )
     assert plan["detach"] == []
     assert plan["errors"] == [
-        "peer old9 (not in the gluster_pool group) holds bricks and is Peer in Cluster, disconnected; bring it back first"
+        "peer old9 (not in the gluster_pool group) holds bricks and is Peer in Cluster, disconnected; "
+        "bring it back first"
     ]
+
+
+@pytest.mark.parametrize(
+    ("bricks", "problem"),
+    [
+        (
+            "/bricks/b1",
+            "gluster_pool_bricks must be a list of {path: /absolute/path, device: /dev/...}, not '/bricks/b1'",
+        ),
+        (
+            [{"device": "/dev/sdb"}],
+            "brick path None must be an absolute, normalized path of letters, digits and . _ + - /",
+        ),
+        ([{"path": "bricks/b1"}], "brick path 'bricks/b1' must be an absolute, normalized path"),
+        ([{"path": "/bricks/b 1/brick"}], "brick path '/bricks/b 1/brick' must be an absolute, normalized path"),
+        ([{"path": "/bricks/b1:x/brick"}], "brick path '/bricks/b1:x/brick' must be an absolute, normalized path"),
+        ([{"path": "/bricks/../etc"}], "brick path '/bricks/../etc' must be an absolute, normalized path"),
+        ([{"path": "/brick"}], "brick path /brick must be a directory below a mount point"),
+        ([{"path": "/b/x", "device": "sdb"}], "brick device 'sdb' must be a block device path under /dev"),
+        ([{"path": "/b/x", "size": 3}], "brick {'path': '/b/x', 'size': 3} has unknown keys ['size']"),
+        ([{"path": "/b/x"}, {"path": "/b/x/"}], "brick path /b/x is listed more than once"),
+        ([{"path": "/b/x"}, {"path": "/b/x/y"}], "brick path /b/x/y is inside brick /b/x; bricks must not nest"),
+        (
+            [{"path": "/b1/x", "device": "/dev/sdb"}, {"path": "/b2/x", "device": "/dev/sdb"}],
+            "device /dev/sdb is given for more than one brick",
+        ),
+    ],
+)
+def test_brick_list_problems(bricks, problem):
+    assert any(p.startswith(problem) for p in gluster_pool_brick_list_problems(bricks)), (
+        gluster_pool_brick_list_problems(bricks)
+    )
+
+
+def test_a_sound_brick_list_has_no_problems():
+    assert (
+        gluster_pool_brick_list_problems([{"path": "/bricks/b1/brick", "device": "/dev/vdb"}, {"path": "/srv/b/x"}])
+        == []
+    )
+
+
+def test_add_nodes_naming_a_member_is_a_warning_so_that_a_rerun_converges():
+    plan = gluster_pool_plan(established_pool(), HOSTS, "node4,node2")
+    assert plan["errors"] == [] and plan["joining"] == ["node4"]
+    assert plan["warnings"] == ["add_nodes names hosts that are members of the pool already: node2"]
+
+
+def test_every_controller_locks_on_the_same_member_whatever_its_inventory_order():
+    views = established_pool(node1=view("u9", peer("node2", "u2"), peer("node3", "u3")))
+    views["node2"] = view("u2", peer("node1", "u9"), peer("node3", "u3"))
+    views["node3"] = view("u3", peer("node1", "u9"), peer("node2", "u2"))
+    assert gluster_pool_plan(views, HOSTS)["lock_host"] == "node2"
+    assert gluster_pool_plan(views, list(reversed(HOSTS)))["lock_host"] == "node2"

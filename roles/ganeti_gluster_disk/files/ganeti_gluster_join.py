@@ -14,31 +14,45 @@ What Ganeti 3.0 does with node-add post hooks shapes this file:
 - they run with a reset environment (GANETI_* and little else), so the hook
   sets PATH, HOME and a UTF-8 locale for Ansible and ssh itself;
 - the master stops waiting for hooks after 900 s (the hooks RPC timeout) and
-  reports them failed, so a join that runs that long says so in the log, and
-  goes on to its end.
+  reports them failed, so the hook ends at least 60 s before that: it waits at
+  most `lock_wait` seconds for another join's lock, and gives the playbook run
+  at most `run_timeout` seconds (ansible-runner's timeout), never more than
+  what is left of its 840 s; a run that outlasts it is killed, with the task it
+  was running, and the log says which limit ran out.
 
 Exit status: 0 joined, or nothing to do (not the master, node not in the
 Gluster group, add-node.yml itself runs the join); 1 the join failed; 2 the
-hook is not set up right. Every decision is logged to the configured file.
+hook is not set up right (its settings, the inventory, or a Python without
+ansible-runner); 3 the join ran out of time (reading the inventory or the
+playbook run outlasted its timeout, and was stopped); 4 another join held the
+lock for all of `lock_wait`, and nothing was run. Every decision is logged to
+the configured file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import json
 import logging
 import os
 import pwd
 import shutil
+import signal
 import socket
 import sys
-import threading
 import time
 
 CONFIG_FILE = "/etc/ganeti/ganeti-gluster-join.json"
 HOOKS_RPC_TIMEOUT = 900
-WARN_SECONDS_BEFORE_TIMEOUT = 60
+# Everything the hook does ends this long after it started: 60 s before Ganeti
+# stops waiting for it, so that Ganeti gets the hook's own status and output.
+HOOK_DEADLINE = HOOKS_RPC_TIMEOUT - 60
+MIN_RUN_TIMEOUT = 60
+MAX_RUN_TIMEOUT = 780
+INVENTORY_TIMEOUT = 60
+DONE, FAILED, NOT_SET_UP, RUN_TIMED_OUT, LOCK_BUSY = 0, 1, 2, 3, 4
 # A marker older than this was left by a playbook run that died; it no longer
 # means a playbook is joining the node.
 MARKER_MAX_AGE = 3600
@@ -50,6 +64,9 @@ DEFAULTS = {
     "log_file": "/var/log/ganeti/ganeti-gluster-join.log",
     "data_dir": "/var/lib/ganeti-gluster",
     "keep_runs": 20,
+    # Seconds: lock_wait + run_timeout leave HOOK_DEADLINE 60 s for the rest.
+    "lock_wait": 120,
+    "run_timeout": 660,
 }
 
 log = logging.getLogger("ganeti-gluster-join")
@@ -57,6 +74,14 @@ log = logging.getLogger("ganeti-gluster-join")
 
 class HookSetupError(Exception):
     """The hook's settings do not let it run a join."""
+
+
+class LockBusy(Exception):
+    """Another join held the hook's lock for all of lock_wait."""
+
+    def __init__(self, path, wait, holder):
+        super().__init__(path, wait, holder)
+        self.path, self.wait, self.holder = path, wait, holder
 
 
 def load_config(path=CONFIG_FILE):
@@ -72,7 +97,38 @@ def load_config(path=CONFIG_FILE):
         raise HookSetupError(f"the playbook {playbook} does not exist")
     if not config["inventory"]:
         raise HookSetupError(f"no inventory in {path}")
+    check_time_limits(config, path)
     return config
+
+
+def check_time_limits(config, path):
+    """lock_wait and run_timeout: whole seconds that end the hook by HOOK_DEADLINE."""
+    limits = {
+        "lock_wait": (0, HOOK_DEADLINE - MIN_RUN_TIMEOUT),
+        "run_timeout": (MIN_RUN_TIMEOUT, MAX_RUN_TIMEOUT),
+    }
+    for key, (low, high) in limits.items():
+        value = config[key]
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise HookSetupError(f"{key} in {path} must be whole seconds from {low} to {high}, not {value!r}")
+    if config["lock_wait"] + config["run_timeout"] > HOOK_DEADLINE:
+        raise HookSetupError(
+            f"lock_wait ({config['lock_wait']} s) and run_timeout ({config['run_timeout']} s) in {path} add up to "
+            f"more than {HOOK_DEADLINE} s: the hook must end 60 s before Ganeti stops waiting for it "
+            f"({HOOKS_RPC_TIMEOUT} s)"
+        )
+
+
+def import_runner():
+    """ansible_runner, from the Python the hook's shebang names."""
+    try:
+        import ansible_runner
+    except ImportError as exc:
+        raise HookSetupError(
+            f"{sys.executable} cannot import ansible_runner ({exc}): install ansible-runner for it, or name a "
+            "Python that has it (ganeti_gluster_disk_hook_python) and apply the role again"
+        ) from None
+    return ansible_runner
 
 
 def local_names():
@@ -127,6 +183,17 @@ def failures(events):
     return lines
 
 
+def last_task(events):
+    """'HOST ran TASK' for the last task a run started, or None."""
+    for event in reversed(events):
+        data = event.get("event_data", {})
+        if event.get("event") == "runner_on_start":
+            return f"{data.get('host')} ran {data.get('task')!r}"
+        if event.get("event") == "playbook_on_task_start":
+            return f"it ran {data.get('task')!r}"
+    return None
+
+
 def marker_state(joining_dir, node, now=None):
     """('absent', None), or ('fresh' | 'stale', path) for a playbook's marker for `node`.
 
@@ -174,39 +241,139 @@ def setup_logging(log_file):
     log.setLevel(logging.INFO)
 
 
+def utc_text(epoch):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def lock_holder(handle):
+    """Who holds the lock of `handle`, as the holder wrote it there."""
+    handle.seek(0)
+    try:
+        holder = json.loads(handle.read())
+        return f"pid {holder['pid']}, the join of {holder['node']} since {holder['since']}"
+    except (ValueError, KeyError, TypeError):
+        return "a process that did not say who it is"
+
+
 @contextlib.contextmanager
-def exclusive(lock_path):
-    """One join at a time on this master."""
-    with open(lock_path, "a") as handle:
+def exclusive(lock_path, wait, node):
+    """One join at a time on this master; wait at most `wait` seconds for it (LockBusy)."""
+    with open(lock_path, "a+") as handle:
+        started = time.monotonic()
+        delay = 0.1
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                waited = time.monotonic() - started
+                if waited >= wait:
+                    raise LockBusy(lock_path, wait, lock_holder(handle)) from None
+                if delay == 0.1:
+                    log.info(
+                        "another join holds %s (%s); waiting up to %s s for it", lock_path, lock_holder(handle), wait
+                    )
+                time.sleep(min(delay, wait - waited))
+                delay = min(delay * 2, 2.0)
+        if time.monotonic() - started >= 1:
+            log.info("got the lock %s after %.0fs", lock_path, time.monotonic() - started)
+        handle.truncate(0)
+        handle.write(json.dumps({"pid": os.getpid(), "node": node, "since": utc_text(time.time())}) + "\n")
+        handle.flush()
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            log.info("another join holds %s; waiting for it", lock_path)
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
+            yield
+        finally:
+            handle.truncate(0)
+            handle.flush()
 
 
-def join(node, config, environ):
-    """Run add-node.yml for `node`; return the hook's exit status."""
-    import ansible_runner  # only on the master, where the join runs
+def become_subreaper():
+    """Adopt what the run leaves behind when ansible-runner kills it.
 
+    At its timeout ansible-runner kills ansible-playbook's process group, but
+    Ansible's workers run in sessions of their own (setsid), so the task a
+    worker runs would go on. As a child subreaper (Linux prctl
+    PR_SET_CHILD_SUBREAPER) the hook becomes their parent and can stop them."""
+    with contextlib.suppress(OSError, AttributeError):
+        return ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0
+    return False
+
+
+def live_children():
+    """{pid: command line} of this process's children that have not ended, from /proc."""
+    found = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                state, ppid = handle.read().rsplit(")", 1)[1].split()[:2]
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        except (OSError, ValueError):
+            continue
+        if int(ppid) == os.getpid() and state != "Z":
+            found[int(pid)] = cmdline
+    return found
+
+
+def stop_leftovers(known):
+    """Kill the process groups of children that were not there before the run (`known`)."""
+    stopped = {pid: cmd for pid, cmd in live_children().items() if pid not in known}
+    for pid, cmdline in stopped.items():
+        with contextlib.suppress(ProcessLookupError):
+            group = os.getpgid(pid)
+            if group == os.getpgrp():
+                os.kill(pid, signal.SIGKILL)
+            else:
+                os.killpg(group, signal.SIGKILL)
+            log.warning("stopped what the run left running: pid %s (%s) and its process group", pid, cmdline)
+    for pid in stopped:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+    return stopped
+
+
+def seconds_left(deadline):
+    return deadline - time.monotonic()
+
+
+def join(node, config, environ, ansible_runner, deadline):
+    """Run add-node.yml for `node`, ending by `deadline` (monotonic); return the hook's exit status."""
     env = {**environ, **hook_environment(sys.executable)}
     cfg = os.path.join(config["project_dir"], "ansible.cfg")
     if os.path.isfile(cfg):
         env["ANSIBLE_CONFIG"] = cfg
     os.environ.update(env)
 
+    statuses = []
+    read_timeout = int(min(INVENTORY_TIMEOUT, seconds_left(deadline)))
     inventory, error = ansible_runner.get_inventory(
-        action="list", inventories=config["inventory"], response_format="json", quiet=True
+        action="list",
+        inventories=config["inventory"],
+        response_format="json",
+        quiet=True,
+        timeout=max(read_timeout, 1),
+        status_handler=lambda data, runner_config: statuses.append(data.get("status")),
     )
+    if statuses[-1:] == ["timeout"]:
+        log.error(
+            "node add of %s: reading the inventory %s ran out of its %s s and was stopped; nothing was run. "
+            "Find out why ansible-inventory hangs, then run ansible-playbook %s -e add_nodes=%s",
+            node,
+            config["inventory"],
+            read_timeout,
+            config["playbook"],
+            node,
+        )
+        print(f"ganeti-gluster: reading the inventory ran out of time; see {config['log_file']}")
+        return RUN_TIMED_OUT
     if not isinstance(inventory, dict):
         log.error("cannot read the inventory %s: %s", config["inventory"], (error or inventory or "").strip())
         print(f"ganeti-gluster: cannot read the inventory; see {config['log_file']}")
-        return 2
+        return NOT_SET_UP
     host = inventory_host(node, inventory, config["group"])
     if host is None:
         log.info("%s is not in the group %s of %s: nothing to join", node, config["group"], config["inventory"])
-        return 0
+        return DONE
 
     runs_dir = os.path.join(config["data_dir"], "runs")
     os.makedirs(runs_dir, mode=0o700, exist_ok=True)
@@ -214,79 +381,115 @@ def join(node, config, environ):
     run_dir = os.path.join(runs_dir, f"{stamp}-{host}")
     os.makedirs(run_dir, mode=0o700)
     playbook = os.path.join(config["project_dir"], config["playbook"])
-    log.info("joining %s: %s on %s; artifacts in %s", host, playbook, config["inventory"], run_dir)
-    warn_at = HOOKS_RPC_TIMEOUT - WARN_SECONDS_BEFORE_TIMEOUT
-    timer = threading.Timer(
-        warn_at,
-        log.warning,
-        (
-            "the join of %s has run %ss; Ganeti stops waiting for hooks at %ss and will report this one failed. "
-            "The join goes on; its result follows in this log",
-            host,
-            warn_at,
-            HOOKS_RPC_TIMEOUT,
-        ),
+    # What is left of the hook's time, and never more than run_timeout.
+    timeout = int(min(config["run_timeout"], seconds_left(deadline)))
+    if timeout < 1:
+        log.error("no time left to join %s before Ganeti stops waiting for this hook; nothing was run", host)
+        print(f"ganeti-gluster: no time left to join {host}; see {config['log_file']}")
+        return RUN_TIMED_OUT
+    log.info(
+        "joining %s: %s on %s, for at most %s s; artifacts in %s", host, playbook, config["inventory"], timeout, run_dir
     )
-    timer.daemon = True
-    timer.start()
+    become_subreaper()
+    known = live_children()
     started = time.monotonic()
-    try:
-        runner = ansible_runner.run(
-            private_data_dir=run_dir,
-            project_dir=config["project_dir"],
-            playbook=playbook,
-            inventory=config["inventory"],
-            # The role then leaves cluster-wide settings alone: `gnt-node add`
-            # holds its locks until this hook returns.
-            extravars={**config["extra_vars"], "add_nodes": host, "ganeti_gluster_disk_in_hook": True},
-            quiet=True,
-        )
-    finally:
-        timer.cancel()
+    runner = ansible_runner.run(
+        private_data_dir=run_dir,
+        project_dir=config["project_dir"],
+        playbook=playbook,
+        inventory=config["inventory"],
+        # The role then leaves cluster-wide settings alone: `gnt-node add`
+        # holds its locks until this hook returns.
+        extravars={**config["extra_vars"], "add_nodes": host, "ganeti_gluster_disk_in_hook": True},
+        quiet=True,
+        timeout=timeout,
+    )
     elapsed = time.monotonic() - started
+    events = list(runner.events)
+    if runner.status == "timeout":
+        stop_leftovers(known)
     prune_runs(runs_dir, config["keep_runs"])
     if runner.status == "successful" and runner.rc == 0:
         log.info("joined %s in %.0fs; stats: %s", host, elapsed, json.dumps(runner.stats, sort_keys=True))
-        return 0
-    lines = failures(runner.events) or [f"ansible-playbook ended {runner.status} (rc {runner.rc})"]
+        return DONE
+    again = f"ansible-playbook {config['playbook']} -e add_nodes={host}"
+    if runner.status == "timeout":
+        doing = last_task(events)
+        what = f"the join of {host} ran out of its run timeout ({timeout} s, run_timeout in the hook's settings)"
+        log.error(
+            "%s and was stopped after %.0fs%s; artifacts in %s. Find out what it waited for, then run %s",
+            what,
+            elapsed,
+            f" while {doing}" if doing else "",
+            run_dir,
+            again,
+        )
+        print(f"ganeti-gluster: {what}; see {config['log_file']}")
+        return RUN_TIMED_OUT
+    lines = failures(events) or [f"ansible-playbook ended {runner.status} (rc {runner.rc})"]
     for line in lines:
         log.error("join of %s: %s", host, line)
-    log.error("join of %s failed after %.0fs; artifacts in %s", host, elapsed, run_dir)
+    log.error("join of %s failed after %.0fs; artifacts in %s. Fix the cause and run %s", host, elapsed, run_dir, again)
     print(f"ganeti-gluster: join of {host} to the Gluster pool failed: {lines[0]} (see {config['log_file']})")
-    return 1
+    return FAILED
 
 
-def main(environ=None, config_path=CONFIG_FILE):
+def main(environ=None, config_path=CONFIG_FILE, started=None):
+    """The hook; `started` is when it started (time.monotonic()), now by default."""
+    deadline = (time.monotonic() if started is None else started) + HOOK_DEADLINE
     environ = dict(os.environ if environ is None else environ)
     node = environ.get("GANETI_NODE_NAME", "")
     master = environ.get("GANETI_MASTER", "")
     if environ.get("GANETI_HOOKS_PHASE") != "post" or environ.get("GANETI_OP_CODE") != "OP_NODE_ADD" or not node:
-        return 0
+        return DONE
     try:
         config = load_config(config_path)
     except HookSetupError as exc:
         print(f"ganeti-gluster: {exc}")
-        return 2
+        return NOT_SET_UP
     setup_logging(config["log_file"])
     if not any(same_host(master, name) for name in local_names()):
         log.info("node add of %s: this host is not the master (%s); the master runs the join", node, master)
-        return 0
+        return DONE
 
     state, marker = marker_state(os.path.join(config["data_dir"], "joining"), node)
     if state == "fresh":
         log.info("node add of %s: add-node.yml runs this join itself (%s); nothing to do", node, marker)
-        return 0
+        return DONE
     if state == "stale":
         log.warning("removing %s, left by a playbook run that ended more than %ss ago", marker, MARKER_MAX_AGE)
         os.unlink(marker)
+    try:
+        runner_api = import_runner()
+    except HookSetupError as exc:
+        log.error("node add of %s: %s", node, exc)
+        print(f"ganeti-gluster: {exc}")
+        return NOT_SET_UP
     os.makedirs(config["data_dir"], mode=0o700, exist_ok=True)
-    with exclusive(os.path.join(config["data_dir"], "join.lock")):
-        try:
-            return join(node, config, environ)
-        except Exception:
-            log.exception("join of %s stopped by an error in the hook", node)
-            print(f"ganeti-gluster: the join of {node} stopped by an error; see {config['log_file']}")
-            return 1
+    try:
+        with exclusive(os.path.join(config["data_dir"], "join.lock"), config["lock_wait"], node):
+            try:
+                return join(node, config, environ, runner_api, deadline)
+            except Exception:
+                log.exception("join of %s stopped by an error in the hook", node)
+                print(f"ganeti-gluster: the join of {node} stopped by an error; see {config['log_file']}")
+                return FAILED
+    except LockBusy as exc:
+        log.error(
+            "node add of %s: the lock %s is held by %s; gave up after lock_wait (%s s), nothing was run. "
+            "Once that join is done, run ansible-playbook %s -e add_nodes=%s",
+            node,
+            exc.path,
+            exc.holder,
+            exc.wait,
+            config["playbook"],
+            node,
+        )
+        print(
+            f"ganeti-gluster: the join lock is held by {exc.holder}; gave up after lock_wait ({exc.wait} s), "
+            f"nothing was run (see {config['log_file']})"
+        )
+        return LOCK_BUSY
 
 
 if __name__ == "__main__":

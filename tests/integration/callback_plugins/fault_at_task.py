@@ -1,0 +1,81 @@
+# Copyright: contributors to ganeti_gluster.cluster
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Test-only callback: inject a fault when a named task starts, and report the run.
+
+The fault suite (tests/integration/test_faults.py) enables it with
+ANSIBLE_CALLBACK_PLUGINS/ANSIBLE_CALLBACKS_ENABLED and names the moment:
+
+  FAULT_AT_TASK   the task's name; the fault fires once, at its first start
+  FAULT_COMMAND   JSON argv run at that moment (FAULT_PLAYBOOK_PID in its environment)
+  FAULT_WAIT      "sync" (default): the task waits for the command to end, so the
+                  fault is in place before the task runs anywhere; "async": the
+                  command runs beside the task (to strike during it)
+
+v2_playbook_on_task_start runs in the playbook's main process before the task is
+queued to any host, which makes "between task A and task B" exact.
+
+RUN_REPORT names a JSON file that gets, at the end of the run, the play recap's
+counts per host and the message of each failed or unreachable task.
+"""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: fault_at_task
+type: aggregate
+short_description: Run a fault command when a named task starts (tests only)
+description:
+  - Runs the argv in E(FAULT_COMMAND) once, when the task named in E(FAULT_AT_TASK) starts.
+requirements:
+  - enabled in ANSIBLE_CALLBACKS_ENABLED
+"""
+
+import json
+import os
+import subprocess
+
+from ansible.plugins.callback import CallbackBase
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "fault_at_task"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self):
+        super().__init__()
+        self.task = os.environ.get("FAULT_AT_TASK")
+        self.command = json.loads(os.environ.get("FAULT_COMMAND") or "null")
+        self.wait = os.environ.get("FAULT_WAIT", "sync") == "sync"
+        self.fired = False
+        self.report = os.environ.get("RUN_REPORT")
+        self.failures = {}
+
+    def _failed(self, result, ignore_errors=False):
+        if not ignore_errors:
+            self.failures.setdefault(result._host.get_name(), str(result._result.get("msg", "")))
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        self._failed(result, ignore_errors)
+
+    def v2_runner_on_unreachable(self, result):
+        if not result._task.ignore_unreachable:
+            self._failed(result)
+
+    def v2_playbook_on_stats(self, stats):
+        if not self.report:
+            return
+        counts = {host: stats.summarize(host) for host in sorted(stats.processed)}
+        with open(self.report, "w") as handle:
+            json.dump({"stats": counts, "failures": self.failures}, handle)
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        if self.fired or not self.task or not self.command or self.task not in (task.name, task.get_name()):
+            return
+        self.fired = True
+        env = dict(os.environ, FAULT_PLAYBOOK_PID=str(os.getpid()))
+        if self.wait:
+            subprocess.run(self.command, env=env, check=False)
+        else:
+            subprocess.Popen(self.command, env=env, start_new_session=True)

@@ -1,0 +1,305 @@
+"""Faults injected at named phases of a real join, and what they cost: nothing.
+
+One lab: node1-3 are a replica 3 pool holding a dataset (checksums kept); each
+case joins its own new host, whose first brick makes a set with spare directory
+bricks on node1 and node2 (on their second disk, mounted at /bricks/b2). A case
+injects its fault, then asserts on cluster state: no file lost (read back
+through a fresh client mount), the volume started, every brick of the hosts the
+fault left alone online. After the fault is cleared, a re-run converges and a
+third run changes nothing.
+
+The cases share the lab but not their hosts or bricks; they run in file order.
+FAULTS is the table docs/reliability.md is made from (scripts/reliability-doc).
+"""
+
+from __future__ import annotations
+
+import shlex
+import threading
+
+import pytest
+
+from .fault_lab import (
+    assert_nothing_lost,
+    bricks_of,
+    cluster_state,
+    kill_the_run,
+    lab_exec,
+    on_host,
+    peers,
+    play,
+    pool_healthy,
+    pool_inventory,
+    start_glusterd,
+    stop_glusterd,
+    wait_until,
+    write_dataset,
+)
+from .lab_helpers import STATE_DIR, lab, lab_state, ssh
+
+pytestmark = pytest.mark.lab
+
+HOSTS = 14
+VOLUME_TASK = "Create or grow the volume"
+PROBE_TASK = "Probe the hosts that join, from a member of the pool"
+BRICKS_TASK = "Prepare the bricks"
+
+# fault -> (what the project does, what the operator does); the rows of docs/reliability.md.
+FAULTS = {
+    "glusterd stopped on a member before the run": (
+        "refuses before any change, naming the member and its state",
+        "start glusterd on that member, re-run",
+    ),
+    "glusterd stopped on a member between the peer probe and add-brick": (
+        "the run fails at the volume step; nothing is added while a member is away; the volume stays up "
+        "on the other replicas",
+        "start glusterd on that member, re-run",
+    ),
+    "the new host's network cut right after the peer probe": (
+        "the run fails (the new peer is disconnected; no brick goes on it)",
+        "restore the network, re-run",
+    ),
+    "a probed host lost for good before it got a brick": (
+        "the next run detaches that peer (it holds no brick, so no data) with a warning, and goes on",
+        "nothing; before that host joins again, clear its /var/lib/glusterd/peers",
+    ),
+    "ansible-playbook killed (SIGKILL) during brick preparation": (
+        "prepared bricks are kept; nothing reached the pool",
+        "re-run",
+    ),
+    "ansible-playbook killed (SIGKILL) between the peer probe and add-brick": (
+        "the new host is a peer without bricks; the volume is untouched",
+        "re-run",
+    ),
+    "ansible-playbook killed (SIGKILL) during the rebalance": (
+        "the bricks are in; the rebalance mark stays pending, the next run waits for the running pass and runs its own",
+        "re-run",
+    ),
+    "two add-node.yml for two new hosts started at the same moment": (
+        "one run takes the pool's lock (on the member with the lowest glusterd UUID); the other waits, "
+        "reads the pool again and joins its host after it",
+        "nothing; a run that waits longer than gluster_pool_lock_wait refuses, naming the run that holds the lock",
+    ),
+    "an add-brick that failed and left the volume's id on the new bricks": (
+        "clears that id (only the target volume's own id, only on empty bricks) and adds them",
+        "re-run",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def pool(tmp_path_factory):
+    if lab("status").returncode == 0:
+        pytest.fail("a lab is already up on this machine; run 'bin/lab down' before the tests")
+    assert lab("up", str(HOSTS)).returncode == 0
+    try:
+        inventories = tmp_path_factory.mktemp("faults")
+        run = play("site.yml", pool_inventory(inventories / "pool.yml"), {}, timeout=600)
+        assert run.rc == 0, run.failures
+        devices = {h["name"]: h["block_devices"] for h in lab_state()["hosts"]}
+        for host in ("node1", "node2"):
+            out = ssh(
+                host,
+                f"mkfs.xfs -q -i size=512 {devices[host][1]} && mkdir -p /bricks/b2 && "
+                f"mount {devices[host][1]} /bricks/b2",
+            )
+            assert out.returncode == 0, out.stderr
+        write_dataset()
+        yield {"dir": inventories, "devices": devices}
+    finally:
+        lab("down")
+
+
+def converges(inventory, extravars):
+    """After the fault is cleared: a re-run converges, a third run changes nothing."""
+    again = play("add-node.yml", inventory, extravars)
+    assert again.rc == 0, again.failures
+    third = play("add-node.yml", inventory, extravars)
+    assert third.rc == 0, third.failures
+    assert third.changed == 0, third.stats
+
+
+def joined(host, spare):
+    assert host in peers() and peers()[host].in_cluster
+    assert bricks_of(host) == [f"{host}:/bricks/b1/brick"]
+    assert {f"node1:/bricks/b2/{spare}", f"node2:/bricks/b2/{spare}"} <= set(
+        b for h in ("node1", "node2") for b in bricks_of(h)
+    )
+
+
+def test_glusterd_stopped_on_a_member_before_the_run(pool):
+    inventory = pool_inventory(pool["dir"] / "a.yml", ["node4"], ["a"])
+    before = cluster_state()
+    assert stop_glusterd("node3").returncode == 0
+    try:
+        run = play("add-node.yml", inventory, {"add_nodes": "node4"})
+        assert run.rc != 0
+        assert "existing member node3 is Peer in Cluster, disconnected" in str(run.failures)
+        assert ssh("node4", f"blkid -p {pool['devices']['node4'][0]}").returncode == 2  # still blank
+        assert ssh("node1", "test -e /bricks/b2/a").returncode == 1  # no spare made
+    finally:
+        assert start_glusterd("node3").returncode == 0
+        wait_until(pool_healthy)
+    assert cluster_state() == before
+    assert_nothing_lost()
+    converges(inventory, {"add_nodes": "node4"})
+    joined("node4", "a")
+    assert_nothing_lost()
+
+
+def test_glusterd_stopped_on_a_member_between_probe_and_add_brick(pool):
+    inventory = pool_inventory(pool["dir"] / "b.yml", ["node5"], ["b"])
+    try:
+        run = play(
+            "add-node.yml",
+            inventory,
+            {"add_nodes": "node5"},
+            fault_at=VOLUME_TASK,
+            fault=on_host("node3", "kill $(cat /run/glusterd.pid)"),
+        )
+        assert run.rc != 0
+        assert bricks_of("node5") == []
+        assert_nothing_lost(down=("node3",))
+    finally:
+        assert start_glusterd("node3").returncode == 0
+        wait_until(pool_healthy)
+    converges(inventory, {"add_nodes": "node5"})
+    joined("node5", "b")
+    assert_nothing_lost()
+
+
+def test_the_new_hosts_network_cut_right_after_the_probe(pool):
+    inventory = pool_inventory(pool["dir"] / "c.yml", ["node6"], ["c"])
+    try:
+        run = play(
+            "add-node.yml",
+            inventory,
+            {"add_nodes": "node6"},
+            fault_at=VOLUME_TASK,
+            fault=on_host("node6", "ip link set eth0 down"),
+        )
+        assert run.rc != 0
+        assert "node6" in peers() and bricks_of("node6") == []
+        assert_nothing_lost()
+    finally:
+        lab_exec("node6", "ip link set eth0 up")
+        wait_until(pool_healthy)
+    converges(inventory, {"add_nodes": "node6"})
+    joined("node6", "c")
+    assert_nothing_lost()
+
+
+def test_a_probed_host_lost_for_good_is_detached_by_the_next_join(pool):
+    lost = pool_inventory(pool["dir"] / "d1.yml", ["node7"], ["d1"])
+    run = play(
+        "add-node.yml",
+        lost,
+        {"add_nodes": "node7"},
+        fault_at=VOLUME_TASK,
+        fault=on_host("node7", "ip link set eth0 down"),
+    )
+    assert run.rc != 0 and "node7" in peers()
+    # node7 never comes back; the next join (node8, with node7 still in the inventory) is not blocked.
+    inventory = pool_inventory(pool["dir"] / "d2.yml", ["node7", "node8"], ["d2"])
+    converges(inventory, {"add_nodes": "node8"})
+    assert "node7" not in peers()
+    joined("node8", "d2")
+    assert_nothing_lost()
+
+
+def test_the_run_killed_during_brick_preparation(pool):
+    inventory = pool_inventory(pool["dir"] / "e.yml", ["node9"], ["e"])
+    run = play(
+        "add-node.yml",
+        inventory,
+        {"add_nodes": "node9"},
+        fault_at=BRICKS_TASK,
+        fault=["sh", "-c", "sleep 0.7; " + kill_the_run()[2]],
+        wait="async",
+    )
+    assert run.killed, run
+    assert "node9" not in peers()
+    assert_nothing_lost()
+    converges(inventory, {"add_nodes": "node9"})
+    joined("node9", "e")
+    assert_nothing_lost()
+
+
+def test_the_run_killed_between_probe_and_add_brick(pool):
+    inventory = pool_inventory(pool["dir"] / "f.yml", ["node10"], ["f"])
+    run = play("add-node.yml", inventory, {"add_nodes": "node10"}, fault_at=VOLUME_TASK, fault=kill_the_run())
+    assert run.killed, run
+    assert peers()["node10"].in_cluster and bricks_of("node10") == []
+    assert_nothing_lost()
+    converges(inventory, {"add_nodes": "node10"})
+    joined("node10", "f")
+    assert_nothing_lost()
+
+
+def test_the_run_killed_during_the_rebalance(pool):
+    inventory = pool_inventory(pool["dir"] / "g.yml", ["node11"], ["g"], rebalance="full")
+    # Once the pass runs on the nodes, the controller dies.
+    wait_for_pass = (
+        "for i in $(seq 1 600); do "
+        "gluster --mode=script volume rebalance gv0 status 2>/dev/null | grep -q 'in progress' && break; "
+        "sleep 0.1; done; "
+    )
+    run = play(
+        "add-node.yml",
+        inventory,
+        {"add_nodes": "node11"},
+        fault_at=VOLUME_TASK,
+        fault=["sh", "-c", f"ssh -F {STATE_DIR}/ssh/config node1 {shlex.quote(wait_for_pass)}; " + kill_the_run()[2]],
+        wait="async",
+    )
+    assert run.killed, run
+    assert bricks_of("node11") == ["node11:/bricks/b1/brick"]
+    assert_nothing_lost()
+    converges(inventory, {"add_nodes": "node11"})
+    joined("node11", "g")
+    mark = ssh("node1", "gluster --mode=script volume get gv0 user.ganeti-gluster.rebalance").stdout
+    assert "pending" not in mark
+    assert_nothing_lost()
+
+
+def test_an_add_brick_that_failed_and_left_the_volume_id(pool):
+    inventory = pool_inventory(pool["dir"] / "h.yml", ["node12"], ["h"])
+    device = pool["devices"]["node12"][0]
+    volume_id = ssh("node1", "gluster --mode=script volume info gv0 | sed -n 's/^Volume ID: //p'").stdout.strip()
+    xattr = f"setfattr -n trusted.glusterfs.volume-id -v 0x{volume_id.replace('-', '')}"
+    # What a failed add-brick leaves: the bricks made, the volume's id on them, not in the volume.
+    out = ssh(
+        "node12",
+        f"mkfs.xfs -q -i size=512 {device} && mkdir -p /bricks/b1 && mount {device} /bricks/b1 && "
+        f"mkdir /bricks/b1/brick && {xattr} /bricks/b1/brick",
+    )
+    assert out.returncode == 0, out.stderr
+    for host in ("node1", "node2"):
+        assert ssh(host, f"mkdir /bricks/b2/h && {xattr} /bricks/b2/h").returncode == 0
+    converges(inventory, {"add_nodes": "node12"})
+    joined("node12", "h")
+    assert_nothing_lost()
+
+
+def test_two_joins_started_at_the_same_moment(pool):
+    # Two operators (two inventories, two controllers' worth of runs) join two hosts at once.
+    runs = {}
+    inventories = {
+        host: pool_inventory(pool["dir"] / f"i-{host}.yml", [host], [f"i-{host}"]) for host in ("node13", "node14")
+    }
+
+    def join(host):
+        runs[host] = play("add-node.yml", inventories[host], {"add_nodes": host})
+
+    threads = [threading.Thread(target=join, args=(host,)) for host in inventories]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # One held the pool's lock, the other waited for it, read the pool again and joined.
+    assert {h: r.rc for h, r in runs.items()} == {"node13": 0, "node14": 0}, {h: r.failures for h, r in runs.items()}
+    for host, inventory in inventories.items():
+        joined(host, f"i-{host}")
+        again = play("add-node.yml", inventory, {"add_nodes": host})
+        assert again.rc == 0 and again.changed == 0, (again.failures, again.stats)
+    assert_nothing_lost()

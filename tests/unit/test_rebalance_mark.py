@@ -1,0 +1,309 @@
+"""The rebalance mark (user.ganeti-gluster.rebalance): its transitions, every (state, observation)
+pair, and gluster_volume's flows around it with scripted gluster output captured from real
+glusterd (Gluster 10.3)."""
+
+from pathlib import Path
+from unittest import mock
+
+import pytest
+
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import hosts
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import GlusterOpError, interpret
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.rebalance_mark import (
+    FIX_LAYOUT,
+    FULL,
+    MAX_FULL_PASSES,
+    NOT_STARTED,
+    NOTHING,
+    STILL_MOVING,
+    Action,
+    BricksAdded,
+    MarkError,
+    PassFinished,
+    PassRunning,
+    Settled,
+    parse,
+    step,
+    value_of,
+)
+from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_volume
+
+from .module_harness import Expected, run_module
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "gluster"
+G = ["/usr/sbin/gluster", "--mode=script", "--xml"]
+MARK = "user.ganeti-gluster.rebalance"
+
+
+def out(name):
+    return (FIXTURES / name).read_text()
+
+
+def read(args, fixture):
+    return Expected([*G, *args], 0, out(fixture))
+
+
+@pytest.fixture(autouse=True)
+def node1_is_this_host():
+    """Run as if on node1, with no name resolution (names compare as names)."""
+    with (
+        mock.patch.object(hosts, "addresses", lambda name: set()),
+        mock.patch.object(gluster_volume, "is_this_host", lambda name: name == "node1"),
+    ):
+        yield
+
+
+@pytest.fixture
+def warnings():
+    """The module's warnings, in order; and no sleeping while it polls."""
+    said = []
+    with (
+        mock.patch.object(gluster_volume.AnsibleModule, "warn", lambda module, text: said.append(text)),
+        mock.patch.object(gluster_volume.time, "sleep", lambda seconds: None),
+    ):
+        yield said
+
+
+# -- the transitions ----------------------------------------------------------
+
+LAST = MAX_FULL_PASSES
+SET_FIX_LAYOUT, SET_FULL = "pending fix-layout", "pending full"
+
+# Every state (what the mark owes) against every kind of observation.
+TRANSITIONS = [
+    # Nothing owed (no mark, or "done").
+    (NOTHING, BricksAdded(None), Action(NOTHING)),
+    (NOTHING, BricksAdded(FIX_LAYOUT), Action(FIX_LAYOUT, set_mark=SET_FIX_LAYOUT)),
+    (NOTHING, BricksAdded(FULL), Action(FULL, set_mark=SET_FULL)),
+    (NOTHING, PassRunning(), Action(NOTHING, wait=True)),
+    (NOTHING, Settled(started=False), Action(NOTHING)),
+    (NOTHING, Settled(started=True), Action(NOTHING)),
+    (NOTHING, PassFinished(files=0, passes=1), Action(NOTHING)),
+    (NOTHING, PassFinished(files=9, passes=1), Action(NOTHING)),
+    (NOTHING, PassFinished(files=9, passes=LAST), Action(NOTHING)),
+    # A fix-layout owed: a full rebalance pays it too; one pass pays it.
+    (FIX_LAYOUT, BricksAdded(None), Action(FIX_LAYOUT)),
+    (FIX_LAYOUT, BricksAdded(FIX_LAYOUT), Action(FIX_LAYOUT)),
+    (FIX_LAYOUT, BricksAdded(FULL), Action(FULL, set_mark=SET_FULL)),
+    (FIX_LAYOUT, PassRunning(), Action(FIX_LAYOUT, wait=True)),
+    (FIX_LAYOUT, Settled(started=False), Action(FIX_LAYOUT, warning=NOT_STARTED)),
+    (FIX_LAYOUT, Settled(started=True), Action(FIX_LAYOUT, start_pass=FIX_LAYOUT)),
+    (FIX_LAYOUT, PassFinished(files=0, passes=1), Action(NOTHING, set_mark="done")),
+    (FIX_LAYOUT, PassFinished(files=9, passes=1), Action(NOTHING, set_mark="done")),
+    (FIX_LAYOUT, PassFinished(files=9, passes=LAST), Action(NOTHING, set_mark="done")),
+    # A full rebalance owed: passes until one moves nothing, at most LAST in a run.
+    (FULL, BricksAdded(None), Action(FULL)),
+    (FULL, BricksAdded(FIX_LAYOUT), Action(FULL)),
+    (FULL, BricksAdded(FULL), Action(FULL)),
+    (FULL, PassRunning(), Action(FULL, wait=True)),
+    (FULL, Settled(started=False), Action(FULL, warning=NOT_STARTED)),
+    (FULL, Settled(started=True), Action(FULL, start_pass=FULL)),
+    (FULL, PassFinished(files=0, passes=1), Action(NOTHING, set_mark="done")),
+    (FULL, PassFinished(files=0, passes=LAST), Action(NOTHING, set_mark="done")),
+    (FULL, PassFinished(files=9, passes=1), Action(FULL, start_pass=FULL)),
+    (FULL, PassFinished(files=9, passes=LAST - 1), Action(FULL, start_pass=FULL)),
+    (FULL, PassFinished(files=9, passes=LAST), Action(FULL, warning=STILL_MOVING)),
+]
+
+
+@pytest.mark.parametrize(("owed", "observation", "action"), TRANSITIONS)
+def test_transition(owed, observation, action):
+    assert step(owed, observation) == action
+
+
+def test_the_table_covers_every_state_and_kind_of_observation():
+    kinds = {type(o) for _, o, _ in TRANSITIONS}
+    assert {(s, k) for s, _, _ in TRANSITIONS for k in kinds} == {(s, type(o)) for s, o, _ in TRANSITIONS}
+    assert {s for s, _, _ in TRANSITIONS} == {NOTHING, FIX_LAYOUT, FULL}
+    assert kinds == {BricksAdded, PassRunning, Settled, PassFinished}
+
+
+def test_a_mark_is_set_only_to_a_value_it_may_take_and_that_says_what_is_owed():
+    for owed, _, action in TRANSITIONS:
+        if action.set_mark is not None:
+            assert parse(action.set_mark, "gv0") == action.owed
+            assert action.set_mark != value_of(owed)
+
+
+@pytest.mark.parametrize(
+    ("value", "owed"),
+    [(None, NOTHING), ("done", NOTHING), ("pending fix-layout", FIX_LAYOUT), ("pending full", FULL)],
+)
+def test_parse_reads_every_value_the_module_writes(value, owed):
+    assert parse(value, "gv0") == owed
+
+
+@pytest.mark.parametrize("value", ["pending", "pending bogus", "weird", "Pending full", "pending  full", "", "none"])
+def test_parse_refuses_any_other_value(value):
+    with pytest.raises(MarkError, match=f"volume gv0 has {MARK} = {value!r}, which is not a value"):
+        parse(value, "gv0")
+
+
+def test_an_observation_of_another_kind_is_a_programming_error():
+    with pytest.raises(TypeError):
+        step(FULL, "files moved")
+
+
+def test_glusterd_refuses_to_reset_the_mark():
+    # Why `done` is a volume set and the error message does not suggest `volume reset`.
+    argv = [*G, "volume", "reset", "gv0", MARK]
+    with pytest.raises(GlusterOpError, match=f"Option {MARK} does not exist"):
+        interpret(argv, 0, out("volume-reset-user-option.xml"), "")
+
+
+# -- gluster_volume's flows around the mark ----------------------------------
+
+# gv0: two replica 3 sets, started (captured on the lab).
+GV0 = [
+    "node1:/bricks/a/gv",
+    "node2:/bricks/a/gv",
+    "node3:/bricks/a/gv",
+    "node4:/bricks/a/gv",
+    "node1:/bricks/b/gv",
+    "node2:/bricks/b/gv",
+]
+# A third set, in the order the planner gives it to gluster.
+NEW_SET = ["node1:/bricks/c/gv", "node3:/bricks/b/gv", "node4:/bricks/b/gv"]
+ADD_BRICK = [*G, "volume", "add-brick", "gv0", "replica", "3", *NEW_SET]
+STATUS = [*G, "volume", "rebalance", "gv0", "status"]
+START_FULL = [*G, "volume", "rebalance", "gv0", "start"]
+START_FIX_LAYOUT = [*G, "volume", "rebalance", "gv0", "fix-layout", "start"]
+SET_DONE = [*G, "volume", "set", "gv0", MARK, "done"]
+
+# Captured on one glusterd: a full rebalance started, seen in progress, then
+# completed having moved 1640 files. A second start of ours gets another task id.
+FIRST_TASK = "84a62020-3002-41ab-a27d-5e305853543f"
+OUR_TASK = "0b0c9f5e-5d1e-4f4e-9a57-6f7d1d3c2a10"
+RUNNING = out("rebalance-status-in-progress.xml")
+MOVED_FILES = out("rebalance-status-completed-files.xml")
+OURS_STARTED = out("rebalance-start-full.xml").replace(FIRST_TASK, OUR_TASK)
+OURS_MOVED_FILES = MOVED_FILES.replace(FIRST_TASK, OUR_TASK)
+OURS_MOVED_NOTHING = OURS_MOVED_FILES.replace("<files>1640</files>", "<files>0</files>")
+SET_OK = out("volume-set.xml")
+
+
+def volume_info(mark=None):
+    """gv0's `volume info`, with the mark set to `mark` (None: no mark)."""
+    info = out("volume-info-distributed-replicate.xml")
+    if mark is None:
+        return info
+    option = f"<option><name>{MARK}</name><value>{mark}</value></option>"
+    return info.replace("<option>", option + "<option>", 1)
+
+
+def bricks_online():
+    """What wait_bricks_online reads: every brick's process online."""
+    return [
+        read(["volume", "status", "gv0"], "volume-status.xml"),
+        read(["volume", "info"], "volume-info-distributed-replicate.xml"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("mark", "sets"),
+    [
+        # The interrupted run owed a fix-layout; this one asks for full: the mark
+        # says so, but only once the running pass is over.
+        ("pending fix-layout", [[*G, "volume", "set", "gv0", MARK, "pending full"]]),
+        # The mark already says what this run owes: no set.
+        ("pending full", []),
+    ],
+)
+def test_bricks_added_while_an_interrupted_pass_runs_wait_for_it_before_any_change(mark, sets, warnings):
+    result = run_module(
+        gluster_volume.main,
+        {"name": "gv0", "state": "started", "replica": 3, "bricks": [*GV0, *NEW_SET], "rebalance": "full"},
+        [
+            Expected([*G, "volume", "info"], 0, volume_info(mark)),
+            read(["pool", "list"], "pool-list-four.xml"),
+            # The interrupted run's pass goes on: nothing changes until it is over
+            # (glusterd refuses add-brick meanwhile, and a volume set would change
+            # the volfile under its rebalance processes).
+            Expected(STATUS, 0, RUNNING),
+            Expected(STATUS, 0, MOVED_FILES),
+            *[Expected(argv, 0, SET_OK) for argv in sets],
+            Expected(ADD_BRICK, 0, out("add-brick.xml")),
+            *bricks_online(),
+            Expected(START_FULL, 0, OURS_STARTED),
+            Expected(STATUS, 0, OURS_MOVED_FILES),
+            Expected(START_FULL, 0, OURS_STARTED),
+            Expected(STATUS, 0, OURS_MOVED_NOTHING),
+            Expected(SET_DONE, 0, SET_OK),
+            read(["volume", "info"], "volume-info-distributed-replicate.xml"),
+        ],
+    )
+    assert not result.failed, result.result
+    assert result.result["added_bricks"] == NEW_SET
+    assert result.result["rebalance"]["passes"] == 2
+    assert result.result["rebalance"]["files"] == 0
+
+
+def test_last_full_pass_that_still_moved_files_leaves_the_mark_pending(warnings):
+    passes = MAX_FULL_PASSES
+    result = run_module(
+        gluster_volume.main,
+        {"name": "gv0", "state": "started", "replica": 3, "bricks": GV0, "rebalance": "full"},
+        [
+            Expected([*G, "volume", "info"], 0, volume_info("pending full")),
+            read(["pool", "list"], "pool-list-four.xml"),
+            read(["volume", "rebalance", "gv0", "status"], "rebalance-status-not-started.xml"),
+            *bricks_online(),
+            *[Expected(START_FULL, 0, OURS_STARTED), Expected(STATUS, 0, OURS_MOVED_FILES)] * passes,
+            # No `volume set ... done`: the next run goes on with the passes.
+            read(["volume", "info"], "volume-info-distributed-replicate.xml"),
+        ],
+    )
+    assert not result.failed, result.result
+    assert result.result["changed"] is True
+    assert result.result["rebalance"]["passes"] == passes
+    assert result.result["rebalance"]["files"] == 1640
+    assert warnings == [
+        f"rebalance of gv0 still moved 1640 files in pass {passes}, the last one a run makes; "
+        f"{MARK} stays 'pending full', so the next run goes on with the passes"
+    ]
+
+
+@pytest.mark.parametrize("mark", ["pending", "pending bogus", "weird", "Pending full", ""])
+def test_unknown_mark_fails_clearly_before_anything_changes(mark, warnings):
+    result = run_module(
+        gluster_volume.main,
+        {"name": "gv0", "state": "started", "replica": 3, "bricks": [*GV0, *NEW_SET], "rebalance": "full"},
+        [Expected([*G, "volume", "info"], 0, volume_info(mark))],
+    )
+    assert result.failed
+    assert result.result["msg"] == (
+        f"volume gv0 has {MARK} = {mark!r}, which is not a value this module writes: it takes "
+        "'done' (no rebalance owed), 'pending fix-layout' or 'pending full' (the rebalance an interrupted "
+        f"run still owes). Set the one that is true, for example: gluster volume set gv0 {MARK} done "
+        f"(glusterd refuses `gluster volume reset gv0 {MARK}`: it resets only options it knows)"
+    )
+    assert result.result["commands"] == []
+
+
+def test_a_run_with_nothing_owed_and_nothing_to_add_sets_no_mark():
+    result = run_module(
+        gluster_volume.main,
+        {"name": "gv0", "state": "started", "replica": 3, "bricks": GV0, "rebalance": "full"},
+        [Expected([*G, "volume", "info"], 0, volume_info("done")), read(["pool", "list"], "pool-list-four.xml")],
+    )
+    assert (result.failed, result.result["changed"], result.result["commands"]) == (False, False, [])
+
+
+def test_check_mode_with_the_mark_already_pending_reports_no_set():
+    result = run_module(
+        gluster_volume.main,
+        {
+            "name": "gv0",
+            "state": "started",
+            "replica": 3,
+            "bricks": [*GV0, *NEW_SET],
+            "rebalance": "full",
+            "_ansible_check_mode": True,
+        },
+        [
+            Expected([*G, "volume", "info"], 0, volume_info("pending full")),
+            read(["pool", "list"], "pool-list-four.xml"),
+        ],
+    )
+    assert not result.failed, result.result
+    assert result.result["commands"] == [ADD_BRICK, START_FULL]
