@@ -47,6 +47,7 @@ PRIVATE_DIRS = (
     "/var/log/glusterfs",
     "/var/lib/ganeti",
     "/var/log/ganeti",
+    "/var/lib/ganeti-gluster",
     "/srv/ganeti",
     "/bricks",
 )

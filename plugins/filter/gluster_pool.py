@@ -51,7 +51,9 @@ def _peer_identity(peer):
     return identity(peer.get("hostnames") or [peer["hostname"]], peer.get("addresses", []))
 
 
-def gluster_pool_plan(views, hosts, add_nodes=None, peer_names=None, inventory_names=None, resolve=addresses):
+def gluster_pool_plan(
+    views, hosts, add_nodes=None, peer_names=None, inventory_names=None, storage_hosts=None, resolve=addresses
+):
     """Who is a member, who joins, who acts for the pool, the name Gluster knows each
     host by; and the errors that forbid the run.
 
@@ -59,14 +61,17 @@ def gluster_pool_plan(views, hosts, add_nodes=None, peer_names=None, inventory_n
       without a running glusterd); hosts: the gluster_pool group in inventory order;
     add_nodes: hosts this run may join (None: every host that is not a member);
     peer_names: host -> gluster_pool_peer_name, where the inventory sets one;
-    inventory_names: host -> other names the inventory gives it (ansible_host).
+    inventory_names: host -> other names the inventory gives it (ansible_host);
+    storage_hosts: the hosts that declare bricks (gluster_pool_bricks).
 
     A member is matched to its peer entry by its glusterd UUID; a member that does
     not answer, by an exact name or a shared address (never by a first label).
 
-    A peer that is disconnected, unreachable (or outside the inventory) and holds no
-    brick (`detach`) was cut off during its join: it is detached rather than blocking
-    every later run, since it holds no data.
+    A peer that is a host of the inventory declaring bricks, unreachable over SSH,
+    disconnected and holding no brick of any volume (`detach`) was cut off during its
+    join: it is detached rather than blocking every later run, since it holds no data.
+    Peers outside the inventory, and brick-less hosts (clients, compute nodes), are
+    never detached.
     """
     hosts = list(hosts)
     views = dict(views or {})
@@ -138,13 +143,19 @@ def gluster_pool_plan(views, hosts, add_nodes=None, peer_names=None, inventory_n
                 matched[peer["uuid"]] = host
         for peer in peers:
             host = matched.get(peer["uuid"])
-            unreachable = host is None or (views.get(host) or {}).get("unreachable")
-            if unreachable and not peer.get("connected") and not peer.get("bricks", ["unknown"]):
+            cut_off = (
+                host is not None
+                and host in (storage_hosts or ())
+                and (views.get(host) or {}).get("unreachable")
+                and not peer.get("connected")
+                and not peer.get("bricks", ["unknown"])
+            )
+            if cut_off:
                 # Probed, then lost before it got a brick (a join cut short): it holds no
                 # data, and left in place it would block every later change of the pool.
                 detach.append(peer["hostname"])
                 warnings.append(
-                    f"peer {peer['hostname']}{f' ({host})' if host and host != peer['hostname'] else ''} is "
+                    f"peer {peer['hostname']}{f' ({host})' if host != peer['hostname'] else ''} is "
                     "disconnected, unreachable and holds no brick of any volume: it is detached so that it "
                     "does not block the pool. Before it joins again, clear its /var/lib/glusterd/peers."
                 )
@@ -171,7 +182,15 @@ def gluster_pool_plan(views, hosts, add_nodes=None, peer_names=None, inventory_n
                 )
             names[host] = explicit.get(host) or peer["hostname"]
             uuids[host] = peer["uuid"]
-            if (views.get(host) or {}).get("unreachable"):
+            if (views.get(host) or {}).get("unreachable") and not peer.get("bricks", ["unknown"]):
+                # glusterd counts a peer that vanished silently as connected until a transaction
+                # with it times out; until then nothing can safely detach it.
+                errors.append(
+                    f"existing member {host} is unreachable and holds no brick (a join cut short?), but "
+                    f"{anchor}'s glusterd still counts it connected: restore it and re-run, or, once "
+                    f"`gluster pool list` on {anchor} shows it Disconnected, re-run and it is detached"
+                )
+            elif (views.get(host) or {}).get("unreachable"):
                 errors.append(f"existing member {host} is unreachable; fix it (or its SSH access) before joining hosts")
             elif not peer.get("in_cluster"):
                 state = peer.get("state_str") or f"state {peer.get('state')}"
@@ -209,14 +228,12 @@ def gluster_pool_plan(views, hosts, add_nodes=None, peer_names=None, inventory_n
             others = ", ".join(sorted(p["hostname"] for p in view["peers"] if not p.get("local")))
             errors.append(f"{host} already belongs to another trusted pool (peers: {others}); detach it there first")
 
-    # One host holds the run lock, the same whichever controller and inventory order:
-    # the member with the lowest glusterd UUID.
-    lock_host = min(uuids, key=lambda h: (uuids[h], h)) if uuids else anchor
-    if lock_host not in members:
-        lock_host = anchor
+    if not fresh and members:
+        # One member acts for the pool (and holds its lock while it changes it), the same
+        # whichever controller and inventory order: the one with the lowest glusterd UUID.
+        anchor = min(members, key=lambda h: (uuids.get(h, "~"), h))
     return {
         "anchor": anchor,
-        "lock_host": lock_host,
         "fresh": fresh,
         "members": members,
         "joining": joining,

@@ -167,15 +167,25 @@ def ssh_name(name):
     return normalized(socket.getfqdn(name))
 
 
+# Marks the lines this collection puts into Ganeti's known_hosts for an add, so that
+# a run that was interrupted before it took them out leaves nothing the next cannot find.
+KNOWN_HOSTS_TAG = "ganeti-gluster-node-add"
+
+
 def known_hosts_lines(name, public_keys):
-    """known_hosts lines for `name` from ssh_host_*_key.pub contents ("TYPE BASE64 [comment]")."""
+    """Tagged known_hosts lines for `name` from ssh_host_*_key.pub contents ("TYPE BASE64 [comment]")."""
     lines = []
     for key in public_keys:
         fields = key.split()
         if len(fields) < 2 or not fields[0].startswith(("ssh-", "ecdsa-", "sk-")):
             raise ValueError(f"not an SSH public key: {key.strip()[:60]!r}")
-        lines.append(f"{name} {fields[0]} {fields[1]}")
-    return lines
+        lines.append(f"{name} {fields[0]} {fields[1]} {KNOWN_HOSTS_TAG}")
+    return list(dict.fromkeys(lines))
+
+
+def tagged_lines(text):
+    """The lines of `text` an add put there and did not take out."""
+    return [line for line in text.splitlines() if line.split()[-1:] == [KNOWN_HOSTS_TAG]]
 
 
 def with_lines(text, lines):

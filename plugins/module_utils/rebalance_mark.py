@@ -95,10 +95,12 @@ class Settled:
 
 @dataclass(frozen=True)
 class PassFinished:
-    """This run's pass number `passes` completed, having moved `files` files."""
+    """This run's pass number `passes` completed, having moved `files` files and
+    failed to move `failures` (a file it could not move may be off its set)."""
 
     files: int
     passes: int
+    failures: int = 0
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,7 @@ def step(owed, observation):
         # layout (lookup-optimize) do not find them (gluster/glusterfs#973). A pass
         # that moves nothing shows every file is where it belongs. A fix-layout pass
         # moves no files: one is enough.
-        if owed == FIX_LAYOUT or not observation.files:
+        if owed == FIX_LAYOUT or not (observation.files or observation.failures):
             return Action(NOTHING, set_mark=DONE)
         if observation.passes < MAX_FULL_PASSES:
             return Action(owed, start_pass=owed)

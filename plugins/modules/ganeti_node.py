@@ -108,6 +108,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli 
     node_add_args,
     redist_conf_args,
     ssh_name,
+    tagged_lines,
     with_lines,
     without_lines,
 )
@@ -133,12 +134,31 @@ def write_text(module, path, text):
     module.atomic_move(tmp, path)
 
 
+# Ganeti's prepare-node-join gives the new node the cluster's (this master's) host
+# keys of these types (SSH_DAEMON_KEYFILES); its later ssh to the node may see them.
+MASTER_HOST_KEYS = ("/etc/ssh/ssh_host_rsa_key.pub", "/etc/ssh/ssh_host_ecdsa_key.pub", "/etc/ssh/ssh_host_dsa_key.pub")
+
+
+def master_host_keys():
+    return [text for text in map(read_text, MASTER_HOST_KEYS) if text.strip()]
+
+
+def restore_known_hosts(module, cli, path, lines, result):
+    """Take `lines` out of Ganeti's known_hosts and redistribute it: gnt-node add copies
+    that file, our lines included, to every node."""
+    write_text(module, path, without_lines(read_text(path), lines))
+    result["commands"].append(cli.argv(redist_conf_args()))
+    cli.run(redist_conf_args())
+
+
 def add_node(module, cli, name, keys, result):
     """gnt-node add NAME, with NAME's host keys known to Ganeti's ssh for its duration."""
     args = node_add_args(name, module.params["ssh_key_check"])
     result["commands"].append(cli.argv(args))
     path = module.params["known_hosts"]
-    lines = known_hosts_lines(ssh_name(name), keys) if keys and module.params["ssh_key_check"] else []
+    lines = []
+    if keys and module.params["ssh_key_check"]:
+        lines = known_hosts_lines(ssh_name(name), list(keys) + master_host_keys())
     if module.check_mode:
         result["known_hosts_lines"] += lines
         return
@@ -153,13 +173,14 @@ def add_node(module, cli, name, keys, result):
             f"; check that the master's root SSH key is in {name}:/root/.ssh/authorized_keys and that "
             f"{name} resolves to its primary address"
         )
-        raise
-    finally:
         if added:
-            write_text(module, path, without_lines(read_text(path), added))
-            # gnt-node add copied the file, our lines included, to every node.
-            result["commands"].append(cli.argv(redist_conf_args()))
-            cli.run(redist_conf_args())
+            try:
+                restore_known_hosts(module, cli, path, added, result)
+            except (GanetiError, OSError) as cleanup:
+                exc.message += f"; and taking its host keys out of {path} failed too: {cleanup}"
+        raise
+    if added:
+        restore_known_hosts(module, cli, path, added, result)
 
 
 def main():
@@ -195,6 +216,21 @@ def main():
         module.fail_json(**exc.fail_kwargs(), **result)
     missing = [name for name in dict.fromkeys(wanted) if not any(n.is_named(name) for n in before)]
 
+    # Lines an interrupted add left in Ganeti's known_hosts (and so on every node).
+    leftovers = tagged_lines(read_text(module.params["known_hosts"]))
+    if leftovers:
+        result["changed"] = True
+        result["known_hosts_lines"] += leftovers
+        if module.check_mode:
+            result["commands"].append(cli.argv(redist_conf_args()))
+        else:
+            try:
+                restore_known_hosts(module, cli, module.params["known_hosts"], leftovers, result)
+            except (GanetiError, OSError) as exc:
+                module.fail_json(
+                    msg=f"cannot take an earlier add's lines out of {module.params['known_hosts']}: {exc}", **result
+                )
+
     after = before
     for name in missing:
         result["added"].append(name)
@@ -203,6 +239,8 @@ def main():
             add_node(module, cli, name, keys.get(name), result)
         except GanetiError as exc:
             module.fail_json(**exc.fail_kwargs(), **result)
+        except OSError as exc:
+            module.fail_json(msg=f"cannot write {module.params['known_hosts']} for the add of {name}: {exc}", **result)
     if missing and not module.check_mode:
         try:
             after = cli.nodes()

@@ -35,8 +35,16 @@ options:
       - Seconds to wait for probed nodes to become C(Peer in Cluster) and connected.
     type: int
     default: 120
+  only_disconnected:
+    description:
+      - With O(state=absent), detach only the named peers that are disconnected when the module
+        looks, under the pool's lock; a connected one is left, with a warning. For peers that were
+        cut off during a join.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - ganeti_gluster.cluster.attributes.ACTION_MODULE
+  - ganeti_gluster.cluster.pool_lock
 notes:
   - Peer membership is read from C(gluster --xml pool list); a peer is a member when its state is 3
     (C(Peer in Cluster)) and it is connected.
@@ -103,6 +111,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts impor
     is_this_host,
     is_valid_host,
 )
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.pool_lock import LOCK_OPTIONS, held_by
 
 POLL_SECONDS = 0.5
 
@@ -150,6 +159,8 @@ def main():
             "nodes": {"type": "list", "elements": "str", "required": True},
             "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
             "timeout": {"type": "int", "default": 120},
+            "only_disconnected": {"type": "bool", "default": False},
+            **LOCK_OPTIONS,
         },
         supports_check_mode=True,
     )
@@ -165,47 +176,54 @@ def main():
 
     cli = GlusterCli(module)
     result = {"changed": False, "probed": [], "detached": [], "commands": []}
-    try:
-        before = cli.pool_list()
-        others = [n for n in dict.fromkeys(nodes) if not is_this_host(n)]
-        if state == "present":
-            missing = [n for n in others if find_peer(n, before) is None]
-            result["commands"] = [cli.argv("peer", "probe", n) for n in missing]
-            after_names = sorted(set(peer_names(before)) | set(missing))
-            if module.check_mode:
-                result["probed"] = list(missing)
+    with held_by(module):
+        try:
+            before = cli.pool_list()
+            others = [n for n in dict.fromkeys(nodes) if not is_this_host(n)]
+            if state == "present":
+                missing = [n for n in others if find_peer(n, before) is None]
+                result["commands"] = [cli.argv("peer", "probe", n) for n in missing]
+                after_names = sorted(set(peer_names(before)) | set(missing))
+                if module.check_mode:
+                    result["probed"] = list(missing)
+                else:
+                    # Every missing node is probed; `probed` is a list of its own, built from the answers.
+                    for node in missing:
+                        if probe_outcome(cli.run("peer", "probe", node)) == PROBE_NEW:
+                            result["probed"].append(node)
+                        # Otherwise known under another name after all: nothing was added.
+                peers = before if module.check_mode else wait_in_cluster(module, cli, others, timeout)
             else:
-                # Every missing node is probed; `probed` is a list of its own, built from the answers.
-                for node in missing:
-                    if probe_outcome(cli.run("peer", "probe", node)) == PROBE_NEW:
-                        result["probed"].append(node)
-                    # Otherwise known under another name after all: nothing was added.
-            peers = before if module.check_mode else wait_in_cluster(module, cli, others, timeout)
-        else:
-            present = {n: find_peer(n, before) for n in others}
-            present = {n: p for n, p in present.items() if p is not None}
-            hosting = []
-            for volume in cli.volumes() if present else []:
-                for node, peer in present.items():
-                    held = [b.name for b in volume.bricks if b.host_uuid == peer.uuid]
-                    if held:
-                        hosting.append(f"{node} hosts bricks of volume {volume.name} ({', '.join(held)})")
-            if hosting:
-                module.fail_json(
-                    msg="refusing to detach peers that host bricks: "
-                    + "; ".join(hosting)
-                    + ". Move the bricks off first (replace-brick, or remove-brick with a data migration).",
-                    **result,
-                )
-            result["commands"] = [cli.argv("peer", "detach", n) for n in present]
-            result["detached"] = list(present)
-            after_names = sorted(set(peer_names(before)) - {p.hostname for p in present.values()})
-            if present and not module.check_mode:
-                for node in present:
-                    cli.run("peer", "detach", node)
-            peers = before if module.check_mode else cli.pool_list()
-    except GlusterError as exc:
-        module.fail_json(**exc.fail_kwargs(), **{k: v for k, v in result.items() if k != "changed"})
+                present = {n: find_peer(n, before) for n in others}
+                present = {n: p for n, p in present.items() if p is not None}
+                if module.params["only_disconnected"]:
+                    # Checked again here, under the lock: a peer that came back stays.
+                    back = [n for n, p in present.items() if p.connected]
+                    for node in back:
+                        module.warn(f"{node} is connected again; it is not detached")
+                        del present[node]
+                hosting = []
+                for volume in cli.volumes() if present else []:
+                    for node, peer in present.items():
+                        held = [b.name for b in volume.bricks if b.host_uuid == peer.uuid]
+                        if held:
+                            hosting.append(f"{node} hosts bricks of volume {volume.name} ({', '.join(held)})")
+                if hosting:
+                    module.fail_json(
+                        msg="refusing to detach peers that host bricks: "
+                        + "; ".join(hosting)
+                        + ". Move the bricks off first (replace-brick, or remove-brick with a data migration).",
+                        **result,
+                    )
+                result["commands"] = [cli.argv("peer", "detach", n) for n in present]
+                result["detached"] = list(present)
+                after_names = sorted(set(peer_names(before)) - {p.hostname for p in present.values()})
+                if present and not module.check_mode:
+                    for node in present:
+                        cli.run("peer", "detach", node)
+                peers = before if module.check_mode else cli.pool_list()
+        except GlusterError as exc:
+            module.fail_json(**exc.fail_kwargs(), **{k: v for k, v in result.items() if k != "changed"})
 
     result["changed"] = bool(result["probed"] or result["detached"])
     result["peers"] = [p.as_dict() for p in peers]

@@ -109,6 +109,7 @@ options:
     type: bool
 extends_documentation_fragment:
   - ganeti_gluster.cluster.attributes.ACTION_MODULE
+  - ganeti_gluster.cluster.pool_lock
 seealso:
   - module: ganeti_gluster.cluster.gluster_peer
   - module: ganeti_gluster.cluster.gluster_brick
@@ -228,6 +229,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli
     volume_create_args,
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import find_peer, is_this_host
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.pool_lock import LOCK_OPTIONS, held_by
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.rebalance_mark import (
     NOT_STARTED,
     NOTHING,
@@ -549,7 +551,7 @@ class VolumeRun:
         while action.start_pass:
             status = self.run_pass(name, action.start_pass)
             passes += 1
-            action = step(self.owed, PassFinished(status.files, passes))
+            action = step(self.owed, PassFinished(status.files, passes, status.failures))
         self.result["rebalance"] = {**status.as_dict(), "passes": passes}
         if action.warning == STILL_MOVING:
             self.module.warn(
@@ -693,16 +695,19 @@ def main():
                 "removed_in_version": "1.0.0",
                 "removed_from_collection": "ganeti_gluster.cluster",
             },
+            **LOCK_OPTIONS,
         },
         mutually_exclusive=[("replica", "disperse"), ("arbiter", "disperse"), ("force", "root_bricks")],
         required_together=[("disperse", "redundancy")],
         supports_check_mode=True,
     )
     run = VolumeRun(module)
-    try:
-        run.run()
-    except GlusterError as exc:
-        module.fail_json(**exc.fail_kwargs(), **{k: v for k, v in run.result.items() if k != "changed"})
+    # Read, compare and act under the pool's lock: another run's change cannot fall in between.
+    with held_by(module):
+        try:
+            run.run()
+        except GlusterError as exc:
+            module.fail_json(**exc.fail_kwargs(), **{k: v for k, v in run.result.items() if k != "changed"})
 
 
 if __name__ == "__main__":

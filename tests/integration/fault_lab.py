@@ -180,16 +180,28 @@ def files_lost():
 
 
 def offline_bricks(except_hosts=()):
-    """Bricks of the volume that are offline, but on the hosts a fault took down."""
-    volume = volume_info("node1", "gv0")
-    online = {
-        (b.peer_uuid, b.path) for b in parse_volume_status(gluster_xml("node1", "volume", "status", "gv0")) if b.online
-    }
-    return [
-        b.name
-        for b in volume.bricks
-        if (b.host_uuid, b.path) not in online and b.name.split(":")[0] not in except_hosts
-    ]
+    """Bricks of the volume whose process is not running, but on the hosts a fault took
+    down. Read on each host from glusterd's pid file and /proc, not with `volume
+    status`: that is a cluster-wide transaction, which a peer cut off mid-way blocks."""
+    offline = []
+    for brick in volume_info("node1", "gv0").bricks:
+        host, path = brick.name.split(":", 1)
+        if host in except_hosts:
+            continue
+        pidfile = f"/var/run/gluster/vols/gv0/{host}{path.replace('/', '-')}.pid"
+        alive = ssh(host, f'p=$(cat {pidfile}) && [ "$(readlink /proc/$p/exe)" = /usr/sbin/glusterfsd ]')
+        if alive.returncode != 0:
+            offline.append(brick.name)
+    return offline
+
+
+def volume_status_answers():
+    """Whether glusterd runs a cluster-wide transaction again (none left hanging)."""
+    try:
+        parse_volume_status(gluster_xml("node1", "volume", "status", "gv0"))
+    except Exception:
+        return False
+    return True
 
 
 def bricks_of(host):

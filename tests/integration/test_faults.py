@@ -32,6 +32,7 @@ from .fault_lab import (
     pool_inventory,
     start_glusterd,
     stop_glusterd,
+    volume_status_answers,
     wait_until,
     write_dataset,
 )
@@ -60,11 +61,12 @@ FAULTS = {
         "restore the network, re-run",
     ),
     "a probed host lost for good before it got a brick": (
-        "the next run detaches that peer (it holds no brick, so no data) with a warning, and goes on",
+        "once glusterd sees it disconnected, the next run detaches that peer (an inventory host that declares "
+        "bricks, holds none, and is unreachable: no data) with a warning, and goes on",
         "nothing; before that host joins again, clear its /var/lib/glusterd/peers",
     ),
     "ansible-playbook killed (SIGKILL) during brick preparation": (
-        "prepared bricks are kept; nothing reached the pool",
+        "nothing reached the pool; a brick half prepared is finished by the re-run",
         "re-run",
     ),
     "ansible-playbook killed (SIGKILL) between the peer probe and add-brick": (
@@ -76,8 +78,8 @@ FAULTS = {
         "re-run",
     ),
     "two add-node.yml for two new hosts started at the same moment": (
-        "one run takes the pool's lock (on the member with the lowest glusterd UUID); the other waits, "
-        "reads the pool again and joins its host after it",
+        "the modules that change the pool hold its lock on the member that acts for it (lowest glusterd UUID) "
+        "while they read, compare and act; the other run waits, then works from the pool as it is by then",
         "nothing; a run that waits longer than gluster_pool_lock_wait refuses, naming the run that holds the lock",
     ),
     "an add-brick that failed and left the volume's id on the new bricks": (
@@ -184,6 +186,7 @@ def test_the_new_hosts_network_cut_right_after_the_probe(pool):
     finally:
         lab_exec("node6", "ip link set eth0 up")
         wait_until(pool_healthy)
+        wait_until(volume_status_answers, what="glusterd to finish the transactions the cut left open")
     converges(inventory, {"add_nodes": "node6"})
     joined("node6", "c")
     assert_nothing_lost()
@@ -191,14 +194,16 @@ def test_the_new_hosts_network_cut_right_after_the_probe(pool):
 
 def test_a_probed_host_lost_for_good_is_detached_by_the_next_join(pool):
     lost = pool_inventory(pool["dir"] / "d1.yml", ["node7"], ["d1"])
+    # The host dies after the probe: its glusterd goes (its peers see it go), then its network.
     run = play(
         "add-node.yml",
         lost,
         {"add_nodes": "node7"},
         fault_at=VOLUME_TASK,
-        fault=on_host("node7", "ip link set eth0 down"),
+        fault=on_host("node7", "kill $(cat /run/glusterd.pid); sleep 1; ip link set eth0 down"),
     )
     assert run.rc != 0 and "node7" in peers()
+    wait_until(lambda: not peers()["node7"].connected, timeout=60, what="node1 to see node7 disconnected")
     # node7 never comes back; the next join (node8, with node7 still in the inventory) is not blocked.
     inventory = pool_inventory(pool["dir"] / "d2.yml", ["node7", "node8"], ["d2"])
     converges(inventory, {"add_nodes": "node8"})

@@ -7,6 +7,7 @@ test states exactly which commands a module runs, in order.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from unittest import mock
@@ -14,6 +15,8 @@ from unittest import mock
 import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import pool_lock
 
 
 class ModuleExit(Exception):
@@ -67,6 +70,8 @@ def run_module(main, args: dict, commands: list[Expected], bins: dict[str, str] 
 
     with (
         patch_module_args(args),
+        # The lock has its own tests (test_pool_lock.py); module runs here take none on this machine.
+        mock.patch.object(pool_lock, "pool_lock", lambda *a, **k: contextlib.nullcontext()),
         mock.patch.object(basic.AnsibleModule, "run_command", script.run_command),
         mock.patch.object(basic.AnsibleModule, "get_bin_path", get_bin_path),
         mock.patch.object(basic.AnsibleModule, "exit_json", exit_json),

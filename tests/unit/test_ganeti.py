@@ -262,7 +262,11 @@ def key_check_run(tmp_path, add_rc=0):
     commands.append(Expected(["/usr/sbin/gnt-cluster", "redist-conf"], 0, ""))
     if add_rc == 0:
         commands.append(Expected(NODE_LIST, 0, out("node-list.txt") + "node4|Y|N|N|10.77.0.14|10.77.0.14\n"))
-    with mock.patch.object(ganeti_node, "ssh_name", lambda name: f"{name}.example.net"):
+    with (
+        mock.patch.object(ganeti_node, "ssh_name", lambda name: f"{name}.example.net"),
+        # prepare-node-join gives node4 the cluster's rsa key: known under node4's name too.
+        mock.patch.object(ganeti_node, "master_host_keys", lambda: ["ssh-rsa AAAAclusterkey root@node1\n"]),
+    ):
         result = run_module(
             ganeti_node.main,
             {"nodes": ["node4"], "host_keys": {"node4": [ED25519, RSA]}, "known_hosts": str(known_hosts)},
@@ -277,8 +281,9 @@ def test_a_new_nodes_host_keys_are_known_to_ganeti_for_the_add_only(tmp_path):
     # During the add: the cluster's line, and node4's keys under the name Ganeti's ssh uses.
     assert seen == [
         "labcluster ssh-rsa AAAAclusterkey\n"
-        "node4.example.net ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTheTestOnly\n"
-        "node4.example.net ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQFakeKeyToo\n"
+        "node4.example.net ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTheTestOnly ganeti-gluster-node-add\n"
+        "node4.example.net ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQFakeKeyToo ganeti-gluster-node-add\n"
+        "node4.example.net ssh-rsa AAAAclusterkey ganeti-gluster-node-add\n"
     ]
     # After: Ganeti's file as it was (mode kept), and its copies redistributed from it.
     assert known_hosts.read_text() == "labcluster ssh-rsa AAAAclusterkey\n"
@@ -297,3 +302,17 @@ def test_a_failed_add_still_restores_ganetis_known_hosts(tmp_path):
 def test_host_keys_that_are_not_keys_are_refused_before_anything_runs(tmp_path):
     result = run_module(ganeti_node.main, {"nodes": ["node4"], "host_keys": {"node4": ["-----BEGIN"]}}, [])
     assert result.failed and result.result["msg"] == "host_keys of node4: not an SSH public key: '-----BEGIN'"
+
+
+def test_lines_an_interrupted_add_left_are_taken_out_and_redistributed(tmp_path):
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text("labcluster ssh-rsa AAAAclusterkey\nnode9 ssh-ed25519 AAAAleft ganeti-gluster-node-add\n")
+    redist = Expected(["/usr/sbin/gnt-cluster", "redist-conf"], 0, "")
+    result = run_module(
+        ganeti_node.main,
+        {"nodes": ["node1"], "known_hosts": str(known_hosts)},
+        [Expected(NODE_LIST, 0, out("node-list.txt")), redist],
+    )
+    assert not result.failed, result.result
+    assert known_hosts.read_text() == "labcluster ssh-rsa AAAAclusterkey\n"
+    assert result.result["changed"] and result.result["added"] == []

@@ -16,6 +16,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import hosts as real_hosts
+
 HOOK = Path(__file__).resolve().parents[2] / "roles" / "ganeti_gluster_disk" / "files" / "ganeti_gluster_join.py"
 
 
@@ -29,16 +31,43 @@ def hook():
 
 INVENTORY = {
     "all": {"children": ["ungrouped", "lab", "gluster_pool", "ganeti_nodes"]},
-    "gluster_pool": {"hosts": ["node1", "node2"], "children": ["new_racks"]},
+    "gluster_pool": {"hosts": ["node1", "node2", "10.0.0.5"], "children": ["new_racks"]},
     "new_racks": {"hosts": ["node4.example.net"]},
     "ganeti_nodes": {"hosts": ["node1", "node2", "node7"]},
+    "_meta": {"hostvars": {"node1": {"ansible_host": "10.0.0.1"}}},
 }
+# The master's resolver.
+RESOLVER = {"node2": {"10.0.0.2"}, "node2.example.net": {"10.0.0.2"}, "node1.rack-b": {"10.9.0.1"}}
 
 
-def test_inventory_host_finds_the_node_in_the_group_and_its_children(hook):
-    assert hook.inventory_host("node4.example.net", INVENTORY, "gluster_pool") == "node4.example.net"
-    assert hook.inventory_host("node2.example.net", INVENTORY, "gluster_pool") == "node2"
-    assert hook.inventory_host("node7", INVENTORY, "gluster_pool") is None
+def helpers(me="node1", resolver=None):
+    """The collection's host helpers, as the hook loads them, on host `me` with `resolver`."""
+    resolver = RESOLVER if resolver is None else resolver
+    return SimpleNamespace(
+        identity=real_hosts.identity,
+        agreement=real_hosts.agreement,
+        addresses=lambda name: set(resolver.get(name, ())),
+        is_this_host=lambda name: name == me,
+    )
+
+
+def test_inventory_host_finds_the_node_by_exact_name_or_address_in_the_group_and_its_children(hook):
+    def find(node, **environ):
+        return hook.inventory_host(node, INVENTORY, "gluster_pool", helpers(), environ)
+
+    assert find("node4.example.net") == "node4.example.net"
+    assert find("node2.example.net", GANETI_NODE_PIP="10.0.0.2") == "node2"  # by address
+    assert find("node1.example.net", GANETI_NODE_PIP="10.0.0.1") == "node1"  # by ansible_host
+    assert find("node5.example.net", GANETI_NODE_PIP="10.0.0.5") == "10.0.0.5"  # inventory keyed by address
+    assert find("node7") is None
+    # A first label is no evidence: node1.rack-b is another machine than node1.
+    assert find("node1.rack-b", GANETI_NODE_PIP="10.9.0.1") is None
+
+
+def test_two_inventory_hosts_for_one_node_are_refused(hook):
+    inventory = {"gluster_pool": {"hosts": ["node2", "10.0.0.2"]}}
+    with pytest.raises(hook.HookSetupError, match=r"matches more than one host of the group gluster_pool"):
+        hook.inventory_host("node2.example.net", inventory, "gluster_pool", helpers(), {"GANETI_NODE_PIP": "10.0.0.2"})
 
 
 def test_failures_lists_failed_and_unreachable_results_but_not_ignored_ones(hook):
@@ -58,14 +87,21 @@ def test_failures_lists_failed_and_unreachable_results_but_not_ignored_ones(hook
 
 
 def test_marker_of_a_running_playbook_is_fresh_and_an_old_one_stale(hook, tmp_path):
-    assert hook.marker_state(str(tmp_path / "missing"), "node4") == ("absent", None)
+    lab = helpers(resolver={"node4": {"10.0.0.4"}, "node5": {"10.0.0.5"}})
+
+    def state(directory, node, **environ):
+        return hook.marker_state(str(directory), node, lab, environ)
+
+    assert state(tmp_path / "missing", "node4") == ("absent", None)
     marker = tmp_path / "node4"
     marker.touch()
-    assert hook.marker_state(str(tmp_path), "node4.example.net") == ("fresh", str(marker))
+    # The playbook named it node4; Ganeti resolved that to node4.example.net.
+    assert state(tmp_path, "node4.example.net", GANETI_NODE_PIP="10.0.0.4") == ("fresh", str(marker))
+    assert state(tmp_path, "node4.rack-b", GANETI_NODE_PIP="10.9.0.4") == ("absent", None)
     old = time.time() - hook.MARKER_MAX_AGE - 5
     os.utime(marker, (old, old))
-    assert hook.marker_state(str(tmp_path), "node4")[0] == "stale"
-    assert hook.marker_state(str(tmp_path), "node5") == ("absent", None)
+    assert state(tmp_path, "node4")[0] == "stale"
+    assert state(tmp_path, "node5") == ("absent", None)
 
 
 def test_environment_has_what_ganetis_reset_environment_lacks(hook):
@@ -101,14 +137,14 @@ def env(node="node4", master="node1", **extra):
 
 
 def test_not_on_the_master_it_logs_and_exits_0(hook, tmp_path, monkeypatch):
-    monkeypatch.setattr(hook, "local_names", lambda: {"node2"})
+    monkeypatch.setattr(hook, "host_helpers", lambda project: helpers(me="node2"))
     config = write_config(tmp_path)
     assert hook.main(env(), config) == 0
     assert "this host is not the master (node1)" in (tmp_path / "log" / "join.log").read_text()
 
 
 def test_a_playbooks_marker_makes_it_stand_aside(hook, tmp_path, monkeypatch):
-    monkeypatch.setattr(hook, "local_names", lambda: {"node1"})
+    monkeypatch.setattr(hook, "host_helpers", lambda project: helpers(me="node1"))
     monkeypatch.setattr(hook, "join", lambda *a: pytest.fail("the hook joined a node a playbook is joining"))
     config = write_config(tmp_path)
     (tmp_path / "data" / "joining").mkdir(parents=True)
@@ -155,7 +191,7 @@ class FakeRunnerApi:
 @pytest.fixture
 def on_master(hook, monkeypatch):
     """Run as the master node1; put back the environment the join sets for Ansible."""
-    monkeypatch.setattr(hook, "local_names", lambda: {"node1"})
+    monkeypatch.setattr(hook, "host_helpers", lambda project: helpers(me="node1"))
     saved = dict(os.environ)
     yield
     os.environ.clear()

@@ -62,7 +62,6 @@ def test_fresh_hosts_make_the_first_the_anchor_and_the_rest_join():
     plan = gluster_pool_plan({h: NO_GLUSTERD for h in HOSTS}, HOSTS)
     assert plan == {
         "anchor": "node1",
-        "lock_host": "node1",
         "fresh": True,
         "members": ["node1"],
         "joining": ["node2", "node3", "node4"],
@@ -349,7 +348,7 @@ def test_a_peer_cut_off_before_it_got_a_brick_is_detached_not_blocking():
         node4=UNREACHABLE,
         node5=NO_GLUSTERD,
     )
-    plan = gluster_pool_plan(views, [*HOSTS, "node5"], ["node5"], resolve=no_resolver)
+    plan = gluster_pool_plan(views, [*HOSTS, "node5"], ["node5"], storage_hosts=HOSTS, resolve=no_resolver)
     assert plan["errors"] == [] and plan["detach"] == ["node4"]
     assert (plan["joining"], plan["skipped"]) == (["node5"], ["node4"])
     assert plan["warnings"] == [
@@ -358,9 +357,24 @@ def test_a_peer_cut_off_before_it_got_a_brick_is_detached_not_blocking():
     ]
 
 
+def test_a_brickless_client_or_a_peer_outside_the_inventory_is_never_detached():
+    lost = with_bricks(peer("node4", "u4", connected=False))
+    views = established_pool(node1=view("u1", peer("node2", "u2"), peer("node3", "u3"), lost), node4=UNREACHABLE)
+    # node4 declares no bricks: a client of the volume, rebooting.
+    plan = gluster_pool_plan(views, HOSTS, storage_hosts=["node1"], resolve=no_resolver)
+    assert plan["detach"] == [] and "existing member node4 is unreachable" in plan["errors"][0]
+    outside = with_bricks(peer("old9", "u9", connected=False))
+    views = established_pool(node1=view("u1", peer("node2", "u2"), peer("node3", "u3"), outside))
+    plan = gluster_pool_plan(views, HOSTS, storage_hosts=HOSTS, resolve=no_resolver)
+    assert plan["detach"] == [] and plan["warnings"] == [
+        "peer old9 is in the pool but not in the gluster_pool group; left as it is"
+    ]
+
+
 def test_a_disconnected_peer_that_holds_bricks_is_never_detached():
     down = with_bricks(peer("node3", "u3", connected=False), "gv0:node3:/b")
-    plan = gluster_pool_plan(established_pool(node1=view("u1", peer("node2", "u2"), down), node3=UNREACHABLE), HOSTS)
+    views = established_pool(node1=view("u1", peer("node2", "u2"), down), node3=UNREACHABLE)
+    plan = gluster_pool_plan(views, HOSTS, storage_hosts=HOSTS)
     assert plan["detach"] == []
     assert "existing member node3 is unreachable; fix it (or its SSH access) before joining hosts" in plan["errors"]
     outside = with_bricks(peer("old9", "u9", connected=False), "gv0:old9:/b")
@@ -419,9 +433,23 @@ def test_add_nodes_naming_a_member_is_a_warning_so_that_a_rerun_converges():
     assert plan["warnings"] == ["add_nodes names hosts that are members of the pool already: node2"]
 
 
-def test_every_controller_locks_on_the_same_member_whatever_its_inventory_order():
+def test_every_controller_acts_on_the_same_member_whatever_its_inventory_order():
     views = established_pool(node1=view("u9", peer("node2", "u2"), peer("node3", "u3")))
     views["node2"] = view("u2", peer("node1", "u9"), peer("node3", "u3"))
     views["node3"] = view("u3", peer("node1", "u9"), peer("node2", "u2"))
-    assert gluster_pool_plan(views, HOSTS)["lock_host"] == "node2"
-    assert gluster_pool_plan(views, list(reversed(HOSTS)))["lock_host"] == "node2"
+    assert gluster_pool_plan(views, HOSTS)["anchor"] == "node2"
+    assert gluster_pool_plan(views, list(reversed(HOSTS)))["anchor"] == "node2"
+
+
+def test_a_silently_vanished_peer_without_bricks_is_refused_with_what_unblocks_it():
+    # glusterd still counts it connected: detaching it now would hang.
+    views = established_pool(
+        node1=view("u1", peer("node2", "u2"), peer("node3", "u3"), with_bricks(peer("node4", "u4"))), node4=UNREACHABLE
+    )
+    plan = gluster_pool_plan(views, [*HOSTS, "node5"], ["node5"], storage_hosts=HOSTS, resolve=no_resolver)
+    assert plan["detach"] == []
+    assert plan["errors"] == [
+        "existing member node4 is unreachable and holds no brick (a join cut short?), but node1's glusterd still "
+        "counts it connected: restore it and re-run, or, once `gluster pool list` on node1 shows it Disconnected, "
+        "re-run and it is detached"
+    ]

@@ -103,6 +103,9 @@ TRANSITIONS = [
     (FULL, PassFinished(files=9, passes=1), Action(FULL, start_pass=FULL)),
     (FULL, PassFinished(files=9, passes=LAST - 1), Action(FULL, start_pass=FULL)),
     (FULL, PassFinished(files=9, passes=LAST), Action(FULL, warning=STILL_MOVING)),
+    # A full pass that moved nothing but failed on some files has not shown every file in place.
+    (FULL, PassFinished(files=0, passes=1, failures=2), Action(FULL, start_pass=FULL)),
+    (FULL, PassFinished(files=0, passes=LAST, failures=2), Action(FULL, warning=STILL_MOVING)),
 ]
 
 

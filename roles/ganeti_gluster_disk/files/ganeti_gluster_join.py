@@ -40,7 +40,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import sys
 import time
 
@@ -131,17 +130,22 @@ def import_runner():
     return ansible_runner
 
 
-def local_names():
-    names = {socket.gethostname(), socket.getfqdn()}
-    return {n for n in names if n}
+def host_helpers(project_dir):
+    """The collection's hosts module (plugins/module_utils/hosts.py), from the project the
+    hook runs: one answer to "are these two names one host?" for the playbooks and the hook."""
+    collections = os.path.join(project_dir, "collections")
+    if collections not in sys.path:
+        sys.path.insert(0, collections)
+    try:
+        from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import hosts
+    except ImportError as exc:
+        raise HookSetupError(f"cannot load the collection's host helpers from {collections}: {exc}") from None
+    return hosts
 
 
-def same_host(a, b):
-    """Ganeti may know a node by its FQDN where the inventory has its short name.
-
-    The collection's hosts.same_name; repeated because this file is installed
-    on its own, outside the collection."""
-    return a == b or a.split(".")[0] == b.split(".")[0]
+def node_identity(hosts, node, environ):
+    """Ganeti's node: its name and its primary and secondary IPs (GANETI_NODE_PIP/SIP)."""
+    return hosts.identity([node], [environ.get("GANETI_NODE_PIP"), environ.get("GANETI_NODE_SIP")])
 
 
 def group_hosts(inventory, group):
@@ -158,12 +162,26 @@ def group_hosts(inventory, group):
     return hosts
 
 
-def inventory_host(node, inventory, group):
-    """The inventory name of Ganeti's `node` in `group`, or None."""
+def inventory_host(node, inventory, group, hosts, environ):
+    """The inventory name of Ganeti's `node` in `group`, or None: the host one of whose
+    names (inventory name, ansible_host, ganeti_gluster_disk_node_name) is the node's name
+    or resolves to its primary or secondary IP. Two such hosts are an error."""
+    wanted = node_identity(hosts, node, environ)
+    hostvars = (inventory.get("_meta") or {}).get("hostvars") or {}
+    found = []
     for host in sorted(group_hosts(inventory, group)):
-        if same_host(host, node):
-            return host
-    return None
+        values = hostvars.get(host) or {}
+        names = [host, values.get("ansible_host"), values.get("ganeti_gluster_disk_node_name")]
+        why = hosts.agreement(wanted, hosts.identity([n for n in names if isinstance(n, str)], resolve=hosts.addresses))
+        if why:
+            found.append((host, why))
+    if len(found) > 1:
+        raise HookSetupError(
+            f"Ganeti node {node} matches more than one host of the group {group}: "
+            + ", ".join(f"{host} (by {why})" for host, why in found)
+            + "; give each host a name that only it has"
+        )
+    return found[0][0] if found else None
 
 
 def failures(events):
@@ -194,18 +212,20 @@ def last_task(events):
     return None
 
 
-def marker_state(joining_dir, node, now=None):
+def marker_state(joining_dir, node, hosts, environ, now=None):
     """('absent', None), or ('fresh' | 'stale', path) for a playbook's marker for `node`.
 
     A fresh marker means add-node.yml runs this node's join itself and fired
-    this hook with its own `gnt-node add`.
+    this hook with its own `gnt-node add`. A marker is named by the name the
+    playbook gave `gnt-node add`, which Ganeti may have resolved to another.
     """
     try:
         names = os.listdir(joining_dir)
     except FileNotFoundError:
         return "absent", None
+    wanted = node_identity(hosts, node, environ)
     for name in names:
-        if same_host(name, node):
+        if hosts.agreement(wanted, hosts.identity([name], resolve=hosts.addresses)):
             path = os.path.join(joining_dir, name)
             age = (now or time.time()) - os.stat(path).st_mtime
             return ("fresh" if age < MARKER_MAX_AGE else "stale"), path
@@ -370,7 +390,7 @@ def join(node, config, environ, ansible_runner, deadline):
         log.error("cannot read the inventory %s: %s", config["inventory"], (error or inventory or "").strip())
         print(f"ganeti-gluster: cannot read the inventory; see {config['log_file']}")
         return NOT_SET_UP
-    host = inventory_host(node, inventory, config["group"])
+    host = inventory_host(node, inventory, config["group"], host_helpers(config["project_dir"]), environ)
     if host is None:
         log.info("%s is not in the group %s of %s: nothing to join", node, config["group"], config["inventory"])
         return DONE
@@ -448,11 +468,17 @@ def main(environ=None, config_path=CONFIG_FILE, started=None):
         print(f"ganeti-gluster: {exc}")
         return NOT_SET_UP
     setup_logging(config["log_file"])
-    if not any(same_host(master, name) for name in local_names()):
+    try:
+        hosts = host_helpers(config["project_dir"])
+    except HookSetupError as exc:
+        log.error("node add of %s: %s", node, exc)
+        print(f"ganeti-gluster: {exc}")
+        return NOT_SET_UP
+    if not hosts.is_this_host(master):
         log.info("node add of %s: this host is not the master (%s); the master runs the join", node, master)
         return DONE
 
-    state, marker = marker_state(os.path.join(config["data_dir"], "joining"), node)
+    state, marker = marker_state(os.path.join(config["data_dir"], "joining"), node, hosts, environ)
     if state == "fresh":
         log.info("node add of %s: add-node.yml runs this join itself (%s); nothing to do", node, marker)
         return DONE
@@ -470,6 +496,10 @@ def main(environ=None, config_path=CONFIG_FILE, started=None):
         with exclusive(os.path.join(config["data_dir"], "join.lock"), config["lock_wait"], node):
             try:
                 return join(node, config, environ, runner_api, deadline)
+            except HookSetupError as exc:
+                log.error("node add of %s: %s", node, exc)
+                print(f"ganeti-gluster: {exc}")
+                return NOT_SET_UP
             except Exception:
                 log.exception("join of %s stopped by an error in the hook", node)
                 print(f"ganeti-gluster: the join of {node} stopped by an error; see {config['log_file']}")
