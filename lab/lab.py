@@ -167,7 +167,7 @@ class Lab:
 
     def ssh_common_args(self) -> str:
         return (
-            f'-o ProxyCommand="ip netns exec {self.switch_netns} socat - TCP:%h:%p" '
+            f'-o ProxyCommand="ip netns exec {self.switch_netns} socat - TCP:%h:%p,connect-timeout=10" '
             f"-o UserKnownHostsFile={self.ssh_dir / 'known_hosts'} "
             "-o StrictHostKeyChecking=yes"
         )
@@ -442,7 +442,7 @@ class Lab:
             "    IdentitiesOnly yes",
             f"    UserKnownHostsFile {self.ssh_dir / 'known_hosts'}",
             "    StrictHostKeyChecking yes",
-            f"    ProxyCommand ip netns exec {self.switch_netns} socat - TCP:%h:%p",
+            f"    ProxyCommand ip netns exec {self.switch_netns} socat - TCP:%h:%p,connect-timeout=10",
         ]
         (self.ssh_dir / "config").write_text("\n".join(lines) + "\n")
 

@@ -302,7 +302,10 @@ def gluster_pool_bricks(declared, plan, volume_bricks=None):
     all_bricks, in_volume = [], {}
     for host in plan["members"] + plan["joining"]:
         in_volume[host] = []
-        for spec in declared.get(host) or []:
+        specs = declared.get(host)
+        for spec in specs if isinstance(specs, list) else []:
+            if not isinstance(spec, dict) or not isinstance(spec.get("path"), str):
+                continue  # refused by the brick list check
             existing = by_uuid_path.get((uuids.get(host), spec["path"]))
             if existing:
                 in_volume[host].append(spec["path"])

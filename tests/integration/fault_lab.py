@@ -65,9 +65,9 @@ def pool_inventory(path, new_hosts=(), spares=None, rebalance="fix-layout", extr
     return str(path)
 
 
-def play(playbook, inventory, extravars=None, fault_at=None, fault=None, wait="sync", timeout=900):
+def play(playbook, inventory, extravars=None, fault_at=None, fault=None, wait="sync", kill=False, timeout=900):
     """ansible-playbook with the lab's hosts and `inventory`; a fault may fire when the
-    task `fault_at` starts (argv `fault`)."""
+    task `fault_at` starts (argv `fault`, then with `kill` the run's SIGKILL)."""
     report = Path(tempfile.mkstemp(prefix="run-report-", suffix=".json")[1])
     env = dict(
         os.environ,
@@ -78,7 +78,7 @@ def play(playbook, inventory, extravars=None, fault_at=None, fault=None, wait="s
         ANSIBLE_FORCE_COLOR="false",
     )
     if fault_at:
-        env.update(FAULT_AT_TASK=fault_at, FAULT_COMMAND=json.dumps(fault), FAULT_WAIT=wait)
+        env.update(FAULT_AT_TASK=fault_at, FAULT_COMMAND=json.dumps(fault), FAULT_WAIT=wait, FAULT_KILL=str(int(kill)))
     argv = [
         str(Path(sys.executable).with_name("ansible-playbook")),
         str(REPO / "playbooks" / playbook),
@@ -99,11 +99,6 @@ def play(playbook, inventory, extravars=None, fault_at=None, fault=None, wait="s
     if proc.returncode and not failures and not killed:
         failures = {"stdout": proc.stdout[-3000:], "stderr": proc.stderr[-2000:]}
     return Run(proc.returncode, result.get("stats", {}), failures, killed)
-
-
-def kill_the_run():
-    """argv: SIGKILL the playbook's whole session, as a controller that dies."""
-    return ["sh", "-c", 'kill -KILL -- "-$(ps -o sid= -p "$FAULT_PLAYBOOK_PID" | tr -d " ")"']
 
 
 def on_host(host, command):

@@ -8,6 +8,7 @@ the failed task's result) and that the cluster is exactly as it was: the same
 
 from __future__ import annotations
 
+import re
 import textwrap
 import time
 
@@ -93,7 +94,7 @@ def test_a_host_not_in_the_inventory(pool, tmp_path):
 
 def test_a_volume_that_does_not_exist(pool, tmp_path):
     message = refused(pool, write_inventory(tmp_path / "i.yml", volume="nosuch"), {"add_nodes": "node4"})
-    assert "volume nosuch does not exist on the pool of node1; build it with playbooks/site.yml" in message
+    assert re.search(r"volume nosuch does not exist on the pool of node\d; build it with playbooks/site.yml", message)
 
 
 def test_new_bricks_that_cannot_be_placed(pool, tmp_path):
@@ -157,7 +158,7 @@ BAD_INPUTS = [
         {},
         None,
         None,
-        "node4: gluster_pool_bricks must be a list of {path: /absolute/path, device: /dev/...}, not '/bricks/b1/brick'",
+        "Elements value for option 'gluster_pool_bricks' is of type str and we were unable to convert to dict",
     ),
     (
         "a brick without a path",
@@ -165,7 +166,7 @@ BAD_INPUTS = [
         {},
         None,
         None,
-        "brick path None must be an absolute, normalized path of letters, digits and . _ + - /",
+        "missing required arguments: path found in gluster_pool_bricks",
     ),
     (
         "a relative brick path",
@@ -205,7 +206,7 @@ BAD_INPUTS = [
         {},
         None,
         None,
-        "has unknown keys ['size']; a brick is {path, device}",
+        "gluster_pool_bricks.size. Supported parameters include: device, path",
     ),
     (
         "the same brick path twice",
@@ -295,7 +296,7 @@ BAD_INPUTS = [
         {},
         None,
         None,
-        "gluster_pool_replica",
+        "argument 'gluster_pool_replica' is of type str and we were unable to convert to int",
     ),
     (
         "add_nodes empty",

@@ -10,6 +10,8 @@ ANSIBLE_CALLBACK_PLUGINS/ANSIBLE_CALLBACKS_ENABLED and names the moment:
   FAULT_WAIT      "sync" (default): the task waits for the command to end, so the
                   fault is in place before the task runs anywhere; "async": the
                   command runs beside the task (to strike during it)
+  FAULT_KILL      "1": once the command ended, SIGKILL the playbook's whole
+                  session, as a controller that dies
 
 v2_playbook_on_task_start runs in the playbook's main process before the task is
 queued to any host, which makes "between task A and task B" exact.
@@ -32,7 +34,9 @@ requirements:
 
 import json
 import os
+import signal
 import subprocess
+import threading
 
 from ansible.plugins.callback import CallbackBase
 
@@ -47,6 +51,7 @@ class CallbackModule(CallbackBase):
         super().__init__()
         self.task = os.environ.get("FAULT_AT_TASK")
         self.command = json.loads(os.environ.get("FAULT_COMMAND") or "null")
+        self.kill = os.environ.get("FAULT_KILL") == "1"
         self.wait = os.environ.get("FAULT_WAIT", "sync") == "sync"
         self.fired = False
         self.report = os.environ.get("RUN_REPORT")
@@ -71,11 +76,17 @@ class CallbackModule(CallbackBase):
             json.dump({"stats": counts, "failures": self.failures}, handle)
 
     def v2_playbook_on_task_start(self, task, is_conditional):
-        if self.fired or not self.task or not self.command or self.task not in (task.name, task.get_name()):
+        if self.fired or not self.task or self.task not in (task.name, task.get_name()):
             return
         self.fired = True
-        env = dict(os.environ, FAULT_PLAYBOOK_PID=str(os.getpid()))
         if self.wait:
-            subprocess.run(self.command, env=env, check=False)
+            self.fire()
         else:
-            subprocess.Popen(self.command, env=env, start_new_session=True)
+            threading.Thread(target=self.fire, daemon=True).start()
+
+    def fire(self):
+        if self.command:
+            subprocess.run(self.command, env=dict(os.environ, FAULT_PLAYBOOK_PID=str(os.getpid())), check=False)
+        if self.kill:
+            # The playbook leads its own session (the suite starts it so).
+            os.killpg(os.getsid(0), signal.SIGKILL)
