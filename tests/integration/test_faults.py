@@ -82,6 +82,15 @@ FAULTS = {
         "while they read, compare and act; the other run waits, then works from the pool as it is by then",
         "nothing; a run that waits longer than gluster_pool_lock_wait refuses, naming the run that holds the lock",
     ),
+    "two gnt-node add at once on the master (two node-add hooks; molecule scenario ganeti)": (
+        "the second hook waits for the first (join.lock, at most lock_wait), then joins its node",
+        "nothing",
+    ),
+    "a node-add hook whose join hangs (a member's glusterd frozen; molecule scenario ganeti)": (
+        "the run timeout stops the join and its leftover processes; the node is a Ganeti node, the hook exits 3, "
+        "Ganeti warns, the log says which limit ran out and what to run",
+        "fix the cause, then run add-node.yml -e add_nodes=NODE (it converges)",
+    ),
     "an add-brick that failed and left the volume's id on the new bricks": (
         "clears that id (only the target volume's own id, only on empty bricks) and adds them",
         "re-run",
