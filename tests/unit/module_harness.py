@@ -10,13 +10,39 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from unittest import mock
 
 import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import pool_lock
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import hosts, pool_lock
+from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_peer, gluster_volume
+
+GLUSTER_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "gluster"
+G = ["/usr/sbin/gluster", "--mode=script", "--xml"]
+
+
+def out(name):
+    """A recorded `gluster --xml` output."""
+    return (GLUSTER_FIXTURES / name).read_text()
+
+
+def read(args, fixture):
+    """A read-only gluster command answered by a recorded output."""
+    return Expected([*G, *args], 0, out(fixture))
+
+
+@pytest.fixture
+def on_node1():
+    """Run the gluster modules as if on node1, with no name resolution (names compare as names)."""
+    with (
+        mock.patch.object(hosts, "addresses", lambda name: set()),
+        mock.patch.object(gluster_volume, "is_this_host", lambda name: name == "node1"),
+        mock.patch.object(gluster_peer, "is_this_host", lambda name: name == "node1"),
+    ):
+        yield
 
 
 class ModuleExit(Exception):

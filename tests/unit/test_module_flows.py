@@ -1,37 +1,15 @@
 """Module flows with scripted gluster output (captured from real glusterd): which commands
 run, in which order, and that check mode and refusals run nothing that changes the cluster."""
 
-from pathlib import Path
 from unittest import mock
 
 import pytest
 
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import hosts
 from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_peer, gluster_volume, gluster_volume_info
 
-from .module_harness import Expected, run_module
+from .module_harness import Expected, G, out, read, run_module
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "gluster"
-G = ["/usr/sbin/gluster", "--mode=script", "--xml"]
-
-
-def out(name):
-    return (FIXTURES / name).read_text()
-
-
-def read(args, fixture):
-    return Expected([*G, *args], 0, out(fixture))
-
-
-@pytest.fixture(autouse=True)
-def node1_is_this_host():
-    """Run as if on node1, with no name resolution (names compare as names)."""
-    with (
-        mock.patch.object(hosts, "addresses", lambda name: set()),
-        mock.patch.object(gluster_volume, "is_this_host", lambda name: name == "node1"),
-        mock.patch.object(gluster_peer, "is_this_host", lambda name: name == "node1"),
-    ):
-        yield
+pytestmark = pytest.mark.usefixtures("on_node1")
 
 
 GV0 = ["node1:/bricks/a/gv", "node2:/bricks/a/gv", "node3:/bricks/a/gv"]

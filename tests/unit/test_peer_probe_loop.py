@@ -1,31 +1,13 @@
 """gluster_peer probes every missing node, even after one answers "already in peer list"
 (issue 9: the list reported as `probed` was the list the loop walked and shrank)."""
 
-from pathlib import Path
-from unittest import mock
-
 import pytest
 
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import hosts
 from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_peer
 
-from .module_harness import Expected, run_module
+from .module_harness import Expected, G, out, run_module
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "gluster"
-G = ["/usr/sbin/gluster", "--mode=script", "--xml"]
-
-
-def out(name):
-    return (FIXTURES / name).read_text()
-
-
-@pytest.fixture(autouse=True)
-def node1_is_this_host():
-    with (
-        mock.patch.object(hosts, "addresses", lambda name: set()),
-        mock.patch.object(gluster_peer, "is_this_host", lambda name: name == "node1"),
-    ):
-        yield
+pytestmark = pytest.mark.usefixtures("on_node1")
 
 
 def probe(node, fixture):

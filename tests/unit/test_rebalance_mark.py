@@ -2,12 +2,10 @@
 pair, and gluster_volume's flows around it with scripted gluster output captured from real
 glusterd (Gluster 10.3)."""
 
-from pathlib import Path
 from unittest import mock
 
 import pytest
 
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import hosts
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import GlusterOpError, interpret
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.rebalance_mark import (
     FIX_LAYOUT,
@@ -28,29 +26,12 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.rebalance_m
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_volume
 
-from .module_harness import Expected, run_module
+from .module_harness import Expected, G, out, read, run_module
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "gluster"
-G = ["/usr/sbin/gluster", "--mode=script", "--xml"]
 MARK = "user.ganeti-gluster.rebalance"
 
 
-def out(name):
-    return (FIXTURES / name).read_text()
-
-
-def read(args, fixture):
-    return Expected([*G, *args], 0, out(fixture))
-
-
-@pytest.fixture(autouse=True)
-def node1_is_this_host():
-    """Run as if on node1, with no name resolution (names compare as names)."""
-    with (
-        mock.patch.object(hosts, "addresses", lambda name: set()),
-        mock.patch.object(gluster_volume, "is_this_host", lambda name: name == "node1"),
-    ):
-        yield
+pytestmark = pytest.mark.usefixtures("on_node1")
 
 
 @pytest.fixture

@@ -5,37 +5,14 @@ that is already part of a volume, and one whose filesystem is not mounted
 (captured: add-brick-part-of-a-volume.xml without force, -force.xml with it).
 """
 
-from pathlib import Path
-from unittest import mock
-
 import pytest
 
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import hosts
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import GlusterOpError, interpret
 from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_volume
 
-from .module_harness import Expected, run_module
+from .module_harness import Expected, G, out, read, run_module
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "gluster"
-G = ["/usr/sbin/gluster", "--mode=script", "--xml"]
-
-
-def out(name):
-    return (FIXTURES / name).read_text()
-
-
-def read(args, fixture):
-    return Expected([*G, *args], 0, out(fixture))
-
-
-@pytest.fixture(autouse=True)
-def node1_is_this_host():
-    """Run as if on node1, with no name resolution (names compare as names)."""
-    with (
-        mock.patch.object(hosts, "addresses", lambda name: set()),
-        mock.patch.object(gluster_volume, "is_this_host", lambda name: name == "node1"),
-    ):
-        yield
+pytestmark = pytest.mark.usefixtures("on_node1")
 
 
 GV0 = ["node1:/bricks/a/gv", "node2:/bricks/a/gv", "node3:/bricks/a/gv"]
