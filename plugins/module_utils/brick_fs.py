@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import os
 import struct
-import tempfile
 import uuid
 
 VOLUME_ID_XATTR = "trusted.glusterfs.volume-id"
@@ -192,38 +191,6 @@ def fstab_with_entry(text, entry):
     else:
         lines.append(line)
     return "\n".join(lines) + "\n"
-
-
-def write_file_in_place_if_mounted(path, text):
-    """Replace a file atomically; if it is a mount point itself (bind-mounted, as in
-    containers), rename cannot replace it, so write it in place and fsync."""
-    directory = os.path.dirname(path)
-    mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o644
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".fstab.")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        try:
-            os.replace(tmp, path)
-            return
-        except OSError as exc:
-            if exc.errno != errno.EBUSY:
-                raise
-        with open(path, "r+") as handle:
-            handle.seek(0)
-            handle.write(text)
-            handle.truncate()
-            handle.flush()
-            os.fsync(handle.fileno())
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-# -- the brick directory ----------------------------------------------------
 
 
 def read_volume_id(path):

@@ -95,11 +95,9 @@ nodes:
   elements: dict
 """
 
-import os
-import tempfile
-
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.files import read_text, replace_file
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli import (
     GanetiCli,
     GanetiError,
@@ -114,26 +112,6 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli 
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import is_valid_host
 
-
-def read_text(path):
-    try:
-        with open(path) as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return ""
-
-
-def write_text(module, path, text):
-    """Replace `path` atomically, keeping its mode and owner (0644 root for a new one)."""
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".ganeti-gluster-")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    if not os.path.exists(path):
-        os.chmod(tmp, 0o644)
-    module.atomic_move(tmp, path)
-
-
 # Ganeti's prepare-node-join gives the new node the cluster's (this master's) host
 # keys of these types (SSH_DAEMON_KEYFILES); its later ssh to the node may see them.
 MASTER_HOST_KEYS = ("/etc/ssh/ssh_host_rsa_key.pub", "/etc/ssh/ssh_host_ecdsa_key.pub", "/etc/ssh/ssh_host_dsa_key.pub")
@@ -146,7 +124,7 @@ def master_host_keys():
 def restore_known_hosts(module, cli, path, lines, result):
     """Take `lines` out of Ganeti's known_hosts and redistribute it: gnt-node add copies
     that file, our lines included, to every node."""
-    write_text(module, path, without_lines(read_text(path), lines))
+    replace_file(module, path, without_lines(read_text(path), lines))
     result["commands"].append(cli.argv(redist_conf_args()))
     cli.run(redist_conf_args())
 
@@ -164,7 +142,7 @@ def add_node(module, cli, name, keys, result):
         return
     text, added = with_lines(read_text(path), lines)
     if added:
-        write_text(module, path, text)
+        replace_file(module, path, text)
         result["known_hosts_lines"] += added
     try:
         cli.run(args)

@@ -135,7 +135,6 @@ brick:
 import contextlib
 import os
 import shutil
-import tempfile
 import uuid as uuidlib
 
 from ansible.module_utils.basic import AnsibleModule
@@ -161,6 +160,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_fs im
     read_volume_id,
     some_names,
 )
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.files import replace_file
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
     C_LOCALE,
     GlusterCli,
@@ -369,23 +369,10 @@ class BrickRun:
             self.replace_fstab(fstab_with_entry(text, entry))
 
     def replace_fstab(self, text):
-        """Write the new fstab beside the old one, with its mode, and rename it over it."""
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(FSTAB), prefix=".fstab.")
         try:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp, os.stat(FSTAB).st_mode & 0o7777 if os.path.exists(FSTAB) else 0o644)
-            # atomic_move gives it the old file's owner too. An fstab that is a bind mount (the
-            # lab's hosts, some containers) cannot be renamed over (EBUSY): unsafe_writes lets
-            # atomic_move rewrite that one in place instead.
-            self.module.atomic_move(tmp, FSTAB, unsafe_writes=True)
+            replace_file(self.module, FSTAB, text)
         except Exception as exc:
             self.fail(f"could not write {FSTAB}: {exc}")
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
 
     # -- the directory -----------------------------------------------------
 

@@ -1,5 +1,6 @@
 """Pure helpers behind gluster_brick and gluster_brick_info."""
 
+import os
 import struct
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_fs import (
@@ -12,8 +13,8 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_fs im
     parse_fstab,
     parse_mountinfo,
     parse_xfs_inode_size,
-    write_file_in_place_if_mounted,
 )
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.files import replace_file
 
 MOUNTINFO = """\
 22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
@@ -78,7 +79,15 @@ def test_file_written_atomically_keeps_its_mode(tmp_path):
     target = tmp_path / "fstab"
     target.write_text("old\n")
     target.chmod(0o640)
-    write_file_in_place_if_mounted(str(target), "new\n")
+    moved = []
+
+    class Module:
+        def atomic_move(self, src, dest, unsafe_writes=False):
+            moved.append((os.path.dirname(src), dest, unsafe_writes))
+            os.replace(src, dest)
+
+    replace_file(Module(), str(target), "new\n")
+    assert moved == [(str(tmp_path), str(target), True)]
     assert target.read_text() == "new\n"
     assert target.stat().st_mode & 0o777 == 0o640
     assert [p.name for p in tmp_path.iterdir()] == ["fstab"]
