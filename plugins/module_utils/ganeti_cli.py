@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common import C_LOCALE, CommandError
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import (
     addresses,
+    agreement,
+    identity,
     is_this_host,
     normalized,
 )
@@ -81,9 +83,8 @@ class Node:
         """Whether `name` designates this node: Ganeti's own name, or an address of
         `name` (as this host resolves it, as Ganeti does) that is the node's primary
         or secondary IP."""
-        if normalized(name) == normalized(self.name):
-            return True
-        return bool((resolve or addresses)(name) & {a for a in (self.pip, self.sip) if a})
+        mine = identity([self.name], [self.pip, self.sip])
+        return agreement(identity([name], resolve=resolve or addresses), mine) is not None
 
 
 def _word_list(value):

@@ -18,12 +18,7 @@ def is_valid_host(name):
     """A DNS host name or an IP address."""
     if not name or len(name) > 253:
         return False
-    try:
-        ipaddress.ip_address(name)
-        return True
-    except ValueError:
-        pass
-    return all(_LABEL.match(label) for label in name.rstrip(".").split("."))
+    return is_address(name) or all(_LABEL.match(label) for label in name.rstrip(".").split("."))
 
 
 def addresses(name):
@@ -57,10 +52,7 @@ def is_this_host(name):
 def same_host(name, other_names, resolve=None):
     """Whether `name` and any of `other_names` name one host: equal names or a shared address."""
     resolve = resolve or addresses
-    if any(normalized(name) == normalized(other) for other in other_names):
-        return True
-    mine = resolve(name)
-    return bool(mine) and any(mine & resolve(other) for other in other_names)
+    return agreement(identity([name], resolve=resolve), identity(other_names, resolve=resolve)) is not None
 
 
 def find_peer(name, peers):
