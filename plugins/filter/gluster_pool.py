@@ -143,14 +143,9 @@ def gluster_pool_plan(
                 matched[peer["uuid"]] = host
         for peer in peers:
             host = matched.get(peer["uuid"])
-            cut_off = (
-                host is not None
-                and host in (storage_hosts or ())
-                and (views.get(host) or {}).get("unreachable")
-                and not peer.get("connected")
-                and not peer.get("bricks", ["unknown"])
-            )
-            if cut_off:
+            unreachable = host is not None and (views.get(host) or {}).get("unreachable")
+            brickless = not peer.get("bricks", ["unknown"])
+            if unreachable and brickless and not peer.get("connected") and host in (storage_hosts or ()):
                 # Probed, then lost before it got a brick (a join cut short): it holds no
                 # data, and left in place it would block every later change of the pool.
                 detach.append(peer["hostname"])
@@ -182,7 +177,7 @@ def gluster_pool_plan(
                 )
             names[host] = explicit.get(host) or peer["hostname"]
             uuids[host] = peer["uuid"]
-            if (views.get(host) or {}).get("unreachable") and not peer.get("bricks", ["unknown"]):
+            if unreachable and brickless and peer.get("connected"):
                 # glusterd counts a peer that vanished silently as connected until a transaction
                 # with it times out; until then nothing can safely detach it.
                 errors.append(
@@ -190,7 +185,7 @@ def gluster_pool_plan(
                     f"{anchor}'s glusterd still counts it connected: restore it and re-run, or, once "
                     f"`gluster pool list` on {anchor} shows it Disconnected, re-run and it is detached"
                 )
-            elif (views.get(host) or {}).get("unreachable"):
+            elif unreachable:
                 errors.append(f"existing member {host} is unreachable; fix it (or its SSH access) before joining hosts")
             elif not peer.get("in_cluster"):
                 state = peer.get("state_str") or f"state {peer.get('state')}"
