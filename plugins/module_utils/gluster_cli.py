@@ -9,10 +9,22 @@ a failure becomes a typed error carrying ``opErrno`` and ``opErrstr``.
 
 from __future__ import annotations
 
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common import C_LOCALE, CommandError
+
+# glusterd could not take a volume's or the cluster's lock (EG_ANOTRANS): another
+# transaction holds it. Nothing was done; the same command may run again.
+OP_ERRNO_BUSY = 30802
+
+# How long a command waits for such a lock before its error stands. Any
+# `gluster volume status` or `heal info` (a monitoring exporter's, an admin's,
+# the cluster-verify hook's) takes the same lock for a moment.
+BUSY_WAIT_SECONDS = 60
+BUSY_FIRST_PAUSE = 0.25
+BUSY_LONGEST_PAUSE = 4.0
 
 # glusterd's peer state machine (glusterd_friend_sm_state_t).
 PEER_IN_CLUSTER = 3
@@ -387,11 +399,28 @@ def _int(text, default):
         return default
 
 
-class GlusterCli:
-    """Runs gluster for a module: argv lists, C locale, check_rc off, opRet checked."""
+def busy_pauses(wait=BUSY_WAIT_SECONDS, first=BUSY_FIRST_PAUSE, longest=BUSY_LONGEST_PAUSE):
+    """The pauses between tries of a command that found glusterd's lock taken:
+    doubling from `first` up to `longest`, `wait` seconds in all."""
+    pauses, pause, total = [], first, 0.0
+    while total + pause <= wait:
+        pauses.append(pause)
+        total += pause
+        pause = min(pause * 2, longest)
+    return pauses
 
-    def __init__(self, module):
+
+class GlusterCli:
+    """Runs gluster for a module: argv lists, C locale, check_rc off, opRet checked.
+
+    A command refused because another transaction holds glusterd's lock
+    (opErrno 30802, before anything is done) is tried again for up to
+    BUSY_WAIT_SECONDS; any other failure is raised at once.
+    """
+
+    def __init__(self, module, sleep=time.sleep):
         self._module = module
+        self._sleep = sleep
         self.binary = module.get_bin_path("gluster", required=True)
 
     def argv(self, *args):
@@ -399,8 +428,22 @@ class GlusterCli:
 
     def run(self, *args):
         argv = self.argv(*args)
-        rc, stdout, stderr = self._module.run_command(argv, check_rc=False, environ_update=C_LOCALE)
-        return interpret(argv, rc, stdout, stderr)
+        pauses = iter(busy_pauses())
+        while True:
+            rc, stdout, stderr = self._module.run_command(argv, check_rc=False, environ_update=C_LOCALE)
+            try:
+                return interpret(argv, rc, stdout, stderr)
+            except GlusterOpError as exc:
+                pause = next(pauses, None) if exc.op_errno == OP_ERRNO_BUSY else None
+                if pause is None:
+                    if exc.op_errno == OP_ERRNO_BUSY:
+                        exc.message += (
+                            f" glusterd's lock stayed taken for {BUSY_WAIT_SECONDS} s: see which command holds it "
+                            "(glusterd.log: 'Lock for ... held by'), let it end, and run again."
+                        )
+                        exc.args = (exc.message,)
+                    raise
+                self._sleep(pause)
 
     def pool_list(self):
         return parse_pool_list(self.run("pool", "list"))

@@ -36,7 +36,7 @@ from .fault_lab import (
     wait_until,
     write_dataset,
 )
-from .lab_helpers import STATE_DIR, lab, lab_state, ssh
+from .lab_helpers import lab, lab_state, ssh
 
 pytestmark = pytest.mark.lab
 
@@ -264,7 +264,7 @@ def test_the_run_killed_during_the_rebalance(pool):
         inventory,
         {"add_nodes": "node11"},
         fault_at=VOLUME_TASK,
-        fault=["ssh", "-F", f"{STATE_DIR}/ssh/config", "node1", wait_for_pass],
+        fault=on_host("node1", wait_for_pass),
         wait="async",
         kill=True,
     )

@@ -9,7 +9,8 @@ ANSIBLE_CALLBACK_PLUGINS/ANSIBLE_CALLBACKS_ENABLED and names the moment:
   FAULT_COMMAND   JSON argv run at that moment (FAULT_PLAYBOOK_PID in its environment)
   FAULT_WAIT      "sync" (default): the task waits for the command to end, so the
                   fault is in place before the task runs anywhere; "async": the
-                  command runs beside the task (to strike during it)
+                  command runs beside the task (to strike during it), and what of
+                  it still runs when the playbook ends is killed then
   FAULT_KILL      "1": once the command ended, SIGKILL the playbook's whole
                   session, as a controller that dies
 
@@ -54,6 +55,7 @@ class CallbackModule(CallbackBase):
         self.kill = os.environ.get("FAULT_KILL") == "1"
         self.wait = os.environ.get("FAULT_WAIT", "sync") == "sync"
         self.fired = False
+        self.fault = None
         self.report = os.environ.get("RUN_REPORT")
         self.failures = {}
 
@@ -69,6 +71,10 @@ class CallbackModule(CallbackBase):
             self._failed(result)
 
     def v2_playbook_on_stats(self, stats):
+        # A fault still waiting for its moment must not outlive the run into the next case.
+        if self.fault is not None and self.fault.poll() is None:
+            os.killpg(self.fault.pid, signal.SIGKILL)
+            self.fault.wait()
         if not self.report:
             return
         counts = {host: stats.summarize(host) for host in sorted(stats.processed)}
@@ -86,7 +92,11 @@ class CallbackModule(CallbackBase):
 
     def fire(self):
         if self.command:
-            subprocess.run(self.command, env=dict(os.environ, FAULT_PLAYBOOK_PID=str(os.getpid())), check=False)
+            # A process group of its own, so that it and its children can be ended together.
+            self.fault = subprocess.Popen(
+                self.command, env=dict(os.environ, FAULT_PLAYBOOK_PID=str(os.getpid())), process_group=0
+            )
+            self.fault.wait()
         if self.kill:
             # The playbook leads its own session (the suite starts it so).
             os.killpg(os.getsid(0), signal.SIGKILL)

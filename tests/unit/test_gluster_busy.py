@@ -1,0 +1,69 @@
+"""A command that finds glusterd's lock taken (opErrno 30802) is tried again, for a bounded time."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
+    BUSY_WAIT_SECONDS,
+    GlusterCli,
+    GlusterOpError,
+    busy_pauses,
+)
+
+from .module_harness import out
+
+
+class Module:
+    """Just what GlusterCli uses of AnsibleModule: answers in order."""
+
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.ran = 0
+
+    def get_bin_path(self, name, required=False):
+        return f"/usr/sbin/{name}"
+
+    def run_command(self, argv, check_rc, environ_update):
+        self.ran += 1
+        return 0, self.answers.pop(0), ""
+
+
+def cli_for(answers):
+    slept = []
+    module = Module(answers)
+    return GlusterCli(module, sleep=slept.append), module, slept
+
+
+def test_a_busy_lock_is_waited_for_then_the_command_runs():
+    cli, module, slept = cli_for([out("rebalance-start-busy.xml")] * 2 + [out("rebalance-start.xml")])
+    root = cli.run("volume", "rebalance", "gv0", "start")
+    assert root.findtext("opRet") == "0"
+    assert module.ran == 3
+    assert slept == [0.25, 0.5]
+
+
+def test_a_lock_busy_for_too_long_fails_saying_so():
+    pauses = busy_pauses()
+    cli, module, slept = cli_for([out("rebalance-start-busy.xml")] * (len(pauses) + 1))
+    with pytest.raises(GlusterOpError) as caught:
+        cli.run("volume", "rebalance", "gv0", "start")
+    assert caught.value.op_errno == 30802
+    assert f"stayed taken for {BUSY_WAIT_SECONDS} s" in caught.value.message
+    assert module.ran == len(pauses) + 1
+    assert slept == pauses
+
+
+def test_other_failures_are_not_tried_again():
+    cli, module, slept = cli_for([out("add-brick-same-host.xml")])
+    with pytest.raises(GlusterOpError):
+        cli.run("volume", "add-brick", "gv0", "node1:/b")
+    assert module.ran == 1
+    assert slept == []
+
+
+def test_the_pauses_back_off_and_stay_within_the_wait():
+    pauses = busy_pauses(wait=10, first=0.25, longest=4)
+    assert pauses == [0.25, 0.5, 1, 2, 4]
+    assert sum(busy_pauses()) <= BUSY_WAIT_SECONDS
+    assert max(busy_pauses()) == 4
