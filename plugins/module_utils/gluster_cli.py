@@ -299,6 +299,129 @@ def parse_volume_status(root):
 
 
 @dataclass(frozen=True)
+class BrickDetail:
+    """A brick from `volume status VOL detail`: its process and its filesystem."""
+
+    host: str
+    path: str
+    peer_uuid: str
+    online: bool
+    size_total: int | None
+    size_free: int | None
+    inodes_total: int | None
+    inodes_free: int | None
+
+    @property
+    def name(self):
+        return f"{self.host}:{self.path}"
+
+
+def parse_volume_status_detail(root):
+    """Bricks from `volume status VOL detail`. Bricks of peers glusterd cannot reach are not listed."""
+    return [
+        BrickDetail(
+            host=(node.findtext("hostname") or "").strip(),
+            path=(node.findtext("path") or "").strip(),
+            peer_uuid=(node.findtext("peerid") or "").strip(),
+            online=_int(node.findtext("status"), default=0) == 1,
+            size_total=_int(node.findtext("sizeTotal"), default=None),
+            size_free=_int(node.findtext("sizeFree"), default=None),
+            inodes_total=_int(node.findtext("inodesTotal"), default=None),
+            inodes_free=_int(node.findtext("inodesFree"), default=None),
+        )
+        for node in root.iterfind("./volStatus/volumes/volume/node")
+        if (node.findtext("path") or "").strip().startswith("/")
+    ]
+
+
+@dataclass(frozen=True)
+class Daemon:
+    """A volume's daemon on one peer from `volume status VOL` (the self-heal daemon, ...)."""
+
+    kind: str
+    peer_uuid: str
+    online: bool
+
+
+@dataclass(frozen=True)
+class Task:
+    """A rebalance or remove-brick task from `volume status VOL`."""
+
+    kind: str
+    task_id: str
+    status: int | None
+    status_str: str
+    bricks: tuple
+
+
+def parse_volume_status_daemons(root):
+    """The daemons and the tasks `volume status VOL` lists beside the bricks."""
+    daemons = [
+        Daemon(
+            kind=(node.findtext("hostname") or "").strip(),
+            peer_uuid=(node.findtext("peerid") or "").strip(),
+            online=_int(node.findtext("status"), default=0) == 1,
+        )
+        for node in root.iterfind("./volStatus/volumes/volume/node")
+        if not (node.findtext("path") or "").strip().startswith("/")
+    ]
+    tasks = [
+        Task(
+            kind=(node.findtext("type") or "").strip(),
+            task_id=(node.findtext("id") or "").strip(),
+            status=_int(node.findtext("status"), default=None),
+            status_str=(node.findtext("statusStr") or "").strip(),
+            bricks=tuple((b.text or "").strip() for b in node.iterfind("./params/brick")),
+        )
+        for node in root.iterfind("./volStatus/volumes/volume/tasks/task")
+    ]
+    return daemons, tasks
+
+
+@dataclass(frozen=True)
+class HealCount:
+    """One brick of `volume heal VOL info summary`; counts are None when it was not reached ("-")."""
+
+    name: str
+    host_uuid: str
+    status: str
+    total: int | None
+    pending: int | None
+    split_brain: int | None
+    possibly_healing: int | None
+
+    @property
+    def reached(self):
+        return self.status == "Connected" and self.pending is not None
+
+
+def parse_heal_summary(root):
+    return [
+        HealCount(
+            name=(node.findtext("name") or "").strip(),
+            host_uuid=(node.get("hostUuid") or "").strip(),
+            status=(node.findtext("status") or "").strip(),
+            total=_int(node.findtext("totalNumberOfEntries"), default=None),
+            pending=_int(node.findtext("numberOfEntriesInHealPending"), default=None),
+            split_brain=_int(node.findtext("numberOfEntriesInSplitBrain"), default=None),
+            possibly_healing=_int(node.findtext("numberOfEntriesPossiblyHealing"), default=None),
+        )
+        for node in root.iterfind("./healInfo/bricks/brick")
+    ]
+
+
+def parse_volume_get(root):
+    """Option -> value from `volume get VOL all`, a default's " (DEFAULT)" suffix taken off."""
+    options = {}
+    for node in root.iterfind("./volGetopts/Opt"):
+        value = (node.findtext("Value") or "").strip()
+        if value.endswith(" (DEFAULT)"):
+            value = value[: -len(" (DEFAULT)")]
+        options[(node.findtext("Option") or "").strip()] = value
+    return options
+
+
+@dataclass(frozen=True)
 class Rebalance:
     """The aggregate of `volume rebalance VOL status`."""
 
@@ -465,3 +588,15 @@ class GlusterCli:
 
     def rebalance_status(self, name):
         return parse_rebalance_status(self.run("volume", "rebalance", name, "status"))
+
+    def volume_status_detail(self, name):
+        return parse_volume_status_detail(self.run("volume", "status", name, "detail"))
+
+    def volume_status_daemons(self, name):
+        return parse_volume_status_daemons(self.run("volume", "status", name))
+
+    def heal_summary(self, name):
+        return parse_heal_summary(self.run("volume", "heal", name, "info", "summary"))
+
+    def volume_options(self, name):
+        return parse_volume_get(self.run("volume", "get", name, "all"))

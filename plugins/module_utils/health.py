@@ -1,0 +1,315 @@
+# Copyright: contributors to ganeti_gluster.cluster
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Is a volume safe? Pure rules over what the gluster CLI reported.
+
+`assess` takes the parsed answers of one volume's reads (gluster_cli.py) and
+returns a report: per brick, per replica or disperse set, the self-heal daemons,
+the tasks, quorum, and a verdict with its findings. The rules, worst first:
+
+unsafe (a change to the pool now could lose data or access to it):
+  - the volume is not started;
+  - a set has fewer bricks online than its quorum (replica, quorum-type auto:
+    more than half, or exactly half with the set's first brick; fixed:
+    cluster.quorum-count; none: one. Disperse: its data bricks, or
+    disperse.quorum-count when set. A plain distribute brick: itself);
+  - a brick holds entries in split-brain;
+  - server quorum is on (cluster.server-quorum-type server) and not met;
+  - heal entries pending on a set the caller is about to change (`touching`).
+degraded (works now, with less margin than it should):
+  - a brick offline, its set still in quorum; a brick heal info cannot reach;
+  - heal entries pending or possibly healing;
+  - a peer disconnected or not in the cluster;
+  - the self-heal daemon not running on a peer that holds bricks of the volume;
+  - a rebalance or remove-brick running, failed, or with failed files;
+  - a brick with less free space or free inodes than the given percentages.
+healthy: none of these.
+"""
+
+from __future__ import annotations
+
+HEALTHY, DEGRADED, UNSAFE = "healthy", "degraded", "unsafe"
+SEVERITY = {HEALTHY: 0, DEGRADED: 1, UNSAFE: 2}
+SELF_HEAL_DAEMON = "Self-heal Daemon"
+RUNNING_STATUS = "in progress"
+FAILED_STATUSES = {"failed", "stopped"}
+
+
+def worst(verdicts):
+    return max(verdicts, key=SEVERITY.__getitem__, default=HEALTHY)
+
+
+def set_quorum(size, kind, options, redundancy=0):
+    """Bricks a set needs online to serve its files, for a set of `size` bricks."""
+    if kind == "disperse":
+        configured = _int(options.get("disperse.quorum-count"))
+        return configured if configured else size - redundancy
+    if size == 1:
+        return 1
+    quorum_type = options.get("cluster.quorum-type", "auto")
+    if quorum_type == "fixed":
+        return max(_int(options.get("cluster.quorum-count")) or 1, 1)
+    if quorum_type == "none":
+        return 1
+    return size // 2 + 1  # auto; exactly half also holds when the first brick is among them
+
+
+def has_quorum(online_flags, quorum, kind, options):
+    online = sum(online_flags)
+    if online >= quorum:
+        return True
+    # quorum-type auto on an even set: exactly half holds if it includes the first brick.
+    auto = kind == "replicate" and options.get("cluster.quorum-type", "auto") == "auto"
+    return auto and len(online_flags) % 2 == 0 and online * 2 == len(online_flags) and online_flags[0]
+
+
+def server_quorum(peers, options):
+    """(enabled, met, active, total) of glusterd's server quorum: active peers at
+    least cluster.server-quorum-ratio percent of all, rounded up (more than half unset)."""
+    enabled = options.get("cluster.server-quorum-type", "off") == "server"
+    total = len(peers)
+    active = sum(1 for p in peers if p.is_local or p.in_cluster)
+    ratio = _int(str(options.get("cluster.server-quorum-ratio", "")).rstrip("%"))
+    needed = -(-ratio * total // 100) if ratio else total // 2 + 1
+    return enabled, active >= needed, active, total
+
+
+def _int(text):
+    try:
+        return int(str(text).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def _percent(free, total):
+    if free is None or not total:
+        return None
+    return round(free * 100.0 / total, 1)
+
+
+def assess(
+    volume,
+    peers,
+    details=(),
+    daemons=(),
+    tasks=(),
+    heal=None,
+    options=None,
+    rebalance=None,
+    touching=(),
+    free_min_percent=10,
+    inodes_min_percent=10,
+):
+    """The health report of one volume (see the module docstring for the rules).
+
+    volume: gluster_cli.Volume; peers: pool list (this host included); details:
+    BrickDetail of `volume status VOL detail`; daemons, tasks: from `volume status
+    VOL`; heal: HealCount list of `heal info summary` (None: not a replicated or
+    dispersed volume, or not read); options: `volume get VOL all`; rebalance: the
+    Rebalance aggregate when a rebalance task is listed; touching: bricks (HOST:PATH)
+    or hosts the caller is about to change.
+    """
+    options = options or {}
+    findings = []
+
+    def find(severity, subject, reason):
+        findings.append({"severity": severity, "subject": subject, "reason": reason})
+
+    by_uuid = {p.uuid: p for p in peers}
+    detail_of = {(d.peer_uuid, d.path): d for d in details}
+    # heal info names an unreachable brick's host "-": match by name then.
+    heal_of = {(h.host_uuid, h.name.rsplit(":", 1)[-1]): h for h in heal or ()}
+    heal_by_name = {h.name: h for h in heal or ()}
+    kind = "disperse" if volume.disperse_count else ("replicate" if volume.set_size > 1 else "distribute")
+    touched = set(touching)
+
+    bricks = []
+    for index, brick in enumerate(volume.bricks):
+        detail = detail_of.get((brick.host_uuid, brick.path))
+        counts = heal_of.get((brick.host_uuid, brick.path)) or heal_by_name.get(brick.name)
+        peer = by_uuid.get(brick.host_uuid)
+        bricks.append(
+            {
+                "name": brick.name,
+                "host": brick.host,
+                "path": brick.path,
+                "host_uuid": brick.host_uuid,
+                "set": index // volume.set_size,
+                "arbiter": brick.is_arbiter,
+                "online": bool(detail and detail.online),
+                "listed": detail is not None,
+                "peer_connected": bool(peer and (peer.is_local or peer.connected)),
+                "size_total": detail.size_total if detail else None,
+                "size_free": detail.size_free if detail else None,
+                "free_percent": _percent(detail.size_free, detail.size_total) if detail else None,
+                "inodes_total": detail.inodes_total if detail else None,
+                "inodes_free": detail.inodes_free if detail else None,
+                "inodes_free_percent": _percent(detail.inodes_free, detail.inodes_total) if detail else None,
+                "heal_reached": counts.reached if counts else None,
+                "heal_status": counts.status if counts else None,
+                "heal_pending": counts.pending if counts else None,
+                "split_brain": counts.split_brain if counts else None,
+                "possibly_healing": counts.possibly_healing if counts else None,
+            }
+        )
+
+    if not volume.started:
+        find(UNSAFE, volume.name, f"volume {volume.name} is {volume.status_str or 'not started'}: no client can use it")
+
+    sets = []
+    for start in range(0, len(bricks), volume.set_size):
+        members = bricks[start : start + volume.set_size]
+        flags = [b["online"] for b in members]
+        quorum = set_quorum(len(members), kind, options, volume.redundancy_count)
+        names = [b["name"] for b in members]
+        in_quorum = has_quorum(flags, quorum, kind, options)
+        pending = sum((b["heal_pending"] or 0) + (b["possibly_healing"] or 0) for b in members)
+        is_touched = any(b["name"] in touched or b["host"] in touched for b in members)
+        sets.append(
+            {
+                "index": start // volume.set_size,
+                "bricks": names,
+                "online": sum(flags),
+                "quorum": quorum,
+                "in_quorum": in_quorum,
+                "heal_pending": pending,
+                "touched": is_touched,
+            }
+        )
+        label = f"set {start // volume.set_size} ({', '.join(names)})" if len(members) > 1 else names[0]
+        if volume.started and not in_quorum:
+            find(
+                UNSAFE,
+                label,
+                f"{sum(flags)} of {len(members)} bricks online, {quorum} needed: its files are not "
+                "available" + ("" if len(members) == 1 else " for writing"),
+            )
+        if pending and is_touched:
+            find(UNSAFE, label, f"{pending} entries still to heal on a set this run changes; wait for heal")
+
+    for brick in bricks:
+        name = brick["name"]
+        if volume.started and not brick["online"]:
+            why = "its peer is disconnected" if not brick["peer_connected"] else "its brick process is not running"
+            if not brick["listed"] and brick["peer_connected"]:
+                why = "glusterd does not list it"
+            find(DEGRADED, name, f"brick offline ({why})")
+        if brick["split_brain"]:
+            find(
+                UNSAFE,
+                name,
+                f"{brick['split_brain']} entries in split-brain: resolve them (gluster volume heal "
+                f"{volume.name} split-brain ...) before changing the pool",
+            )
+        if brick["heal_reached"] is False and brick["online"]:
+            find(DEGRADED, name, f"heal info cannot reach it ({brick['heal_status'] or 'no answer'})")
+        if brick["heal_pending"] or brick["possibly_healing"]:
+            find(
+                DEGRADED,
+                name,
+                f"{brick['heal_pending'] or 0} entries pending heal, {brick['possibly_healing'] or 0} possibly healing",
+            )
+        if brick["free_percent"] is not None and brick["free_percent"] < free_min_percent:
+            find(DEGRADED, name, f"{brick['free_percent']}% space free, below {free_min_percent}%")
+        if brick["inodes_free_percent"] is not None and brick["inodes_free_percent"] < inodes_min_percent:
+            find(DEGRADED, name, f"{brick['inodes_free_percent']}% inodes free, below {inodes_min_percent}%")
+
+    for peer in peers:
+        if not peer.is_local and not peer.in_cluster:
+            state = peer.state_str or f"state {peer.state}"
+            find(DEGRADED, peer.hostname, f"peer {state}, {'connected' if peer.connected else 'disconnected'}")
+
+    enabled, met, active, total = server_quorum(peers, options)
+    if enabled and not met:
+        find(UNSAFE, volume.name, f"server quorum lost: {active} of {total} peers active")
+
+    self_heal = []
+    if kind != "distribute" and volume.started:
+        running = {d.peer_uuid for d in daemons if d.kind == SELF_HEAL_DAEMON and d.online}
+        for uuid in dict.fromkeys(b["host_uuid"] for b in bricks):
+            peer = by_uuid.get(uuid)
+            host = (peer.hostname if peer and not peer.is_local else None) or next(
+                b["host"] for b in bricks if b["host_uuid"] == uuid
+            )
+            online = uuid in running
+            self_heal.append({"host": host, "host_uuid": uuid, "online": online})
+            if not online and peer is not None and (peer.is_local or peer.connected):
+                find(DEGRADED, host, "self-heal daemon not running")
+
+    task_reports = []
+    for task in tasks:
+        status = task.status_str.lower()
+        report = {"type": task.kind, "id": task.task_id, "status": task.status_str, "bricks": list(task.bricks)}
+        what = task.kind.lower()
+        if task.kind == "Rebalance" and rebalance is not None and rebalance.task_id == task.task_id:
+            report.update(failures=rebalance.failures, files=rebalance.files, failed_nodes=list(rebalance.failed_nodes))
+            if rebalance.failures and status not in FAILED_STATUSES:
+                find(DEGRADED, volume.name, f"the last {what} failed to move {rebalance.failures} files")
+        task_reports.append(report)
+        if status == RUNNING_STATUS:
+            find(DEGRADED, volume.name, f"{what} in progress")
+        elif status in FAILED_STATUSES:
+            find(DEGRADED, volume.name, f"the last {what} {status}")
+
+    return {
+        "name": volume.name,
+        "type": volume.type_str,
+        "status": volume.status_str,
+        "verdict": worst(f["severity"] for f in findings),
+        "findings": findings,
+        "bricks": bricks,
+        "sets": sets,
+        "self_heal": self_heal,
+        "tasks": task_reports,
+        "quorum": {
+            "client": options.get("cluster.quorum-type", "auto") if kind == "replicate" else None,
+            "server_enabled": enabled,
+            "server_met": met,
+            "server_active": active,
+            "server_total": total,
+        },
+    }
+
+
+def peer_report(peers):
+    return [
+        {
+            "hostname": p.hostname,
+            "uuid": p.uuid,
+            "connected": p.is_local or p.connected,
+            "state": "this host" if p.is_local else (p.state_str or f"state {p.state}"),
+        }
+        for p in peers
+    ]
+
+
+def summary(reports):
+    """One line: the worst verdict and its reasons."""
+    verdict = worst(r["verdict"] for r in reports)
+    reasons = [f"{f['subject']}: {f['reason']}" for r in reports for f in r["findings"]]
+    return verdict, reasons
+
+
+def read_volume(cli, volume, peers, touching=(), free_min_percent=10, inodes_min_percent=10):
+    """Read one volume's state through `cli` (a GlusterCli) and assess it."""
+    details, daemons, tasks, heal, options, rebalance = (), (), (), None, {}, None
+    if volume.started:
+        options = cli.volume_options(volume.name)
+        details = cli.volume_status_detail(volume.name)
+        daemons, tasks = cli.volume_status_daemons(volume.name)
+        if volume.set_size > 1:
+            heal = cli.heal_summary(volume.name)
+        if any(t.kind == "Rebalance" for t in tasks):
+            rebalance = cli.rebalance_status(volume.name)
+    return assess(
+        volume,
+        peers,
+        details=details,
+        daemons=daemons,
+        tasks=tasks,
+        heal=heal,
+        options=options,
+        rebalance=rebalance,
+        touching=touching,
+        free_min_percent=free_min_percent,
+        inodes_min_percent=inodes_min_percent,
+    )

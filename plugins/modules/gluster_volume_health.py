@@ -1,0 +1,186 @@
+#!/usr/bin/python
+# Copyright: contributors to ganeti_gluster.cluster
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: gluster_volume_health
+short_description: Tell whether GlusterFS volumes are healthy, degraded or unsafe to change
+version_added: "0.2.0"
+description:
+  - Reads, in XML mode only, C(pool list), C(volume info), and for each started volume C(volume get VOL all),
+    C(volume status VOL detail), C(volume status VOL), C(volume heal VOL info summary) (replicated and
+    dispersed volumes) and C(volume rebalance VOL status) (when a rebalance is listed).
+  - Reports per volume each brick (online, free space and inodes, heal entries pending, in split-brain and
+    possibly healing; a brick heal info cannot reach has null counts and C(heal_reached=false)), each
+    replica or disperse set against its quorum, the self-heal daemon per peer, the rebalance and
+    remove-brick tasks, server and client quorum, and a verdict with the findings that make it.
+  - "The verdict is the worst finding. C(unsafe): the volume is not started; a set has fewer bricks online
+    than its quorum (replica with C(cluster.quorum-type) auto: more than half, or exactly half including
+    the set's first brick; fixed: C(cluster.quorum-count); none: one; disperse: its data bricks or
+    C(disperse.quorum-count); a distribute brick: itself); a brick has entries in split-brain; server
+    quorum is on and not met; entries pending heal on a set named in O(touching)."
+  - "C(degraded): a brick offline while its set keeps quorum, or one heal info cannot reach; entries pending
+    heal or possibly healing; a peer disconnected or not in the cluster; the self-heal daemon not running
+    on a connected peer that holds bricks; a rebalance or remove-brick in progress, failed, or that failed
+    to move files; a brick below O(free_min_percent) free space or O(inodes_min_percent) free inodes."
+  - C(healthy) when there is no finding. Read-only; fails only when glusterd does not answer.
+options:
+  volumes:
+    description: The volumes to assess; all volumes of the pool when empty.
+    type: list
+    elements: str
+    default: []
+  touching:
+    description:
+      - Bricks (C(HOST:/path)) or hosts that the caller is about to change. Entries pending heal on a set
+        that holds one of them make the verdict C(unsafe) rather than C(degraded).
+    type: list
+    elements: str
+    default: []
+  free_min_percent:
+    description: A brick with less free space than this percentage is a C(degraded) finding.
+    type: int
+    default: 10
+  inodes_min_percent:
+    description: A brick with fewer free inodes than this percentage is a C(degraded) finding.
+    type: int
+    default: 10
+extends_documentation_fragment:
+  - ganeti_gluster.cluster.attributes.info_module
+seealso:
+  - module: ganeti_gluster.cluster.gluster_volume_info
+author:
+  - ganeti_gluster.cluster developers (@ganeti-gluster)
+"""
+
+EXAMPLES = r"""
+- name: Assess the volume before draining a host
+  ganeti_gluster.cluster.gluster_volume_health:
+    volumes: [gv0]
+    touching: [node4]
+  register: health
+
+- name: Refuse to go on when it is unsafe
+  ansible.builtin.assert:
+    that: health.verdict != 'unsafe'
+    fail_msg: "{{ health.reasons | join('; ') }}"
+"""
+
+RETURN = r"""
+verdict:
+  description: The worst verdict of all volumes assessed.
+  returned: success
+  type: str
+  choices: [healthy, degraded, unsafe]
+reasons:
+  description: "Every finding as C(SUBJECT: REASON), worst volume first."
+  returned: success
+  type: list
+  elements: str
+  sample:
+    - "node3:/bricks/b1/brick: brick offline (its brick process is not running)"
+peers:
+  description: Every peer as this host sees it (C(hostname), C(uuid), C(connected), C(state)).
+  returned: success
+  type: list
+  elements: dict
+volumes:
+  description: One report per volume.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The volume.
+      type: str
+    verdict:
+      description: This volume's verdict.
+      type: str
+    findings:
+      description: What makes the verdict, each with C(severity), C(subject) and C(reason).
+      type: list
+      elements: dict
+    bricks:
+      description: >-
+        Each brick with C(name), C(host), C(path), C(set), C(online), C(free_percent), C(size_free),
+        C(size_total), C(inodes_free_percent), C(heal_pending), C(split_brain), C(possibly_healing),
+        C(heal_reached).
+      type: list
+      elements: dict
+    sets:
+      description: Each replica or disperse set with C(bricks), C(online), C(quorum), C(in_quorum), C(heal_pending).
+      type: list
+      elements: dict
+    self_heal:
+      description: The self-heal daemon on each peer holding bricks (C(host), C(online)).
+      type: list
+      elements: dict
+    tasks:
+      description: Rebalance and remove-brick tasks glusterd lists, with C(type), C(status) and, for a rebalance,
+        C(files) and C(failures).
+      type: list
+      elements: dict
+    quorum:
+      description: C(client) quorum type, and C(server_enabled), C(server_met), C(server_active), C(server_total).
+      type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import GlusterCli, GlusterError
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import (
+    SEVERITY,
+    peer_report,
+    read_volume,
+    summary,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "volumes": {"type": "list", "elements": "str", "default": []},
+            "touching": {"type": "list", "elements": "str", "default": []},
+            "free_min_percent": {"type": "int", "default": 10},
+            "inodes_min_percent": {"type": "int", "default": 10},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    for option in ("free_min_percent", "inodes_min_percent"):
+        if not 0 <= params[option] <= 100:
+            module.fail_json(msg=f"{option} must be between 0 and 100, not {params[option]}")
+    cli = GlusterCli(module)
+    try:
+        peers = cli.pool_list()
+        volumes = cli.volumes()
+        known = {v.name for v in volumes}
+        missing = [name for name in params["volumes"] if name not in known]
+        if missing:
+            module.fail_json(
+                msg=f"no volume {', '.join(missing)} in the pool (volumes: {', '.join(sorted(known)) or 'none'})"
+            )
+        wanted = [v for v in volumes if not params["volumes"] or v.name in params["volumes"]]
+        reports = [
+            read_volume(
+                cli,
+                volume,
+                peers,
+                touching=params["touching"],
+                free_min_percent=params["free_min_percent"],
+                inodes_min_percent=params["inodes_min_percent"],
+            )
+            for volume in wanted
+        ]
+    except GlusterError as exc:
+        module.fail_json(**exc.fail_kwargs())
+    reports.sort(key=lambda r: -SEVERITY[r["verdict"]])
+    verdict, reasons = summary(reports)
+    module.exit_json(changed=False, verdict=verdict, reasons=reasons, peers=peer_report(peers), volumes=reports)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+# Copyright: contributors to ganeti_gluster.cluster
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Ganeti cluster-verify post hook: the Gluster storage's findings in `gnt-cluster verify`.
+
+The role ganeti_gluster_disk installs this file into
+/etc/ganeti/hooks/cluster-verify-post.d/ on every node, its settings into
+CONFIG_FILE, and the collection's gluster_cli/health libraries into the
+settings' lib_dir. Ganeti runs cluster-verify post hooks on every node of the
+verified group; a hook that exits non-zero makes verify print its output under
+"Script NAME failed" and fail. So this hook exits 1 with one line per finding,
+and 0 (printing nothing) when there is none.
+
+On every node it checks its own side: the FUSE client (mount.glusterfs) and
+QEMU's gluster driver are installed, and the gluster storage dir, when mounted
+(Ganeti mounts it when a disk is first used), is the configured volume and
+answers. On the master only (Ganeti's rule: this host's FQDN is GANETI_MASTER)
+it reads the pool once, with the rules of gluster_volume_health: peers, bricks,
+heal, split-brain, self-heal daemons, tasks, quorum. Every gluster command has
+COMMAND_TIMEOUT seconds and the whole read DEADLINE, so verify never hangs on a
+frozen glusterd.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+CONFIG_FILE = "/etc/ganeti/ganeti-gluster-verify.json"
+COMMAND_TIMEOUT = 20
+DEADLINE = 45
+ERROR, WARNING = "ERROR", "WARNING"
+QEMU_DRIVER_GLOB = "/usr/lib/*/qemu/block-gluster.so"
+MOUNT_HELPERS = ("/sbin/mount.glusterfs", "/usr/sbin/mount.glusterfs")
+
+
+class OutOfTime(Exception):
+    pass
+
+
+class Runner:
+    """What GlusterCli needs of AnsibleModule, with a timeout per command and a deadline."""
+
+    def __init__(self, deadline):
+        self.deadline = deadline
+
+    def get_bin_path(self, name, required=False):
+        for directory in ("/usr/sbin", "/usr/bin", "/sbin", "/bin"):
+            path = os.path.join(directory, name)
+            if os.access(path, os.X_OK):
+                return path
+        raise FileNotFoundError(f"{name} is not installed")
+
+    def run_command(self, argv, check_rc=False, environ_update=None):
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise OutOfTime(f"the pool was not read within {DEADLINE} s")
+        env = dict(os.environ, **(environ_update or {}))
+        try:
+            proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=min(COMMAND_TIMEOUT, left))
+        except subprocess.TimeoutExpired:
+            raise OutOfTime(f"{' '.join(argv[3:])} did not answer within {COMMAND_TIMEOUT} s") from None
+        return proc.returncode, proc.stdout, proc.stderr
+
+
+def mount_of(path):
+    """(source, fstype) of the filesystem mounted at path, or None."""
+    real = os.path.realpath(path)
+    found = None
+    with open("/proc/self/mountinfo", encoding="utf-8") as handle:
+        for line in handle:
+            fields = line.split()
+            separator = fields.index("-")
+            if fields[4].encode().decode("unicode_escape") == real:
+                found = (fields[separator + 2], fields[separator + 1])  # the last mount there wins
+    return found
+
+
+def node_findings(settings):
+    """This node's own side: client, QEMU driver, the storage dir's mount."""
+    findings = []
+    if not any(os.access(p, os.X_OK) for p in MOUNT_HELPERS):
+        findings.append((ERROR, "the GlusterFS client (mount.glusterfs) is not installed: install glusterfs-client"))
+    if not glob.glob(QEMU_DRIVER_GLOB):
+        severity = ERROR if settings.get("access") == "userspace" else WARNING
+        findings.append((severity, "QEMU's gluster driver is not installed: install qemu-block-extra"))
+    storage_dir = settings["storage_dir"]
+    mounted = mount_of(storage_dir)
+    if mounted is not None:
+        source, fstype = mounted
+        volume = source.rsplit(":", 1)[-1].strip("/")
+        if fstype != "fuse.glusterfs" or volume != settings["volume"]:
+            findings.append(
+                (ERROR, f"{storage_dir} is {source} ({fstype}), not volume {settings['volume']}: unmount it")
+            )
+        else:
+            try:
+                os.statvfs(storage_dir)
+            except OSError as exc:
+                findings.append((ERROR, f"{storage_dir} (volume {settings['volume']}) does not answer: {exc.strerror}"))
+    return findings
+
+
+def pool_findings(settings):
+    """The pool and the volume as the master's glusterd sees them."""
+    sys.path.insert(0, settings["lib_dir"])
+    from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import GlusterCli, GlusterError
+    from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import UNSAFE, read_volume
+
+    runner = Runner(time.monotonic() + DEADLINE)
+    try:
+        cli = GlusterCli(runner, sleep=lambda pause: time.sleep(min(pause, max(runner.deadline - time.monotonic(), 0))))
+        peers = cli.pool_list()
+        volume = cli.volume(settings["volume"])
+        if volume is None:
+            return [(ERROR, f"volume {settings['volume']} does not exist in the pool")]
+        report = read_volume(cli, volume, peers)
+    except (GlusterError, OutOfTime, FileNotFoundError) as exc:
+        return [(ERROR, f"cannot read the Gluster pool here: {exc}")]
+    return [
+        (ERROR if f["severity"] == UNSAFE else WARNING, f"{f['subject']}: {f['reason']}") for f in report["findings"]
+    ]
+
+
+def is_master(environ):
+    # Ganeti's own test (ssconf.CheckMaster): the master's name is this host's FQDN.
+    master = environ.get("GANETI_MASTER", "").lower()
+    return bool(master) and master in {socket.getfqdn().lower(), socket.gethostname().lower()}
+
+
+def main(environ=os.environ):
+    try:
+        with open(CONFIG_FILE, encoding="utf-8") as handle:
+            settings = json.load(handle)
+    except (OSError, ValueError) as exc:
+        print(f"ERROR: gluster: the hook's settings {CONFIG_FILE} cannot be read: {exc}")
+        return 1
+    findings = node_findings(settings)
+    if is_master(environ):
+        findings += pool_findings(settings)
+    for severity, text in findings:
+        print(f"{severity}: gluster: {text}")
+    return 1 if findings else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

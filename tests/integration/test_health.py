@@ -1,0 +1,229 @@
+"""Health on a real pool: each unhealthy state built for real, then the verdict.
+
+One 4-host lab: node1-3 hold gv0, a 2 x 3 volume built by site.yml with the
+roles' defaults (two device bricks each); node4 is a fresh host. The cases run
+in file order and each leaves the pool healthy again, but the last (split-brain).
+They assert on health.yml's JSON report and on gluster's own --xml answers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from .ansible_helpers import gluster_xml, run_module
+from .fault_lab import cluster_state, peers, play, pool_healthy, wait_until
+from .lab_helpers import lab, ssh
+
+pytestmark = pytest.mark.lab
+
+FIRST = '{path: /bricks/b1/brick, device: "{{ lab_block_devices[0] }}"}'
+SECOND = '{path: /bricks/b2/brick, device: "{{ lab_block_devices[1] }}"}'
+SPARE = "{path: /bricks/b2/spare}"
+TEXTFILE = "/var/lib/node_exporter/textfile/gluster.prom"
+MOUNT = "/mnt/health"
+
+
+def inventory(path, joining=False):
+    spare = f", {SPARE}" if joining else ""
+    lines = ["gluster_pool:", "  hosts:"]
+    for host in ("node1", "node2"):
+        lines.append(f"    {host}: {{gluster_pool_bricks: [{FIRST}, {SECOND}{spare}]}}")
+    lines.append(f"    node3: {{gluster_pool_bricks: [{FIRST}, {SECOND}]}}")
+    if joining:
+        lines.append(f"    node4: {{gluster_pool_bricks: [{FIRST}]}}")
+    lines += ["  vars:", "    gluster_pool_volume: gv0", "    gluster_pool_replica: 3"]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def pool(tmp_path_factory):
+    if lab("status").returncode == 0:
+        pytest.fail("a lab is already up on this machine; run 'bin/lab down' before the tests")
+    assert lab("up", "4").returncode == 0
+    try:
+        work = tmp_path_factory.mktemp("health")
+        built = play("site.yml", inventory(work / "pool.yml"), {}, timeout=600)
+        assert built.rc == 0, built.failures
+        out = ssh("node1", f"mkdir -p {MOUNT} && mount -t glusterfs node1:/gv0 {MOUNT}")
+        assert out.returncode == 0, out.stderr
+        yield work
+    finally:
+        lab("down")
+
+
+def health(work, **extravars):
+    """health.yml's run and its JSON report (written on the controller)."""
+    report = work / "report.json"
+    report.unlink(missing_ok=True)
+    run = play(
+        "health.yml", str(work / "pool.yml"), {"health_format": "json", "health_output": str(report), **extravars}
+    )
+    return run, json.loads(report.read_text())
+
+
+def findings(report, severity=None):
+    return [
+        (f["severity"], f["subject"], f["reason"])
+        for volume in report["volumes"]
+        for f in volume["findings"]
+        if severity in (None, f["severity"])
+    ]
+
+
+def brick_online():
+    """Brick -> online, from gluster's own `volume status --xml` on node1."""
+    root = gluster_xml("node1", "volume", "status", "gv0")
+    return {
+        f"{n.findtext('hostname')}:{n.findtext('path')}": n.findtext("status") == "1"
+        for n in root.iterfind("./volStatus/volumes/volume/node")
+        if (n.findtext("path") or "").startswith("/")
+    }
+
+
+def heal_counts():
+    root = gluster_xml("node1", "volume", "heal", "gv0", "info", "summary")
+    return {
+        b.findtext("name"): (b.findtext("numberOfEntriesInHealPending"), b.findtext("numberOfEntriesInSplitBrain"))
+        for b in root.iterfind("./healInfo/bricks/brick")
+    }
+
+
+def kill_brick(host, path="/bricks/b1/brick"):
+    pidfile = f"/var/run/gluster/vols/gv0/{host}{path.replace('/', '-')}.pid"
+    assert ssh(host, f"kill -9 $(cat {pidfile})").returncode == 0
+    wait_until(lambda: brick_online().get(f"{host}:{path}") is False, 30, f"{host}:{path} offline")
+
+
+def restart_bricks_and_heal():
+    assert ssh("node1", "gluster --mode=script volume start gv0 force").returncode == 0
+    wait_until(lambda: all(brick_online().values()) and len(brick_online()) == 6, 60, "every brick online")
+    ssh("node1", "gluster --mode=script volume heal gv0")
+    wait_until(lambda: all(c == ("0", "0") for c in heal_counts().values()), 120, "heal to finish")
+
+
+def test_a_clean_pool_is_healthy_and_its_metrics_say_so(pool):
+    run, report = health(pool, health_textfile=TEXTFILE)
+    assert run.rc == 0, run.failures
+    assert report["verdict"] == "healthy" and findings(report) == []
+    (volume,) = report["volumes"]
+    assert [s["in_quorum"] for s in volume["sets"]] == [True, True]
+    assert {b["name"]: b["online"] for b in volume["bricks"]} == brick_online()
+    metrics = ssh(report["read_on"], f"cat {TEXTFILE}").stdout
+    up = re.findall(r'^gluster_brick_up\{[^}]*host="([^"]+)",brick_path="([^"]+)"\} (\d)$', metrics, re.M)
+    assert {f"{h}:{p}": v == "1" for h, p, v in up} == brick_online()
+    assert re.search(r'^gluster_health_verdict\{cluster_id="",volume="gv0"\} 0$', metrics, re.M)
+
+
+def test_a_killed_brick_makes_it_degraded(pool):
+    kill_brick("node3")
+    run, report = health(pool)
+    assert run.rc != 0
+    assert report["verdict"] == "degraded"
+    assert ("degraded", "node3:/bricks/b1/brick", "brick offline (its brick process is not running)") in findings(
+        report
+    )
+    assert findings(report, "unsafe") == []
+
+
+def test_writes_while_a_brick_is_down_leave_heal_pending(pool):
+    # node3's first brick is still down from the case before.
+    out = ssh(
+        "node1", f"mkdir -p {MOUNT}/while-down && for i in $(seq 1 20); do echo $i > {MOUNT}/while-down/f$i; done"
+    )
+    assert out.returncode == 0, out.stderr
+    pending = {brick for brick, (count, _) in heal_counts().items() if count not in ("0", "-", None)}
+    assert pending, heal_counts()
+    run, report = health(pool)
+    assert report["verdict"] == "degraded"
+    reported = {s for _, s, r in findings(report, "degraded") if "pending heal" in r}
+    assert reported == pending
+    restart_bricks_and_heal()
+    run, report = health(pool)
+    assert (run.rc, report["verdict"]) == (0, "healthy"), findings(report)
+
+
+def test_a_stopped_glusterd_makes_it_degraded(pool):
+    assert ssh("node3", "kill $(cat /run/glusterd.pid)").returncode == 0
+    wait_until(lambda: not peers()["node3"].connected, 60, "node1 to see node3 disconnected")
+    try:
+        run, report = health(pool)
+        assert run.rc != 0
+        assert report["verdict"] == "degraded"
+        subjects = {s for _, s, _ in findings(report)}
+        assert {"node3", "node3:/bricks/b1/brick", "node3:/bricks/b2/brick"} <= subjects
+        assert findings(report, "unsafe") == []
+    finally:
+        assert ssh("node3", "glusterd -p /run/glusterd.pid").returncode == 0
+        wait_until(pool_healthy, 60, "node3 back in the pool")
+    restart_bricks_and_heal()
+
+
+def test_a_running_rebalance_makes_it_degraded(pool):
+    # Enough files that a pass is still crawling when its process is stopped, right after the start.
+    out = ssh("node1", f"mkdir -p {MOUNT}/many && cd {MOUNT}/many && seq 1 3000 | xargs touch", timeout=300)
+    assert out.returncode == 0, out.stderr
+    pidfile = "/var/run/gluster/gv0-rebalance.pid"
+    out = ssh("node1", f"gluster --mode=script volume rebalance gv0 start force && kill -STOP $(cat {pidfile})")
+    assert out.returncode == 0, out.stderr
+    try:
+        run, report = health(pool)
+        (volume,) = report["volumes"]
+        assert [t["status"] for t in volume["tasks"] if t["type"] == "Rebalance"] == ["in progress"]
+        assert ("degraded", "gv0", "rebalance in progress") in findings(report)
+    finally:
+        assert ssh("node1", f"kill -CONT $(cat {pidfile})").returncode == 0
+    status = lambda: gluster_xml("node1", "volume", "rebalance", "gv0", "status").findtext(  # noqa: E731
+        "./volRebalance/aggregate/statusStr"
+    )
+    wait_until(lambda: status() == "completed", 300, "the rebalance to complete")
+    run, report = health(pool)
+    assert (run.rc, report["verdict"]) == (0, "healthy"), findings(report)
+
+
+def test_split_brain_is_unsafe_and_add_node_refuses_to_start(pool):
+    # The documented way to make one: no healing, no client quorum, and each side
+    # of the file's replica set written while the others are down.
+    for option, value in (
+        ("cluster.self-heal-daemon", "off"),
+        ("cluster.data-self-heal", "off"),
+        ("cluster.metadata-self-heal", "off"),
+        ("cluster.entry-self-heal", "off"),
+        ("cluster.quorum-type", "none"),
+    ):
+        assert ssh("node1", f"gluster --mode=script volume set gv0 {option} {value}").returncode == 0
+    assert ssh("node1", f"echo first > {MOUNT}/sb").returncode == 0
+    pathinfo = ssh("node1", f"getfattr -n trusted.glusterfs.pathinfo --only-values {MOUNT}/sb").stdout
+    holders = re.findall(r"<POSIX\(([^)]+)\):([^:]+):", pathinfo)
+    assert len(holders) == 3, pathinfo
+    (first_path, first_host), *others = holders
+    kill_brick(first_host, first_path)
+    assert ssh("node1", f"echo side-a > {MOUNT}/sb").returncode == 0
+    assert ssh("node1", "gluster --mode=script volume start gv0 force").returncode == 0
+    wait_until(lambda: all(brick_online().values()), 60, "every brick online")
+    for path, host in others:
+        kill_brick(host, path)
+    assert ssh("node1", f"echo side-b-longer > {MOUNT}/sb").returncode == 0
+    assert ssh("node1", "gluster --mode=script volume start gv0 force").returncode == 0
+    wait_until(lambda: all(brick_online().values()), 60, "every brick online")
+    split = {brick for brick, (_, count) in heal_counts().items() if count not in ("0", "-", None)}
+    assert split, heal_counts()
+
+    run, report = health(pool)
+    assert run.rc != 0
+    assert report["verdict"] == "unsafe"
+    assert {s for _, s, r in findings(report, "unsafe") if "split-brain" in r} == split
+
+    # A join refuses before it changes anything.
+    ssh("node1", "mkdir -p /bricks/b2/spare")
+    ssh("node2", "mkdir -p /bricks/b2/spare")
+    before = cluster_state()
+    joining = play("add-node.yml", inventory(pool / "join.yml", joining=True), {"add_nodes": "node4"})
+    assert joining.rc != 0
+    assert "split-brain" in " ".join(joining.failures.values())
+    assert cluster_state() == before
+    assert "node4" not in peers()
+    assert run_module("node4", "gluster_pool_info", {})["failed"]  # glusterd never started there

@@ -1,0 +1,338 @@
+"""The health rules (module_utils/health.py), one case per rule, on volumes built here."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
+    Brick,
+    BrickDetail,
+    Daemon,
+    HealCount,
+    Peer,
+    Rebalance,
+    Task,
+    Volume,
+)
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import (
+    DEGRADED,
+    HEALTHY,
+    UNSAFE,
+    assess,
+    has_quorum,
+    server_quorum,
+    set_quorum,
+)
+
+GIB = 1 << 30
+
+
+def uuid(n):
+    return f"00000000-0000-0000-0000-{n:012d}"
+
+
+def peers(count, down=()):
+    local = [Peer(uuid(1), "localhost", ("localhost",), True, None, None)]
+    others = [
+        Peer(uuid(n), f"node{n}", (f"node{n}",), f"node{n}" not in down, 3, "Peer in Cluster")
+        for n in range(2, count + 1)
+    ]
+    return local + others
+
+
+def volume(hosts, set_size=3, disperse=0, redundancy=0, started=True):
+    bricks = tuple(
+        Brick(f"node{h}:/bricks/b{i // len(set(hosts)) + 1}/brick", uuid(h), False) for i, h in enumerate(hosts)
+    )
+    return Volume(
+        name="gv0",
+        id="11111111-2222-3333-4444-555555555555",
+        status=1 if started else 2,
+        status_str="Started" if started else "Stopped",
+        type_str="Disperse" if disperse else ("Replicate" if set_size > 1 else "Distribute"),
+        brick_count=len(bricks),
+        dist_count=len(bricks) // set_size,
+        replica_count=0 if disperse else set_size,
+        arbiter_count=0,
+        disperse_count=disperse,
+        redundancy_count=redundancy,
+        bricks=bricks,
+        options={},
+    )
+
+
+def details(vol, offline=(), free=None):
+    free = free or {}
+    return [
+        BrickDetail(
+            b.host, b.path, b.host_uuid, b.name not in offline, 100 * GIB, free.get(b.name, 50 * GIB), 1000, 900
+        )
+        for b in vol.bricks
+    ]
+
+
+def heal(vol, pending=None, split=None, unreached=()):
+    pending, split = pending or {}, split or {}
+    return [
+        HealCount(b.name, b.host_uuid, "Transport endpoint is not connected", None, None, None, None)
+        if b.name in unreached
+        else HealCount(
+            b.name, b.host_uuid, "Connected", pending.get(b.name, 0), pending.get(b.name, 0), split.get(b.name, 0), 0
+        )
+        for b in vol.bricks
+    ]
+
+
+def shd(hosts, off=()):
+    return [Daemon("Self-heal Daemon", uuid(h), h not in off) for h in hosts]
+
+
+def report(vol=None, pool=None, **kwargs):
+    vol = vol or volume([1, 2, 3])
+    kwargs.setdefault("details", details(vol))
+    kwargs.setdefault("heal", heal(vol))
+    kwargs.setdefault("daemons", shd(sorted({int(b.host[4:]) for b in vol.bricks})))
+    return assess(vol, pool or peers(3), **kwargs)
+
+
+def reasons(result, severity):
+    return [f"{f['subject']}: {f['reason']}" for f in result["findings"] if f["severity"] == severity]
+
+
+def test_a_clean_replica_volume_is_healthy():
+    result = report()
+    assert result["verdict"] == HEALTHY, result["findings"]
+    assert [s["in_quorum"] for s in result["sets"]] == [True]
+
+
+def test_one_brick_down_of_three_is_degraded():
+    vol = volume([1, 2, 3])
+    result = report(vol, details=details(vol, offline={"node3:/bricks/b1/brick"}))
+    assert result["verdict"] == DEGRADED
+    assert reasons(result, DEGRADED) == ["node3:/bricks/b1/brick: brick offline (its brick process is not running)"]
+
+
+def test_two_bricks_down_of_three_lose_quorum():
+    vol = volume([1, 2, 3])
+    result = report(vol, details=details(vol, offline={"node2:/bricks/b1/brick", "node3:/bricks/b1/brick"}))
+    assert result["verdict"] == UNSAFE
+    assert "1 of 3 bricks online, 2 needed" in reasons(result, UNSAFE)[0]
+
+
+def test_a_brick_of_a_disconnected_peer_is_offline_and_the_peer_is_reported():
+    vol = volume([1, 2, 3])
+    listed = [d for d in details(vol) if d.host != "node2"]
+    result = report(
+        vol, pool=peers(3, down={"node2"}), details=listed, heal=heal(vol, unreached={"node2:/bricks/b1/brick"})
+    )
+    assert result["verdict"] == DEGRADED
+    assert set(reasons(result, DEGRADED)) == {
+        "node2:/bricks/b1/brick: brick offline (its peer is disconnected)",
+        "node2: peer Peer in Cluster, disconnected",
+    }
+    node2 = next(b for b in result["bricks"] if b["host"] == "node2")
+    assert node2["heal_reached"] is False and node2["heal_pending"] is None
+
+
+def test_heal_pending_is_degraded_and_unsafe_on_a_set_being_changed():
+    vol = volume([1, 2, 3])
+    counts = heal(vol, pending={"node1:/bricks/b1/brick": 4})
+    assert report(vol, heal=counts)["verdict"] == DEGRADED
+    touched = report(vol, heal=counts, touching=["node3"])
+    assert touched["verdict"] == UNSAFE
+    assert "4 entries still to heal on a set this run changes" in reasons(touched, UNSAFE)[0]
+
+
+def test_split_brain_is_unsafe():
+    vol = volume([1, 2, 3])
+    result = report(vol, heal=heal(vol, split={"node1:/bricks/b1/brick": 1, "node2:/bricks/b1/brick": 1}))
+    assert result["verdict"] == UNSAFE
+    assert len(reasons(result, UNSAFE)) == 2
+
+
+def test_a_stopped_volume_is_unsafe():
+    result = report(volume([1, 2, 3], started=False), details=[], heal=None, daemons=[])
+    assert result["verdict"] == UNSAFE
+    assert reasons(result, UNSAFE) == ["gv0: volume gv0 is Stopped: no client can use it"]
+
+
+def test_a_self_heal_daemon_down_on_a_connected_peer_is_degraded():
+    result = report(daemons=shd([1, 2, 3], off={3}))
+    assert reasons(result, DEGRADED) == ["node3: self-heal daemon not running"]
+
+
+@pytest.mark.parametrize(
+    ("status", "failures", "want"),
+    [
+        ("in progress", 0, ["gv0: rebalance in progress"]),
+        ("failed", 0, ["gv0: the last rebalance failed"]),
+        ("completed", 3, ["gv0: the last rebalance failed to move 3 files"]),
+        ("completed", 0, []),
+    ],
+)
+def test_rebalance_tasks(status, failures, want):
+    vol = volume([1, 2, 3, 1, 2, 3])
+    task = Task("Rebalance", "t-1", None, status, ())
+    rebalance = Rebalance("t-1", 3, status, failures, files=10)
+    result = report(vol, tasks=[task], rebalance=rebalance)
+    assert reasons(result, DEGRADED) == want
+    assert result["tasks"][0]["files"] == 10
+
+
+def test_a_brick_short_of_space_is_degraded():
+    vol = volume([1, 2, 3])
+    result = report(vol, details=details(vol, free={"node2:/bricks/b1/brick": 5 * GIB}))
+    assert reasons(result, DEGRADED) == ["node2:/bricks/b1/brick: 5.0% space free, below 10%"]
+
+
+def test_a_distribute_brick_offline_is_unsafe():
+    vol = volume([1, 2], set_size=1)
+    result = report(vol, details=details(vol, offline={"node2:/bricks/b1/brick"}), heal=None, daemons=[])
+    assert result["verdict"] == UNSAFE
+    assert result["self_heal"] == []
+
+
+def test_server_quorum_lost_is_unsafe():
+    vol = volume([1, 2, 3])
+    pool = peers(3, down={"node2", "node3"})
+    options = {"cluster.server-quorum-type": "server", "cluster.server-quorum-ratio": "51"}
+    listed = [d for d in details(vol) if d.host == "node1"]
+    result = report(vol, pool=pool, details=listed, options=options)
+    assert "gv0: server quorum lost: 1 of 3 peers active" in reasons(result, UNSAFE)
+
+
+@pytest.mark.parametrize(
+    ("size", "kind", "options", "redundancy", "online", "want"),
+    [
+        (3, "replicate", {}, 0, [True, True, False], True),
+        (3, "replicate", {}, 0, [True, False, False], False),
+        (2, "replicate", {}, 0, [True, False], True),  # auto: half, with the first brick
+        (2, "replicate", {}, 0, [False, True], False),
+        (3, "replicate", {"cluster.quorum-type": "fixed", "cluster.quorum-count": "3"}, 0, [True, True, False], False),
+        (3, "replicate", {"cluster.quorum-type": "none"}, 0, [True, False, False], True),
+        (3, "disperse", {}, 1, [True, True, False], True),
+        (3, "disperse", {}, 1, [True, False, False], False),
+        (6, "disperse", {"disperse.quorum-count": "5"}, 2, [True] * 4 + [False] * 2, False),
+        (1, "distribute", {}, 0, [False], False),
+    ],
+)
+def test_set_quorum(size, kind, options, redundancy, online, want):
+    quorum = set_quorum(size, kind, options, redundancy)
+    assert has_quorum(online, quorum, kind, options) is want
+
+
+def test_server_quorum_counts_this_host():
+    assert server_quorum(peers(3, down={"node3"}), {"cluster.server-quorum-type": "server"})[1:] == (True, 2, 3)
+    assert server_quorum(peers(4, down={"node3", "node4"}), {"cluster.server-quorum-type": "server"})[1:] == (
+        False,
+        2,
+        4,
+    )
+
+
+# -- the recorded states (tests/fixtures/gluster/capture_health.py): gluster_volume_health end to end --
+
+from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_volume_health  # noqa: E402
+
+from .module_harness import read, run_module  # noqa: E402
+
+
+def recorded(state, pool="health-pool-list.xml"):
+    """The commands gluster_volume_health runs for volume hv, answered as recorded in `state`."""
+    return [
+        read(["pool", "list"], pool),
+        read(["volume", "info"], "health-volume-info.xml"),
+        read(["volume", "get", "hv", "all"], "health-volume-get.xml"),
+        read(["volume", "status", "hv", "detail"], f"health-status-detail-{state}.xml"),
+        read(["volume", "status", "hv"], f"health-status-{state}.xml"),
+        read(["volume", "heal", "hv", "info", "summary"], f"health-heal-summary-{state}.xml"),
+    ]
+
+
+def module_findings(result):
+    return sorted((f["severity"], f["subject"], f["reason"]) for v in result["volumes"] for f in v["findings"])
+
+
+def test_recorded_healthy_volume():
+    result = run_module(gluster_volume_health.main, {"volumes": ["hv"]}, recorded("healthy")).result
+    assert (result["verdict"], result["reasons"], result["changed"]) == ("healthy", [], False)
+    (volume,) = result["volumes"]
+    assert [b["online"] for b in volume["bricks"]] == [True, True, True]
+    assert [d["online"] for d in volume["self_heal"]] == [True, True, True]
+    assert volume["bricks"][0]["size_total"] > 0 and volume["bricks"][0]["free_percent"] > 10
+
+
+def test_recorded_killed_brick():
+    result = run_module(gluster_volume_health.main, {"volumes": ["hv"]}, recorded("brick-killed")).result
+    assert result["verdict"] == "degraded"
+    assert ("degraded", "node3:/bricks/hv", "brick offline (its brick process is not running)") in module_findings(
+        result
+    )
+
+
+def test_recorded_heal_pending_counts_and_the_unreachable_brick():
+    result = run_module(
+        gluster_volume_health.main, {"volumes": ["hv"], "touching": ["node3:/bricks/hv"]}, recorded("heal-pending")
+    ).result
+    (volume,) = result["volumes"]
+    assert [(b["heal_pending"], b["heal_reached"]) for b in volume["bricks"]] == [(6, True), (6, True), (None, False)]
+    assert result["verdict"] == "unsafe"  # entries to heal on the set this run would change
+    assert "12 entries still to heal on a set this run changes; wait for heal" in [
+        r for _, _, r in module_findings(result)
+    ]
+
+
+def test_recorded_peer_down():
+    result = run_module(
+        gluster_volume_health.main, {"volumes": ["hv"]}, recorded("peer-down", "health-pool-list-peer-down.xml")
+    ).result
+    assert result["verdict"] == "degraded"
+    subjects = {s for _, s, _ in module_findings(result)}
+    assert {"node2", "node2:/bricks/hv"} <= subjects
+    node2 = next(b for b in result["volumes"][0]["bricks"] if b["host"] == "node2")
+    assert (node2["online"], node2["listed"], node2["heal_reached"]) == (False, False, False)
+
+
+def test_recorded_split_brain():
+    result = run_module(gluster_volume_health.main, {"volumes": ["hv"]}, recorded("split-brain")).result
+    assert result["verdict"] == "unsafe"
+    split = [s for sev, s, r in module_findings(result) if sev == "unsafe" and "split-brain" in r]
+    assert split == ["node1:/bricks/hv", "node2:/bricks/hv", "node3:/bricks/hv"]
+
+
+def test_an_unknown_volume_is_refused_before_reading_it():
+    outcome = run_module(
+        gluster_volume_health.main,
+        {"volumes": ["nosuch"]},
+        [read(["pool", "list"], "health-pool-list.xml"), read(["volume", "info"], "health-volume-info.xml")],
+    )
+    assert outcome.failed and outcome.result["msg"] == "no volume nosuch in the pool (volumes: hv)"
+
+
+def test_the_table_and_the_metrics_of_a_recorded_state():
+    from ansible_collections.ganeti_gluster.cluster.plugins.filter.gluster_health import (
+        gluster_health_prometheus,
+        gluster_health_table,
+    )
+
+    result = run_module(gluster_volume_health.main, {"volumes": ["hv"]}, recorded("heal-pending")).result
+    table = gluster_health_table(result).splitlines()
+    assert table[0] == "verdict: DEGRADED"
+    assert "volume hv (Replicate, Started): DEGRADED" in table
+    node3 = next(line for line in table if line.strip().startswith("node3:/bricks/hv"))
+    assert node3.split()[1:3] == ["0", "NO"] and "unreachable" in node3
+
+    text = gluster_health_prometheus(result, cluster_id="c1")
+    samples = {}
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            name_labels, value = line.rsplit(" ", 1)
+            samples[name_labels] = float(value)
+    assert samples['gluster_health_verdict{cluster_id="c1",volume="hv"}'] == 1
+    heal = {k: v for k, v in samples.items() if k.startswith("gluster_volume_heal_count")}
+    assert heal == {
+        'gluster_volume_heal_count{cluster_id="c1",volume="hv",host="node1",brick_path="/bricks/hv"}': 6,
+        'gluster_volume_heal_count{cluster_id="c1",volume="hv",host="node2",brick_path="/bricks/hv"}': 6,
+    }
+    assert samples['gluster_brick_up{cluster_id="c1",volume="hv",host="node3",brick_path="/bricks/hv"}'] == 0
+    assert text.count("# TYPE ") == text.count("# HELP ")

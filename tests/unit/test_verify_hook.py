@@ -1,0 +1,132 @@
+"""The cluster-verify hook (roles/ganeti_gluster_disk/files/ganeti_gluster_verify.py), run in-process."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HOOK = REPO / "roles" / "ganeti_gluster_disk" / "files" / "ganeti_gluster_verify.py"
+FIXTURES = REPO / "tests" / "fixtures" / "gluster"
+GLUSTER_MOUNT = "52 30 0:45 / /run/ganeti/gluster rw,relatime shared:1 - fuse.glusterfs 127.0.0.1:/gv0 rw\n"
+OTHER_MOUNT = "52 30 0:45 / /run/ganeti/gluster rw,relatime shared:1 - tmpfs tmpfs rw\n"
+
+
+@pytest.fixture
+def hook(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("ganeti_gluster_verify", HOOK)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    settings = {
+        "volume": "gv0",
+        "storage_dir": "/run/ganeti/gluster",
+        "access": "userspace",
+        "lib_dir": str(REPO / "collections"),
+    }
+    config = tmp_path / "verify.json"
+    config.write_text(json.dumps(settings))
+    monkeypatch.setattr(module, "CONFIG_FILE", str(config))
+    monkeypatch.setattr(module.glob, "glob", lambda pattern: ["/usr/lib/x86_64-linux-gnu/qemu/block-gluster.so"])
+    monkeypatch.setattr(
+        module.os, "access", lambda path, mode: path == "/sbin/mount.glusterfs" or path.endswith("/gluster")
+    )
+    monkeypatch.setattr(module.os.path, "realpath", lambda path: path)
+    monkeypatch.setattr(module.os, "statvfs", lambda path: None)
+    module.mountinfo = ""
+    real_open = open
+
+    def fake_open(path, *args, **kwargs):
+        if path == "/proc/self/mountinfo":
+            return __import__("io").StringIO(module.mountinfo)
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(module, "open", fake_open, raising=False)
+    return module
+
+
+def answers(monkeypatch, hook, fixtures):
+    """gluster commands answered by recorded outputs, keyed by their arguments after --xml."""
+
+    def run(argv, **kwargs):
+        key = " ".join(argv[3:])
+        return subprocess.CompletedProcess(argv, 0, (FIXTURES / fixtures[key]).read_text(), "")
+
+    monkeypatch.setattr(hook.subprocess, "run", run)
+
+
+def test_a_node_with_everything_in_place_finds_nothing(hook, capsys):
+    hook.mountinfo = GLUSTER_MOUNT
+    assert hook.main({"GANETI_MASTER": "not-this-host.invalid"}) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_a_missing_client_and_driver_and_a_foreign_mount_are_errors(hook, monkeypatch, capsys):
+    hook.mountinfo = OTHER_MOUNT
+    monkeypatch.setattr(hook.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(hook.glob, "glob", lambda pattern: [])
+    assert hook.main({}) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "ERROR: gluster: the GlusterFS client (mount.glusterfs) is not installed: install glusterfs-client",
+        "ERROR: gluster: QEMU's gluster driver is not installed: install qemu-block-extra",
+        "ERROR: gluster: /run/ganeti/gluster is tmpfs (tmpfs), not volume gv0: unmount it",
+    ]
+
+
+def test_a_mount_that_does_not_answer_is_an_error(hook, monkeypatch, capsys):
+    hook.mountinfo = GLUSTER_MOUNT
+
+    def stale(path):
+        raise OSError(107, "Transport endpoint is not connected")
+
+    monkeypatch.setattr(hook.os, "statvfs", stale)
+    assert hook.main({}) == 1
+    assert "does not answer: Transport endpoint is not connected" in capsys.readouterr().out
+
+
+def test_only_the_master_reads_the_pool(hook, monkeypatch, capsys):
+    monkeypatch.setattr(hook.socket, "getfqdn", lambda: "node1.example.net")
+    assert hook.is_master({"GANETI_MASTER": "NODE1.example.net"})
+    assert not hook.is_master({"GANETI_MASTER": "node2.example.net"})
+    assert not hook.is_master({})
+
+
+def test_the_master_reports_the_pool_findings(hook, monkeypatch, capsys):
+    hook.mountinfo = GLUSTER_MOUNT.replace("/gv0", "/hv")
+    settings = json.loads(Path(hook.CONFIG_FILE).read_text())
+    Path(hook.CONFIG_FILE).write_text(json.dumps({**settings, "volume": "hv"}))
+    monkeypatch.setattr(hook.socket, "getfqdn", lambda: "node1")
+    answers(
+        monkeypatch,
+        hook,
+        {
+            "pool list": "health-pool-list.xml",
+            "volume info": "health-volume-info.xml",
+            "volume get hv all": "health-volume-get.xml",
+            "volume status hv detail": "health-status-detail-split-brain.xml",
+            "volume status hv": "health-status-split-brain.xml",
+            "volume heal hv info summary": "health-heal-summary-split-brain.xml",
+        },
+    )
+    assert hook.main({"GANETI_MASTER": "node1"}) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(": ")[2] for line in lines] == ["node1:/bricks/hv", "node2:/bricks/hv", "node3:/bricks/hv"]
+    assert all(line.startswith("ERROR: gluster: ") and "1 entries in split-brain" in line for line in lines)
+
+
+def test_a_glusterd_that_does_not_answer_in_time_is_one_error(hook, monkeypatch, capsys):
+    hook.mountinfo = GLUSTER_MOUNT
+    monkeypatch.setattr(hook.socket, "getfqdn", lambda: "node1")
+
+    def hangs(argv, **kwargs):
+        raise subprocess.TimeoutExpired(argv, kwargs["timeout"])
+
+    monkeypatch.setattr(hook.subprocess, "run", hangs)
+    assert hook.main({"GANETI_MASTER": "node1"}) == 1
+    assert capsys.readouterr().out == (
+        "ERROR: gluster: cannot read the Gluster pool here: pool list did not answer within 20 s\n"
+    )
