@@ -298,7 +298,9 @@ def read_volume(cli, volume, peers, touching=(), free_min_percent=10, inodes_min
         daemons, tasks = cli.volume_status_daemons(volume.name)
         if volume.set_size > 1:
             heal = cli.heal_summary(volume.name)
-        if any(t.kind == "Rebalance" for t in tasks):
+        # Its counts matter once a pass has ended; while it runs, `rebalance status`
+        # asks every node's rebalance process and waits on one that does not answer.
+        if any(t.kind == "Rebalance" and t.status_str.lower() != RUNNING_STATUS for t in tasks):
             rebalance = cli.rebalance_status(volume.name)
     return assess(
         volume,

@@ -336,3 +336,36 @@ def test_the_table_and_the_metrics_of_a_recorded_state():
     }
     assert samples['gluster_brick_up{cluster_id="c1",volume="hv",host="node3",brick_path="/bricks/hv"}'] == 0
     assert text.count("# TYPE ") == text.count("# HELP ")
+
+
+class FakeCli:
+    """read_volume's reads, answered from objects; records which it ran."""
+
+    def __init__(self, vol, tasks):
+        self.vol, self.tasks, self.ran = vol, tasks, []
+
+    def __getattr__(self, name):
+        answers = {
+            "volume_options": {},
+            "volume_status_detail": details(self.vol),
+            "volume_status_daemons": (shd([1, 2, 3]), self.tasks),
+            "heal_summary": heal(self.vol),
+            "rebalance_status": Rebalance("t-1", 3, "completed", 0, files=4),
+        }
+
+        def read(name_=name):
+            self.ran.append(name_)
+            return answers[name_]
+
+        return lambda volume_name: read()
+
+
+@pytest.mark.parametrize(("status", "reads_rebalance"), [("in progress", False), ("completed", True)])
+def test_a_running_pass_is_not_asked_for_its_counts(status, reads_rebalance):
+    from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import read_volume
+
+    vol = volume([1, 2, 3, 1, 2, 3])
+    cli = FakeCli(vol, [Task("Rebalance", "t-1", None, status, ())])
+    result = read_volume(cli, vol, peers(3))
+    assert ("rebalance_status" in cli.ran) is reads_rebalance
+    assert result["tasks"][0]["status"] == status
