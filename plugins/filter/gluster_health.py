@@ -10,6 +10,8 @@ textfile collector, names and labels after gluster-prometheus's
 
 from __future__ import annotations
 
+import time
+
 VERDICT_VALUE = {"healthy": 0, "degraded": 1, "unsafe": 2}
 
 
@@ -93,6 +95,7 @@ def _sample(name, labels, value):
 
 
 METRICS = {
+    "gluster_health_last_read_timestamp_seconds": "When this report was read (Unix time): a stale file shows here.",
     "gluster_health_verdict": "Verdict per volume: 0 healthy, 1 degraded, 2 unsafe (ganeti_gluster.cluster).",
     "gluster_health_findings": "Findings per volume and severity (ganeti_gluster.cluster).",
     "gluster_volume_up": "Whether the volume is started.",
@@ -108,9 +111,13 @@ METRICS = {
 }
 
 
-def gluster_health_prometheus(result, cluster_id=""):
+def gluster_health_prometheus(result, cluster_id="", timestamp=None):
     """The result in the Prometheus text format (names and labels after gluster-prometheus)."""
     samples = {name: [] for name in METRICS}
+    now = time.time() if timestamp is None else timestamp
+    samples["gluster_health_last_read_timestamp_seconds"].append(
+        _sample("gluster_health_last_read_timestamp_seconds", {"cluster_id": cluster_id}, f"{now:.0f}")
+    )
     for volume in result.get("volumes", []):
         vol = {"cluster_id": cluster_id, "volume": volume["name"]}
         verdict = VERDICT_VALUE[volume["verdict"]]

@@ -20,8 +20,8 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common 
 OP_ERRNO_BUSY = 30802
 
 # How long a command waits for such a lock before its error stands. Any
-# `gluster volume status` or `heal info` (a monitoring exporter's, an admin's,
-# the cluster-verify hook's) takes the same lock for a moment.
+# `gluster volume status` (a monitoring exporter's, an admin's, the
+# cluster-verify hook's) takes the same lock for a moment.
 BUSY_WAIT_SECONDS = 60
 BUSY_FIRST_PAUSE = 0.25
 BUSY_LONGEST_PAUSE = 4.0
@@ -410,15 +410,25 @@ def parse_heal_summary(root):
     ]
 
 
+class VolumeOptions(dict):
+    """Option -> value from `volume get VOL all`; `defaults` names those left at their default."""
+
+    def __init__(self, values=(), defaults=()):
+        super().__init__(values)
+        self.defaults = frozenset(defaults)
+
+
 def parse_volume_get(root):
-    """Option -> value from `volume get VOL all`, a default's " (DEFAULT)" suffix taken off."""
-    options = {}
+    """The options of `volume get VOL all`, a default's " (DEFAULT)" suffix taken off."""
+    values, defaults = {}, set()
     for node in root.iterfind("./volGetopts/Opt"):
+        name = (node.findtext("Option") or "").strip()
         value = (node.findtext("Value") or "").strip()
         if value.endswith(" (DEFAULT)"):
             value = value[: -len(" (DEFAULT)")]
-        options[(node.findtext("Option") or "").strip()] = value
-    return options
+            defaults.add(name)
+        values[name] = value
+    return VolumeOptions(values, defaults)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ returns a report: per brick, per replica or disperse set, the self-heal daemons,
 the tasks, quorum, and a verdict with its findings. The rules, worst first:
 
 unsafe (a change to the pool now could lose data or access to it):
-  - the volume is not started;
+  - the volume is not started; a read failed (nothing vouches for what it
+    would have shown);
   - a set has fewer bricks online than its quorum (replica, quorum-type auto:
     more than half, or exactly half with the set's first brick; fixed:
     cluster.quorum-count; none: one. Disperse: its data bricks, or
@@ -19,7 +20,8 @@ degraded (works now, with less margin than it should):
   - a brick offline, its set still in quorum; a brick heal info cannot reach;
   - heal entries pending or possibly healing;
   - a peer disconnected or not in the cluster;
-  - the self-heal daemon not running on a peer that holds bricks of the volume;
+  - the self-heal daemon not running on a peer that holds bricks of the
+    volume, or switched off by its option;
   - a rebalance or remove-brick running, failed, or with failed files;
   - a brick with less free space or free inodes than the given percentages.
 healthy: none of these.
@@ -27,15 +29,36 @@ healthy: none of these.
 
 from __future__ import annotations
 
+import math
+
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
+    PEER_IN_CLUSTER,
+    REBALANCE_FAILED,
+    REBALANCE_RUNNING,
+    GlusterError,
+)
+
 HEALTHY, DEGRADED, UNSAFE = "healthy", "degraded", "unsafe"
 SEVERITY = {HEALTHY: 0, DEGRADED: 1, UNSAFE: 2}
 SELF_HEAL_DAEMON = "Self-heal Daemon"
-RUNNING_STATUS = "in progress"
-FAILED_STATUSES = {"failed", "stopped"}
+# The self-heal daemon's switch, by kind of set, and the value that turns it off.
+SELF_HEAL_OPTION = {
+    "replicate": ("cluster.self-heal-daemon", "off"),
+    "disperse": ("cluster.disperse-self-heal-daemon", "disable"),
+}
 
 
 def worst(verdicts):
     return max(verdicts, key=SEVERITY.__getitem__, default=HEALTHY)
+
+
+def client_quorum_type(options, size):
+    """cluster.quorum-type as AFR applies it: left at its default, AFR uses auto on
+    sets of more than 2 bricks, whatever `volume get` prints (none, for even sets)."""
+    value = options.get("cluster.quorum-type")
+    if value is None or ("cluster.quorum-type" in getattr(options, "defaults", ()) and size > 2):
+        return "auto" if size > 2 else (value or "none")
+    return value
 
 
 def set_quorum(size, kind, options, redundancy=0):
@@ -45,7 +68,7 @@ def set_quorum(size, kind, options, redundancy=0):
         return configured if configured else size - redundancy
     if size == 1:
         return 1
-    quorum_type = options.get("cluster.quorum-type", "auto")
+    quorum_type = client_quorum_type(options, size)
     if quorum_type == "fixed":
         return max(_int(options.get("cluster.quorum-count")) or 1, 1)
     if quorum_type == "none":
@@ -58,18 +81,24 @@ def has_quorum(online_flags, quorum, kind, options):
     if online >= quorum:
         return True
     # quorum-type auto on an even set: exactly half holds if it includes the first brick.
-    auto = kind == "replicate" and options.get("cluster.quorum-type", "auto") == "auto"
+    auto = kind == "replicate" and client_quorum_type(options, len(online_flags)) == "auto"
     return auto and len(online_flags) % 2 == 0 and online * 2 == len(online_flags) and online_flags[0]
 
 
 def server_quorum(peers, options):
-    """(enabled, met, active, total) of glusterd's server quorum: active peers at
-    least cluster.server-quorum-ratio percent of all, rounded up (more than half unset)."""
+    """(enabled, met, active, total) of glusterd's server quorum. Like glusterd, it counts
+    this host and the peers in the cluster (not those rejected or still joining); it is
+    met when the active ones are at least cluster.server-quorum-ratio percent of them,
+    rounded up, or more than half when no ratio is set."""
     enabled = options.get("cluster.server-quorum-type", "off") == "server"
-    total = len(peers)
-    active = sum(1 for p in peers if p.is_local or p.in_cluster)
-    ratio = _int(str(options.get("cluster.server-quorum-ratio", "")).rstrip("%"))
-    needed = -(-ratio * total // 100) if ratio else total // 2 + 1
+    counted = [p for p in peers if p.is_local or p.state == PEER_IN_CLUSTER]
+    total = len(counted)
+    active = sum(1 for p in counted if p.is_local or p.connected)
+    try:
+        ratio = float(str(options.get("cluster.server-quorum-ratio", "")).strip().rstrip("%"))
+    except ValueError:
+        ratio = 0.0
+    needed = math.ceil(ratio * total / 100) if ratio > 0 else total // 2 + 1
     return enabled, active >= needed, active, total
 
 
@@ -98,6 +127,7 @@ def assess(
     touching=(),
     free_min_percent=10,
     inodes_min_percent=10,
+    unread=(),
 ):
     """The health report of one volume (see the module docstring for the rules).
 
@@ -106,7 +136,8 @@ def assess(
     VOL`; heal: HealCount list of `heal info summary` (None: not a replicated or
     dispersed volume, or not read); options: `volume get VOL all`; rebalance: the
     Rebalance aggregate when a rebalance task is listed; touching: bricks (HOST:PATH)
-    or hosts the caller is about to change.
+    or hosts the caller is about to change; unread: (what, error) of the reads that
+    failed. details None: bricks' state unknown (no offline or quorum finding then).
     """
     options = options or {}
     findings = []
@@ -114,8 +145,12 @@ def assess(
     def find(severity, subject, reason):
         findings.append({"severity": severity, "subject": subject, "reason": reason})
 
+    # What could not be read cannot be vouched for: a change must not rely on it.
+    for what, error in unread:
+        find(UNSAFE, volume.name, f"{what} could not be read: {error}")
+    known = details is not None
     by_uuid = {p.uuid: p for p in peers}
-    detail_of = {(d.peer_uuid, d.path): d for d in details}
+    detail_of = {(d.peer_uuid, d.path): d for d in details or ()}
     # heal info names an unreachable brick's host "-": match by name then.
     heal_of = {(h.host_uuid, h.name.rsplit(":", 1)[-1]): h for h in heal or ()}
     heal_by_name = {h.name: h for h in heal or ()}
@@ -135,7 +170,7 @@ def assess(
                 "host_uuid": brick.host_uuid,
                 "set": index // volume.set_size,
                 "arbiter": brick.is_arbiter,
-                "online": bool(detail and detail.online),
+                "online": bool(detail and detail.online) if known else None,
                 "listed": detail is not None,
                 "peer_connected": bool(peer and (peer.is_local or peer.connected)),
                 "size_total": detail.size_total if detail else None,
@@ -158,7 +193,7 @@ def assess(
     sets = []
     for start in range(0, len(bricks), volume.set_size):
         members = bricks[start : start + volume.set_size]
-        flags = [b["online"] for b in members]
+        flags = [bool(b["online"]) for b in members]
         quorum = set_quorum(len(members), kind, options, volume.redundancy_count)
         names = [b["name"] for b in members]
         in_quorum = has_quorum(flags, quorum, kind, options)
@@ -170,13 +205,13 @@ def assess(
                 "bricks": names,
                 "online": sum(flags),
                 "quorum": quorum,
-                "in_quorum": in_quorum,
+                "in_quorum": in_quorum if known else None,
                 "heal_pending": pending,
                 "touched": is_touched,
             }
         )
         label = f"set {start // volume.set_size} ({', '.join(names)})" if len(members) > 1 else names[0]
-        if volume.started and not in_quorum:
+        if volume.started and known and not in_quorum:
             find(
                 UNSAFE,
                 label,
@@ -188,7 +223,7 @@ def assess(
 
     for brick in bricks:
         name = brick["name"]
-        if volume.started and not brick["online"]:
+        if volume.started and known and not brick["online"]:
             why = "its peer is disconnected" if not brick["peer_connected"] else "its brick process is not running"
             if not brick["listed"] and brick["peer_connected"]:
                 why = "glusterd does not list it"
@@ -223,7 +258,11 @@ def assess(
         find(UNSAFE, volume.name, f"server quorum lost: {active} of {total} peers active")
 
     self_heal = []
-    if kind != "distribute" and volume.started:
+    switch, off = SELF_HEAL_OPTION.get(kind, (None, None))
+    disabled = switch is not None and options.get(switch) == off
+    if disabled and volume.started:
+        find(DEGRADED, volume.name, f"self-heal daemon disabled ({switch} {off}): files heal only when accessed")
+    if kind != "distribute" and volume.started and not disabled:
         running = {d.peer_uuid for d in daemons if d.kind == SELF_HEAL_DAEMON and d.online}
         for uuid in dict.fromkeys(b["host_uuid"] for b in bricks):
             peer = by_uuid.get(uuid)
@@ -232,23 +271,23 @@ def assess(
             )
             online = uuid in running
             self_heal.append({"host": host, "host_uuid": uuid, "online": online})
-            if not online and peer is not None and (peer.is_local or peer.connected):
+            if known and not online and peer is not None and (peer.is_local or peer.connected):
                 find(DEGRADED, host, "self-heal daemon not running")
 
     task_reports = []
     for task in tasks:
-        status = task.status_str.lower()
         report = {"type": task.kind, "id": task.task_id, "status": task.status_str, "bricks": list(task.bricks)}
         what = task.kind.lower()
         if task.kind == "Rebalance" and rebalance is not None and rebalance.task_id == task.task_id:
             report.update(failures=rebalance.failures, files=rebalance.files, failed_nodes=list(rebalance.failed_nodes))
-            if rebalance.failures and status not in FAILED_STATUSES:
+            if rebalance.failures and task.status not in REBALANCE_FAILED:
                 find(DEGRADED, volume.name, f"the last {what} failed to move {rebalance.failures} files")
         task_reports.append(report)
-        if status == RUNNING_STATUS:
-            find(DEGRADED, volume.name, f"{what} in progress")
-        elif status in FAILED_STATUSES:
-            find(DEGRADED, volume.name, f"the last {what} {status}")
+        # By number: the words differ for a fix-layout ("fix-layout in progress", ...).
+        if task.status in REBALANCE_RUNNING:
+            find(DEGRADED, volume.name, f"{what} {task.status_str}")
+        elif task.status in REBALANCE_FAILED:
+            find(DEGRADED, volume.name, f"the last {what} {task.status_str}")
 
     return {
         "name": volume.name,
@@ -261,7 +300,7 @@ def assess(
         "self_heal": self_heal,
         "tasks": task_reports,
         "quorum": {
-            "client": options.get("cluster.quorum-type", "auto") if kind == "replicate" else None,
+            "client": client_quorum_type(options, volume.set_size) if kind == "replicate" else None,
             "server_enabled": enabled,
             "server_met": met,
             "server_active": active,
@@ -290,18 +329,28 @@ def summary(reports):
 
 
 def read_volume(cli, volume, peers, touching=(), free_min_percent=10, inodes_min_percent=10):
-    """Read one volume's state through `cli` (a GlusterCli) and assess it."""
+    """Read one volume's state through `cli` (a GlusterCli) and assess it. A read that
+    fails is an unsafe finding; the report keeps what the other reads gave."""
     details, daemons, tasks, heal, options, rebalance = (), (), (), None, {}, None
+    unread = []
+
+    def attempt(what, read, default):
+        try:
+            return read(volume.name)
+        except GlusterError as exc:
+            unread.append((what, exc.op_errstr or exc.message))
+            return default
+
     if volume.started:
-        options = cli.volume_options(volume.name)
-        details = cli.volume_status_detail(volume.name)
-        daemons, tasks = cli.volume_status_daemons(volume.name)
+        options = attempt("the volume's options", cli.volume_options, {})
+        details = attempt("the bricks' status", cli.volume_status_detail, None)
+        daemons, tasks = attempt("the volume's daemons and tasks", cli.volume_status_daemons, ((), ()))
         if volume.set_size > 1:
-            heal = cli.heal_summary(volume.name)
+            heal = attempt("heal info", cli.heal_summary, None)
         # Its counts matter once a pass has ended; while it runs, `rebalance status`
         # asks every node's rebalance process and waits on one that does not answer.
-        if any(t.kind == "Rebalance" and t.status_str.lower() != RUNNING_STATUS for t in tasks):
-            rebalance = cli.rebalance_status(volume.name)
+        if any(t.kind == "Rebalance" and t.status not in REBALANCE_RUNNING for t in tasks):
+            rebalance = attempt("the last rebalance", cli.rebalance_status, None)
     return assess(
         volume,
         peers,
@@ -314,4 +363,5 @@ def read_volume(cli, volume, peers, touching=(), free_min_percent=10, inodes_min
         touching=touching,
         free_min_percent=free_min_percent,
         inodes_min_percent=inodes_min_percent,
+        unread=unread,
     )

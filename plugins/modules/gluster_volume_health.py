@@ -17,8 +17,8 @@ description:
     possibly healing; a brick heal info cannot reach has null counts and C(heal_reached=false)), each
     replica or disperse set against its quorum, the self-heal daemon per peer, the rebalance and
     remove-brick tasks, server and client quorum, and a verdict with the findings that make it.
-  - "The verdict is the worst finding. C(unsafe): the volume is not started; a set has fewer bricks online
-    than its quorum (replica with C(cluster.quorum-type) auto: more than half, or exactly half including
+  - "The verdict is the worst finding. C(unsafe): the volume is not started; a read failed; a set has
+    fewer bricks online than its quorum (replica with C(cluster.quorum-type) auto: more than half, or exactly half including
     the set's first brick; fixed: C(cluster.quorum-count); none: one; disperse: its data bricks or
     C(disperse.quorum-count); a distribute brick: itself); a brick has entries in split-brain; server
     quorum is on and not met; entries pending heal on a set named in O(touching)."
@@ -26,7 +26,9 @@ description:
     heal or possibly healing; a peer disconnected or not in the cluster; the self-heal daemon not running
     on a connected peer that holds bricks; a rebalance or remove-brick in progress, failed, or that failed
     to move files; a brick below O(free_min_percent) free space or O(inodes_min_percent) free inodes."
-  - C(healthy) when there is no finding. Read-only; fails only when glusterd does not answer.
+  - C(healthy) when there is no finding. A read that fails (other than C(pool list) and C(volume info)) is an
+    C(unsafe) finding naming it, and the report keeps what the other reads gave. Read-only; fails only when
+    C(pool list) or C(volume info) cannot be read.
 options:
   volumes:
     description: The volumes to assess; all volumes of the pool when empty.
@@ -35,8 +37,8 @@ options:
     default: []
   touching:
     description:
-      - Bricks (C(HOST:/path)) or hosts that the caller is about to change. Entries pending heal on a set
-        that holds one of them make the verdict C(unsafe) rather than C(degraded).
+      - Bricks (C(HOST:/path)) or hosts that the caller is about to change, named as in C(volume info). Entries
+        pending heal on a set that holds one of them make the verdict C(unsafe) rather than C(degraded).
     type: list
     elements: str
     default: []

@@ -13,6 +13,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli
     Rebalance,
     Task,
     Volume,
+    VolumeOptions,
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import (
     DEGRADED,
@@ -162,17 +163,19 @@ def test_a_self_heal_daemon_down_on_a_connected_peer_is_degraded():
 
 
 @pytest.mark.parametrize(
-    ("status", "failures", "want"),
+    ("number", "status", "failures", "want"),
     [
-        ("in progress", 0, ["gv0: rebalance in progress"]),
-        ("failed", 0, ["gv0: the last rebalance failed"]),
-        ("completed", 3, ["gv0: the last rebalance failed to move 3 files"]),
-        ("completed", 0, []),
+        (1, "in progress", 0, ["gv0: rebalance in progress"]),
+        (5, "fix-layout in progress", 0, ["gv0: rebalance fix-layout in progress"]),
+        (4, "failed", 0, ["gv0: the last rebalance failed"]),
+        (8, "fix-layout failed", 0, ["gv0: the last rebalance fix-layout failed"]),
+        (3, "completed", 3, ["gv0: the last rebalance failed to move 3 files"]),
+        (3, "completed", 0, []),
     ],
 )
-def test_rebalance_tasks(status, failures, want):
+def test_rebalance_tasks(number, status, failures, want):
     vol = volume([1, 2, 3, 1, 2, 3])
-    task = Task("Rebalance", "t-1", None, status, ())
+    task = Task("Rebalance", "t-1", number, status, ())
     rebalance = Rebalance("t-1", 3, status, failures, files=10)
     result = report(vol, tasks=[task], rebalance=rebalance)
     assert reasons(result, DEGRADED) == want
@@ -206,8 +209,25 @@ def test_server_quorum_lost_is_unsafe():
     [
         (3, "replicate", {}, 0, [True, True, False], True),
         (3, "replicate", {}, 0, [True, False, False], False),
-        (2, "replicate", {}, 0, [True, False], True),  # auto: half, with the first brick
-        (2, "replicate", {}, 0, [False, True], False),
+        (2, "replicate", {"cluster.quorum-type": "auto"}, 0, [True, False], True),  # half, with the first brick
+        (2, "replicate", {"cluster.quorum-type": "auto"}, 0, [False, True], False),
+        (
+            2,
+            "replicate",
+            VolumeOptions({"cluster.quorum-type": "none"}, {"cluster.quorum-type"}),
+            0,
+            [False, True],
+            True,
+        ),
+        # Left at its default, AFR uses auto on more than 2 bricks, though `volume get` prints none.
+        (
+            4,
+            "replicate",
+            VolumeOptions({"cluster.quorum-type": "none"}, {"cluster.quorum-type"}),
+            0,
+            [True] + [False] * 3,
+            False,
+        ),
         (3, "replicate", {"cluster.quorum-type": "fixed", "cluster.quorum-count": "3"}, 0, [True, True, False], False),
         (3, "replicate", {"cluster.quorum-type": "none"}, 0, [True, False, False], True),
         (3, "disperse", {}, 1, [True, True, False], True),
@@ -360,12 +380,54 @@ class FakeCli:
         return lambda volume_name: read()
 
 
-@pytest.mark.parametrize(("status", "reads_rebalance"), [("in progress", False), ("completed", True)])
-def test_a_running_pass_is_not_asked_for_its_counts(status, reads_rebalance):
+@pytest.mark.parametrize(
+    ("number", "status", "reads_rebalance"),
+    [(1, "in progress", False), (5, "fix-layout in progress", False), (3, "completed", True)],
+)
+def test_a_running_pass_is_not_asked_for_its_counts(number, status, reads_rebalance):
     from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import read_volume
 
     vol = volume([1, 2, 3, 1, 2, 3])
-    cli = FakeCli(vol, [Task("Rebalance", "t-1", None, status, ())])
+    cli = FakeCli(vol, [Task("Rebalance", "t-1", number, status, ())])
     result = read_volume(cli, vol, peers(3))
     assert ("rebalance_status" in cli.ran) is reads_rebalance
     assert result["tasks"][0]["status"] == status
+
+
+def test_a_read_that_fails_is_unsafe_and_the_rest_is_kept():
+    from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import GlusterOpError
+    from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import read_volume
+
+    vol = volume([1, 2, 3])
+    cli = FakeCli(vol, [])
+
+    def fails(name):
+        raise GlusterOpError("x", op_errstr="All the bricks are not running")
+
+    cli.heal_summary = fails
+    result = read_volume(cli, vol, peers(3))
+    assert result["verdict"] == UNSAFE
+    assert reasons(result, UNSAFE) == ["gv0: heal info could not be read: All the bricks are not running"]
+    assert [b["online"] for b in result["bricks"]] == [True, True, True]
+
+
+def test_bricks_of_unknown_state_make_no_offline_finding():
+    result = report(details=None)
+    assert [b["online"] for b in result["bricks"]] == [None, None, None]
+    assert result["verdict"] == HEALTHY and result["sets"][0]["in_quorum"] is None
+
+
+def test_a_self_heal_daemon_switched_off_is_one_finding():
+    result = report(daemons=[], options={"cluster.self-heal-daemon": "off"})
+    assert reasons(result, DEGRADED) == [
+        "gv0: self-heal daemon disabled (cluster.self-heal-daemon off): files heal only when accessed"
+    ]
+
+
+def test_server_quorum_counts_only_peers_in_the_cluster():
+    pool = peers(4, down={"node4"})
+    rejected = Peer(uuid(3), "node3", ("node3",), True, 6, "Peer Rejected")
+    pool = [p if p.hostname != "node3" else rejected for p in pool]
+    options = {"cluster.server-quorum-type": "server", "cluster.server-quorum-ratio": "51"}
+    assert server_quorum(pool, options) == (True, True, 2, 3)
+    assert server_quorum(peers(3), {**options, "cluster.server-quorum-ratio": "50.5"})[1:] == (True, 3, 3)

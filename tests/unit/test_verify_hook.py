@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,18 @@ HOOK = REPO / "roles" / "ganeti_gluster_disk" / "files" / "ganeti_gluster_verify
 FIXTURES = REPO / "tests" / "fixtures" / "gluster"
 GLUSTER_MOUNT = "52 30 0:45 / /run/ganeti/gluster rw,relatime shared:1 - fuse.glusterfs 127.0.0.1:/gv0 rw\n"
 OTHER_MOUNT = "52 30 0:45 / /run/ganeti/gluster rw,relatime shared:1 - tmpfs tmpfs rw\n"
+
+
+def fake_run_bounded(module, stat=(0, "", "")):
+    """stat -f of the storage dir answers `stat`; gluster goes through subprocess.run as patched."""
+    real = module.run_bounded
+
+    def run_bounded(argv, timeout, env=None):
+        if argv[0] == "stat":
+            return stat
+        return real(argv, timeout, env)
+
+    return run_bounded
 
 
 @pytest.fixture
@@ -35,7 +46,7 @@ def hook(tmp_path, monkeypatch):
         module.os, "access", lambda path, mode: path == "/sbin/mount.glusterfs" or path.endswith("/gluster")
     )
     monkeypatch.setattr(module.os.path, "realpath", lambda path: path)
-    monkeypatch.setattr(module.os, "statvfs", lambda path: None)
+    monkeypatch.setattr(module, "run_bounded", fake_run_bounded(module))
     module.mountinfo = ""
     real_open = open
 
@@ -51,11 +62,12 @@ def hook(tmp_path, monkeypatch):
 def answers(monkeypatch, hook, fixtures):
     """gluster commands answered by recorded outputs, keyed by their arguments after --xml."""
 
-    def run(argv, **kwargs):
-        key = " ".join(argv[3:])
-        return subprocess.CompletedProcess(argv, 0, (FIXTURES / fixtures[key]).read_text(), "")
+    def run_bounded(argv, timeout, env=None):
+        if argv[0] == "stat":
+            return 0, "", ""
+        return 0, (FIXTURES / fixtures[" ".join(argv[3:])]).read_text(), ""
 
-    monkeypatch.setattr(hook.subprocess, "run", run)
+    monkeypatch.setattr(hook, "run_bounded", run_bounded)
 
 
 def test_a_node_with_everything_in_place_finds_nothing(hook, capsys):
@@ -80,12 +92,27 @@ def test_a_missing_client_and_driver_and_a_foreign_mount_are_errors(hook, monkey
 def test_a_mount_that_does_not_answer_is_an_error(hook, monkeypatch, capsys):
     hook.mountinfo = GLUSTER_MOUNT
 
-    def stale(path):
-        raise OSError(107, "Transport endpoint is not connected")
-
-    monkeypatch.setattr(hook.os, "statvfs", stale)
+    stale = (
+        1,
+        "",
+        "stat: cannot read file system information for '/run/ganeti/gluster': Transport endpoint is not connected\n",
+    )
+    monkeypatch.setattr(hook, "run_bounded", fake_run_bounded(hook, stale))
     assert hook.main({}) == 1
-    assert "does not answer: Transport endpoint is not connected" in capsys.readouterr().out
+    assert "does not answer: stat: cannot read file system information" in capsys.readouterr().out
+
+
+def test_a_mount_that_hangs_is_an_error_within_its_time(hook, monkeypatch, capsys):
+    hook.mountinfo = GLUSTER_MOUNT
+    monkeypatch.setattr(hook, "run_bounded", fake_run_bounded(hook, (None, "", "")))
+    assert hook.main({}) == 1
+    assert capsys.readouterr().out == "ERROR: gluster: /run/ganeti/gluster (volume gv0) does not answer within 10 s\n"
+
+
+def test_run_bounded_kills_what_outlives_its_time(hook):
+    started = hook.time.monotonic()
+    assert hook.run_bounded(["sh", "-c", "sleep 30 & sleep 30"], 0.5) == (None, "", "")
+    assert hook.time.monotonic() - started < 5
 
 
 def test_only_the_master_reads_the_pool(hook, monkeypatch, capsys):
@@ -122,10 +149,10 @@ def test_a_glusterd_that_does_not_answer_in_time_is_one_error(hook, monkeypatch,
     hook.mountinfo = GLUSTER_MOUNT
     monkeypatch.setattr(hook.socket, "getfqdn", lambda: "node1")
 
-    def hangs(argv, **kwargs):
-        raise subprocess.TimeoutExpired(argv, kwargs["timeout"])
-
-    monkeypatch.setattr(hook.subprocess, "run", hangs)
+    # stat -f answers; every gluster command runs out of time.
+    monkeypatch.setattr(
+        hook, "run_bounded", lambda argv, timeout, env=None: (0, "", "") if argv[0] == "stat" else (None, "", "")
+    )
     assert hook.main({"GANETI_MASTER": "node1"}) == 1
     assert capsys.readouterr().out == (
         "ERROR: gluster: cannot read the Gluster pool here: pool list did not answer within 20 s\n"

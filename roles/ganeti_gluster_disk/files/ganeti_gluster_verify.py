@@ -16,8 +16,9 @@ QEMU's gluster driver are installed, and the gluster storage dir, when mounted
 answers. On the master only (Ganeti's rule: this host's FQDN is GANETI_MASTER)
 it reads the pool once, with the rules of gluster_volume_health: peers, bricks,
 heal, split-brain, self-heal daemons, tasks, quorum. Every gluster command has
-COMMAND_TIMEOUT seconds and the whole read DEADLINE, so verify never hangs on a
-frozen glusterd.
+COMMAND_TIMEOUT seconds and the whole read DEADLINE, and the mount check
+MOUNT_TIMEOUT (in a child process), so verify does not hang on a frozen
+glusterd or FUSE client.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -33,6 +35,7 @@ import time
 CONFIG_FILE = "/etc/ganeti/ganeti-gluster-verify.json"
 COMMAND_TIMEOUT = 20
 DEADLINE = 45
+MOUNT_TIMEOUT = 10
 ERROR, WARNING = "ERROR", "WARNING"
 QEMU_DRIVER_GLOB = "/usr/lib/*/qemu/block-gluster.so"
 MOUNT_HELPERS = ("/sbin/mount.glusterfs", "/usr/sbin/mount.glusterfs")
@@ -60,16 +63,31 @@ class Runner:
         if left <= 0:
             raise OutOfTime(f"the pool was not read within {DEADLINE} s")
         env = dict(os.environ, **(environ_update or {}))
-        try:
-            proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=min(COMMAND_TIMEOUT, left))
-        except subprocess.TimeoutExpired:
-            raise OutOfTime(f"{' '.join(argv[3:])} did not answer within {COMMAND_TIMEOUT} s") from None
-        return proc.returncode, proc.stdout, proc.stderr
+        returncode, stdout, stderr = run_bounded(argv, min(COMMAND_TIMEOUT, left), env)
+        if returncode is None:
+            raise OutOfTime(f"{' '.join(argv[3:])} did not answer within {COMMAND_TIMEOUT} s")
+        return returncode, stdout, stderr
+
+
+def run_bounded(argv, timeout, env=None):
+    """(returncode, stdout, stderr), or None for the return code when it ran out of time;
+    then it is killed with what it started (heal info's glfsheal), not left to pile up."""
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
+    )
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        return None, "", ""
+    return proc.returncode, stdout, stderr
 
 
 def mount_of(path):
-    """(source, fstype) of the filesystem mounted at path, or None."""
-    real = os.path.realpath(path)
+    """(source, fstype) of the filesystem mounted at path, or None. Only the parent is
+    resolved: a stat of a hung FUSE mount itself would block."""
+    real = os.path.join(os.path.realpath(os.path.dirname(path.rstrip("/"))), os.path.basename(path.rstrip("/")))
     found = None
     with open("/proc/self/mountinfo", encoding="utf-8") as handle:
         for line in handle:
@@ -98,10 +116,12 @@ def node_findings(settings):
                 (ERROR, f"{storage_dir} is {source} ({fstype}), not volume {settings['volume']}: unmount it")
             )
         else:
-            try:
-                os.statvfs(storage_dir)
-            except OSError as exc:
-                findings.append((ERROR, f"{storage_dir} (volume {settings['volume']}) does not answer: {exc.strerror}"))
+            # In a child: a hung FUSE client blocks whoever stats the mount.
+            returncode, _, stderr = run_bounded(["stat", "-f", storage_dir], MOUNT_TIMEOUT)
+            if returncode != 0:
+                lines = stderr.strip().splitlines() or ["no answer"]
+                why = f" within {MOUNT_TIMEOUT} s" if returncode is None else f": {lines[-1]}"
+                findings.append((ERROR, f"{storage_dir} (volume {settings['volume']}) does not answer{why}"))
     return findings
 
 

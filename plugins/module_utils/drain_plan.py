@@ -1,0 +1,216 @@
+# Copyright: contributors to ganeti_gluster.cluster
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Draining hosts out of a volume: what happens to each of their bricks. Pure, no I/O.
+
+For each replica or disperse set (a plain distribute brick is a set of one)
+that holds bricks of the leaving hosts:
+
+- every brick of the set leaves: the set is removed with a data migration
+  (`remove-brick ... start`, then `commit` once every node completed with no
+  failure). Refused when no set would remain, or when the sets that remain
+  lack the free space for its data, with a margin;
+- some bricks of the set stay: each leaving brick is replaced by a spare brick
+  (`replace-brick`, then self-heal fills it) on a host that is not leaving and
+  not already in that set, and on a failure domain the set does not use
+  whenever the spares allow it. Refused when no such spare exists, naming what
+  to add.
+
+Spares are matched to leaving bricks by a search that finds an assignment
+whenever one exists (two bricks of one set need spares on two hosts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_placement import BrickRef
+
+# Removing a set moves its data onto the others: they must hold it with this much to spare.
+DEFAULT_SPACE_MARGIN = 0.2
+
+
+class DrainError(ValueError):
+    """The hosts cannot be drained safely; the message says why and what to change."""
+
+
+@dataclass(frozen=True)
+class SetState:
+    """One set of the volume as read: its bricks in order, data used and space free.
+
+    used: bytes of data the set holds (its largest brick's use for replicas; the
+    sum of its data fragments for disperse); free: bytes more it can take.
+    """
+
+    bricks: tuple
+    used: int = 0
+    free: int = 0
+
+
+@dataclass
+class DrainPlan:
+    remove_sets: list = field(default_factory=list)  # (set index, [BrickRef])
+    replace: list = field(default_factory=list)  # (set index, old BrickRef, new BrickRef)
+    data_to_move: int = 0  # bytes remove-brick migrates
+    data_to_heal: int = 0  # bytes self-heal copies onto the new bricks
+    warnings: list = field(default_factory=list)
+
+    @property
+    def empty(self):
+        return not self.remove_sets and not self.replace
+
+    def as_dict(self):
+        return {
+            "remove_sets": [{"set": i, "bricks": [str(b) for b in bricks]} for i, bricks in self.remove_sets],
+            "replace": [{"set": i, "old": str(old), "new": str(new)} for i, old, new in self.replace],
+            "data_to_move": self.data_to_move,
+            "data_to_heal": self.data_to_heal,
+            "warnings": list(self.warnings),
+        }
+
+
+def _names(hosts):
+    return ", ".join(sorted(hosts))
+
+
+def _size(value):
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024.0
+    return f"{value} B"
+
+
+def plan_drain(sets, leaving, spares=(), failure_domains=None, margin=DEFAULT_SPACE_MARGIN, volume="the volume"):
+    """The plan that takes every brick of the `leaving` hosts out of the volume.
+
+    sets: SetState in volume order; leaving: host names (as in the bricks);
+    spares: BrickRef not in the volume, on any host; failure_domains: host -> domain.
+    Raises DrainError with every reason it cannot.
+    """
+    leaving = set(leaving)
+    domains = dict(failure_domains or {})
+    plan = DrainPlan()
+    errors = []
+    wholly, partly = [], []
+    for index, state in enumerate(sets):
+        going = [b for b in state.bricks if b.host in leaving]
+        if not going:
+            continue
+        if len(going) == len(state.bricks):
+            wholly.append(index)
+        else:
+            partly.append((index, going))
+
+    staying = [i for i in range(len(sets)) if i not in wholly]
+    if wholly:
+        if not staying:
+            errors.append(
+                f"every set of {volume} has bricks only on the leaving hosts ({_names(leaving)}): "
+                "no set would remain to hold the data. Add hosts first."
+            )
+        else:
+            moving = sum(sets[i].used for i in wholly)
+            room = sum(sets[i].free for i in staying)
+            if moving * (1 + margin) > room:
+                errors.append(
+                    f"removing {len(wholly)} set(s) of {volume} moves {_size(moving)} onto the other sets, which "
+                    f"have {_size(room)} free; with a {int(margin * 100)}% margin they need "
+                    f"{_size(moving * (1 + margin))}. Add bricks, or free space, first."
+                )
+            plan.data_to_move = moving
+        plan.remove_sets = [(i, list(sets[i].bricks)) for i in wholly]
+
+    usable = [s for s in spares if s.host not in leaving]
+    if len(usable) < len(spares):
+        plan.warnings.append("spare bricks on leaving hosts are not used: " + ", ".join(map(str, spares)))
+    assignment = _assign(sets, partly, usable, domains)
+    if assignment is None:
+        errors.append(_no_spare_message(sets, partly, usable, leaving, volume))
+    else:
+        for index, going in partly:
+            for old in going:
+                plan.replace.append((index, old, assignment[old]))
+            plan.data_to_heal += sets[index].used * len(going)
+        for index, going in partly:
+            kept = [b.host for b in sets[index].bricks if b.host not in leaving]
+            new = [assignment[b].host for b in going]
+            used_domains = [domains.get(h) for h in kept + new if domains.get(h)]
+            if len(used_domains) != len(set(used_domains)):
+                plan.warnings.append(
+                    f"set {index} of {volume} will have two bricks in one failure domain: "
+                    + ", ".join(f"{h} ({domains.get(h)})" for h in kept + new)
+                )
+    if errors:
+        raise DrainError("; ".join(errors))
+    return plan
+
+
+def _assign(sets, partly, spares, domains):
+    """A spare for every leaving brick of the partly leaving sets, or None.
+
+    Within a set, all hosts distinct; failure domains distinct where a choice allows
+    (tried first, then relaxed). Backtracking over the brick with fewest choices."""
+    for strict_domains in (True, False):
+        found = _search(sets, partly, spares, domains, strict_domains)
+        if found is not None:
+            return found
+    return None
+
+
+def _search(sets, partly, spares, domains, strict_domains):
+    slots = [(index, old) for index, going in partly for old in going]
+    leaving_hosts = {old.host for _, old in slots}
+    taken, chosen = set(), {}
+
+    def candidates(index, old):
+        state = sets[index]
+        hosts = {b.host for b in state.bricks if b.host not in leaving_hosts}
+        hosts |= {chosen[b].host for b in state.bricks if b in chosen}
+        used_domains = {domains.get(h) for h in hosts if domains.get(h)}
+        result = []
+        for spare in spares:
+            if spare in taken or spare.host in hosts:
+                continue
+            if strict_domains and domains.get(spare.host) and domains.get(spare.host) in used_domains:
+                continue
+            result.append(spare)
+        return result
+
+    def solve(remaining):
+        if not remaining:
+            return True
+        index, old = min(remaining, key=lambda slot: len(candidates(*slot)))
+        rest = [s for s in remaining if s != (index, old)]
+        for spare in candidates(index, old):
+            taken.add(spare)
+            chosen[old] = spare
+            if solve(rest):
+                return True
+            taken.discard(spare)
+            del chosen[old]
+        return False
+
+    return dict(chosen) if solve(slots) else None
+
+
+def _no_spare_message(sets, partly, spares, leaving, volume):
+    needs = []
+    for index, going in partly:
+        kept = sorted({b.host for b in sets[index].bricks if b.host not in leaving})
+        needs.append(
+            f"set {index} ({', '.join(str(b) for b in sets[index].bricks)}) keeps {_names(kept)} and needs "
+            f"{len(going)} spare brick(s) on other hosts, one per host"
+        )
+    have = ", ".join(str(s) for s in spares) or "none"
+    return (
+        f"no spare bricks to take the place of the leaving bricks in {volume}: "
+        + "; ".join(needs)
+        + f". Spare bricks declared (gluster_pool_bricks, not in the volume): {have}. Declare spare bricks on "
+        "hosts that stay, or add hosts, first."
+    )
+
+
+def sets_of(bricks, set_size):
+    """The volume's bricks (HOST:PATH, in volume order) grouped into its sets."""
+    refs = [BrickRef.parse(b) for b in bricks]
+    return [tuple(refs[i : i + set_size]) for i in range(0, len(refs), set_size)]

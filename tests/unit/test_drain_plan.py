@@ -1,0 +1,150 @@
+"""The drain planner: table cases, then properties (hypothesis) against a brute force."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_placement import BrickRef
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.drain_plan import (
+    DrainError,
+    SetState,
+    plan_drain,
+    sets_of,
+)
+
+GIB = 1 << 30
+
+
+def b(text):
+    return BrickRef.parse(text)
+
+
+def volume(*sets, used=1 * GIB, free=10 * GIB):
+    return [SetState(tuple(b(x) for x in s), used, free) for s in sets]
+
+
+def test_a_set_wholly_on_leaving_hosts_is_removed_with_its_data_moved():
+    sets = volume(["n1:/a", "n2:/a", "n3:/a"], ["n4:/a", "n5:/a", "n6:/a"])
+    plan = plan_drain(sets, {"n4", "n5", "n6"})
+    assert plan.remove_sets == [(1, [b("n4:/a"), b("n5:/a"), b("n6:/a")])]
+    assert plan.replace == [] and plan.data_to_move == GIB
+
+
+def test_a_brick_whose_set_stays_goes_to_a_spare_on_another_host():
+    sets = volume(["n1:/a", "n2:/a", "n3:/a"])
+    plan = plan_drain(sets, {"n3"}, spares=[b("n1:/s"), b("n4:/s")])
+    assert plan.replace == [(0, b("n3:/a"), b("n4:/s"))]
+    assert plan.data_to_heal == GIB
+
+
+def test_no_spare_on_a_host_outside_the_set_is_refused_naming_what_to_add():
+    sets = volume(["n1:/a", "n2:/a", "n3:/a"])
+    with pytest.raises(DrainError) as caught:
+        plan_drain(sets, {"n3"}, spares=[b("n1:/s"), b("n2:/s")], volume="gv0")
+    assert "set 0 (n1:/a, n2:/a, n3:/a) keeps n1, n2 and needs 1 spare brick(s)" in str(caught.value)
+    assert "Spare bricks declared (gluster_pool_bricks, not in the volume): n1:/s, n2:/s" in str(caught.value)
+
+
+def test_removing_the_last_set_is_refused():
+    with pytest.raises(DrainError, match="no set would remain"):
+        plan_drain(volume(["n1:/a", "n2:/a", "n3:/a"]), {"n1", "n2", "n3"})
+
+
+def test_not_enough_room_on_the_other_sets_is_refused():
+    sets = [SetState((b("n1:/a"),), used=9 * GIB, free=1 * GIB), SetState((b("n2:/a"),), used=5 * GIB, free=5 * GIB)]
+    with pytest.raises(DrainError, match=re.escape("moves 5.0 GiB onto the other sets, which have 1.0 GiB free")):
+        plan_drain(sets, {"n2"})
+
+
+def test_two_leaving_bricks_of_one_set_need_two_hosts():
+    sets = volume(["n1:/a", "n2:/a", "n3:/a"])
+    with pytest.raises(DrainError):
+        plan_drain(sets, {"n2", "n3"}, spares=[b("n4:/s"), b("n4:/t")])
+    plan = plan_drain(sets, {"n2", "n3"}, spares=[b("n4:/s"), b("n4:/t"), b("n5:/s")])
+    assert sorted(new.host for _, _, new in plan.replace) == ["n4", "n5"]
+
+
+def test_a_search_finds_what_a_greedy_choice_would_miss():
+    # n3's brick could take n5 or n4; n6's brick only n5 (n4 is in its set). Greedy n3->n5 fails.
+    sets = volume(["n1:/a", "n2:/a", "n3:/a"], ["n4:/b", "n2:/b", "n6:/b"])
+    plan = plan_drain(sets, {"n3", "n6"}, spares=[b("n5:/s"), b("n4:/s")])
+    assert {str(old): str(new) for _, old, new in plan.replace} == {"n3:/a": "n4:/s", "n6:/b": "n5:/s"}
+
+
+def test_failure_domains_are_kept_apart_when_the_spares_allow():
+    sets = volume(["n1:/a", "n2:/a", "n3:/a"])
+    domains = {"n1": "r1", "n2": "r2", "n3": "r3", "n4": "r1", "n5": "r3"}
+    plan = plan_drain(sets, {"n3"}, spares=[b("n4:/s"), b("n5:/s")], failure_domains=domains)
+    assert plan.replace[0][2] == b("n5:/s") and plan.warnings == []
+    plan = plan_drain(sets, {"n3"}, spares=[b("n4:/s")], failure_domains=domains)
+    assert plan.replace[0][2] == b("n4:/s") and "two bricks in one failure domain" in plan.warnings[0]
+
+
+def test_sets_of_groups_bricks_in_volume_order():
+    assert sets_of(["a:/1", "b:/1", "c:/1", "a:/2", "b:/2", "c:/2"], 3)[1] == (b("a:/2"), b("b:/2"), b("c:/2"))
+
+
+# -- properties --
+
+HOSTS = [f"n{i}" for i in range(1, 8)]
+
+
+@st.composite
+def cases(draw):
+    size = draw(st.integers(1, 3))
+    count = draw(st.integers(1, 3))
+    sets = []
+    for index in range(count):
+        hosts = draw(st.permutations(HOSTS).map(lambda p: p[:size]))
+        sets.append(SetState(tuple(BrickRef(h, f"/b{index}") for h in hosts), used=GIB, free=4 * GIB))
+    leaving = set(draw(st.lists(st.sampled_from(HOSTS), max_size=3)))
+    spares = draw(
+        st.lists(st.sampled_from(HOSTS), max_size=5).map(lambda hs: [BrickRef(h, f"/s{i}") for i, h in enumerate(hs)])
+    )
+    return sets, leaving, spares
+
+
+def brute_force_exists(sets, leaving, spares):
+    """Whether any assignment of distinct spares keeps every partly leaving set on distinct hosts."""
+    slots = [(i, brick) for i, s in enumerate(sets) for brick in s.bricks if brick.host in leaving]
+    slots = [(i, brick) for i, brick in slots if any(x.host not in leaving for x in sets[i].bricks)]
+    usable = [s for s in spares if s.host not in leaving]
+    for choice in itertools.permutations(usable, len(slots)):
+        hosts = {i: [x.host for x in sets[i].bricks if x.host not in leaving] for i, _ in slots}
+        for (i, _), spare in zip(slots, choice, strict=True):
+            hosts[i].append(spare.host)
+        if all(len(h) == len(set(h)) for h in hosts.values()):
+            return True
+    return not slots
+
+
+@settings(max_examples=300, deadline=None)
+@given(cases())
+def test_a_plan_exists_exactly_when_one_does_and_it_is_sound(case):
+    sets, leaving, spares = case
+    whole = [s for s in sets if all(x.host in leaving for x in s.bricks)]
+    try:
+        plan = plan_drain(sets, leaving, spares)
+    except DrainError:
+        assert (
+            not brute_force_exists(sets, leaving, spares)
+            or len(whole) == len(sets)
+            or (whole and len(whole) * GIB * 1.2 > (len(sets) - len(whole)) * 4 * GIB)
+        )
+        return
+    assert brute_force_exists(sets, leaving, spares)
+    after = {i: [x for x in s.bricks] for i, s in enumerate(sets)}
+    for index, old, new in plan.replace:
+        after[index][after[index].index(old)] = new
+    for index, _ in plan.remove_sets:
+        del after[index]
+    for bricks in after.values():
+        assert all(x.host not in leaving for x in bricks)  # every leaving brick is gone
+        assert len({x.host for x in bricks}) == len(bricks)  # each set on distinct hosts
+    news = [new for _, _, new in plan.replace]
+    assert len(news) == len(set(news)) and set(news) <= set(spares)
