@@ -17,11 +17,11 @@ description:
     possibly healing; a brick heal info cannot reach has null counts and C(heal_reached=false)), each
     replica or disperse set against its quorum, the self-heal daemon per peer, the rebalance and
     remove-brick tasks, server and client quorum, and a verdict with the findings that make it.
-  - "The verdict is the worst finding. C(unsafe): the volume is not started; a read failed; a set has
-    fewer bricks online than its quorum (replica with C(cluster.quorum-type) auto: more than half, or
-    exactly half including the set's first brick; fixed: C(cluster.quorum-count); none: one; disperse: its data bricks or
-    C(disperse.quorum-count); a distribute brick: itself); a brick has entries in split-brain; server
-    quorum is on and not met; entries pending heal on a set named in O(touching)."
+  - "The verdict is the worst finding. C(unsafe): the volume is not started; a read failed; a set has fewer bricks
+    online than its quorum (replica with C(cluster.quorum-type) auto: more than half, or exactly half including
+    the set's first brick; fixed: C(cluster.quorum-count); none: one; disperse: its data bricks or
+    C(disperse.quorum-count); a distribute brick: itself); a brick has entries in split-brain; server quorum is on
+    and not met; entries pending heal on a set named in O(touching)."
   - "C(degraded): a brick offline while its set keeps quorum, or one heal info cannot reach; entries pending
     heal or possibly healing; a peer disconnected or not in the cluster; the self-heal daemon not running
     on a connected peer that holds bricks; a rebalance or remove-brick in progress, failed, or that failed
