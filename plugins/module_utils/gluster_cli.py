@@ -483,6 +483,42 @@ def parse_rebalance_status(root):
     )
 
 
+@dataclass(frozen=True)
+class MigrationNode:
+    """One node's row of `remove-brick ... status`."""
+
+    name: str
+    status: int
+    status_str: str
+    files: int
+    failures: int
+    skipped: int
+
+    @property
+    def running(self):
+        return self.status in REBALANCE_RUNNING
+
+    @property
+    def clean(self):
+        """Completed, nothing failed or left behind: its bricks' data has moved."""
+        return self.status in REBALANCE_COMPLETED and not self.failures and not self.skipped
+
+
+def parse_remove_brick_status(root):
+    """The per-node rows of `volume remove-brick VOL BRICKS status`."""
+    return [
+        MigrationNode(
+            name=(n.findtext("nodeName") or "").strip(),
+            status=_int(n.findtext("status"), default=REBALANCE_NOT_STARTED),
+            status_str=(n.findtext("statusStr") or "").strip(),
+            files=_int(n.findtext("files"), default=0),
+            failures=_int(n.findtext("failures"), default=0),
+            skipped=_int(n.findtext("skipped"), default=0),
+        )
+        for n in root.iterfind("./volRemoveBrick/node")
+    ]
+
+
 def probe_outcome(root):
     """PROBE_NEW, PROBE_LOCALHOST or PROBE_ALREADY_PEER for a successful `peer probe`."""
     return _int(root.findtext("opErrno"), default=PROBE_NEW)
@@ -610,3 +646,6 @@ class GlusterCli:
 
     def volume_options(self, name):
         return parse_volume_get(self.run("volume", "get", name, "all"))
+
+    def remove_brick_status(self, name, bricks):
+        return parse_remove_brick_status(self.run("volume", "remove-brick", name, *bricks, "status"))

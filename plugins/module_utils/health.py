@@ -276,7 +276,13 @@ def assess(
 
     task_reports = []
     for task in tasks:
-        report = {"type": task.kind, "id": task.task_id, "status": task.status_str, "bricks": list(task.bricks)}
+        report = {
+            "type": task.kind,
+            "id": task.task_id,
+            "status": task.status_str,
+            "running": task.status in REBALANCE_RUNNING,
+            "bricks": list(task.bricks),
+        }
         what = task.kind.lower()
         if task.kind == "Rebalance" and rebalance is not None and rebalance.task_id == task.task_id:
             report.update(failures=rebalance.failures, files=rebalance.files, failed_nodes=list(rebalance.failed_nodes))

@@ -226,6 +226,85 @@ def test_clear_stale_volume_id_only_when_safe(devices):
     assert not run_module("node3", "gluster_brick", {"path": stale, "clear_volume_id": gv0.id})["changed"]
 
 
+def checksums(volume, host="node1"):
+    """path -> sha256 of every file, read through a fresh client mount."""
+    out = ssh(
+        host,
+        f"m=$(mktemp -d) && mount -t glusterfs {host}:/{volume} $m && (cd $m && find . -type f | sort | "
+        "xargs -r sha256sum); s=$?; umount $m; rmdir $m; exit $s",
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    return dict(reversed(line.split(maxsplit=1)) for line in out.stdout.splitlines())
+
+
+def write_files(volume, count, host="node1"):
+    out = ssh(
+        host,
+        f"m=$(mktemp -d) && mount -t glusterfs {host}:/{volume} $m && mkdir -p $m/d && "
+        f"for i in $(seq 1 {count}); do head -c 64K /dev/urandom > $m/d/f$i; done; umount $m; rmdir $m",
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+
+
+def test_drain_refuses_a_brick_without_a_spare_on_another_host(devices):
+    write_files("gv0", 60)
+    before = volume_info_xml()
+    refused = run_module("node1", "gluster_volume_drain", {"name": "gv0", "hosts": ["node4"]})
+    assert refused["failed"] and not refused["changed"]
+    assert "keeps node1, node2 and needs 1 spare brick(s) on other hosts" in refused["msg"]
+    assert volume_info_xml() == before
+
+
+def test_drain_replaces_a_brick_whose_set_stays_and_waits_for_heal(devices):
+    files = checksums("gv0")
+    # node3's second device is mounted at /bricks/b2 since test_brick_refuses_a_device_with_another_filesystem.
+    assert run_module("node3", "gluster_brick", {"path": "/bricks/b2/spare"})["changed"]
+    args = {"name": "gv0", "hosts": ["node4"], "spares": ["node3:/bricks/b2/spare"]}
+    before = volume_info_xml()
+    old_set = [b.name for b in volume_info("node1", "gv0").bricks[3:]]
+    checked = run_module("node1", "gluster_volume_drain", args, check=True)
+    assert checked["changed"] and checked["plan"]["replace"] == [
+        {"set": 1, "old": f"node4:{BRICK}", "new": "node3:/bricks/b2/spare"}
+    ]
+    assert volume_info_xml() == before
+
+    drained = run_module("node1", "gluster_volume_drain", args)
+    assert drained["changed"] and not drained["failed"], drained
+    gv0 = volume_info("node1", "gv0")
+    # The new brick takes the old one's place in its set.
+    assert [b.name for b in gv0.bricks[3:]] == [
+        "node3:/bricks/b2/spare" if name == f"node4:{BRICK}" else name for name in old_set
+    ]
+    heal = gluster_xml("node1", "volume", "heal", "gv0", "info", "summary")
+    assert {b.findtext("numberOfEntriesInHealPending") for b in heal.iterfind(".//brick")} == {"0"}
+    assert checksums("gv0") == files and len(files) == 60
+    assert not run_module("node1", "gluster_volume_drain", args)["changed"]
+
+
+def test_drain_removes_a_set_with_its_data_moved(devices):
+    bricks = ["node3:/bricks/b2/dv", "node4:/bricks/b1/dv"]
+    for brick in bricks:
+        host, path = brick.split(":")
+        assert ssh(host, f"mkdir -p {path}").returncode == 0
+    assert run_module("node1", "gluster_volume", {"name": "dv", "state": "started", "bricks": bricks})["changed"]
+    write_files("dv", 80)
+    files = checksums("dv")
+
+    last = run_module("node1", "gluster_volume_drain", {"name": "dv", "hosts": ["node3", "node4"]})
+    assert last["failed"] and "no set would remain" in last["msg"]
+
+    drained = run_module("node1", "gluster_volume_drain", {"name": "dv", "hosts": ["node4"]})
+    assert drained["changed"] and not drained["failed"], drained
+    assert drained["plan"]["remove_sets"] == [{"set": 1, "bricks": ["node4:/bricks/b1/dv"]}]
+    assert [b.name for b in volume_info("node1", "dv").bricks] == ["node3:/bricks/b2/dv"]
+    assert checksums("dv") == files and len(files) == 80
+    assert not run_module("node1", "gluster_volume_drain", {"name": "dv", "hosts": ["node4"]})["changed"]
+    stopped = run_module("node1", "gluster_volume", {"name": "dv", "state": "absent"})
+    assert stopped["changed"]
+
+
 def test_volume_stop_start_and_absent(devices):
     args = {"name": "scratch", "state": "started", "bricks": ["node3:/bricks/b2/brick"]}
     assert run_module("node1", "gluster_volume", args)["changed"]

@@ -1,0 +1,314 @@
+#!/usr/bin/python
+# Copyright: contributors to ganeti_gluster.cluster
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: gluster_volume_drain
+short_description: Move every brick of some hosts out of a GlusterFS volume without losing a file
+version_added: "0.2.0"
+description:
+  - Plans, for each replica or disperse set that holds bricks of the leaving O(hosts), how its data stays
+    safe (the planner in C(drain_plan.py)), then acts on it.
+  - A set whose bricks all leave (a plain distribute brick is a set of one) is removed with a data
+    migration, C(remove-brick ... start); the module waits until every node reports it completed with
+    no failed and no skipped file, and only then runs C(commit). With a failure or a skipped file it
+    commits nothing and fails, the files still in the volume.
+  - A brick whose set stays is replaced, one at a time, by a spare brick from O(spares) on a host that is
+    not in that set (C(replace-brick ... commit force), the only form Gluster 10 has), and the module waits
+    until heal shows no entry pending, in split-brain or possibly healing on that set before the next.
+  - Refuses before any change when the volume is not healthy enough to drain (a brick offline, heal
+    pending or in split-brain, a rebalance or remove-brick running, a peer not connected, a read failed),
+    when no set would remain, when the other sets lack the free space for the data of the removed ones
+    (with O(space_margin)), or when a brick has no spare on a suitable host; the message says what to do.
+  - A run interrupted during a migration is picked up. A remove-brick of the same bricks still running is
+    waited for, one that completed cleanly is committed.
+options:
+  name:
+    description: The volume.
+    type: str
+    required: true
+  hosts:
+    description: The hosts that leave, named as in C(volume info).
+    type: list
+    elements: str
+    required: true
+  spares:
+    description: Bricks (C(HOST:/path)) not in the volume, prepared, that may take the place of leaving bricks.
+    type: list
+    elements: str
+    default: []
+  failure_domains:
+    description: Host (as in the bricks) to failure domain; a replaced brick goes to a domain its set does not use
+      whenever the spares allow it.
+    type: dict
+    default: {}
+  space_margin:
+    description: The share of the moved data the remaining sets must have free on top of it (0.2 is 20%).
+    type: float
+    default: 0.2
+  timeout:
+    description: Seconds to wait for each migration and for each heal before failing (the work goes on in
+      the background, and the next run waits for it again).
+    type: int
+    default: 3600
+extends_documentation_fragment:
+  - ganeti_gluster.cluster.attributes.action_module
+  - ganeti_gluster.cluster.pool_lock
+seealso:
+  - module: ganeti_gluster.cluster.gluster_volume_health
+author:
+  - ganeti_gluster.cluster developers (@ganeti-gluster)
+"""
+
+EXAMPLES = r"""
+- name: Drain node4 out of gv0, its replica set completed by a spare on node5
+  ganeti_gluster.cluster.gluster_volume_drain:
+    name: gv0
+    hosts: [node4]
+    spares: ["node5:/bricks/b2/brick"]
+"""
+
+RETURN = r"""
+plan:
+  description: What happens to each brick of the leaving hosts.
+  returned: always
+  type: dict
+  contains:
+    remove_sets:
+      description: Sets removed with a data migration (C(set), C(bricks)).
+      type: list
+      elements: dict
+    replace:
+      description: Bricks replaced (C(set), C(old), C(new)).
+      type: list
+      elements: dict
+    data_to_move:
+      description: Bytes the removal migrates onto the other sets.
+      type: int
+    data_to_heal:
+      description: Bytes self-heal copies onto the replacing bricks.
+      type: int
+commands:
+  description: The gluster commands run (in check mode, that would run).
+  returned: always
+  type: list
+  elements: list
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_placement import BrickRef, PlacementError
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.drain_plan import (
+    DrainError,
+    SetState,
+    plan_drain,
+)
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import GlusterCli, GlusterError
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import read_volume
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.pool_lock import LOCK_OPTIONS, held_by
+
+POLL_SECONDS = (0.5, 5.0)
+REMOVE_BRICK = "Remove brick"
+
+
+def blockers(report, peers, resuming):
+    """What stops a drain now: anything the health report finds but a brick's space, and
+    any peer not in the cluster. A remove-brick of the bricks this drain resumes is not one."""
+    found = []
+    for brick in report["bricks"]:
+        if brick["online"] is not True:
+            found.append(f"{brick['name']} is offline")
+        if brick["heal_reached"] is False:
+            found.append(f"heal info cannot reach {brick['name']}")
+        if brick["split_brain"]:
+            found.append(f"{brick['name']} has {brick['split_brain']} entries in split-brain")
+        pending = (brick["heal_pending"] or 0) + (brick["possibly_healing"] or 0)
+        if pending:
+            found.append(f"{brick['name']} has {pending} entries to heal")
+    for task in report["tasks"]:
+        if task["running"] and not (task["type"] == REMOVE_BRICK and set(task["bricks"]) == set(resuming)):
+            found.append(f"a {task['type'].lower()} is running ({task['status']})")
+    found += [
+        f"peer {p.hostname} is {p.state_str or p.state}, {'connected' if p.connected else 'disconnected'}"
+        for p in peers
+        if not p.in_cluster
+    ]
+    found += [f"{f['subject']}: {f['reason']}" for f in report["findings"] if f["severity"] == "unsafe"]
+    return list(dict.fromkeys(found))
+
+
+def set_states(volume, report):
+    """SetState per set, from the health report's bricks: data used (the fullest data
+    brick; times the data bricks of a disperse set) and room left (the emptiest, likewise)."""
+    factor = volume.set_size - volume.redundancy_count if volume.disperse_count else 1
+    states = []
+    for start in range(0, len(report["bricks"]), volume.set_size):
+        members = report["bricks"][start : start + volume.set_size]
+        known = [b for b in members if not b["arbiter"] and b["size_total"] is not None and b["size_free"] is not None]
+        used = max((b["size_total"] - b["size_free"] for b in known), default=0)
+        free = min((b["size_free"] for b in known), default=0)
+        states.append(SetState(tuple(BrickRef.parse(b["name"]) for b in members), used * factor, free * factor))
+    return states
+
+
+class Drain:
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.cli = GlusterCli(module)
+        self.commands = []
+        self.result = {"changed": False, "commands": self.commands, "plan": {}}
+
+    def fail(self, msg, **extra):
+        self.module.fail_json(msg=msg, **{k: v for k, v in self.result.items() if k != "changed"}, **extra)
+
+    def act(self, *args):
+        self.commands.append(self.cli.argv(*args))
+        self.result["changed"] = True
+        if self.module.check_mode:
+            return None
+        return self.cli.run(*args)
+
+    def run(self):
+        p = self.params
+        name = p["name"]
+        try:
+            spares = [BrickRef.parse(s) for s in p["spares"]]
+        except PlacementError as exc:
+            self.fail(f"spares: {exc}")
+        if not 0 <= p["space_margin"] <= 10:
+            self.fail(f"space_margin must be between 0 and 10, not {p['space_margin']}")
+        volume = self.cli.volume(name)
+        if volume is None:
+            self.fail(f"volume {name} does not exist")
+        leaving = set(p["hosts"])
+        peers = self.cli.pool_list()
+        report = read_volume(self.cli, volume, peers, touching=sorted(leaving))
+        sets = set_states(volume, report)
+
+        # An earlier run's migration of these hosts' bricks, to see through rather than start again.
+        leaving_names = [b.name for b in volume.bricks if BrickRef.parse(b.name).host in leaving]
+        resuming = next(
+            (
+                t["bricks"]
+                for t in report["tasks"]
+                if t["type"] == REMOVE_BRICK and t["bricks"] and set(t["bricks"]) <= set(leaving_names)
+            ),
+            [],
+        )
+        if not leaving_names:
+            self.result["plan"] = {"remove_sets": [], "replace": [], "data_to_move": 0, "data_to_heal": 0}
+            return self.result
+        problems = blockers(report, peers, resuming)
+        if not volume.started:
+            problems.insert(0, f"volume {name} is {volume.status_str}")
+        if problems:
+            self.fail(
+                f"volume {name} is not in a state to drain {', '.join(sorted(leaving))} from: "
+                + "; ".join(problems)
+                + ". Nothing was changed. Fix that first (playbooks/health.yml shows the whole report), then run again."
+            )
+        try:
+            plan = plan_drain(sets, leaving, spares, p["failure_domains"], p["space_margin"], volume=name)
+        except DrainError as exc:
+            self.fail(f"{exc} Nothing was changed.")
+        self.result["plan"] = plan.as_dict()
+        for warning in plan.warnings:
+            self.module.warn(warning)
+
+        for index, old, new in plan.replace:
+            self.act("volume", "replace-brick", name, str(old), str(new), "commit", "force")
+            if not self.module.check_mode:
+                self.wait_healed(name, index)
+        if plan.remove_sets:
+            bricks = [str(b) for _, group in plan.remove_sets for b in group]
+            if set(resuming) != set(bricks):
+                self.act("volume", "remove-brick", name, *bricks, "start")
+            if not self.module.check_mode:
+                self.wait_migrated(name, bricks)
+            self.act("volume", "remove-brick", name, *bricks, "commit")
+        return self.result
+
+    def poll(self, what, done, timeout):
+        deadline = time.monotonic() + timeout
+        pause = POLL_SECONDS[0]
+        while True:
+            state = done()
+            if state is not None:
+                return state
+            if time.monotonic() >= deadline:
+                self.fail(
+                    f"{what} not done after {timeout} s; it goes on in the background, and the next run waits "
+                    "for it again"
+                )
+            time.sleep(pause)
+            pause = min(pause * 2, POLL_SECONDS[1])
+
+    def wait_healed(self, name, index):
+        """Until heal shows nothing pending, in split-brain or possibly healing on set `index`."""
+
+        def healed():
+            volume = self.cli.volume(name)
+            members = {b.name for b in volume.bricks[index * volume.set_size : (index + 1) * volume.set_size]}
+            counts = [h for h in self.cli.heal_summary(name) if h.name in members]
+            if any(h.split_brain for h in counts if h.reached):
+                self.fail(f"set {index} of {name} has entries in split-brain after the replacement; resolve them")
+            if len(counts) == len(members) and all(
+                h.reached and not h.pending and not h.possibly_healing for h in counts
+            ):
+                return True
+            return None
+
+        self.poll(f"heal of set {index} of volume {name}", healed, self.params["timeout"])
+
+    def wait_migrated(self, name, bricks):
+        """Until every node's migration of `bricks` completed; fails (committing nothing) on any
+        failed or skipped file."""
+
+        def migrated():
+            nodes = self.cli.remove_brick_status(name, bricks)
+            if any(n.running for n in nodes) or not nodes:
+                return None
+            bad = [n for n in nodes if not n.clean]
+            if bad:
+                rows = "; ".join(f"{n.name}: {n.status_str}, {n.failures} failures, {n.skipped} skipped" for n in bad)
+                self.fail(
+                    f"the migration off {', '.join(bricks)} did not move every file ({rows}). Nothing was "
+                    f"committed: the files are still in volume {name}. See gluster volume remove-brick {name} "
+                    f"{' '.join(bricks)} status and the rebalance log on those nodes, fix the cause, then run "
+                    "again (it starts the migration again)."
+                )
+            return nodes
+
+        self.poll(f"the migration off {', '.join(bricks)}", migrated, self.params["timeout"])
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "name": {"type": "str", "required": True},
+            "hosts": {"type": "list", "elements": "str", "required": True},
+            "spares": {"type": "list", "elements": "str", "default": []},
+            "failure_domains": {"type": "dict", "default": {}},
+            "space_margin": {"type": "float", "default": 0.2},
+            "timeout": {"type": "int", "default": 3600},
+            **LOCK_OPTIONS,
+        },
+        supports_check_mode=True,
+    )
+    drain = Drain(module)
+    with held_by(module):
+        try:
+            result = drain.run()
+        except GlusterError as exc:
+            module.fail_json(**exc.fail_kwargs(), **{k: v for k, v in drain.result.items() if k != "changed"})
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
