@@ -139,6 +139,44 @@ def parse_node_list(text):
     return nodes
 
 
+# Disk templates whose disks any node reaches (Ganeti's DTS_EXT_MIRROR): their
+# instances fail over to any node, without a secondary.
+SHARED_DISK_TEMPLATES = frozenset(["blockdev", "diskless", "ext", "gluster", "rbd", "sharedfile"])
+INSTANCE_FIELDS = ("name", "pnode", "snodes", "disk_template", "oper_state")
+
+
+@dataclass(frozen=True)
+class Instance:
+    name: str
+    pnode: str
+    snodes: tuple
+    disk_template: str
+    running: bool
+
+    def as_dict(self):
+        return {
+            "name": self.name,
+            "pnode": self.pnode,
+            "snodes": list(self.snodes),
+            "disk_template": self.disk_template,
+            "running": self.running,
+        }
+
+
+def parse_instance_list(text):
+    """Instances from ``gnt-instance list`` run with instance_list_args()."""
+    instances = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        fields = line.split("|")
+        if len(fields) != len(INSTANCE_FIELDS):
+            raise ValueError(f"gnt-instance list printed {line!r}, not {len(INSTANCE_FIELDS)} fields")
+        name, pnode, snodes, template, running = (f.strip() for f in fields)
+        instances.append(Instance(name, pnode, _word_list(snodes), template, running == "Y"))
+    return instances
+
+
 # -- command builders ----------------------------------------------------------
 
 
@@ -156,6 +194,18 @@ def cluster_modify_args(enabled_disk_templates=None, ipolicy_disk_templates=None
     if gluster_params:
         args += ["-D", f"{GLUSTER}:" + ",".join(f"{k}={v}" for k, v in gluster_params.items())]
     return args
+
+
+def instance_list_args():
+    return ["gnt-instance", "list", "--no-headers", "--separator=|", "--output=" + ",".join(INSTANCE_FIELDS)]
+
+
+def failover_args(instance, target):
+    return ["gnt-instance", "failover", "--force", f"--target-node={target}", instance]
+
+
+def node_remove_args(name):
+    return ["gnt-node", "remove", name]
 
 
 def redist_conf_args():
@@ -270,6 +320,13 @@ class GanetiCli:
             return parse_cluster_info(yaml_load(out))
         except Exception as exc:  # the YAML library's own errors vary by version
             raise GanetiError(f"gnt-cluster info printed what this module cannot read: {exc}", stdout=out) from None
+
+    def instances(self):
+        out = self.run(instance_list_args())
+        try:
+            return parse_instance_list(out)
+        except ValueError as exc:
+            raise GanetiError(str(exc), stdout=out) from None
 
     def nodes(self):
         out = self.run(node_list_args())

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: ganeti_node
-short_description: Add hosts to a Ganeti cluster as nodes
+short_description: Add hosts to a Ganeti cluster as nodes, or remove them
 version_added: "0.1.0"
 description:
   - Runs on the master. Reads the cluster's nodes and runs C(gnt-node add) for each name in
@@ -16,6 +16,11 @@ description:
     the new node's C(/root/.ssh/authorized_keys).
   - C(gnt-node add) runs the cluster's node-add hooks; the hook of the role
     C(ganeti_gluster_disk) joins the node to the Gluster pool unless told that a playbook does.
+  - With O(state=absent), removes the named nodes that are nodes (C(gnt-node remove)). A node that is the
+    primary of instances is refused, unless O(evacuate). Then each of its instances on shared storage
+    (gluster, rbd, sharedfile, ext, blockdev, diskless) fails over to another online node, in turn, and
+    must be there, running as before, before any node is removed. The master, an instance with a secondary
+    on a leaving node, and one on a node's local storage are refused before any change.
 options:
   nodes:
     description: Names of the hosts that shall be nodes, as Ganeti knows them (resolvable names).
@@ -23,9 +28,9 @@ options:
     elements: str
     required: true
   state:
-    description: V(present) adds the missing nodes. Removing nodes is not this module's job.
+    description: V(present) adds the missing nodes; V(absent) removes the named nodes that are nodes.
     type: str
-    choices: [present]
+    choices: [present, absent]
     default: present
   ssh_key_check:
     description:
@@ -46,6 +51,10 @@ options:
       - Nodes without keys here need their key in O(known_hosts) already.
     type: dict
     default: {}
+  evacuate:
+    description: With O(state=absent), fail the leaving nodes' shared-storage instances over to other nodes first.
+    type: bool
+    default: false
   known_hosts:
     description: Ganeti's known hosts file (C(GlobalKnownHostsFile) of its ssh).
     type: path
@@ -88,6 +97,16 @@ known_hosts_lines:
   returned: always
   type: list
   elements: str
+removed:
+  description: With O(state=absent), the nodes removed (or that would be).
+  returned: when state is absent
+  type: list
+  elements: str
+failed_over:
+  description: With O(state=absent), each instance failed over (C(instance), C(from), C(to)).
+  returned: when state is absent
+  type: list
+  elements: dict
 nodes:
   description: The cluster's nodes after the run (see M(ganeti_gluster.cluster.ganeti_cluster_info)).
   returned: success
@@ -99,11 +118,14 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.files import read_text, replace_file
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli import (
+    SHARED_DISK_TEMPLATES,
     GanetiCli,
     GanetiError,
     check_master,
+    failover_args,
     known_hosts_lines,
     node_add_args,
+    node_remove_args,
     redist_conf_args,
     ssh_name,
     tagged_lines,
@@ -161,11 +183,102 @@ def add_node(module, cli, name, keys, result):
         restore_known_hosts(module, cli, path, added, result)
 
 
+def remove_plan(leaving, nodes, instances, evacuate):
+    """(failovers [(instance, from, to)], refusals) for removing the `leaving` nodes. Pure.
+
+    A node with instances on it is refused unless evacuate; then only instances on
+    shared storage (Ganeti's DTS_EXT_MIRROR: gluster, rbd, ...) move, by failover,
+    to the other online nodes in turn. Instances with a secondary on a leaving node,
+    and the master, are refused."""
+    names = {n.name for n in leaving}
+    refusals, failovers = [], []
+    for node in leaving:
+        if node.master:
+            refusals.append(f"{node.name} is the master; make another node master first (gnt-cluster master-failover)")
+    targets = [n.name for n in nodes if n.name not in names and not n.offline]
+    turn = 0
+    for instance in instances:
+        if names & set(instance.snodes):
+            refusals.append(
+                f"{instance.name} has its secondary on {', '.join(sorted(names & set(instance.snodes)))}: "
+                "move it first (gnt-node evacuate)"
+            )
+        if instance.pnode not in names:
+            continue
+        if not evacuate:
+            refusals.append(
+                f"{instance.pnode} is the primary node of {instance.name}: move it first, or run with "
+                "ganeti_evacuate=true (it fails such instances over to other nodes)"
+            )
+        elif instance.disk_template not in SHARED_DISK_TEMPLATES:
+            refusals.append(
+                f"{instance.name} ({instance.disk_template}) cannot fail over off {instance.pnode}: its disks are "
+                "not on shared storage; move it first (gnt-instance move, or export and import)"
+            )
+        elif not targets:
+            refusals.append(f"no other online node to take {instance.name}")
+        else:
+            failovers.append((instance, instance.pnode, targets[turn % len(targets)]))
+            turn += 1
+    return failovers, refusals
+
+
+def remove_nodes(module, cli, wanted, before):
+    """state=absent: fail the leaving nodes' instances over where asked, check they run
+    there, then gnt-node remove each; refuse before any change what cannot be done."""
+    result = {"changed": False, "removed": [], "failed_over": [], "commands": []}
+    leaving = [n for n in before if any(n.is_named(name) for name in wanted)]
+    try:
+        instances = cli.instances() if leaving else []
+    except GanetiError as exc:
+        module.fail_json(**exc.fail_kwargs(), **result)
+    failovers, refusals = remove_plan(leaving, before, instances, module.params["evacuate"])
+    if refusals:
+        module.fail_json(
+            msg="refusing to remove "
+            + ", ".join(n.name for n in leaving)
+            + ": "
+            + "; ".join(refusals)
+            + ". Nothing was changed.",
+            **result,
+        )
+    result["failed_over"] = [{"instance": i.name, "from": source, "to": target} for i, source, target in failovers]
+    commands = [failover_args(i.name, target) for i, _, target in failovers]
+    commands += [node_remove_args(n.name) for n in leaving]
+    result["commands"] = [cli.argv(args) for args in commands]
+    result["removed"] = [n.name for n in leaving]
+    result["changed"] = bool(commands)
+    if module.check_mode or not commands:
+        module.exit_json(**result)
+    try:
+        for instance, _, target in failovers:
+            cli.run(failover_args(instance.name, target))
+        moved = {i.name: i for i in cli.instances()}
+        wrong = [
+            f"{i.name} on {moved[i.name].pnode}, {'running' if moved[i.name].running else 'stopped'}"
+            for i, _, target in failovers
+            if moved.get(i.name) is None or moved[i.name].pnode != target or moved[i.name].running != i.running
+        ]
+        if wrong:
+            module.fail_json(
+                msg="after the failover, instances are not where and how they should be: "
+                + "; ".join(wrong)
+                + ". No node was removed.",
+                **result,
+            )
+        for node in leaving:
+            cli.run(node_remove_args(node.name))
+    except GanetiError as exc:
+        module.fail_json(**exc.fail_kwargs(), **result)
+    module.exit_json(**result)
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
             "nodes": {"type": "list", "elements": "str", "required": True},
-            "state": {"type": "str", "choices": ["present"], "default": "present"},
+            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+            "evacuate": {"type": "bool", "default": False},
             "ssh_key_check": {"type": "bool", "default": True},
             "host_keys": {"type": "dict", "default": {}, "no_log": False},
             "known_hosts": {"type": "path", "default": "/var/lib/ganeti/known_hosts"},
@@ -192,6 +305,8 @@ def main():
         before = cli.nodes()
     except GanetiError as exc:
         module.fail_json(**exc.fail_kwargs(), **result)
+    if module.params["state"] == "absent":
+        remove_nodes(module, cli, wanted, before)
     missing = [name for name in dict.fromkeys(wanted) if not any(n.is_named(name) for n in before)]
 
     # Lines an interrupted add left in Ganeti's known_hosts (and so on every node).
