@@ -52,7 +52,14 @@ def _peer_identity(peer):
 
 
 def gluster_pool_plan(
-    views, hosts, add_nodes=None, peer_names=None, inventory_names=None, storage_hosts=None, resolve=addresses
+    views,
+    hosts,
+    add_nodes=None,
+    peer_names=None,
+    inventory_names=None,
+    storage_hosts=None,
+    resolve=addresses,
+    joins=True,
 ):
     """Who is a member, who joins, who acts for the pool, the name Gluster knows each
     host by; and the errors that forbid the run.
@@ -62,7 +69,9 @@ def gluster_pool_plan(
     add_nodes: hosts this run may join (None: every host that is not a member);
     peer_names: host -> gluster_pool_peer_name, where the inventory sets one;
     inventory_names: host -> other names the inventory gives it (ansible_host);
-    storage_hosts: the hosts that declare bricks (gluster_pool_bricks).
+    storage_hosts: the hosts that declare bricks (gluster_pool_bricks);
+    joins: False for a run that joins no host (a drain): add_nodes is not read, and
+      every host that is not a member is left out.
 
     A member is matched to its peer entry by its glusterd UUID; a member that does
     not answer, by an exact name or a shared address (never by a first label).
@@ -79,6 +88,8 @@ def gluster_pool_plan(
     extra = {h: [n for n in (inventory_names or {}).get(h) or [] if n] for h in hosts}
     errors, warnings = [], []
 
+    if not joins:
+        add_nodes = None
     if add_nodes is not None:
         if isinstance(add_nodes, str):
             add_nodes = [n.strip() for n in add_nodes.split(",") if n.strip()]
@@ -210,7 +221,9 @@ def gluster_pool_plan(
         already = [h for h in add_nodes if h in members]
         if already:
             warnings.append(f"add_nodes names hosts that are members of the pool already: {', '.join(already)}")
-    if add_nodes is not None:
+    if not joins:
+        joining, skipped = [], candidates
+    elif add_nodes is not None:
         joining = [h for h in candidates if h in add_nodes]
         skipped = [h for h in candidates if h not in add_nodes]
     else:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 LAB = REPO / "bin" / "lab"
@@ -14,6 +17,19 @@ STATE_DIR = Path(os.environ.get("GGLAB_STATE_DIR", "/var/tmp/gglab"))
 
 def lab(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run([str(LAB), *args], capture_output=True, text=True, timeout=timeout, check=False)
+
+
+@contextlib.contextmanager
+def fresh_lab(hosts: int):
+    """A lab of `hosts` hosts for the `with` block (a test module's fixture), then down.
+    One lab at a time: a lab already up fails the tests rather than being reused."""
+    if lab("status").returncode == 0:
+        pytest.fail("a lab is already up on this machine; run 'bin/lab down' before the tests")
+    assert lab("up", str(hosts)).returncode == 0
+    try:
+        yield
+    finally:
+        lab("down")
 
 
 def lab_state() -> dict:

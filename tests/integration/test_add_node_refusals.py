@@ -16,7 +16,7 @@ import pytest
 
 from .ansible_helpers import pool as pool_of
 from .ansible_helpers import run_playbook
-from .lab_helpers import REPO, lab, lab_state, ssh
+from .lab_helpers import REPO, fresh_lab, lab, lab_state, ssh
 
 pytestmark = pytest.mark.lab
 
@@ -50,16 +50,11 @@ def write_inventory(path, node4_bricks=f"[{FIRST_BRICK}]", spares=True, volume="
 
 @pytest.fixture(scope="module")
 def pool(tmp_path_factory):
-    if lab("status").returncode == 0:
-        pytest.fail("a lab is already up on this machine; run 'bin/lab down' before the tests")
-    assert lab("up", "5").returncode == 0
-    try:
+    with fresh_lab(5):
         bootstrap = write_inventory(tmp_path_factory.mktemp("inv") / "pool.yml", spares=False)
         rc, failures = run_playbook("site.yml", [LAB_HOSTS, bootstrap], limit="node1,node2,node3")
         assert rc == 0, failures
         yield {h["name"]: h["block_devices"] for h in lab_state()["hosts"]}
-    finally:
-        lab("down")
 
 
 def wait_pool_healthy(timeout=60):

@@ -36,7 +36,7 @@ from .fault_lab import (
     wait_until,
     write_dataset,
 )
-from .lab_helpers import lab, lab_state, ssh
+from .lab_helpers import fresh_lab, lab, lab_state, ssh
 
 pytestmark = pytest.mark.lab
 
@@ -100,10 +100,7 @@ FAULTS = {
 
 @pytest.fixture(scope="module")
 def pool(tmp_path_factory):
-    if lab("status").returncode == 0:
-        pytest.fail("a lab is already up on this machine; run 'bin/lab down' before the tests")
-    assert lab("up", str(HOSTS)).returncode == 0
-    try:
+    with fresh_lab(HOSTS):
         inventories = tmp_path_factory.mktemp("faults")
         run = play("site.yml", pool_inventory(inventories / "pool.yml"), {}, timeout=600)
         assert run.rc == 0, run.failures
@@ -117,8 +114,6 @@ def pool(tmp_path_factory):
             assert out.returncode == 0, out.stderr
         write_dataset()
         yield {"dir": inventories, "devices": devices}
-    finally:
-        lab("down")
 
 
 def converges(inventory, extravars):

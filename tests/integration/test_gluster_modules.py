@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from .ansible_helpers import gluster_xml, pool, run_module, volume_info
-from .lab_helpers import lab, lab_state, ssh
+from .lab_helpers import fresh_lab, lab_state, ssh
 
 pytestmark = pytest.mark.lab
 
@@ -22,15 +22,10 @@ SPARE = "/bricks/b2/brick"
 @pytest.fixture(scope="module")
 def devices():
     """A 4-host lab with glusterd running on each host; host -> its two block devices."""
-    if lab("status").returncode == 0:
-        pytest.fail("a lab is already up on this machine; run 'bin/lab down' before the tests")
-    assert lab("up", "4").returncode == 0
-    try:
+    with fresh_lab(4):
         for host in ("node1", "node2", "node3", "node4"):
             assert ssh(host, "glusterd -p /run/glusterd.pid").returncode == 0
         yield {h["name"]: h["block_devices"] for h in lab_state()["hosts"]}
-    finally:
-        lab("down")
 
 
 def blkid_type(host, device):

@@ -15,7 +15,7 @@ import pytest
 
 from .ansible_helpers import gluster_xml
 from .fault_lab import cluster_state, peers, play, pool_healthy, wait_until
-from .lab_helpers import lab, ssh
+from .lab_helpers import fresh_lab, ssh
 
 pytestmark = pytest.mark.lab
 
@@ -41,18 +41,13 @@ def inventory(path, joining=False):
 
 @pytest.fixture(scope="module")
 def pool(tmp_path_factory):
-    if lab("status").returncode == 0:
-        pytest.fail("a lab is already up on this machine; run 'bin/lab down' before the tests")
-    assert lab("up", "4").returncode == 0
-    try:
+    with fresh_lab(4):
         work = tmp_path_factory.mktemp("health")
         built = play("site.yml", inventory(work / "pool.yml"), {}, timeout=600)
         assert built.rc == 0, built.failures
         out = ssh("node1", f"mkdir -p {MOUNT} && mount -t glusterfs node1:/gv0 {MOUNT}")
         assert out.returncode == 0, out.stderr
         yield work
-    finally:
-        lab("down")
 
 
 def health(work, **extravars):

@@ -456,3 +456,13 @@ def test_a_silently_vanished_peer_without_bricks_is_refused_with_what_unblocks_i
         "counts it connected: restore it and re-run, or, once `gluster pool list` on node1 shows it Disconnected, "
         "re-run and it is detached"
     ]
+
+
+def test_a_plan_that_joins_no_host_leaves_every_non_member_out():
+    plan = gluster_pool_plan(established_pool(node4=UNREACHABLE), HOSTS, joins=False)
+    assert (plan["members"], plan["joining"], plan["skipped"], plan["errors"]) == (
+        ["node1", "node2", "node3"],
+        [],
+        ["node4"],
+        [],
+    )
