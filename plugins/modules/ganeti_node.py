@@ -114,6 +114,9 @@ nodes:
   elements: dict
 """
 
+import contextlib
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.files import read_text, replace_file
@@ -133,6 +136,9 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli 
     without_lines,
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import is_valid_host
+
+# Read by the role's node-remove-pre hook (ganeti_gluster_remove.py, MARKER_DIR).
+REMOVAL_MARKERS = "/var/lib/ganeti-gluster/removing"
 
 # Ganeti's prepare-node-join gives the new node the cluster's (this master's) host
 # keys of these types (SSH_DAEMON_KEYFILES); its later ssh to the node may see them.
@@ -181,6 +187,20 @@ def add_node(module, cli, name, keys, result):
         raise
     if added:
         restore_known_hosts(module, cli, path, added, result)
+
+
+@contextlib.contextmanager
+def removal_marker(name, directory=REMOVAL_MARKERS):
+    """A marker the role's node-remove hook reads: remove-node.yml is removing `name`."""
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    path = os.path.join(directory, name)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(f"{os.getpid()}\n")
+    try:
+        yield path
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
 
 
 def remove_plan(leaving, nodes, instances, evacuate):
@@ -267,7 +287,9 @@ def remove_nodes(module, cli, wanted, before):
                 **result,
             )
         for node in leaving:
-            cli.run(node_remove_args(node.name))
+            # The node-remove hook lets this removal through: the drain follows it.
+            with removal_marker(node.name):
+                cli.run(node_remove_args(node.name))
     except GanetiError as exc:
         module.fail_json(**exc.fail_kwargs(), **result)
     module.exit_json(**result)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import hook_support
+
 REPO = Path(__file__).resolve().parents[2]
 HOOK = REPO / "roles" / "ganeti_gluster_disk" / "files" / "ganeti_gluster_verify.py"
 FIXTURES = REPO / "tests" / "fixtures" / "gluster"
@@ -16,8 +18,8 @@ OTHER_MOUNT = "52 30 0:45 / /run/ganeti/gluster rw,relatime shared:1 - tmpfs tmp
 
 
 def fake_run_bounded(module, stat=(0, "", "")):
-    """stat -f of the storage dir answers `stat`; gluster goes through subprocess.run as patched."""
-    real = module.run_bounded
+    """stat -f of the storage dir answers `stat`; other commands run for real."""
+    real = hook_support.run_bounded
 
     def run_bounded(argv, timeout, env=None):
         if argv[0] == "stat":
@@ -46,7 +48,7 @@ def hook(tmp_path, monkeypatch):
         module.os, "access", lambda path, mode: path == "/sbin/mount.glusterfs" or path.endswith("/gluster")
     )
     monkeypatch.setattr(module.os.path, "realpath", lambda path: path)
-    monkeypatch.setattr(module, "run_bounded", fake_run_bounded(module))
+    monkeypatch.setattr(hook_support, "run_bounded", fake_run_bounded(module))
     module.mountinfo = ""
     real_open = open
 
@@ -67,7 +69,7 @@ def answers(monkeypatch, hook, fixtures):
             return 0, "", ""
         return 0, (FIXTURES / fixtures[" ".join(argv[3:])]).read_text(), ""
 
-    monkeypatch.setattr(hook, "run_bounded", run_bounded)
+    monkeypatch.setattr(hook_support, "run_bounded", run_bounded)
 
 
 def test_a_node_with_everything_in_place_finds_nothing(hook, capsys):
@@ -97,36 +99,36 @@ def test_a_mount_that_does_not_answer_is_an_error(hook, monkeypatch, capsys):
         "",
         "stat: cannot read file system information for '/run/ganeti/gluster': Transport endpoint is not connected\n",
     )
-    monkeypatch.setattr(hook, "run_bounded", fake_run_bounded(hook, stale))
+    monkeypatch.setattr(hook_support, "run_bounded", fake_run_bounded(hook, stale))
     assert hook.main({}) == 1
     assert "does not answer: stat: cannot read file system information" in capsys.readouterr().out
 
 
 def test_a_mount_that_hangs_is_an_error_within_its_time(hook, monkeypatch, capsys):
     hook.mountinfo = GLUSTER_MOUNT
-    monkeypatch.setattr(hook, "run_bounded", fake_run_bounded(hook, (None, "", "")))
+    monkeypatch.setattr(hook_support, "run_bounded", fake_run_bounded(hook, (None, "", "")))
     assert hook.main({}) == 1
     assert capsys.readouterr().out == "ERROR: gluster: /run/ganeti/gluster (volume gv0) does not answer within 10 s\n"
 
 
 def test_run_bounded_kills_what_outlives_its_time(hook):
     started = hook.time.monotonic()
-    assert hook.run_bounded(["sh", "-c", "sleep 30 & sleep 30"], 0.5) == (None, "", "")
+    assert hook_support.run_bounded(["sh", "-c", "sleep 30 & sleep 30"], 0.5) == (None, "", "")
     assert hook.time.monotonic() - started < 5
 
 
 def test_only_the_master_reads_the_pool(hook, monkeypatch, capsys):
-    monkeypatch.setattr(hook.socket, "getfqdn", lambda: "node1.example.net")
-    assert hook.is_master({"GANETI_MASTER": "NODE1.example.net"})
-    assert not hook.is_master({"GANETI_MASTER": "node2.example.net"})
-    assert not hook.is_master({})
+    monkeypatch.setattr(hook_support.socket, "getfqdn", lambda: "node1.example.net")
+    assert hook_support.is_master({"GANETI_MASTER": "NODE1.example.net"})
+    assert not hook_support.is_master({"GANETI_MASTER": "node2.example.net"})
+    assert not hook_support.is_master({})
 
 
 def test_the_master_reports_the_pool_findings(hook, monkeypatch, capsys):
     hook.mountinfo = GLUSTER_MOUNT.replace("/gv0", "/hv")
     settings = json.loads(Path(hook.CONFIG_FILE).read_text())
     Path(hook.CONFIG_FILE).write_text(json.dumps({**settings, "volume": "hv"}))
-    monkeypatch.setattr(hook.socket, "getfqdn", lambda: "node1")
+    monkeypatch.setattr(hook_support.socket, "getfqdn", lambda: "node1")
     answers(
         monkeypatch,
         hook,
@@ -147,11 +149,13 @@ def test_the_master_reports_the_pool_findings(hook, monkeypatch, capsys):
 
 def test_a_glusterd_that_does_not_answer_in_time_is_one_error(hook, monkeypatch, capsys):
     hook.mountinfo = GLUSTER_MOUNT
-    monkeypatch.setattr(hook.socket, "getfqdn", lambda: "node1")
+    monkeypatch.setattr(hook_support.socket, "getfqdn", lambda: "node1")
 
     # stat -f answers; every gluster command runs out of time.
     monkeypatch.setattr(
-        hook, "run_bounded", lambda argv, timeout, env=None: (0, "", "") if argv[0] == "stat" else (None, "", "")
+        hook_support,
+        "run_bounded",
+        lambda argv, timeout, env=None: (0, "", "") if argv[0] == "stat" else (None, "", ""),
     )
     assert hook.main({"GANETI_MASTER": "node1"}) == 1
     assert capsys.readouterr().out == (

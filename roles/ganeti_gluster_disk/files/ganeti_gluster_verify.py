@@ -26,9 +26,6 @@ from __future__ import annotations
 import glob
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
 import time
 
@@ -39,49 +36,6 @@ MOUNT_TIMEOUT = 10
 ERROR, WARNING = "ERROR", "WARNING"
 QEMU_DRIVER_GLOB = "/usr/lib/*/qemu/block-gluster.so"
 MOUNT_HELPERS = ("/sbin/mount.glusterfs", "/usr/sbin/mount.glusterfs")
-
-
-class OutOfTime(Exception):
-    pass
-
-
-class Runner:
-    """What GlusterCli needs of AnsibleModule, with a timeout per command and a deadline."""
-
-    def __init__(self, deadline):
-        self.deadline = deadline
-
-    def get_bin_path(self, name, required=False):
-        for directory in ("/usr/sbin", "/usr/bin", "/sbin", "/bin"):
-            path = os.path.join(directory, name)
-            if os.access(path, os.X_OK):
-                return path
-        raise FileNotFoundError(f"{name} is not installed")
-
-    def run_command(self, argv, check_rc=False, environ_update=None):
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise OutOfTime(f"the pool was not read within {DEADLINE} s")
-        env = dict(os.environ, **(environ_update or {}))
-        returncode, stdout, stderr = run_bounded(argv, min(COMMAND_TIMEOUT, left), env)
-        if returncode is None:
-            raise OutOfTime(f"{' '.join(argv[3:])} did not answer within {COMMAND_TIMEOUT} s")
-        return returncode, stdout, stderr
-
-
-def run_bounded(argv, timeout, env=None):
-    """(returncode, stdout, stderr), or None for the return code when it ran out of time;
-    then it is killed with what it started (heal info's glfsheal), not left to pile up."""
-    proc = subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
-    )
-    try:
-        stdout, stderr = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        return None, "", ""
-    return proc.returncode, stdout, stderr
 
 
 def mount_of(path):
@@ -98,7 +52,7 @@ def mount_of(path):
     return found
 
 
-def node_findings(settings):
+def node_findings(settings, support):
     """This node's own side: client, QEMU driver, the storage dir's mount."""
     findings = []
     if not any(os.access(p, os.X_OK) for p in MOUNT_HELPERS):
@@ -117,7 +71,7 @@ def node_findings(settings):
             )
         else:
             # In a child: a hung FUSE client blocks whoever stats the mount.
-            returncode, _, stderr = run_bounded(["stat", "-f", storage_dir], MOUNT_TIMEOUT)
+            returncode, _, stderr = support.run_bounded(["stat", "-f", storage_dir], MOUNT_TIMEOUT)
             if returncode != 0:
                 lines = stderr.strip().splitlines() or ["no answer"]
                 why = f" within {MOUNT_TIMEOUT} s" if returncode is None else f": {lines[-1]}"
@@ -125,31 +79,33 @@ def node_findings(settings):
     return findings
 
 
-def pool_findings(settings):
+def pool_findings(settings, support):
     """The pool and the volume as the master's glusterd sees them."""
-    sys.path.insert(0, settings["lib_dir"])
     from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import GlusterCli, GlusterError
     from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import UNSAFE, read_volume
 
-    runner = Runner(time.monotonic() + DEADLINE)
+    runner = support.Runner(time.monotonic() + DEADLINE, COMMAND_TIMEOUT)
     try:
-        cli = GlusterCli(runner, sleep=lambda pause: time.sleep(min(pause, max(runner.deadline - time.monotonic(), 0))))
+        cli = GlusterCli(runner, sleep=runner.sleep)
         peers = cli.pool_list()
         volume = cli.volume(settings["volume"])
         if volume is None:
             return [(ERROR, f"volume {settings['volume']} does not exist in the pool")]
         report = read_volume(cli, volume, peers)
-    except (GlusterError, OutOfTime, FileNotFoundError) as exc:
+    except (GlusterError, support.OutOfTime, FileNotFoundError) as exc:
         return [(ERROR, f"cannot read the Gluster pool here: {exc}")]
     return [
         (ERROR if f["severity"] == UNSAFE else WARNING, f"{f['subject']}: {f['reason']}") for f in report["findings"]
     ]
 
 
-def is_master(environ):
-    # Ganeti's own test (ssconf.CheckMaster): the master's name is this host's FQDN.
-    master = environ.get("GANETI_MASTER", "").lower()
-    return bool(master) and master in {socket.getfqdn().lower(), socket.gethostname().lower()}
+def hook_support(lib_dir):
+    """The collection's hook_support module, from the copy in lib_dir."""
+    if lib_dir not in sys.path:
+        sys.path.insert(0, lib_dir)
+    from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import hook_support as support
+
+    return support
 
 
 def main(environ=os.environ):
@@ -159,9 +115,10 @@ def main(environ=os.environ):
     except (OSError, ValueError) as exc:
         print(f"ERROR: gluster: the hook's settings {CONFIG_FILE} cannot be read: {exc}")
         return 1
-    findings = node_findings(settings)
-    if is_master(environ):
-        findings += pool_findings(settings)
+    support = hook_support(settings["lib_dir"])
+    findings = node_findings(settings, support)
+    if support.is_master(environ):
+        findings += pool_findings(settings, support)
     for severity, text in findings:
         print(f"{severity}: gluster: {text}")
     return 1 if findings else 0

@@ -1,0 +1,94 @@
+# Copyright: contributors to ganeti_gluster.cluster
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Ganeti node-remove pre hook: refuse to remove a node that still holds bricks.
+
+`gnt-node remove` does nothing about Gluster; a node that leaves Ganeti with
+bricks of the volume on it is one power-off away from a degraded or lost set.
+So this hook, installed by the role ganeti_gluster_disk on every node (pre
+hooks of node-remove run on every node but the one removed; any one failing
+aborts the removal), acts where it runs on the master: it reads the volume's
+bricks and exits 1, saying to run remove-node.yml, when GANETI_NODE_NAME is
+the host of one of them (by name or a shared address).
+
+remove-node.yml removes the node from Ganeti first and drains it right after:
+its ganeti_node module leaves a marker MARKER_DIR/NODE for the duration of
+its own `gnt-node remove`, and a fresh marker lets the removal through.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+# The verify hook's settings (volume, lib_dir): the role writes them on every node.
+CONFIG_FILE = "/etc/ganeti/ganeti-gluster-verify.json"
+MARKER_DIR = "/var/lib/ganeti-gluster/removing"
+MARKER_MAX_AGE = 3600
+COMMAND_TIMEOUT = 20
+OK, REFUSED = 0, 1
+
+
+def marked(node, now=None):
+    """Whether remove-node.yml is removing this node right now."""
+    path = os.path.join(MARKER_DIR, node)
+    try:
+        age = (now or time.time()) - os.stat(path).st_mtime
+    except OSError:
+        return False
+    return age < MARKER_MAX_AGE
+
+
+def bricks_on(node, settings):
+    """The volume's bricks whose host is `node` (by name or a shared address), read on
+    this host's glusterd."""
+    lib_dir = settings["lib_dir"]
+    if lib_dir not in sys.path:
+        sys.path.insert(0, lib_dir)
+    from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import hook_support
+    from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import GlusterCli
+    from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import agreement, identity
+
+    runner = hook_support.Runner(time.monotonic() + COMMAND_TIMEOUT, COMMAND_TIMEOUT)
+    volume = GlusterCli(runner, sleep=runner.sleep).volume(settings["volume"])
+    if volume is None:
+        return []
+    leaving = identity([node])
+    return [b.name for b in volume.bricks if agreement(identity([b.host]), leaving) is not None]
+
+
+def main(environ=os.environ):
+    node = environ.get("GANETI_NODE_NAME", "")
+    try:
+        with open(CONFIG_FILE, encoding="utf-8") as handle:
+            settings = json.load(handle)
+    except (OSError, ValueError) as exc:
+        print(f"gluster: the hook's settings {CONFIG_FILE} cannot be read: {exc}; refusing to remove {node}")
+        return REFUSED
+    if settings["lib_dir"] not in sys.path:
+        sys.path.insert(0, settings["lib_dir"])
+    from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hook_support import is_master
+
+    if not node or not is_master(environ) or marked(node):
+        return OK
+    try:
+        held = bricks_on(node, settings)
+    except Exception as exc:  # a hook that cannot tell must not let a brick host go
+        print(
+            f"gluster: cannot tell whether {node} holds bricks ({exc}); refusing. Check glusterd here, or run "
+            f"playbooks/remove-node.yml -e remove_nodes={node}."
+        )
+        return REFUSED
+    if held:
+        print(
+            f"gluster: {node} holds bricks of volume {settings['volume']} ({', '.join(held)}): removing it from "
+            f"Ganeti alone leaves them on a node about to go. Run playbooks/remove-node.yml -e remove_nodes={node}: "
+            "it moves the data off first."
+        )
+        return REFUSED
+    return OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
