@@ -9,13 +9,17 @@ They assert on health.yml's JSON report and on gluster's own --xml answers.
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from .ansible_helpers import gluster_xml
-from .fault_lab import cluster_state, peers, play, pool_healthy, wait_until
-from .lab_helpers import fresh_lab, ssh
+from .fault_lab import LAB_HOSTS, cluster_state, peers, play, pool_healthy, wait_until
+from .lab_helpers import REPO, fresh_lab, ssh
 
 pytestmark = pytest.mark.lab
 
@@ -192,6 +196,37 @@ def test_a_running_rebalance_makes_it_degraded(pool):
     wait_until(lambda: status() == "completed", 300, "the rebalance to complete")
     run, report = health(pool)
     assert (run.rc, report["verdict"]) == (0, "healthy"), findings(report)
+
+
+def test_the_installed_collection_runs_its_playbooks_by_name(pool):
+    # As a user who installed the built collection runs it: by its name, from elsewhere,
+    # with only the installed copy on the collections path.
+    build, installed = pool / "build", pool / "installed"
+    galaxy = str(Path(sys.executable).with_name("ansible-galaxy"))
+    for argv in (
+        [galaxy, "collection", "build", "--output-path", str(build), str(REPO)],
+        [galaxy, "collection", "install", "-p", str(installed), *map(str, build.glob("*.tar.gz"))],
+    ):
+        out = subprocess.run(argv, capture_output=True, text=True, check=False)
+        assert out.returncode == 0, out.stderr
+    report = pool / "installed-report.json"
+    out = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("ansible-playbook")),
+            "ganeti_gluster.cluster.health",
+            f"--inventory={LAB_HOSTS}",
+            f"--inventory={pool / 'pool.yml'}",
+            "--extra-vars",
+            json.dumps({"health_format": "json", "health_output": str(report)}),
+        ],
+        cwd=pool,
+        env=dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(installed)),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stdout[-3000:]
+    assert json.loads(report.read_text())["verdict"] == "healthy"
 
 
 def test_split_brain_is_unsafe_and_add_node_refuses_to_start(pool):
