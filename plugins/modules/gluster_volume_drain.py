@@ -280,8 +280,9 @@ class Drain:
                 self.fail(
                     f"the migration off {', '.join(bricks)} did not move every file ({rows}). Nothing was "
                     f"committed: the files are still in volume {name}. See gluster volume remove-brick {name} "
-                    f"{' '.join(bricks)} status and the rebalance log on those nodes, fix the cause, then run "
-                    "again (it starts the migration again)."
+                    f"{' '.join(bricks)} status and the rebalance log on those nodes; fix the cause, end this "
+                    f"migration (gluster volume remove-brick {name} {' '.join(bricks)} stop), then run again: it "
+                    "starts a new one."
                 )
             return nodes
 
