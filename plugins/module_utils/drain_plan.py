@@ -122,7 +122,9 @@ def plan_drain(sets, leaving, spares=(), failure_domains=None, margin=DEFAULT_SP
 
     usable = [s for s in spares if s.host not in leaving]
     if len(usable) < len(spares):
-        plan.warnings.append("spare bricks on leaving hosts are not used: " + ", ".join(map(str, spares)))
+        plan.warnings.append(
+            "spare bricks on leaving hosts are not used: " + ", ".join(str(s) for s in spares if s.host in leaving)
+        )
     assignment = _assign(sets, partly, usable, domains)
     if assignment is None:
         errors.append(_no_spare_message(sets, partly, usable, leaving, volume))

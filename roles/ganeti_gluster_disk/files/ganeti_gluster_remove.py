@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 import time
 
@@ -48,30 +49,34 @@ def bricks_on(node, settings):
         sys.path.insert(0, lib_dir)
     from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import hook_support
     from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import GlusterCli
-    from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import agreement, identity
+    from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import addresses, agreement, identity
 
     runner = hook_support.Runner(time.monotonic() + COMMAND_TIMEOUT, COMMAND_TIMEOUT)
     volume = GlusterCli(runner, sleep=runner.sleep).volume(settings["volume"])
     if volume is None:
         return []
-    leaving = identity([node])
-    return [b.name for b in volume.bricks if agreement(identity([b.host]), leaving) is not None]
+    # Ganeti knows the node by its FQDN, Gluster perhaps by a short name or an address.
+    leaving = identity([node], resolve=addresses)
+    return [b.name for b in volume.bricks if agreement(identity([b.host], resolve=addresses), leaving) is not None]
+
+
+def is_master(environ):
+    """Ganeti's own test (ssconf.CheckMaster), as in hook_support, here before the
+    settings (which name the lib dir) are read: other nodes have nothing to do."""
+    master = environ.get("GANETI_MASTER", "").lower()
+    return bool(master) and master in {socket.getfqdn().lower(), socket.gethostname().lower()}
 
 
 def main(environ=os.environ):
     node = environ.get("GANETI_NODE_NAME", "")
+    if not node or not is_master(environ) or marked(node):
+        return OK
     try:
         with open(CONFIG_FILE, encoding="utf-8") as handle:
             settings = json.load(handle)
     except (OSError, ValueError) as exc:
         print(f"gluster: the hook's settings {CONFIG_FILE} cannot be read: {exc}; refusing to remove {node}")
         return REFUSED
-    if settings["lib_dir"] not in sys.path:
-        sys.path.insert(0, settings["lib_dir"])
-    from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hook_support import is_master
-
-    if not node or not is_master(environ) or marked(node):
-        return OK
     try:
         held = bricks_on(node, settings)
     except Exception as exc:  # a hook that cannot tell must not let a brick host go
