@@ -50,3 +50,13 @@ def test_a_peer_not_in_the_cluster_blocks():
     found = blockers(report, pool, [])
     assert "peer node3 is Peer in Cluster, disconnected" in found
     assert "node3:/bricks/b1/brick is offline" in found
+
+
+def test_an_uncommitted_remove_brick_of_other_bricks_blocks():
+    vol = volume([1, 2, 3, 1, 2, 3])
+    theirs = ["node1:/bricks/b1/brick", "node2:/bricks/b1/brick", "node3:/bricks/b1/brick"]
+    done = report_of(vol, tasks=[Task("Remove brick", "t", 3, "completed", tuple(theirs))])
+    found = blockers(done, peers(3), [], [b.name for b in vol.bricks])
+    assert found == [f"a remove-brick of {', '.join(theirs)} was started and not committed; commit or stop it"]
+    # Committed: its bricks are gone from the volume, and the task no longer matters.
+    assert blockers(done, peers(3), [], ["node1:/bricks/b2/brick"]) == []

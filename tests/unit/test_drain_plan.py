@@ -148,3 +148,9 @@ def test_a_plan_exists_exactly_when_one_does_and_it_is_sound(case):
         assert len({x.host for x in bricks}) == len(bricks)  # each set on distinct hosts
     news = [new for _, _, new in plan.replace]
     assert len(news) == len(set(news)) and set(news) <= set(spares)
+
+
+def test_the_warning_names_only_the_spares_on_leaving_hosts():
+    sets = volume(["n1:/a", "n2:/a", "n3:/a"])
+    plan = plan_drain(sets, {"n3"}, spares=[b("n4:/s"), b("n3:/s")])
+    assert plan.warnings == ["spare bricks on leaving hosts are not used: n3:/s"]
