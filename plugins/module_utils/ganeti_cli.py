@@ -116,27 +116,33 @@ def parse_cluster_info(data):
     )
 
 
-def parse_node_list(text):
-    """Nodes from ``gnt-node list`` run with node_list_args()."""
-    nodes = []
+def _rows(text, fields, command):
+    """The |-separated rows of a `gnt-* list --no-headers --separator=|`, each checked
+    to have one value per field."""
+    rows = []
     for line in text.splitlines():
         if not line.strip():
             continue
-        fields = line.split("|")
-        if len(fields) != len(NODE_FIELDS):
-            raise ValueError(f"gnt-node list printed {line!r}, not {len(NODE_FIELDS)} fields")
-        name, candidate, offline, master, pip, sip = (f.strip() for f in fields)
-        nodes.append(
-            Node(
-                name=name,
-                master_candidate=candidate == "Y",
-                offline=offline == "Y",
-                master=master == "Y",
-                pip=pip,
-                sip=sip,
-            )
+        values = [v.strip() for v in line.split("|")]
+        if len(values) != len(fields):
+            raise ValueError(f"{command} printed {line!r}, not {len(fields)} fields")
+        rows.append(values)
+    return rows
+
+
+def parse_node_list(text):
+    """Nodes from ``gnt-node list`` run with node_list_args()."""
+    return [
+        Node(
+            name=name,
+            master_candidate=candidate == "Y",
+            offline=offline == "Y",
+            master=master == "Y",
+            pip=pip,
+            sip=sip,
         )
-    return nodes
+        for name, candidate, offline, master, pip, sip in _rows(text, NODE_FIELDS, "gnt-node list")
+    ]
 
 
 # Disk templates whose disks any node reaches (Ganeti's DTS_EXT_MIRROR): their
@@ -165,16 +171,10 @@ class Instance:
 
 def parse_instance_list(text):
     """Instances from ``gnt-instance list`` run with instance_list_args()."""
-    instances = []
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        fields = line.split("|")
-        if len(fields) != len(INSTANCE_FIELDS):
-            raise ValueError(f"gnt-instance list printed {line!r}, not {len(INSTANCE_FIELDS)} fields")
-        name, pnode, snodes, template, running = (f.strip() for f in fields)
-        instances.append(Instance(name, pnode, _word_list(snodes), template, running == "Y"))
-    return instances
+    return [
+        Instance(name, pnode, _word_list(snodes), template, running == "Y")
+        for name, pnode, snodes, template, running in _rows(text, INSTANCE_FIELDS, "gnt-instance list")
+    ]
 
 
 # -- command builders ----------------------------------------------------------
