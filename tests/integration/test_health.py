@@ -203,15 +203,18 @@ def test_the_installed_collection_runs_its_playbooks_by_name(pool):
     # with only the installed copy on the collections path.
     build, installed = pool / "build", pool / "installed"
     galaxy = str(Path(sys.executable).with_name("ansible-galaxy"))
+    # Away from the repo: its ansible.cfg would find the repo itself already installed.
+    away = {"cwd": pool, "env": {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}}
     out = subprocess.run(
-        [galaxy, "collection", "build", "--output-path", str(build), str(REPO)], capture_output=True, text=True
+        [galaxy, "collection", "build", "--output-path", str(build), str(REPO)], capture_output=True, text=True, **away
     )
     assert out.returncode == 0, out.stderr
     (archive,) = build.glob("*.tar.gz")
     out = subprocess.run(
-        [galaxy, "collection", "install", "-p", str(installed), str(archive)], capture_output=True, text=True
+        [galaxy, "collection", "install", "-p", str(installed), str(archive)], capture_output=True, text=True, **away
     )
     assert out.returncode == 0, out.stderr
+    assert (installed / "ansible_collections" / "ganeti_gluster" / "cluster" / "playbooks" / "health.yml").is_file()
     report = pool / "installed-report.json"
     out = subprocess.run(
         [
