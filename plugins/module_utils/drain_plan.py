@@ -23,8 +23,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_placement import BrickRef
-
 # Removing a set moves its data onto the others: they must hold it with this much to spare.
 DEFAULT_SPACE_MARGIN = 0.2
 
@@ -210,9 +208,3 @@ def _no_spare_message(sets, partly, spares, leaving, volume):
         + f". Spare bricks declared (gluster_pool_bricks, not in the volume): {have}. Declare spare bricks on "
         "hosts that stay, or add hosts, first."
     )
-
-
-def sets_of(bricks, set_size):
-    """The volume's bricks (HOST:PATH, in volume order) grouped into its sets."""
-    refs = [BrickRef.parse(b) for b in bricks]
-    return [tuple(refs[i : i + set_size]) for i in range(0, len(refs), set_size)]

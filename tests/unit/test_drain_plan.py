@@ -14,7 +14,6 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.drain_plan 
     DrainError,
     SetState,
     plan_drain,
-    sets_of,
 )
 
 GIB = 1 << 30
@@ -83,10 +82,6 @@ def test_failure_domains_are_kept_apart_when_the_spares_allow():
     assert plan.replace[0][2] == b("n5:/s") and plan.warnings == []
     plan = plan_drain(sets, {"n3"}, spares=[b("n4:/s")], failure_domains=domains)
     assert plan.replace[0][2] == b("n4:/s") and "two bricks in one failure domain" in plan.warnings[0]
-
-
-def test_sets_of_groups_bricks_in_volume_order():
-    assert sets_of(["a:/1", "b:/1", "c:/1", "a:/2", "b:/2", "c:/2"], 3)[1] == (b("a:/2"), b("b:/2"), b("c:/2"))
 
 
 # -- properties --
