@@ -19,10 +19,17 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common 
 # transaction holds it. Nothing was done; the same command may run again.
 OP_ERRNO_BUSY = 30802
 
+# The same refusal from a peer: the originator's lock phase failed there
+# (glusterd-mgmt.c, glusterd-syncop.c), released the locks it took, and staged
+# nothing. The peer's opErrno is not kept, only this prefix on each line.
+PEER_LOCK_FAILED = "Locking failed on "
+
 # How long a command waits for such a lock before its error stands. Any
 # `gluster volume status` (a monitoring exporter's, an admin's, the
-# cluster-verify hook's) takes the same lock for a moment.
-BUSY_WAIT_SECONDS = 60
+# cluster-verify hook's) takes the same lock for a moment; a lock left on a peer
+# by a transaction whose originator lost it (a network cut) stays until
+# glusterd's lock timer frees it, 180 s (GF_LOCK_TIMER).
+BUSY_WAIT_SECONDS = 200
 BUSY_FIRST_PAUSE = 0.25
 BUSY_LONGEST_PAUSE = 4.0
 
@@ -568,6 +575,15 @@ def _int(text, default):
         return default
 
 
+def lock_was_taken(exc):
+    """Whether glusterd refused `exc`'s command only because a lock, here or on a
+    peer, was held by another transaction (nothing was done)."""
+    if exc.op_errno == OP_ERRNO_BUSY:
+        return True
+    lines = [line for line in (exc.op_errstr or "").splitlines() if line.strip()]
+    return bool(lines) and all(line.startswith(PEER_LOCK_FAILED) for line in lines)
+
+
 def busy_pauses(wait=BUSY_WAIT_SECONDS, first=BUSY_FIRST_PAUSE, longest=BUSY_LONGEST_PAUSE):
     """The pauses between tries of a command that found glusterd's lock taken:
     doubling from `first` up to `longest`, `wait` seconds in all."""
@@ -582,9 +598,10 @@ def busy_pauses(wait=BUSY_WAIT_SECONDS, first=BUSY_FIRST_PAUSE, longest=BUSY_LON
 class GlusterCli:
     """Runs gluster for a module: argv lists, C locale, check_rc off, opRet checked.
 
-    A command refused because another transaction holds glusterd's lock
-    (opErrno 30802, before anything is done) is tried again for up to
-    BUSY_WAIT_SECONDS; any other failure is raised at once.
+    A command refused because another transaction holds glusterd's lock, here
+    (opErrno 30802) or on a peer ("Locking failed on PEER"), before anything is
+    done, is tried again for up to BUSY_WAIT_SECONDS; any other failure is
+    raised at once.
     """
 
     def __init__(self, module, sleep=time.sleep):
@@ -603,9 +620,10 @@ class GlusterCli:
             try:
                 return interpret(argv, rc, stdout, stderr)
             except GlusterOpError as exc:
-                pause = next(pauses, None) if exc.op_errno == OP_ERRNO_BUSY else None
+                busy = lock_was_taken(exc)
+                pause = next(pauses, None) if busy else None
                 if pause is None:
-                    if exc.op_errno == OP_ERRNO_BUSY:
+                    if busy:
                         exc.message += (
                             f" glusterd's lock stayed taken for {BUSY_WAIT_SECONDS} s: see which command holds it "
                             "(glusterd.log: 'Lock for ... held by'), let it end, and run again."

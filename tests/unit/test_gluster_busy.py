@@ -1,4 +1,4 @@
-"""A command that finds glusterd's lock taken (opErrno 30802) is tried again, for a bounded time."""
+"""A command that finds glusterd's lock taken, here (opErrno 30802) or on a peer, is tried again, for a bounded time."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli
     GlusterCli,
     GlusterOpError,
     busy_pauses,
+    lock_was_taken,
 )
 
 from .module_harness import out
@@ -52,6 +53,32 @@ def test_a_lock_busy_for_too_long_fails_saying_so():
     assert f"stayed taken for {BUSY_WAIT_SECONDS} s" in caught.value.message
     assert module.ran == len(pauses) + 1
     assert slept == pauses
+
+
+@pytest.mark.parametrize("fixture", ["volume-status-peer-locked.xml", "volume-status-two-peers-locked.xml"])
+def test_a_lock_held_on_a_peer_is_waited_for_too(fixture):
+    cli, module, slept = cli_for([out(fixture), out("volume-status.xml")])
+    root = cli.run("volume", "status", "gv0")
+    assert root.findtext("opRet") == "0"
+    assert module.ran == 2
+    assert slept == [0.25]
+
+
+@pytest.mark.parametrize(
+    "errstr, busy",
+    [
+        ("Locking failed on node6. Please check log file for details.", True),
+        ("Locking failed on node6. x\nLocking failed on node5. y", True),
+        # The lock phase passed; a later phase failed: something may have been done.
+        ("Locking failed on node6. x\nCommit failed on node5. y", False),
+        ("Pre Validation failed on node1. Host node11 not connected", False),
+        ("Unlocking failed on node6. Please check log file for details.", False),
+        ("", False),
+    ],
+)
+def test_only_lock_phase_failures_count_as_busy(errstr, busy):
+    error = GlusterOpError("failed", op_errno=30800, op_errstr=errstr)
+    assert lock_was_taken(error) is busy
 
 
 def test_other_failures_are_not_tried_again():
