@@ -6,6 +6,7 @@ lab status     list the hosts of the running lab
 lab inventory  print the running lab as Ansible inventory (JSON)
 lab exec HOST -- CMD...   run a command inside a host
 lab ssh HOST [CMD...]     ssh to a host as Ansible does
+lab poweroff HOST         cut a host's power (its processes end, its link goes down)
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     exec_.add_argument("host")
     exec_.add_argument("cmd", nargs=argparse.REMAINDER, help="command (after --)")
 
+    poweroff = sub.add_parser("poweroff", help="cut a host's power: its processes end, its link goes down")
+    poweroff.add_argument("host")
+
     ssh = sub.add_parser("ssh", help="ssh to a host")
     ssh.add_argument("host")
     ssh.add_argument("cmd", nargs=argparse.REMAINDER)
@@ -93,7 +97,12 @@ def dispatch(lab: Lab, args: argparse.Namespace) -> int:
             print(json.dumps({"hosts": [vars(h) for h in state.hosts]}, indent=2))
         else:
             for host in state.hosts:
-                print(f"{host.name}\t{host.address}\tpid {host.holder_pid}\t{' '.join(host.block_devices)}")
+                pid = "off" if host.powered_off else f"pid {host.holder_pid}"
+                print(f"{host.name}\t{host.address}\t{pid}\t{' '.join(host.block_devices)}")
+        return 0
+    if args.command == "poweroff":
+        lab.poweroff(args.host)
+        print(f"lab: {args.host} is off")
         return 0
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     if args.command == "exec":

@@ -80,6 +80,8 @@ class Host:
     block_devices: list[str] = field(default_factory=list)
     launcher_pid: int = 0
     holder_pid: int = 0
+    # `lab poweroff` ended every process of the host and took its link down.
+    powered_off: bool = False
 
 
 @dataclass
@@ -196,7 +198,7 @@ class Lab:
     def is_running(self, state: LabState) -> bool:
         return (
             bool(state.hosts)
-            and all(process_in_netns(h.holder_pid, h.netns) for h in state.hosts)
+            and all(h.powered_off or process_in_netns(h.holder_pid, h.netns) for h in state.hosts)
             and netns_inode(self.switch_netns) is not None
         )
 
@@ -571,13 +573,37 @@ class Lab:
             raise LabError("no lab is up; run 'lab up N' first")
         return state
 
-    def find_host(self, name: str) -> Host:
-        state = self.running_state()
+    def find_host(self, name: str, state: LabState | None = None) -> Host:
+        state = state or self.running_state()
         for host in state.hosts:
             if host.name == name:
+                if host.powered_off:
+                    raise LabError(f"{name} is powered off ('lab poweroff'); only 'lab down' ends it now")
                 return host
         known = ", ".join(h.name for h in state.hosts)
         raise LabError(f"no host {name!r} in the lab (hosts: {known})")
+
+    def poweroff(self, name: str) -> None:
+        """What a host's power failing looks like to the others: its link goes down
+        first, so that nothing more leaves it (not even the FIN of a socket its dying
+        processes close: the peers notice only by their own timeouts), then every
+        process of the host ends (its PID 1 first, which ends its PID namespace). Its
+        block devices stay attached, as a dead machine's disks stay in it."""
+        with self.locked():
+            state = self.running_state()
+            host = self.find_host(name, state)
+            run(["ip", "-n", host.netns, "link", "set", "eth0", "down"])
+            inode = netns_inode(host.netns)
+            deadline = time.monotonic() + TEARDOWN_TIMEOUT
+            while pids := pids_in_netns({inode}):
+                if time.monotonic() > deadline:
+                    raise LabError(f"processes {pids} of {name} did not exit")
+                for pid in [host.holder_pid, *pids]:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                time.sleep(0.05)
+            host.powered_off = True
+            state.save(self.state_file)
 
     def enter_argv(self, name: str, command: list[str]) -> list[str]:
         """argv that runs `command` inside a host, with a clean environment."""

@@ -28,7 +28,19 @@ def main():
         extravars=dict(v.split("=", 1) for v in args.extra_var),
         quiet=True,
     )
-    result = {"status": runner.status, "rc": runner.rc, "stats": runner.stats, "artifacts": private_dir}
+    # What each failed task said, for the assertions on refusals.
+    failures = {
+        event["event_data"].get("host"): event["event_data"].get("res", {}).get("msg", "")
+        for event in runner.events
+        if event.get("event") == "runner_on_failed" and not event["event_data"].get("ignore_errors")
+    }
+    result = {
+        "status": runner.status,
+        "rc": runner.rc,
+        "stats": runner.stats,
+        "failures": failures,
+        "artifacts": private_dir,
+    }
     if runner.status == "successful":
         shutil.rmtree(private_dir)
         result["artifacts"] = None

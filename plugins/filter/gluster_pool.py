@@ -60,6 +60,7 @@ def gluster_pool_plan(
     storage_hosts=None,
     resolve=addresses,
     joins=True,
+    lost=None,
 ):
     """Who is a member, who joins, who acts for the pool, the name Gluster knows each
     host by; and the errors that forbid the run.
@@ -71,7 +72,10 @@ def gluster_pool_plan(
     inventory_names: host -> other names the inventory gives it (ansible_host);
     storage_hosts: the hosts that declare bricks (gluster_pool_bricks);
     joins: False for a run that joins no host (a drain): add_nodes is not read, and
-      every host that is not a member is left out.
+      every host that is not a member is left out;
+    lost: hosts the run replaces because they are dead (replace-node.yml): their peer
+      entry must be disconnected and their glusterd must not answer; they are neither
+      members nor errors, and `lost` maps each that is still a peer to its peer name.
 
     A member is matched to its peer entry by its glusterd UUID; a member that does
     not answer, by an exact name or a shared address (never by a first label).
@@ -98,6 +102,15 @@ def gluster_pool_plan(
             errors.append(f"add_nodes names hosts that are not in the gluster_pool group: {', '.join(unknown)}")
         if not add_nodes:
             errors.append("add_nodes is empty; name the hosts to join, or leave it out to join every new host")
+
+    lost = [n.strip() for n in (lost.split(",") if isinstance(lost, str) else lost or []) if n and n.strip()]
+    unknown_lost = [n for n in lost if n not in hosts]
+    if unknown_lost:
+        errors.append(
+            f"the failed host {', '.join(unknown_lost)} is not in the gluster_pool group; name it as the "
+            "inventory does (keep it there until it is replaced)"
+        )
+    lost_peers = {}
 
     answered = [h for h in hosts if _answered(views.get(h))]
     established = [h for h in answered if len(views[h].get("peers", [])) > 1]
@@ -126,6 +139,12 @@ def gluster_pool_plan(
     else:
         fresh = False
         members = [h for h in answered if views[h]["local_uuid"] in pool]
+        for host in [h for h in members if h in lost]:
+            errors.append(
+                f"{host} is not dead: its glusterd answers, as a member of the pool (UUID "
+                f"{views[host]['local_uuid']}). To retire a host that runs, drain it with "
+                f"remove-node.yml -e remove_nodes={host}"
+            )
         uuids = {h: views[h]["local_uuid"] for h in members}
         peers = [p for p in views[anchor].get("peers", []) if not p.get("local")]
         by_uuid = {views[h]["local_uuid"]: h for h in answered}
@@ -154,6 +173,20 @@ def gluster_pool_plan(
                 matched[peer["uuid"]] = host
         for peer in peers:
             host = matched.get(peer["uuid"])
+            if host in lost and host in members:
+                continue  # it answered: refused above
+            if host in lost:
+                if peer.get("connected"):
+                    errors.append(
+                        f"{anchor}'s glusterd counts the failed host {host} (peer {peer['hostname']}) connected: "
+                        "it is not dead, or glusterd has not noticed yet. Check it; once `gluster pool list` "
+                        f"on {anchor} shows it Disconnected, run again. To retire a host that runs, use "
+                        "remove-node.yml"
+                    )
+                names[host] = peer["hostname"]
+                uuids[host] = peer["uuid"]
+                lost_peers[host] = peer["hostname"]
+                continue
             unreachable = host is not None and (views.get(host) or {}).get("unreachable")
             brickless = not peer.get("bricks", ["unknown"])
             if unreachable and brickless and not peer.get("connected") and host in (storage_hosts or ()):
@@ -215,7 +248,7 @@ def gluster_pool_plan(
                 names[anchor] = explicit.get(anchor) or entry["hostname"]
                 break
 
-    candidates = [h for h in hosts if h not in members and h not in uuids]
+    candidates = [h for h in hosts if h not in members and h not in uuids and h not in lost]
     if add_nodes is not None and not fresh:
         # A warning, not a refusal: a re-run of a join that got this far must converge.
         already = [h for h in add_nodes if h in members]
@@ -249,6 +282,7 @@ def gluster_pool_plan(
         "peer_names": {h: names[h] for h in members + joining},
         "uuids": uuids,
         "detach": detach,
+        "lost": lost_peers,
         "errors": errors,
         "warnings": warnings,
     }

@@ -17,6 +17,9 @@ that holds bricks of the leaving hosts:
 
 Spares are matched to leaving bricks by a search that finds an assignment
 whenever one exists (two bricks of one set need spares on two hosts).
+
+Hosts that are lost (dead: replace-node.yml) hold data no one can move: every
+brick of theirs is replaced, and a set with no brick elsewhere is refused.
 """
 
 from __future__ import annotations
@@ -78,11 +81,14 @@ def _size(value):
     return f"{value} B"
 
 
-def plan_drain(sets, leaving, spares=(), failure_domains=None, margin=DEFAULT_SPACE_MARGIN, volume="the volume"):
+def plan_drain(
+    sets, leaving, spares=(), failure_domains=None, margin=DEFAULT_SPACE_MARGIN, volume="the volume", lost=False
+):
     """The plan that takes every brick of the `leaving` hosts out of the volume.
 
     sets: SetState in volume order; leaving: host names (as in the bricks);
-    spares: BrickRef not in the volume, on any host; failure_domains: host -> domain.
+    spares: BrickRef not in the volume, on any host; failure_domains: host -> domain;
+    lost: the leaving hosts are dead, so nothing can migrate off them.
     Raises DrainError with every reason it cannot.
     """
     leaving = set(leaving)
@@ -100,7 +106,13 @@ def plan_drain(sets, leaving, spares=(), failure_domains=None, margin=DEFAULT_SP
             partly.append((index, going))
 
     staying = [i for i in range(len(sets)) if i not in wholly]
-    if wholly:
+    if wholly and lost:
+        errors += [
+            f"set {i} of {volume} ({', '.join(str(b) for b in sets[i].bricks)}) has no brick outside the failed "
+            f"host(s) {_names(leaving)}: its files are only there. Bring the host back (its disks hold them)"
+            for i in wholly
+        ]
+    elif wholly:
         if not staying:
             errors.append(
                 f"every set of {volume} has bricks only on the leaving hosts ({_names(leaving)}): "

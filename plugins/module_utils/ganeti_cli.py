@@ -148,7 +148,7 @@ def parse_node_list(text):
 # Disk templates whose disks any node reaches (Ganeti's DTS_EXT_MIRROR): their
 # instances fail over to any node, without a secondary.
 SHARED_DISK_TEMPLATES = frozenset(["blockdev", "diskless", "ext", "gluster", "rbd", "sharedfile"])
-INSTANCE_FIELDS = ("name", "pnode", "snodes", "disk_template", "oper_state")
+INSTANCE_FIELDS = ("name", "pnode", "snodes", "disk_template", "oper_state", "admin_state")
 
 
 @dataclass(frozen=True)
@@ -158,6 +158,8 @@ class Instance:
     snodes: tuple
     disk_template: str
     running: bool
+    # Whether Ganeti is told to keep it running (admin_state "up"): a failover starts it then.
+    admin_up: bool = True
 
     def as_dict(self):
         return {
@@ -166,14 +168,15 @@ class Instance:
             "snodes": list(self.snodes),
             "disk_template": self.disk_template,
             "running": self.running,
+            "admin_up": self.admin_up,
         }
 
 
 def parse_instance_list(text):
     """Instances from ``gnt-instance list`` run with instance_list_args()."""
     return [
-        Instance(name, pnode, _word_list(snodes), template, running == "Y")
-        for name, pnode, snodes, template, running in _rows(text, INSTANCE_FIELDS, "gnt-instance list")
+        Instance(name, pnode, _word_list(snodes), template, running == "Y", admin == "up")
+        for name, pnode, snodes, template, running, admin in _rows(text, INSTANCE_FIELDS, "gnt-instance list")
     ]
 
 
@@ -206,6 +209,13 @@ def failover_args(instance, target):
 
 def node_remove_args(name):
     return ["gnt-node", "remove", name]
+
+
+def node_offline_args(name):
+    """Mark a dead node offline: Ganeti stops sending it RPCs (a failover off it then
+    neither waits for it nor needs --ignore-consistency). --auto-promote: a master
+    candidate's place is taken by another node."""
+    return ["gnt-node", "modify", "--offline=yes", "--auto-promote", name]
 
 
 def redist_conf_args():

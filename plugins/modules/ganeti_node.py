@@ -21,6 +21,11 @@ description:
     (gluster, rbd, sharedfile, ext, blockdev, diskless) fails over to another online node, in turn, and
     must be there, running as before, before any node is removed. The master, an instance with a secondary
     on a leaving node, and one on a node's local storage are refused before any change.
+  - With O(dead), the nodes are dead (C(replace-node.yml)). Each is first marked offline (C(gnt-node modify
+    --offline=yes --auto-promote)), so that Ganeti sends it nothing more and a failover off it neither
+    waits for it nor needs C(--ignore-consistency); its instances then fail over (with O(evacuate)) and must
+    run on their new node as their admin state says, and the node is removed. Only for a node that is
+    really down, since an instance still running there would share its disks with its failed-over self.
 options:
   nodes:
     description: Names of the hosts that shall be nodes, as Ganeti knows them (resolvable names).
@@ -53,6 +58,10 @@ options:
     default: {}
   evacuate:
     description: With O(state=absent), fail the leaving nodes' shared-storage instances over to other nodes first.
+    type: bool
+    default: false
+  dead:
+    description: With O(state=absent), the nodes are dead; mark them offline first (see above).
     type: bool
     default: false
   known_hosts:
@@ -107,6 +116,11 @@ failed_over:
   returned: when state is absent
   type: list
   elements: dict
+offlined:
+  description: With O(dead), the nodes marked offline (or that would be).
+  returned: when state is absent
+  type: list
+  elements: str
 nodes:
   description: The cluster's nodes after the run (see M(ganeti_gluster.cluster.ganeti_cluster_info)).
   returned: success
@@ -128,6 +142,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli 
     failover_args,
     known_hosts_lines,
     node_add_args,
+    node_offline_args,
     node_remove_args,
     redist_conf_args,
     ssh_name,
@@ -203,13 +218,14 @@ def removal_marker(name, directory=REMOVAL_MARKERS):
             os.unlink(path)
 
 
-def remove_plan(leaving, nodes, instances, evacuate):
+def remove_plan(leaving, nodes, instances, evacuate, dead=False):
     """(failovers [(instance, from, to)], refusals) for removing the `leaving` nodes. Pure.
 
     A node with instances on it is refused unless evacuate; then only instances on
     shared storage (Ganeti's DTS_EXT_MIRROR: gluster, rbd, ...) move, by failover,
     to the other online nodes in turn. Instances with a secondary on a leaving node,
-    and the master, are refused."""
+    and the master, are refused. `dead`: the leaving nodes are dead (the refusal
+    names replace-node.yml's switch)."""
     names = {n.name for n in leaving}
     refusals, failovers = [], []
     for node in leaving:
@@ -225,7 +241,13 @@ def remove_plan(leaving, nodes, instances, evacuate):
             )
         if instance.pnode not in names:
             continue
-        if not evacuate:
+        if not evacuate and dead:
+            refusals.append(
+                f"{instance.pnode} is the primary node of {instance.name}: run with ganeti_failover_dead=true to "
+                f"fail it over to another node, once you are sure {instance.pnode} is down (an instance still "
+                "running there would share its disks with the failed-over one)"
+            )
+        elif not evacuate:
             refusals.append(
                 f"{instance.pnode} is the primary node of {instance.name}: move it first, or run with "
                 "ganeti_evacuate=true (it fails such instances over to other nodes)"
@@ -244,15 +266,17 @@ def remove_plan(leaving, nodes, instances, evacuate):
 
 
 def remove_nodes(module, cli, wanted, before):
-    """state=absent: fail the leaving nodes' instances over where asked, check they run
-    there, then gnt-node remove each; refuse before any change what cannot be done."""
-    result = {"changed": False, "removed": [], "failed_over": [], "commands": []}
+    """state=absent: mark dead nodes offline, fail the leaving nodes' instances over where
+    asked, check they run there, then gnt-node remove each; refuse before any change what
+    cannot be done."""
+    dead = module.params["dead"]
+    result = {"changed": False, "removed": [], "failed_over": [], "offlined": [], "commands": []}
     leaving = [n for n in before if any(n.is_named(name) for name in wanted)]
     try:
         instances = cli.instances() if leaving else []
     except GanetiError as exc:
         module.fail_json(**exc.fail_kwargs(), **result)
-    failovers, refusals = remove_plan(leaving, before, instances, module.params["evacuate"])
+    failovers, refusals = remove_plan(leaving, before, instances, module.params["evacuate"], dead=dead)
     if refusals:
         module.fail_json(
             msg="refusing to remove "
@@ -263,7 +287,10 @@ def remove_nodes(module, cli, wanted, before):
             **result,
         )
     result["failed_over"] = [{"instance": i.name, "from": source, "to": target} for i, source, target in failovers]
-    commands = [failover_args(i.name, target) for i, _, target in failovers]
+    offline = [n.name for n in leaving if dead and not n.offline]
+    result["offlined"] = offline
+    commands = [node_offline_args(name) for name in offline]
+    commands += [failover_args(i.name, target) for i, _, target in failovers]
     commands += [node_remove_args(n.name) for n in leaving]
     result["commands"] = [cli.argv(args) for args in commands]
     result["removed"] = [n.name for n in leaving]
@@ -271,13 +298,19 @@ def remove_nodes(module, cli, wanted, before):
     if module.check_mode or not commands:
         module.exit_json(**result)
     try:
+        for name in offline:
+            cli.run(node_offline_args(name))
         for instance, _, target in failovers:
             cli.run(failover_args(instance.name, target))
         moved = {i.name: i for i in cli.instances()}
+        # A failover starts the instance on its new node when its admin state is up;
+        # off a dead node it was not running anywhere Ganeti could see.
         wrong = [
             f"{i.name} on {moved[i.name].pnode}, {'running' if moved[i.name].running else 'stopped'}"
             for i, _, target in failovers
-            if moved.get(i.name) is None or moved[i.name].pnode != target or moved[i.name].running != i.running
+            if moved.get(i.name) is None
+            or moved[i.name].pnode != target
+            or moved[i.name].running != (i.admin_up if dead else i.running)
         ]
         if wrong:
             module.fail_json(
@@ -301,6 +334,7 @@ def main():
             "nodes": {"type": "list", "elements": "str", "required": True},
             "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
             "evacuate": {"type": "bool", "default": False},
+            "dead": {"type": "bool", "default": False},
             "ssh_key_check": {"type": "bool", "default": True},
             "host_keys": {"type": "dict", "default": {}, "no_log": False},
             "known_hosts": {"type": "path", "default": "/var/lib/ganeti/known_hosts"},

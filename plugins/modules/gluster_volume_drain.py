@@ -25,6 +25,13 @@ description:
     (with O(space_margin)), or when a brick has no spare on a suitable host; the message says what to do.
   - A run interrupted during a migration is picked up. A remove-brick of the same bricks still running is
     waited for, one that completed cleanly is committed.
+  - With O(lost), the O(hosts) are dead (C(replace-node.yml)). Nothing can migrate off them, so each of
+    their bricks is replaced by a spare (typically the replacement host's bricks) and self-heal copies its
+    data from the other bricks of its set. Their bricks being offline and their peer disconnected is expected;
+    anything else wrong refuses as above, and so does a set with no online data brick outside them (its
+    files are only on the dead host). The bricks are replaced first, all of them (the dead ones give no
+    redundancy), then the module waits until heal shows nothing pending on every set that holds a spare,
+    also one an interrupted run put in.
 options:
   name:
     description: The volume.
@@ -54,6 +61,10 @@ options:
       the background, and the next run waits for it again).
     type: int
     default: 3600
+  lost:
+    description: The O(hosts) are dead; replace their bricks from the other bricks of their sets.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - ganeti_gluster.cluster.attributes.action_module
   - ganeti_gluster.cluster.pool_lock
@@ -69,6 +80,13 @@ EXAMPLES = r"""
     name: gv0
     hosts: [node4]
     spares: ["node5:/bricks/b2/brick"]
+
+- name: Replace the bricks of node3, which died, by node6's
+  ganeti_gluster.cluster.gluster_volume_drain:
+    name: gv0
+    hosts: [node3]
+    lost: true
+    spares: ["node6:/bricks/b1/brick"]
 """
 
 RETURN = r"""
@@ -148,6 +166,53 @@ def blockers(report, peers, resuming, volume_bricks=()):
     return list(dict.fromkeys(found))
 
 
+def lost_blockers(report, peers, lost_hosts, healing_sets):
+    """What stops replacing the bricks of dead hosts now. Their bricks offline and
+    unreachable and their peer disconnected are the premise; heal pending on a set that
+    holds one of their bricks or a replacing brick is what the replacement waits for.
+    Anything else is as for a drain, and a set left without an online data brick
+    elsewhere is refused (its files are only on the dead host)."""
+    found = []
+    lost_sets = {b["set"] for b in report["bricks"] if b["host"] in lost_hosts}
+    for brick in report["bricks"]:
+        if brick["host"] in lost_hosts:
+            continue
+        if brick["online"] is not True:
+            found.append(f"{brick['name']} is offline")
+        elif brick["heal_reached"] is False:
+            found.append(f"heal info cannot reach {brick['name']}")
+        if brick["split_brain"]:
+            found.append(f"{brick['name']} has {brick['split_brain']} entries in split-brain")
+        pending = (brick["heal_pending"] or 0) + (brick["possibly_healing"] or 0)
+        if pending and brick["set"] not in lost_sets | set(healing_sets):
+            found.append(f"{brick['name']} has {pending} entries to heal")
+    for index in sorted(lost_sets):
+        survivors = [
+            b
+            for b in report["bricks"]
+            if b["set"] == index and b["host"] not in lost_hosts and b["online"] and not b["arbiter"]
+        ]
+        if not survivors:
+            found.append(f"set {index} has no online data brick outside {', '.join(sorted(lost_hosts))}")
+    for task in report["tasks"]:
+        if task["running"]:
+            found.append(f"a {task['type'].lower()} is running ({task['status']})")
+    found += [
+        f"peer {p.hostname} is {p.state_str or p.state}, {'connected' if p.connected else 'disconnected'}"
+        for p in peers
+        if not p.is_local and not p.in_cluster and p.hostname not in lost_hosts
+    ]
+    # A set that lost its quorum with the dead host gets it back from the replacement.
+    lost_labels = {f"set {s['index']} ({', '.join(s['bricks'])})" for s in report["sets"] if s["index"] in lost_sets}
+    lost_labels |= {s["bricks"][0] for s in report["sets"] if s["index"] in lost_sets and len(s["bricks"]) == 1}
+    found += [
+        f"{f['subject']}: {f['reason']}"
+        for f in report["findings"]
+        if f["severity"] == "unsafe" and f["subject"] not in lost_labels
+    ]
+    return list(dict.fromkeys(found))
+
+
 def set_states(volume, report):
     """SetState per set, from the health report's bricks: data used (the fullest data
     brick; times the data bricks of a disperse set) and room left (the emptiest, likewise)."""
@@ -193,9 +258,13 @@ class Drain:
         if volume is None:
             self.fail(f"volume {name} does not exist")
         leaving = set(p["hosts"])
+        lost = p["lost"]
         peers = self.cli.pool_list()
-        report = read_volume(self.cli, volume, peers, touching=sorted(leaving))
+        # Heal pending on the dead hosts' sets is expected; lost_blockers judges it.
+        report = read_volume(self.cli, volume, peers, touching=() if lost else sorted(leaving))
         sets = set_states(volume, report)
+        if lost:
+            return self.replace_lost(volume, report, peers, sets, spares, leaving)
 
         # An earlier run's migration of these hosts' bricks, to see through rather than start again.
         leaving_names = [b.name for b in volume.bricks if BrickRef.parse(b.name).host in leaving]
@@ -246,6 +315,45 @@ class Drain:
             if not self.module.check_mode:
                 self.wait_migrated(name, bricks)
             self.act("volume", "remove-brick", name, *bricks, "commit")
+        return self.result
+
+    def replace_lost(self, volume, report, peers, sets, spares, lost_hosts):
+        """Replace every brick of the dead hosts by a spare, then wait for heal on every set
+        that holds a spare (the ones replaced now and those an interrupted run replaced)."""
+        name = volume.name
+        spare_names = {str(s) for s in spares}
+        healing = sorted({b["set"] for b in report["bricks"] if b["name"] in spare_names})
+        dead = [b["name"] for b in report["bricks"] if b["host"] in lost_hosts]
+        problems = lost_blockers(report, peers, lost_hosts, healing)
+        if not volume.started:
+            problems.insert(0, f"volume {name} is {volume.status_str}")
+        if problems:
+            self.fail(
+                f"volume {name} is not in a state to replace the bricks of {', '.join(sorted(lost_hosts))}: "
+                + "; ".join(problems)
+                + ". Nothing was changed. Fix that first (playbooks/health.yml shows the whole report), then run again."
+            )
+        in_volume = {b.name for b in volume.bricks}
+        free_spares = [s for s in spares if str(s) not in in_volume]
+        try:
+            plan = plan_drain(sets, lost_hosts, free_spares, self.params["failure_domains"], volume=name, lost=True)
+        except DrainError as exc:
+            self.fail(f"{exc} Nothing was changed.")
+        self.result["plan"] = plan.as_dict()
+        if plan.replace and volume.disperse_count:
+            self.fail(
+                f"replacing bricks of disperse volume {name} is not supported yet (heal on the new brick cannot "
+                f"be waited for): {', '.join(dead)}. Replace them by hand (replace-brick ... commit force, then "
+                "heal full). Nothing was changed."
+            )
+        for warning in plan.warnings:
+            self.module.warn(warning)
+        for index, old, new in plan.replace:
+            self.act("volume", "replace-brick", name, str(old), str(new), "commit", "force")
+            healing.append(index)
+        if not self.module.check_mode:
+            for index in sorted(set(healing)):
+                self.wait_healed(name, index)
         return self.result
 
     def poll(self, what, done, timeout):
@@ -312,6 +420,7 @@ def main():
             "failure_domains": {"type": "dict", "default": {}},
             "space_margin": {"type": "float", "default": 0.2},
             "timeout": {"type": "int", "default": 3600},
+            "lost": {"type": "bool", "default": False},
             **LOCK_OPTIONS,
         },
         supports_check_mode=True,

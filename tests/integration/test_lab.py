@@ -12,6 +12,7 @@ import os
 import shlex
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -136,6 +137,41 @@ def test_a_dead_sshd_is_seen(clean_machine):
     assert lab("exec", "node2", "--", "sh", "-c", "kill $(cat /run/sshd.pid)").returncode == 0
     assert ssh("node2", "true").returncode == 255
     assert ssh("node1", "true").returncode == 0
+
+
+def test_a_powered_off_host_vanishes_without_a_word(clean_machine):
+    assert lab("up", "2").returncode == 0
+    address = {h["name"]: h["address"] for h in lab_state()["hosts"]}
+    # A connection from node1 to node2, to see that node2's end is not closed in front of it.
+    listen = "setsid socat TCP-LISTEN:7000,reuseaddr /dev/null </dev/null >/dev/null 2>&1 &"
+    assert lab("exec", "node2", "--", "sh", "-c", listen).returncode == 0
+    connect = (
+        f"setsid socat -u TCP:{address['node2']}:7000,retry=50,interval=0.1 /dev/null </dev/null >/dev/null 2>&1 &"
+    )
+    assert lab("exec", "node1", "--", "sh", "-c", connect).returncode == 0
+    established = "ss -Htn state established '( dport = :7000 )' | wc -l"
+    assert wait_for(lambda: ssh("node1", established).stdout.strip() == "1")
+
+    assert lab("poweroff", "node2").returncode == 0
+    status = lab("status")
+    assert status.returncode == 0 and "\toff\t" in status.stdout.splitlines()[1]
+    assert ssh("node2", "true").returncode == 255
+    refused = lab("exec", "node2", "--", "true")
+    assert refused.returncode == 1 and "powered off" in refused.stderr
+    netns = next(h["netns"] for h in lab_state()["hosts"] if h["name"] == "node2")
+    assert subprocess.run(["ip", "netns", "pids", netns], capture_output=True, text=True).stdout.strip() == ""
+    # node1 runs on; it cannot reach node2, and no FIN reached it: its end is still established.
+    assert ssh("node1", f"timeout 3 bash -c '</dev/tcp/{address['node2']}/22'").returncode != 0
+    assert ssh("node1", established).stdout.strip() == "1"
+
+
+def wait_for(condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def gluster_pool(host: str):

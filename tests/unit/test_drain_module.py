@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_placement import BrickRef
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import assess
-from ansible_collections.ganeti_gluster.cluster.plugins.modules.gluster_volume_drain import blockers, set_states
+from ansible_collections.ganeti_gluster.cluster.plugins.modules.gluster_volume_drain import (
+    blockers,
+    lost_blockers,
+    set_states,
+)
 
 from .test_health import GIB, Task, details, heal, peers, shd, volume
 
@@ -60,3 +64,59 @@ def test_an_uncommitted_remove_brick_of_other_bricks_blocks():
     assert found == [f"a remove-brick of {', '.join(theirs)} was started and not committed; commit or stop it"]
     # Committed: its bricks are gone from the volume, and the task no longer matters.
     assert blockers(done, peers(3), [], ["node1:/bricks/b2/brick"]) == []
+
+
+def dead_node3_report(vol, pending=None, split=None, offline=()):
+    """node3 dead: its peer disconnected, its bricks not listed, heal info cannot reach them."""
+    pool = peers(3, down={"node3"})
+    dead = {b.name for b in vol.bricks if b.host == "node3"}
+    report = assess(
+        vol,
+        pool,
+        details=[d for d in details(vol, offline=offline) if d.host != "node3"],
+        heal=heal(vol, pending=pending, split=split, unreached=dead),
+        daemons=shd([1, 2]),
+    )
+    return report, pool
+
+
+def test_a_dead_hosts_bricks_and_peer_and_the_heal_they_owe_do_not_block_its_replacement():
+    vol = volume([1, 2, 3])
+    report, pool = dead_node3_report(vol, pending={"node1:/bricks/b1/brick": 7})
+    assert lost_blockers(report, pool, {"node3"}, []) == []
+    # For a drain of a host that runs, all of that blocks.
+    assert len(blockers(report, pool, [])) >= 3
+
+
+def test_anything_else_wrong_blocks_a_replacement():
+    vol = volume([1, 2, 3, 1, 2, 3])
+    report, pool = dead_node3_report(
+        vol,
+        pending={"node1:/bricks/b2/brick": 2},
+        split={"node2:/bricks/b1/brick": 1},
+        offline={"node1:/bricks/b2/brick"},
+    )
+    found = lost_blockers(report, pool, {"node3"}, [])
+    assert found[:2] == ["node2:/bricks/b1/brick has 1 entries in split-brain", "node1:/bricks/b2/brick is offline"]
+    assert [f for f in found[2:] if "split-brain" not in f] == []
+    # Heal pending on a set that holds neither a dead brick nor a replacing one blocks.
+    vol = volume([1, 2, 4, 1, 2, 3])
+    report = assess(
+        vol,
+        peers(4, down={"node3"}),
+        details=[d for d in details(vol) if d.host != "node3"],
+        heal=heal(vol, pending={"node4:/bricks/b1/brick": 3}, unreached={"node3:/bricks/b2/brick"}),
+        daemons=shd([1, 2, 4]),
+    )
+    assert lost_blockers(report, peers(4, down={"node3"}), {"node3"}, []) == [
+        "node4:/bricks/b1/brick has 3 entries to heal"
+    ]
+    # ... unless that set is the one an interrupted run gave a replacing brick.
+    assert lost_blockers(report, peers(4, down={"node3"}), {"node3"}, [0]) == []
+
+
+def test_a_set_without_an_online_data_brick_outside_the_dead_host_is_refused():
+    vol = volume([1, 3])
+    report, pool = dead_node3_report(vol, offline={"node1:/bricks/b1/brick"})
+    found = lost_blockers(report, pool, {"node3"}, [])
+    assert "set 0 has no online data brick outside node3" in found

@@ -149,3 +149,19 @@ def test_the_warning_names_only_the_spares_on_leaving_hosts():
     sets = volume(["n1:/a", "n2:/a", "n3:/a"])
     plan = plan_drain(sets, {"n3"}, spares=[b("n4:/s"), b("n3:/s")])
     assert plan.warnings == ["spare bricks on leaving hosts are not used: n3:/s"]
+
+
+def test_a_lost_hosts_bricks_are_replaced_and_never_migrated():
+    sets = volume(["n1:/a", "n2:/a", "n3:/a"], ["n1:/b", "n2:/b", "n3:/b"])
+    plan = plan_drain(sets, {"n3"}, spares=[b("n4:/a"), b("n4:/b")], lost=True)
+    assert plan.remove_sets == [] and plan.data_to_move == 0
+    assert sorted((i, str(old), str(new)) for i, old, new in plan.replace) == [
+        (0, "n3:/a", "n4:/a"),
+        (1, "n3:/b", "n4:/b"),
+    ]
+
+
+def test_a_set_only_on_a_lost_host_is_refused_not_removed():
+    sets = volume(["n1:/a"], ["n3:/a"])
+    with pytest.raises(DrainError, match=r"set 1 of gv0 \(n3:/a\) has no brick outside the failed host\(s\) n3"):
+        plan_drain(sets, {"n3"}, spares=[b("n4:/a")], volume="gv0", lost=True)

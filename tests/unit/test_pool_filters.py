@@ -69,6 +69,7 @@ def test_fresh_hosts_make_the_first_the_anchor_and_the_rest_join():
         "peer_names": {h: h for h in HOSTS},
         "uuids": {},
         "detach": [],
+        "lost": {},
         "errors": [],
         "warnings": [],
     }
@@ -466,3 +467,33 @@ def test_a_plan_that_joins_no_host_leaves_every_non_member_out():
         ["node4"],
         [],
     )
+
+
+def test_a_dead_member_to_replace_is_neither_a_member_nor_an_error():
+    dead = with_bricks(peer("node3", "u3", connected=False), "gv0:node3:/b")
+    views = established_pool(
+        node1=view("u1", peer("node2", "u2"), dead), node2=view("u2", peer("node1", "u1"), dead), node3=UNREACHABLE
+    )
+    plan = gluster_pool_plan(views, HOSTS, ["node4"], storage_hosts=HOSTS, resolve=no_resolver, lost=["node3"])
+    assert plan["errors"] == []
+    assert (plan["members"], plan["joining"], plan["lost"]) == (["node1", "node2"], ["node4"], {"node3": "node3"})
+    # Once replaced and detached, nothing is left to do for it.
+    views = established_pool(node1=view("u1", peer("node2", "u2")), node2=view("u2", peer("node1", "u1")))
+    views.update(node3=UNREACHABLE)
+    plan = gluster_pool_plan(views, HOSTS, ["node4"], storage_hosts=HOSTS, resolve=no_resolver, lost=["node3"])
+    assert plan["errors"] == [] and plan["lost"] == {} and plan["joining"] == ["node4"]
+
+
+def test_a_failed_host_that_answers_or_that_glusterd_counts_connected_is_refused():
+    plan = gluster_pool_plan(established_pool(), HOSTS, ["node4"], lost=["node3"])
+    assert plan["errors"] == [
+        "node3 is not dead: its glusterd answers, as a member of the pool (UUID u3). To retire a host that "
+        "runs, drain it with remove-node.yml -e remove_nodes=node3"
+    ]
+    views = established_pool(node3=UNREACHABLE)
+    plan = gluster_pool_plan(views, HOSTS, ["node4"], resolve=no_resolver, lost=["node3"])
+    assert len(plan["errors"]) == 1 and plan["errors"][0].startswith(
+        "node1's glusterd counts the failed host node3 (peer node3) connected: it is not dead"
+    )
+    plan = gluster_pool_plan(views, HOSTS, ["node4"], resolve=no_resolver, lost=["node9"])
+    assert plan["errors"][0].startswith("the failed host node9 is not in the gluster_pool group")
