@@ -125,7 +125,7 @@ def one_run(workdir):
 
 
 def main():
-    runs = start(__doc__)
+    runs = start(__doc__).runs
     # The hook on node1 reads the inventory from a path inside the project.
     workdir = REPO / "bench" / ".ganeti-join-inventory"
     workdir.mkdir(exist_ok=True)

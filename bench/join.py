@@ -129,19 +129,22 @@ def one_run(inventory):
         sh(LAB, "down")
 
 
-def start(doc):
-    """The number of runs from the command line, once the machine is fit for a benchmark."""
+def start(doc, **counts):
+    """The command line (--runs, and --NAME for each of `counts`, NAME=default), once the
+    machine is fit for a benchmark."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
-    runs = parser.parse_args().runs
+    for name, default in counts.items():
+        parser.add_argument(f"--{name}", type=int, default=default)
+    args = parser.parse_args()
     if subprocess.run([LAB, "status"], capture_output=True, check=False).returncode == 0:
         sys.exit("bench: a lab is up; run 'bin/lab down' first")
     os.environ["PATH"] = f"{REPO / '.venv' / 'bin'}:{os.environ['PATH']}"
-    return runs
+    return args
 
 
 def main():
-    runs = start(__doc__)
+    runs = start(__doc__).runs
     with tempfile.NamedTemporaryFile("w", suffix=".yml") as inventory:
         inventory.write(INVENTORY)
         inventory.flush()
