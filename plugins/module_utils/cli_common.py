@@ -1,7 +1,8 @@
 # Copyright: contributors to ganeti_gluster.cluster
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """What every CLI layer (gluster_cli, ganeti_cli) shares: the locale its commands
-run in, and the error it raises, with what fail_json reports of it."""
+run in, the error it raises (with what fail_json reports of it), and the pauses
+of a wait."""
 
 from __future__ import annotations
 
@@ -23,3 +24,12 @@ class CommandError(Exception):
     def fail_kwargs(self):
         """Keyword arguments for AnsibleModule.fail_json."""
         return {"msg": self.message, "cmd": self.argv, "rc": self.rc, "stdout": self.stdout, "stderr": self.stderr}
+
+
+def backoff(first, longest):
+    """Pauses for a wait on cluster state: short at first, since most waits end within
+    a second or two, doubling up to `longest` so a long one polls gently."""
+    pause = first
+    while True:
+        yield pause
+        pause = min(pause * 2, longest)

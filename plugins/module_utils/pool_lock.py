@@ -18,6 +18,8 @@ import os
 import socket
 import time
 
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common import backoff
+
 DEFAULT_PATH = "/var/lib/ganeti-gluster/pool.lock"
 POLL_SECONDS = (0.05, 1.0)  # first and longest wait between two tries
 
@@ -59,7 +61,7 @@ def pool_lock(owner, wait, path=DEFAULT_PATH, clock=time.monotonic, sleep=time.s
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     with os.fdopen(fd, "r+") as handle:
         started = clock()
-        pause = POLL_SECONDS[0]
+        pauses = backoff(*POLL_SECONDS)
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -68,8 +70,7 @@ def pool_lock(owner, wait, path=DEFAULT_PATH, clock=time.monotonic, sleep=time.s
                 waited = clock() - started
                 if waited >= wait:
                     raise LockBusy(path, read_holder(handle), waited) from None
-                sleep(min(pause, max(wait - waited, 0.01)))
-                pause = min(pause * 2, POLL_SECONDS[1])
+                sleep(min(next(pauses), max(wait - waited, 0.01)))
         now = time.time()
         holder = {
             "owner": owner,

@@ -220,6 +220,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_place
     PlacementError,
     plan_sets,
 )
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common import backoff
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
     GlusterCli,
     GlusterError,
@@ -245,7 +246,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.rebalance_m
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.rebalance_mark import parse as parse_mark
 
 VOLUME_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-POLL_SECONDS = 2
+POLL_SECONDS = (0.25, 2.0)
 BRICKS_ONLINE_TIMEOUT = 60
 PASS_ATTEMPTS = 3
 STATUS_UNANSWERED_TIMEOUT = 30
@@ -598,6 +599,7 @@ class VolumeRun:
 
     def wait_bricks_online(self, name):
         deadline = time.monotonic() + BRICKS_ONLINE_TIMEOUT
+        pauses = backoff(*POLL_SECONDS)
         while True:
             status = self.cli.volume_status(name)
             online = {(b.peer_uuid, b.path) for b in status if b.online}
@@ -611,13 +613,14 @@ class VolumeRun:
                     f"{', '.join(offline)}; rebalance needs every brick. The next run retries it.",
                     **self.result,
                 )
-            time.sleep(POLL_SECONDS)
+            time.sleep(next(pauses))
 
     def wait_rebalance(self, name, task_id=None):
         """Wait until the rebalance (task_id's, when given) has completed or failed."""
         timeout = self.params["rebalance_timeout"]
         deadline = time.monotonic() + timeout
         unanswered_since = None
+        pauses = backoff(*POLL_SECONDS)
         while True:
             # Right after a start, a node whose rebalance process is still coming up
             # can fail the status query itself ("Brick ops failed on NODE", seen on
@@ -648,7 +651,7 @@ class VolumeRun:
                     rebalance=status.as_dict() if status else None,
                     **self.result,
                 )
-            time.sleep(POLL_SECONDS)
+            time.sleep(next(pauses))
 
     # -- reporting ---------------------------------------------------------
 

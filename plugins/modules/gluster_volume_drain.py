@@ -121,6 +121,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_placement import BrickRef, PlacementError
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common import backoff
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.drain_plan import (
     DrainError,
     SetState,
@@ -130,7 +131,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import read_volume
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.pool_lock import LOCK_OPTIONS, held_by
 
-POLL_SECONDS = (0.5, 5.0)
+POLL_SECONDS = (0.25, 5.0)
 REMOVE_BRICK = "Remove brick"
 
 
@@ -358,7 +359,7 @@ class Drain:
 
     def poll(self, what, done, timeout):
         deadline = time.monotonic() + timeout
-        pause = POLL_SECONDS[0]
+        pauses = backoff(*POLL_SECONDS)
         while True:
             state = done()
             if state is not None:
@@ -368,8 +369,7 @@ class Drain:
                     f"{what} not done after {timeout} s; it goes on in the background, and the next run waits "
                     "for it again"
                 )
-            time.sleep(pause)
-            pause = min(pause * 2, POLL_SECONDS[1])
+            time.sleep(next(pauses))
 
     def wait_healed(self, name, index):
         """Until heal shows nothing pending, in split-brain or possibly healing on set `index`."""
