@@ -1,8 +1,9 @@
-"""add-node.yml refuses, before changing anything, every run it must not make.
+"""add-node.yml, remove-node.yml and replace-node.yml refuse, before changing
+anything, every run they must not make.
 
 A real 3-host replica 3 pool (site.yml), node4 and node5 waiting. Each case
-breaks one thing, runs add-node.yml, and checks the refusal's message (from
-the failed task's result) and that the cluster is exactly as it was: the same
+breaks one thing, runs a playbook, and checks the refusal's message (from the
+failed task's result) and that the cluster is exactly as it was: the same
 `volume info`, the same pool, node4's device still blank.
 """
 
@@ -73,9 +74,9 @@ def cluster_state(devices):
     }
 
 
-def refused(devices, inventory, extravars=None):
+def refused(devices, inventory, extravars=None, playbook="add-node.yml"):
     before = cluster_state(devices)
-    rc, failures = run_playbook("add-node.yml", [LAB_HOSTS, inventory], extravars)
+    rc, failures = run_playbook(playbook, [LAB_HOSTS, inventory], extravars)
     assert rc != 0
     assert cluster_state(devices) == before
     # A refusal's message is a string, or a list of them when several things are wrong.
@@ -328,6 +329,47 @@ def test_bad_input_is_refused_before_anything_changes(pool, tmp_path, changes, e
     finally:
         if undo:
             ssh("node4", undo.replace("DEV", device))
+
+
+def test_a_drain_without_a_spare_on_a_host_outside_the_set(pool, tmp_path):
+    # node1's and node2's spares are in node3's set already; nothing else is declared.
+    message = refused(pool, write_inventory(tmp_path / "i.yml"), {"remove_nodes": "node3"}, "remove-node.yml")
+    assert "no spare bricks to take the place of the leaving bricks in gv0" in message
+    assert "keeps node1, node2 and needs 1 spare brick(s) on other hosts" in message
+
+
+def test_a_drain_while_a_brick_is_offline(pool, tmp_path):
+    brick = "/bricks/b1/brick"
+    assert ssh("node2", "kill $(cat /run/gluster/vols/gv0/node2-bricks-b1-brick.pid)").returncode == 0
+    try:
+        message = refused(pool, write_inventory(tmp_path / "i.yml"), {"remove_nodes": "node3"}, "remove-node.yml")
+        assert f"node2:{brick} is offline" in message
+    finally:
+        assert ssh("node1", "gluster --mode=script volume start gv0 force").returncode == 0
+
+
+def test_a_drain_of_every_member(pool, tmp_path):
+    message = refused(
+        pool, write_inventory(tmp_path / "i.yml"), {"remove_nodes": "node1,node2,node3"}, "remove-node.yml"
+    )
+    assert "no member of the pool would stay: node1, node2, node3 are all of them" in message
+
+
+def test_a_replacement_of_a_host_that_runs(pool, tmp_path):
+    extravars = {"failed": "node2", "replacement": "node4"}
+    message = refused(pool, write_inventory(tmp_path / "i.yml"), extravars, "replace-node.yml")
+    assert "node2 is not dead: its glusterd answers" in message
+
+
+def test_a_replacement_of_a_host_whose_glusterd_is_down_but_bricks_run(pool, tmp_path):
+    assert ssh("node3", "kill $(cat /run/glusterd.pid)").returncode == 0
+    try:
+        extravars = {"failed": "node3", "replacement": "node4"}
+        message = refused(pool, write_inventory(tmp_path / "i.yml"), extravars, "replace-node.yml")
+        assert "node3 answers over SSH and runs brick processes (glusterfsd" in message
+    finally:
+        assert ssh("node3", "glusterd -p /run/glusterd.pid").returncode == 0
+        wait_pool_healthy()
 
 
 # Last: it joins node4, whose blank device the cases above rely on.
