@@ -17,19 +17,24 @@ def read_text(path):
         return ""
 
 
-def replace_file(module, path, text, new_mode=0o644):
-    """Write `text` beside `path`, with its mode (new_mode for a new file), synced, and
-    rename it over `path` with AnsibleModule.atomic_move, which gives it the old file's
-    owner too. A file that is a bind mount (some containers, the lab's hosts) cannot be
-    renamed over (EBUSY): unsafe_writes lets atomic_move rewrite that one in place."""
+def replace_file(module, path, text, new_mode=0o644, mode=None):
+    """Write `text` beside `path`, with its mode (new_mode for a new file; `mode`, when
+    given, whatever it had), synced, and rename it over `path` with
+    AnsibleModule.atomic_move, which gives it the old file's owner too. A file that is a
+    bind mount (some containers, the lab's hosts) cannot be renamed over (EBUSY):
+    unsafe_writes lets atomic_move rewrite that one in place."""
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=f".{os.path.basename(path)}.")
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, os.stat(path).st_mode & 0o7777 if os.path.exists(path) else new_mode)
+        if mode is None:
+            mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else new_mode
+        os.chmod(tmp, mode)
         module.atomic_move(tmp, path, unsafe_writes=True)
+        # atomic_move gives a replaced file its old mode back.
+        os.chmod(path, mode)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -1,0 +1,163 @@
+#!/usr/bin/python
+# Copyright: contributors to ganeti_gluster.cluster
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: managed_files
+short_description: Keep a set of small text files (and their directories) as given, in one call
+version_added: "0.2.0"
+description:
+  - Reads each file, compares its content and mode with those given, and writes only those that differ,
+    each to a temporary file beside it, then renamed over it (C(atomic_move)). Creates the O(directories)
+    that are missing, and sets their mode.
+  - The roles install hooks, their settings and the libraries they import with it. One call does what
+    a C(copy) task per file would, without a connection round trip per file (about 0.7 s each on every
+    host, measured on the lab).
+  - Files are owned by the user the module runs as (root, with C(become)).
+options:
+  files:
+    description: The files, each with its absolute C(path), its C(content) (text) and its C(mode).
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      path:
+        description: Absolute path of the file.
+        type: path
+        required: true
+      content:
+        description: The whole content, as text.
+        type: str
+        required: true
+      mode:
+        description: Octal permissions, as a string.
+        type: str
+        default: "0644"
+  directories:
+    description: Directories to create first where missing (mode 0755), such as the files' parents.
+    type: list
+    elements: path
+    default: []
+extends_documentation_fragment:
+  - ganeti_gluster.cluster.attributes.ACTION_MODULE
+author:
+  - ganeti_gluster.cluster developers (@ganeti-gluster)
+"""
+
+EXAMPLES = r"""
+- name: Install a hook and its settings
+  ganeti_gluster.cluster.managed_files:
+    directories: [/etc/ganeti/hooks/cluster-verify-post.d]
+    files:
+      - path: /etc/ganeti/hooks/cluster-verify-post.d/50-example
+        content: "#!/bin/sh\nexit 0\n"
+        mode: "0755"
+      - path: /etc/ganeti/example.json
+        content: '{"volume": "gv0"}'
+"""
+
+RETURN = r"""
+written:
+  description: The files written (in check mode, that would be written).
+  returned: always
+  type: list
+  elements: str
+created_directories:
+  description: The directories created (or that would be).
+  returned: always
+  type: list
+  elements: str
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.files import replace_file
+
+DIRECTORY_MODE = 0o755
+
+
+def parse_mode(text):
+    try:
+        mode = int(str(text), 8)
+    except ValueError:
+        return None
+    return mode if 0 <= mode <= 0o7777 else None
+
+
+def current(path):
+    """(content, mode) of the file, or (None, None) when there is none."""
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            return handle.read(), os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        return None, None
+    except UnicodeDecodeError:
+        return "", os.stat(path).st_mode & 0o7777
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "files": {
+                "type": "list",
+                "elements": "dict",
+                "required": True,
+                "options": {
+                    "path": {"type": "path", "required": True},
+                    "content": {"type": "str", "required": True},
+                    "mode": {"type": "str", "default": "0644"},
+                },
+            },
+            "directories": {"type": "list", "elements": "path", "default": []},
+        },
+        supports_check_mode=True,
+    )
+    wanted = module.params["files"]
+    problems = [f"{f['path']}: not an absolute path" for f in wanted if not os.path.isabs(f["path"])]
+    problems += [f"{f['path']}: mode {f['mode']!r} is not octal" for f in wanted if parse_mode(f["mode"]) is None]
+    problems += [f"{d}: not an absolute path" for d in module.params["directories"] if not os.path.isabs(d)]
+    paths = [f["path"] for f in wanted]
+    problems += [f"{p}: given twice" for p in sorted({p for p in paths if paths.count(p) > 1})]
+    if problems:
+        module.fail_json(msg="; ".join(problems))
+
+    result = {"changed": False, "written": [], "created_directories": []}
+    diffs = []
+    try:
+        for directory in module.params["directories"]:
+            if not os.path.isdir(directory):
+                result["created_directories"].append(directory)
+                if not module.check_mode:
+                    os.makedirs(directory, mode=DIRECTORY_MODE, exist_ok=True)
+                    os.chmod(directory, DIRECTORY_MODE)
+        for entry in wanted:
+            path, content, mode = entry["path"], entry["content"], parse_mode(entry["mode"])
+            before, before_mode = current(path)
+            if before == content and before_mode == mode:
+                continue
+            result["written"].append(path)
+            diffs.append(
+                {
+                    "before_header": path,
+                    "after_header": path,
+                    "before": "" if before is None else before,
+                    "after": content,
+                }
+            )
+            if not module.check_mode:
+                replace_file(module, path, content, mode=mode)
+    except OSError as exc:
+        module.fail_json(msg=f"cannot write {exc.filename or 'a file'}: {exc.strerror or exc}", **result)
+    result["changed"] = bool(result["written"] or result["created_directories"])
+    if module._diff:
+        result["diff"] = diffs
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""managed_files: writes only the files that differ (content or mode), in check mode nothing."""
+
+from __future__ import annotations
+
+import os
+
+from ansible_collections.ganeti_gluster.cluster.plugins.modules import managed_files
+
+from .module_harness import run_module
+
+
+def files_args(tmp_path, **extra):
+    return {
+        "directories": [str(tmp_path / "hooks")],
+        "files": [
+            {"path": str(tmp_path / "hooks" / "50-hook"), "content": "#!/bin/sh\nexit 0\n", "mode": "0755"},
+            {"path": str(tmp_path / "settings.json"), "content": '{"volume": "gv0"}\n'},
+        ],
+        **extra,
+    }
+
+
+def test_writes_what_is_missing_then_nothing(tmp_path):
+    first = run_module(managed_files.main, files_args(tmp_path), [])
+    assert not first.failed and first.result["changed"]
+    assert first.result["created_directories"] == [str(tmp_path / "hooks")]
+    assert (tmp_path / "hooks" / "50-hook").read_text() == "#!/bin/sh\nexit 0\n"
+    assert os.stat(tmp_path / "hooks" / "50-hook").st_mode & 0o7777 == 0o755
+    assert os.stat(tmp_path / "settings.json").st_mode & 0o7777 == 0o644
+    again = run_module(managed_files.main, files_args(tmp_path), [])
+    assert not again.result["changed"] and again.result["written"] == []
+
+
+def test_a_changed_content_or_mode_is_written_and_only_that(tmp_path):
+    run_module(managed_files.main, files_args(tmp_path), [])
+    os.chmod(tmp_path / "hooks" / "50-hook", 0o644)
+    (tmp_path / "settings.json").write_text("{}\n")
+    result = run_module(managed_files.main, files_args(tmp_path, _ansible_diff=True), []).result
+    assert result["written"] == [str(tmp_path / "hooks" / "50-hook"), str(tmp_path / "settings.json")]
+    assert os.stat(tmp_path / "hooks" / "50-hook").st_mode & 0o7777 == 0o755
+    assert (tmp_path / "settings.json").read_text() == '{"volume": "gv0"}\n'
+    assert result["diff"][1] == {
+        "before_header": str(tmp_path / "settings.json"),
+        "after_header": str(tmp_path / "settings.json"),
+        "before": "{}\n",
+        "after": '{"volume": "gv0"}\n',
+    }
+
+
+def test_check_mode_reports_and_writes_nothing(tmp_path):
+    result = run_module(managed_files.main, files_args(tmp_path, _ansible_check_mode=True), []).result
+    assert result["changed"] and len(result["written"]) == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_modes_and_relative_paths_are_refused_before_any_write(tmp_path):
+    args = {
+        "files": [
+            {"path": "relative/file", "content": "x"},
+            {"path": str(tmp_path / "f"), "content": "x", "mode": "rwx"},
+        ]
+    }
+    exit_ = run_module(managed_files.main, args, [])
+    assert exit_.failed
+    assert exit_.result["msg"] == f"relative/file: not an absolute path; {tmp_path / 'f'}: mode 'rwx' is not octal"
+    assert list(tmp_path.iterdir()) == []
