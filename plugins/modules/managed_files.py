@@ -41,8 +41,18 @@ options:
     type: list
     elements: path
     default: []
-extends_documentation_fragment:
-  - ganeti_gluster.cluster.attributes.ACTION_MODULE
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details: Reports in RV(written) and RV(created_directories) what it would write, and writes nothing.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+  platform:
+    description: Target OS/families that can be operated against.
+    support: N/A
+    platforms: posix
 author:
   - ganeti_gluster.cluster developers (@ganeti-gluster)
 """
