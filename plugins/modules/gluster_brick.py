@@ -29,6 +29,9 @@ description:
   - When C(blkid) reports no filesystem UUID (after formatting, or on an existing XFS), the task
     fails with what C(blkid) said; no entry is written.
   - Without O(device), creates O(path) on whatever filesystem holds it.
+  - With O(state=unmounted) (for a host drained out of the pool), unmounts O(device) from O(mount_point)
+    and removes its C(/etc/fstab) entry; the filesystem and the data on it stay, never formatted.
+    Refused while the local glusterd lists O(path) as a brick of a volume.
   - O(clear_volume_id) removes the C(trusted.glusterfs.volume-id) that a failed C(add-brick) can
     leave on a brick directory, which otherwise makes the next attempt fail with "already part of a
     volume". Only when the caller names that exact id, the brick is not part of that volume, and the
@@ -63,6 +66,11 @@ options:
       - Never replaces or deletes an C(/etc/fstab) entry for O(mount_point) that names another filesystem.
     type: bool
     default: false
+  state:
+    description: V(mounted) prepares the brick; V(unmounted) takes its filesystem off the host (see above).
+    type: str
+    choices: [mounted, unmounted]
+    default: mounted
   clear_volume_id:
     description:
       - The volume id (UUID) to clear from O(path). Refused when the directory carries another id,
@@ -96,6 +104,10 @@ formatted:
   type: bool
 mounted:
   description: Whether O(device) was (or would be) mounted by this run.
+  returned: always
+  type: bool
+unmounted:
+  description: With O(state=unmounted), whether O(device) was (or would be) unmounted by this run.
   returned: always
   type: bool
 fstab_changed:
@@ -182,6 +194,7 @@ class BrickRun:
             "fstab_changed": False,
             "created": False,
             "cleared_volume_id": None,
+            "unmounted": False,
             "commands": self.commands,
         }
         self.diff_before = {}
@@ -425,8 +438,51 @@ class BrickRun:
             if is_gluster_metadata(name):
                 shutil.rmtree(os.path.join(self.path, name), ignore_errors=True)
 
+    def unmount(self):
+        """state=unmounted: the device's fstab entries for the mount point go, then the mount.
+        Nothing is formatted or deleted."""
+        cli = GlusterCli(self.module)
+        try:
+            pool = cli.pool_list()
+            local = next(p.uuid for p in pool if p.is_local)
+            for volume in cli.volumes():
+                if any(b.host_uuid == local and b.path == self.path for b in volume.bricks):
+                    self.fail(f"{self.path} is a brick of volume {volume.name}; drain this host first")
+        except (GlusterError, StopIteration):
+            pass  # no glusterd here any more: nothing can list it as a brick
+        try:
+            number = device_number(self.device)
+        except OSError:
+            self.fail(f"device {self.device} does not exist or is not a block device")
+        at_point = mount_at(read_mounts(), self.mount_point)
+        if at_point is not None and at_point["device_number"] != number:
+            self.fail(f"{self.mount_point} has {at_point['source']} mounted on it, not {self.device}; left as it is")
+        fs_uuid = self.probe().get("UUID")
+        text, ours = self.read_fstab(fs_uuid)
+        self.diff_before["fstab"] = "\n".join(text.splitlines()[n - 1].strip() for n, _ in ours) or None
+        self.diff_after["fstab"] = None
+        self.diff_before["mounted"] = at_point is not None
+        self.diff_after["mounted"] = False
+        if ours:
+            self.result["fstab_changed"] = True
+            self.result["changed"] = True
+            if not self.module.check_mode:
+                numbers = {n for n, _ in ours}
+                kept = [line for n, line in enumerate(text.splitlines(), start=1) if n not in numbers]
+                self.replace_fstab("\n".join(kept) + ("\n" if kept else ""))
+        if at_point is not None:
+            self.command([self.module.get_bin_path("umount", required=True), self.mount_point])
+            self.result["unmounted"] = True
+        if self.module._diff:
+            self.result["diff"] = {"before": self.diff_before, "after": self.diff_after}
+        self.module.exit_json(**self.result)
+
     def run(self):
         self.validate()
+        if self.p["state"] == "unmounted":
+            if not self.device:
+                self.fail("state unmounted needs device (a directory brick has no mount of its own)")
+            self.unmount()
         if self.device:
             self.prepare_device()
         self.diff_before["directory"] = "present" if os.path.isdir(self.path) else "absent"
@@ -454,6 +510,7 @@ def main():
             "mount_options": {"type": "str", "default": "noatime,inode64"},
             "force": {"type": "bool", "default": False},
             "clear_volume_id": {"type": "str"},
+            "state": {"type": "str", "choices": ["mounted", "unmounted"], "default": "mounted"},
         },
         required_by={"mount_point": "device"},
         supports_check_mode=True,
