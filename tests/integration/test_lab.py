@@ -143,7 +143,7 @@ def test_a_powered_off_host_vanishes_without_a_word(clean_machine):
     assert lab("up", "2").returncode == 0
     address = {h["name"]: h["address"] for h in lab_state()["hosts"]}
     # A connection from node1 to node2, to see that node2's end is not closed in front of it.
-    listen = "setsid socat TCP-LISTEN:7000,reuseaddr /dev/null </dev/null >/dev/null 2>&1 &"
+    listen = "setsid socat -u TCP-LISTEN:7000,reuseaddr /dev/null </dev/null >/dev/null 2>&1 &"
     assert lab("exec", "node2", "--", "sh", "-c", listen).returncode == 0
     connect = (
         f"setsid socat -u TCP:{address['node2']}:7000,retry=50,interval=0.1 /dev/null </dev/null >/dev/null 2>&1 &"
