@@ -594,16 +594,20 @@ class Lab:
             host = self.find_host(name, state)
             run(["ip", "-n", host.netns, "link", "set", "eth0", "down"])
             inode = netns_inode(host.netns)
+            host.powered_off = True
+            state.save(self.state_file)
+            # Its PID 1 first (checked to be still its own: a pid can be reused), which ends its PID namespace.
+            if process_in_netns(host.holder_pid, host.netns):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(host.holder_pid, signal.SIGKILL)
             deadline = time.monotonic() + TEARDOWN_TIMEOUT
             while pids := pids_in_netns({inode}):
                 if time.monotonic() > deadline:
                     raise LabError(f"processes {pids} of {name} did not exit")
-                for pid in [host.holder_pid, *pids]:
+                for pid in pids:
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGKILL)
                 time.sleep(0.05)
-            host.powered_off = True
-            state.save(self.state_file)
 
     def enter_argv(self, name: str, command: list[str]) -> list[str]:
         """argv that runs `command` inside a host, with a clean environment."""

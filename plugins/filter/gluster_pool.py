@@ -171,17 +171,25 @@ def gluster_pool_plan(
                 )
             else:
                 matched[peer["uuid"]] = host
+        # A failed host no peer matched: its peer, if still there, cannot be told apart (see below).
+        lost_unmatched = [h for h in lost if h in hosts and h not in members and h not in matched.values()]
         for peer in peers:
             host = matched.get(peer["uuid"])
             if host in lost and host in members:
                 continue  # it answered: refused above
             if host in lost:
-                if peer.get("connected"):
+                # Every member must see it gone: one that still reaches it may be on its side of a partition.
+                seeing = [
+                    h
+                    for h in members
+                    if any(q["uuid"] == peer["uuid"] and q.get("connected") for q in views[h].get("peers", []))
+                ]
+                if seeing:
                     errors.append(
-                        f"{anchor}'s glusterd counts the failed host {host} (peer {peer['hostname']}) connected: "
-                        "it is not dead, or glusterd has not noticed yet. Check it; once `gluster pool list` "
-                        f"on {anchor} shows it Disconnected, run again. To retire a host that runs, use "
-                        "remove-node.yml"
+                        f"{', '.join(seeing)}'s glusterd counts the failed host {host} (peer {peer['hostname']}) "
+                        "connected: it is not dead, or glusterd has not noticed yet. Check it; once `gluster pool "
+                        f"list` on {', '.join(seeing)} shows it Disconnected, run again. To retire a host that "
+                        "runs, use remove-node.yml"
                     )
                 names[host] = peer["hostname"]
                 uuids[host] = peer["uuid"]
@@ -202,6 +210,8 @@ def gluster_pool_plan(
             if host is None:
                 if peer["hostname"] in claimed:
                     continue
+                if lost_unmatched and not peer.get("connected"):
+                    continue  # perhaps the failed host under another name: refused below
                 if not peer.get("in_cluster") and peer.get("bricks"):
                     errors.append(
                         f"peer {peer['hostname']} (not in the gluster_pool group) holds bricks and is "
@@ -248,6 +258,20 @@ def gluster_pool_plan(
                 names[anchor] = explicit.get(anchor) or entry["hostname"]
                 break
 
+    if not fresh:
+        # A failed host that matches no peer: already detached, or known to the pool by a name
+        # and address the inventory does not give it.
+        unclaimed = [
+            p["hostname"]
+            for p in views[anchor].get("peers", [])
+            if not p.get("local") and not p.get("connected") and p["uuid"] not in uuids.values()
+        ]
+        for host in [h for h in lost if h in hosts and h not in lost_peers and h not in members and unclaimed]:
+            errors.append(
+                f"cannot tell which peer is the failed host {host}: none has its name or address, and "
+                f"{', '.join(unclaimed)} {'is' if len(unclaimed) == 1 else 'are'} disconnected. Set "
+                f"gluster_pool_peer_name of {host} to the name the pool knows it by"
+            )
     candidates = [h for h in hosts if h not in members and h not in uuids and h not in lost]
     if add_nodes is not None and not fresh:
         # A warning, not a refusal: a re-run of a join that got this far must converge.

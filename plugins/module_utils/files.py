@@ -17,24 +17,37 @@ def read_text(path):
         return ""
 
 
-def replace_file(module, path, text, new_mode=0o644, mode=None):
-    """Write `text` beside `path`, with its mode (new_mode for a new file; `mode`, when
-    given, whatever it had), synced, and rename it over `path` with
-    AnsibleModule.atomic_move, which gives it the old file's owner too. A file that is a
-    bind mount (some containers, the lab's hosts) cannot be renamed over (EBUSY):
-    unsafe_writes lets atomic_move rewrite that one in place."""
+def replace_file(module, path, text, new_mode=0o644, mode=None, owner=None):
+    """Write `text` (UTF-8) beside `path`, synced, and rename it over `path` with
+    AnsibleModule.atomic_move. Without `mode` and `owner` the file keeps its mode and
+    owner (new_mode for a new file); with them, it gets exactly those, and never a mode
+    more open than 0600 or the one asked for in between. A file
+    that is a bind mount (some containers, the lab's hosts) cannot be renamed over
+    (EBUSY): unsafe_writes lets atomic_move rewrite that one in place."""
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=f".{os.path.basename(path)}.")
     try:
-        with os.fdopen(fd, "w") as handle:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        exact = mode is not None or owner is not None
         if mode is None:
             mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else new_mode
+        if owner is not None:
+            os.chown(tmp, *owner)
         os.chmod(tmp, mode)
-        module.atomic_move(tmp, path, unsafe_writes=True)
-        # atomic_move gives a replaced file its old mode back.
+        if not exact:
+            module.atomic_move(tmp, path, unsafe_writes=True)
+            return
+        # atomic_move gives a file it creates 0666 & ~umask: 0600 here until the chmod below.
+        umask = os.umask(0o077)
+        try:
+            module.atomic_move(tmp, path, unsafe_writes=True, keep_dest_attrs=False)
+        finally:
+            os.umask(umask)
         os.chmod(path, mode)
+        if owner is not None:
+            os.chown(path, *owner)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -623,10 +623,16 @@ class GlusterCli:
                 busy = lock_was_taken(exc)
                 pause = next(pauses, None) if busy else None
                 if pause is None:
-                    if busy:
+                    if busy and exc.op_errno == OP_ERRNO_BUSY:
                         exc.message += (
                             f" glusterd's lock stayed taken for {BUSY_WAIT_SECONDS} s: see which command holds it "
                             "(glusterd.log: 'Lock for ... held by'), let it end, and run again."
+                        )
+                    elif busy:
+                        exc.message += (
+                            f" The lock on those peers stayed taken, or they did not answer, for {BUSY_WAIT_SECONDS} "
+                            "s: see their glusterd.log ('Lock for ... held by'; a transaction cut off leaves one for "
+                            "180 s), let it end, and run again."
                         )
                         exc.args = (exc.message,)
                     raise

@@ -201,7 +201,7 @@ def lost_blockers(report, peers, lost_hosts, healing_sets):
     found += [
         f"peer {p.hostname} is {p.state_str or p.state}, {'connected' if p.connected else 'disconnected'}"
         for p in peers
-        if not p.is_local and not p.in_cluster and p.hostname not in lost_hosts
+        if not p.is_local and not p.in_cluster and not ({p.hostname, *p.hostnames} & set(lost_hosts))
     ]
     # A set that lost its quorum with the dead host gets it back from the replacement.
     lost_labels = {f"set {s['index']} ({', '.join(s['bricks'])})" for s in report["sets"] if s["index"] in lost_sets}
@@ -212,6 +212,26 @@ def lost_blockers(report, peers, lost_hosts, healing_sets):
         if f["severity"] == "unsafe" and f["subject"] not in lost_labels
     ]
     return list(dict.fromkeys(found))
+
+
+def lost_names(volume, peers, hosts):
+    """Every name the bricks give the peers named in `hosts` (a peer may be known by several
+    names, its bricks by any of them): matched by the peer's UUID, never by a name alone."""
+    uuids = {p.uuid for p in peers if not p.is_local and ({p.hostname, *p.hostnames} & set(hosts))}
+    return set(hosts) | {b.host for b in volume.bricks if b.host_uuid in uuids}
+
+
+def still_alive(report, peers, lost_hosts):
+    """What shows, now, that a host given as dead is not: its peer connected, a brick of it
+    online. Read under the pool's lock just before any replace-brick,
+    since the playbook's own check came minutes earlier (a rebooting host comes back)."""
+    found = [
+        f"peer {p.hostname} is connected"
+        for p in peers
+        if not p.is_local and p.connected and ({p.hostname, *p.hostnames} & lost_hosts)
+    ]
+    found += [f"brick {b['name']} is online" for b in report["bricks"] if b["host"] in lost_hosts and b["online"]]
+    return found
 
 
 def set_states(volume, report):
@@ -265,7 +285,7 @@ class Drain:
         report = read_volume(self.cli, volume, peers, touching=() if lost else sorted(leaving))
         sets = set_states(volume, report)
         if lost:
-            return self.replace_lost(volume, report, peers, sets, spares, leaving)
+            return self.replace_lost(volume, report, peers, sets, spares, lost_names(volume, peers, leaving))
 
         # An earlier run's migration of these hosts' bricks, to see through rather than start again.
         leaving_names = [b.name for b in volume.bricks if BrickRef.parse(b.name).host in leaving]
@@ -322,6 +342,13 @@ class Drain:
         """Replace every brick of the dead hosts by a spare, then wait for heal on every set
         that holds a spare (the ones replaced now and those an interrupted run replaced)."""
         name = volume.name
+        alive = still_alive(report, peers, lost_hosts)
+        if alive:
+            self.fail(
+                f"{', '.join(sorted(set(self.params['hosts'])))} is not dead: {'; '.join(alive)}. Nothing was "
+                "changed. A host that runs is drained with remove-node.yml; one that is coming back needs no "
+                "replacement."
+            )
         spare_names = {str(s) for s in spares}
         healing = sorted({b["set"] for b in report["bricks"] if b["name"] in spare_names})
         dead = [b["name"] for b in report["bricks"] if b["host"] in lost_hosts]

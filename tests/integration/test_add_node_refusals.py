@@ -366,7 +366,7 @@ def test_a_replacement_of_a_host_whose_glusterd_is_down_but_bricks_run(pool, tmp
     try:
         extravars = {"failed": "node3", "replacement": "node4"}
         message = refused(pool, write_inventory(tmp_path / "i.yml"), extravars, "replace-node.yml")
-        assert "node3 answers over SSH and runs brick processes (glusterfsd" in message
+        assert re.search(r"node3 answers over SSH and runs (.*, )?glusterfsd \d+", message), message
     finally:
         assert ssh("node3", "glusterd -p /run/glusterd.pid").returncode == 0
         wait_pool_healthy()

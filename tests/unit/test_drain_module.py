@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_placement import BrickRef
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import assess
 from ansible_collections.ganeti_gluster.cluster.plugins.modules.gluster_volume_drain import (
     blockers,
     lost_blockers,
+    lost_names,
     set_states,
+    still_alive,
 )
 
 from .test_health import GIB, Task, details, heal, peers, shd, volume
@@ -120,3 +124,23 @@ def test_a_set_without_an_online_data_brick_outside_the_dead_host_is_refused():
     report, pool = dead_node3_report(vol, offline={"node1:/bricks/b1/brick"})
     found = lost_blockers(report, pool, {"node3"}, [])
     assert "set 0 has no online data brick outside node3" in found
+
+
+def test_a_host_given_as_dead_that_is_alive_is_caught_at_the_moment_of_acting():
+    vol = volume([1, 2, 3])
+    alive = report_of(vol)
+    assert still_alive(alive, peers(3), {"node3"}) == [
+        "peer node3 is connected",
+        "brick node3:/bricks/b1/brick is online",
+    ]
+    report, pool = dead_node3_report(vol)
+    assert still_alive(report, pool, {"node3"}) == []
+
+
+def test_the_dead_hosts_bricks_are_found_by_its_uuid_whatever_name_they_carry():
+    vol = volume([1, 2, 3])
+    # The pool lists node3 by its FQDN first; its bricks were added as node3.
+    fqdn = "node3.lab.example"
+    pool = [replace(p, hostname=fqdn, hostnames=(fqdn, "node3")) if p.hostname == "node3" else p for p in peers(3)]
+    assert lost_names(vol, pool, {fqdn}) == {fqdn, "node3"}
+    assert lost_names(vol, peers(3), {"node9"}) == {"node9"}

@@ -493,7 +493,26 @@ def test_a_failed_host_that_answers_or_that_glusterd_counts_connected_is_refused
     views = established_pool(node3=UNREACHABLE)
     plan = gluster_pool_plan(views, HOSTS, ["node4"], resolve=no_resolver, lost=["node3"])
     assert len(plan["errors"]) == 1 and plan["errors"][0].startswith(
-        "node1's glusterd counts the failed host node3 (peer node3) connected: it is not dead"
+        "node1, node2's glusterd counts the failed host node3 (peer node3) connected: it is not dead"
     )
+    # One member that still reaches it is enough: node3 may be on node2's side of a partition.
+    dead = with_bricks(peer("node3", "u3", connected=False), "gv0:node3:/b")
+    views = established_pool(node1=view("u1", peer("node2", "u2"), dead), node3=UNREACHABLE)
+    plan = gluster_pool_plan(views, HOSTS, ["node4"], resolve=no_resolver, lost=["node3"])
+    assert len(plan["errors"]) == 1 and plan["errors"][0].startswith("node2's glusterd counts the failed host node3")
     plan = gluster_pool_plan(views, HOSTS, ["node4"], resolve=no_resolver, lost=["node9"])
     assert plan["errors"][0].startswith("the failed host node9 is not in the gluster_pool group")
+
+
+def test_a_failed_host_that_matches_no_disconnected_peer_is_not_guessed():
+    # The pool knows the dead host as gl3 (another name, no shared address): which peer is it?
+    dead = with_bricks(peer("gl3", "u3", connected=False), "gv0:gl3:/b")
+    views = established_pool(
+        node1=view("u1", peer("node2", "u2"), dead), node2=view("u2", peer("node1", "u1"), dead), node3=UNREACHABLE
+    )
+    plan = gluster_pool_plan(views, HOSTS, ["node4"], storage_hosts=HOSTS, resolve=no_resolver, lost=["node3"])
+    assert plan["lost"] == {}
+    assert plan["errors"] == [
+        "cannot tell which peer is the failed host node3: none has its name or address, and gl3 is disconnected. "
+        "Set gluster_pool_peer_name of node3 to the name the pool knows it by"
+    ]
