@@ -348,6 +348,47 @@ def test_a_drain_while_a_brick_is_offline(pool, tmp_path):
         assert ssh("node1", "gluster --mode=script volume start gv0 force").returncode == 0
 
 
+def test_a_drain_while_heal_is_pending(pool, tmp_path):
+    # Writes while node2's brick is down leave entries to heal on the others; with the
+    # self-heal daemon off they stay until it is back on.
+    pidfile = "/run/gluster/vols/gv0/node2-bricks-b1-brick.pid"
+    setup = (
+        "gluster --mode=script volume set gv0 cluster.self-heal-daemon off && "
+        "mkdir -p /mnt/heal && mount -t glusterfs node1:/gv0 /mnt/heal"
+    )
+    assert ssh("node1", setup).returncode == 0
+    try:
+        assert ssh("node2", f"kill $(cat {pidfile})").returncode == 0
+        assert ssh("node1", "for i in 1 2 3; do echo $i > /mnt/heal/pending-$i; done").returncode == 0
+        assert ssh("node1", "gluster --mode=script volume start gv0 force").returncode == 0
+        message = refused(pool, write_inventory(tmp_path / "i.yml"), {"remove_nodes": "node3"}, "remove-node.yml")
+        assert re.search(r"node[13]:/bricks/b1/brick has \d+ entries to heal", message), message
+    finally:
+        ssh("node1", "umount /mnt/heal; gluster --mode=script volume set gv0 cluster.self-heal-daemon on")
+        ssh("node1", "gluster --mode=script volume heal gv0")
+        wait_healed()
+
+
+def wait_healed(timeout=120):
+    deadline = time.monotonic() + timeout
+    while (
+        ssh("node1", "gluster volume heal gv0 info summary | grep -c 'Total Number of entries: [1-9]'").stdout.strip()
+        != "0"
+    ):
+        assert time.monotonic() < deadline, "heal did not finish"
+        time.sleep(1)
+
+
+def test_a_drain_while_a_member_is_down(pool, tmp_path):
+    assert ssh("node2", "kill $(cat /run/glusterd.pid)").returncode == 0
+    try:
+        message = refused(pool, write_inventory(tmp_path / "i.yml"), {"remove_nodes": "node3"}, "remove-node.yml")
+        assert "existing member node2 is Peer in Cluster, disconnected" in message
+    finally:
+        assert ssh("node2", "glusterd -p /run/glusterd.pid").returncode == 0
+        wait_pool_healthy()
+
+
 def test_a_drain_of_every_member(pool, tmp_path):
     message = refused(
         pool, write_inventory(tmp_path / "i.yml"), {"remove_nodes": "node1,node2,node3"}, "remove-node.yml"
