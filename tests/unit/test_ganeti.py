@@ -316,3 +316,56 @@ def test_lines_an_interrupted_add_left_are_taken_out_and_redistributed(tmp_path)
     assert not result.failed, result.result
     assert known_hosts.read_text() == "labcluster ssh-rsa AAAAclusterkey\n"
     assert result.result["changed"] and result.result["added"] == []
+
+
+INSTANCE_LIST = [
+    "/usr/sbin/gnt-instance",
+    "list",
+    "--no-headers",
+    "--separator=|",
+    "--output=name,pnode,snodes,disk_template,oper_state,admin_state",
+]
+NODES_WITH_DEAD_NODE3 = out("node-list.txt") + "node3|Y|N|N|10.77.0.13|10.77.0.13\n"
+
+
+def test_a_dead_node_is_marked_offline_then_its_instances_fail_over_then_it_goes():
+    offline = ["/usr/sbin/gnt-node", "modify", "--offline=yes", "--auto-promote", "node3"]
+    failover = ["/usr/sbin/gnt-instance", "failover", "--force", "--target-node=node1", "inst2"]
+    remove = ["/usr/sbin/gnt-node", "remove", "node3"]
+    with (
+        mock.patch.object(ganeti_node, "REMOVAL_MARKERS", "/nonexistent/markers"),
+        mock.patch.object(ganeti_node, "removal_marker", lambda name: mock.MagicMock()),
+    ):
+        result = run_module(
+            ganeti_node.main,
+            {"nodes": ["node3"], "state": "absent", "dead": True, "evacuate": True},
+            [
+                Expected(NODE_LIST, 0, NODES_WITH_DEAD_NODE3),
+                # Ganeti cannot tell whether it runs on a node that does not answer.
+                Expected(INSTANCE_LIST, 0, "inst2|node3||gluster|*|up\n"),
+                Expected(offline, 0, ""),
+                Expected(failover, 0, ""),
+                Expected(INSTANCE_LIST, 0, "inst2|node1||gluster|Y|up\n"),
+                Expected(remove, 0, ""),
+            ],
+        )
+    assert not result.failed, result.result
+    assert (result.result["offlined"], result.result["removed"]) == (["node3"], ["node3"])
+
+
+def test_an_instance_not_running_after_the_failover_off_a_dead_node_stops_the_removal():
+    offline = ["/usr/sbin/gnt-node", "modify", "--offline=yes", "--auto-promote", "node3"]
+    failover = ["/usr/sbin/gnt-instance", "failover", "--force", "--target-node=node1", "inst2"]
+    result = run_module(
+        ganeti_node.main,
+        {"nodes": ["node3"], "state": "absent", "dead": True, "evacuate": True},
+        [
+            Expected(NODE_LIST, 0, NODES_WITH_DEAD_NODE3),
+            Expected(INSTANCE_LIST, 0, "inst2|node3||gluster|*|up\n"),
+            Expected(offline, 0, ""),
+            Expected(failover, 0, ""),
+            Expected(INSTANCE_LIST, 0, "inst2|node1||gluster|N|up\n"),
+        ],
+    )
+    assert result.failed
+    assert result.result["msg"].startswith("after the failover, instances are not where and how they should be: inst2")
