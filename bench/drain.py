@@ -18,12 +18,11 @@ client (not timed); then measures:
 
 from __future__ import annotations
 
-import json
 import statistics
 import tempfile
 import time
 
-from join import LAB, REPO, gluster, on, playbook, sh, start
+from join import LAB, REPO, build_pool, gluster, lab_up, on, playbook, sh, start
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import parse_heal_summary
 
@@ -79,16 +78,10 @@ def floor(devices):
 
 
 def one_run(inventory, files, kib):
-    sh(LAB, "up", "6")
+    devices = lab_up(6)
     try:
-        devices = {h["name"]: h["block_devices"] for h in json.loads(sh(LAB, "status", "--json").stdout)["hosts"]}
-        # node1's second brick is the drain's spare: keep it out of the volume until then.
-        playbook(
-            [inventory],
-            REPO / "playbooks" / "site.yml",
-            "-e",
-            f"@{REPO / 'molecule' / 'shared' / 'vars' / 'first-brick.yml'}",
-        )
+        # node1's second brick is the drain's spare: out of the volume until then.
+        build_pool(inventory)
         write_data(files, kib)
         drain = playbook([inventory], REPO / "playbooks" / "remove-node.yml", "-e", "remove_nodes=node4")
         return drain, floor(devices)

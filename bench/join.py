@@ -110,18 +110,23 @@ def floor(devices):
     return time.perf_counter() - started
 
 
+def lab_up(count):
+    """Boot the lab; each host's block devices."""
+    sh(LAB, "up", str(count))
+    return {h["name"]: h["block_devices"] for h in json.loads(sh(LAB, "status", "--json").stdout)["hosts"]}
+
+
+def build_pool(inventory, *extra):
+    """site.yml over the inventory with each host's first brick only (the others are spares)."""
+    playbook(
+        [inventory], REPO / "playbooks" / "site.yml", *extra, "-e", f"@{REPO / 'molecule/shared/vars/first-brick.yml'}"
+    )
+
+
 def one_run(inventory):
-    sh(LAB, "up", "5")
+    devices = lab_up(5)
     try:
-        devices = {h["name"]: h["block_devices"] for h in json.loads(sh(LAB, "status", "--json").stdout)["hosts"]}
-        playbook(
-            [inventory],
-            REPO / "playbooks" / "site.yml",
-            "--limit",
-            "node1,node2,node3",
-            "--extra-vars",
-            f"@{REPO / 'molecule' / 'shared' / 'vars' / 'first-brick.yml'}",
-        )
+        build_pool(inventory, "--limit", "node1,node2,node3")
         join = playbook([inventory], REPO / "playbooks" / "add-node.yml", "-e", "add_nodes=node4")
         noop = playbook([inventory], REPO / "playbooks" / "add-node.yml")
         return join, noop, floor(devices)

@@ -301,29 +301,8 @@ class Drain:
             self.result["plan"] = {"remove_sets": [], "replace": [], "data_to_move": 0, "data_to_heal": 0}
             return self.result
         problems = blockers(report, peers, resuming, [b.name for b in volume.bricks])
-        if not volume.started:
-            problems.insert(0, f"volume {name} is {volume.status_str}")
-        if problems:
-            self.fail(
-                f"volume {name} is not in a state to drain {', '.join(sorted(leaving))} from: "
-                + "; ".join(problems)
-                + ". Nothing was changed. Fix that first (playbooks/health.yml shows the whole report), then run again."
-            )
-        try:
-            plan = plan_drain(sets, leaving, spares, p["failure_domains"], p["space_margin"], volume=name)
-        except DrainError as exc:
-            self.fail(f"{exc} Nothing was changed.")
-        self.result["plan"] = plan.as_dict()
-        if plan.replace and volume.disperse_count:
-            # glusterd marks nothing to heal on a disperse brick that replace-brick put in: heal
-            # info shows 0 until the self-heal daemon starts on it, so no wait here is sound yet.
-            self.fail(
-                f"replacing bricks of disperse volume {name} is not supported yet (heal on the new brick cannot "
-                f"be waited for): {', '.join(r['old'] for r in plan.as_dict()['replace'])}. Drain hosts whose sets "
-                "leave whole, or replace the bricks by hand (replace-brick, then heal full). Nothing was changed."
-            )
-        for warning in plan.warnings:
-            self.module.warn(warning)
+        self.refuse(volume, problems, f"drain {', '.join(sorted(leaving))} from")
+        plan = self.plan(volume, sets, leaving, spares, p["failure_domains"], p["space_margin"])
 
         for index, old, new in plan.replace:
             self.act("volume", "replace-brick", name, str(old), str(new), "commit", "force")
@@ -338,6 +317,37 @@ class Drain:
             self.act("volume", "remove-brick", name, *bricks, "commit")
         return self.result
 
+    def refuse(self, volume, problems, what):
+        """Fail, before any change, when the volume is not in a state to `what`."""
+        if not volume.started:
+            problems.insert(0, f"volume {volume.name} is {volume.status_str}")
+        if problems:
+            self.fail(
+                f"volume {volume.name} is not in a state to {what}: "
+                + "; ".join(problems)
+                + ". Nothing was changed. Fix that first (playbooks/health.yml shows the whole report), then run again."
+            )
+
+    def plan(self, volume, *args, **kwargs):
+        """plan_drain's plan, reported; its refusals, and a replacement on a disperse volume, fail."""
+        try:
+            plan = plan_drain(*args, volume=volume.name, **kwargs)
+        except DrainError as exc:
+            self.fail(f"{exc} Nothing was changed.")
+        self.result["plan"] = plan.as_dict()
+        if plan.replace and volume.disperse_count:
+            # glusterd marks nothing to heal on a disperse brick that replace-brick put in: heal
+            # info shows 0 until the self-heal daemon starts on it, so no wait here is sound yet.
+            self.fail(
+                f"replacing bricks of disperse volume {volume.name} is not supported yet (heal on the new brick "
+                f"cannot be waited for): {', '.join(str(old) for _, old, _ in plan.replace)}. Drain hosts whose "
+                "sets leave whole, or replace the bricks by hand (replace-brick ... commit force, then heal full). "
+                "Nothing was changed."
+            )
+        for warning in plan.warnings:
+            self.module.warn(warning)
+        return plan
+
     def replace_lost(self, volume, report, peers, sets, spares, lost_hosts):
         """Replace every brick of the dead hosts by a spare, then wait for heal on every set
         that holds a spare (the ones replaced now and those an interrupted run replaced)."""
@@ -351,31 +361,11 @@ class Drain:
             )
         spare_names = {str(s) for s in spares}
         healing = sorted({b["set"] for b in report["bricks"] if b["name"] in spare_names})
-        dead = [b["name"] for b in report["bricks"] if b["host"] in lost_hosts]
         problems = lost_blockers(report, peers, lost_hosts, healing)
-        if not volume.started:
-            problems.insert(0, f"volume {name} is {volume.status_str}")
-        if problems:
-            self.fail(
-                f"volume {name} is not in a state to replace the bricks of {', '.join(sorted(lost_hosts))}: "
-                + "; ".join(problems)
-                + ". Nothing was changed. Fix that first (playbooks/health.yml shows the whole report), then run again."
-            )
+        self.refuse(volume, problems, f"replace the bricks of {', '.join(sorted(lost_hosts))}")
         in_volume = {b.name for b in volume.bricks}
         free_spares = [s for s in spares if str(s) not in in_volume]
-        try:
-            plan = plan_drain(sets, lost_hosts, free_spares, self.params["failure_domains"], volume=name, lost=True)
-        except DrainError as exc:
-            self.fail(f"{exc} Nothing was changed.")
-        self.result["plan"] = plan.as_dict()
-        if plan.replace and volume.disperse_count:
-            self.fail(
-                f"replacing bricks of disperse volume {name} is not supported yet (heal on the new brick cannot "
-                f"be waited for): {', '.join(dead)}. Replace them by hand (replace-brick ... commit force, then "
-                "heal full). Nothing was changed."
-            )
-        for warning in plan.warnings:
-            self.module.warn(warning)
+        plan = self.plan(volume, sets, lost_hosts, free_spares, self.params["failure_domains"], lost=True)
         for index, old, new in plan.replace:
             self.act("volume", "replace-brick", name, str(old), str(new), "commit", "force")
             healing.append(index)

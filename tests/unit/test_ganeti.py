@@ -328,13 +328,14 @@ INSTANCE_LIST = [
 NODES_WITH_DEAD_NODE3 = out("node-list.txt") + "node3|Y|N|N|10.77.0.13|10.77.0.13\n"
 
 
-def test_a_dead_node_is_marked_offline_then_its_instances_fail_over_then_it_goes():
+def remove_dead_node3(after_failover, then=()):
+    """ganeti_node removing the dead node3, whose inst2 fails over to node1 and is then
+    listed as `after_failover`."""
     offline = ["/usr/sbin/gnt-node", "modify", "--offline=yes", "--auto-promote", "node3"]
     failover = ["/usr/sbin/gnt-instance", "failover", "--force", "--target-node=node1", "inst2"]
-    remove = ["/usr/sbin/gnt-node", "remove", "node3"]
     # The marker for the node-remove hook is written under /var/lib; not here.
     with mock.patch.object(ganeti_node, "removal_marker", lambda name: mock.MagicMock()):
-        result = run_module(
+        return run_module(
             ganeti_node.main,
             {"nodes": ["node3"], "state": "absent", "dead": True, "evacuate": True},
             [
@@ -343,27 +344,20 @@ def test_a_dead_node_is_marked_offline_then_its_instances_fail_over_then_it_goes
                 Expected(INSTANCE_LIST, 0, "inst2|node3||gluster|*|up\n"),
                 Expected(offline, 0, ""),
                 Expected(failover, 0, ""),
-                Expected(INSTANCE_LIST, 0, "inst2|node1||gluster|Y|up\n"),
-                Expected(remove, 0, ""),
+                Expected(INSTANCE_LIST, 0, after_failover),
+                *then,
             ],
         )
+
+
+def test_a_dead_node_is_marked_offline_then_its_instances_fail_over_then_it_goes():
+    remove = Expected(["/usr/sbin/gnt-node", "remove", "node3"], 0, "")
+    result = remove_dead_node3("inst2|node1||gluster|Y|up\n", then=[remove])
     assert not result.failed, result.result
     assert (result.result["offlined"], result.result["removed"]) == (["node3"], ["node3"])
 
 
 def test_an_instance_not_running_after_the_failover_off_a_dead_node_stops_the_removal():
-    offline = ["/usr/sbin/gnt-node", "modify", "--offline=yes", "--auto-promote", "node3"]
-    failover = ["/usr/sbin/gnt-instance", "failover", "--force", "--target-node=node1", "inst2"]
-    result = run_module(
-        ganeti_node.main,
-        {"nodes": ["node3"], "state": "absent", "dead": True, "evacuate": True},
-        [
-            Expected(NODE_LIST, 0, NODES_WITH_DEAD_NODE3),
-            Expected(INSTANCE_LIST, 0, "inst2|node3||gluster|*|up\n"),
-            Expected(offline, 0, ""),
-            Expected(failover, 0, ""),
-            Expected(INSTANCE_LIST, 0, "inst2|node1||gluster|N|up\n"),
-        ],
-    )
+    result = remove_dead_node3("inst2|node1||gluster|N|up\n")
     assert result.failed
     assert result.result["msg"].startswith("after the failover, instances are not where and how they should be: inst2")
