@@ -22,12 +22,10 @@ import statistics
 import tempfile
 import time
 
-from join import LAB, REPO, build_pool, gluster, lab_up, on, playbook, sh, start
+from join import B1, B2, LAB, REPO, build_pool, gluster, lab_up, on, playbook, sh, start
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import parse_heal_summary
 
-B1 = '{path: /bricks/b1/brick, device: "{{ lab_block_devices[0] }}"}'
-B2 = '{path: /bricks/b2/brick, device: "{{ lab_block_devices[1] }}"}'
 INVENTORY = f"""\
 gluster_pool:
   hosts:
