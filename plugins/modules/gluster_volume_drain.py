@@ -135,12 +135,11 @@ POLL_SECONDS = (0.25, 5.0)
 REMOVE_BRICK = "Remove brick"
 
 
-def blockers(report, peers, resuming, volume_bricks=()):
-    """What stops a drain now: anything the health report finds but a brick's space, and
-    any peer not in the cluster. A remove-brick of the bricks this drain resumes is not one;
-    another whose bricks are still in the volume (started, not committed) is."""
+def brick_blockers(bricks, heal_expected=frozenset()):
+    """Each brick (of a health report) offline, out of heal info's reach, with entries in
+    split-brain, or with entries to heal unless its set is one in `heal_expected`."""
     found = []
-    for brick in report["bricks"]:
+    for brick in bricks:
         if brick["online"] is not True:
             found.append(f"{brick['name']} is offline")
         if brick["heal_reached"] is False:
@@ -148,8 +147,16 @@ def blockers(report, peers, resuming, volume_bricks=()):
         if brick["split_brain"]:
             found.append(f"{brick['name']} has {brick['split_brain']} entries in split-brain")
         pending = (brick["heal_pending"] or 0) + (brick["possibly_healing"] or 0)
-        if pending:
+        if pending and brick["set"] not in heal_expected:
             found.append(f"{brick['name']} has {pending} entries to heal")
+    return found
+
+
+def blockers(report, peers, resuming, volume_bricks=()):
+    """What stops a drain now: anything the health report finds but a brick's space, and
+    any peer not in the cluster. A remove-brick of the bricks this drain resumes is not one;
+    another whose bricks are still in the volume (started, not committed) is."""
+    found = brick_blockers(report["bricks"])
     for task in report["tasks"]:
         ours = task["type"] == REMOVE_BRICK and set(task["bricks"]) == set(resuming)
         if task["running"] and not ours:
@@ -173,20 +180,10 @@ def lost_blockers(report, peers, lost_hosts, healing_sets):
     holds one of their bricks or a replacing brick is what the replacement waits for.
     Anything else is as for a drain, and a set left without an online data brick
     elsewhere is refused (its files are only on the dead host)."""
-    found = []
     lost_sets = {b["set"] for b in report["bricks"] if b["host"] in lost_hosts}
-    for brick in report["bricks"]:
-        if brick["host"] in lost_hosts:
-            continue
-        if brick["online"] is not True:
-            found.append(f"{brick['name']} is offline")
-        elif brick["heal_reached"] is False:
-            found.append(f"heal info cannot reach {brick['name']}")
-        if brick["split_brain"]:
-            found.append(f"{brick['name']} has {brick['split_brain']} entries in split-brain")
-        pending = (brick["heal_pending"] or 0) + (brick["possibly_healing"] or 0)
-        if pending and brick["set"] not in lost_sets | set(healing_sets):
-            found.append(f"{brick['name']} has {pending} entries to heal")
+    found = brick_blockers(
+        [b for b in report["bricks"] if b["host"] not in lost_hosts], heal_expected=lost_sets | set(healing_sets)
+    )
     for index in sorted(lost_sets):
         survivors = [
             b
