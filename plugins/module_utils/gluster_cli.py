@@ -130,6 +130,11 @@ class Peer:
         return self.hostname == "localhost" and self.state is None
 
     @property
+    def names(self):
+        """Every name the pool lists for it."""
+        return {self.hostname, *self.hostnames}
+
+    @property
     def in_cluster(self):
         if self.is_local:
             return True

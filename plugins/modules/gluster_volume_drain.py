@@ -198,7 +198,7 @@ def lost_blockers(report, peers, lost_hosts, healing_sets):
     found += [
         f"peer {p.hostname} is {p.state_str or p.state}, {'connected' if p.connected else 'disconnected'}"
         for p in peers
-        if not p.is_local and not p.in_cluster and not ({p.hostname, *p.hostnames} & set(lost_hosts))
+        if not p.is_local and not p.in_cluster and not (p.names & lost_hosts)
     ]
     # A set that lost its quorum with the dead host gets it back from the replacement.
     lost_labels = {f"set {s['index']} ({', '.join(s['bricks'])})" for s in report["sets"] if s["index"] in lost_sets}
@@ -214,7 +214,7 @@ def lost_blockers(report, peers, lost_hosts, healing_sets):
 def lost_names(volume, peers, hosts):
     """Every name the bricks give the peers named in `hosts` (a peer may be known by several
     names, its bricks by any of them): matched by the peer's UUID, never by a name alone."""
-    uuids = {p.uuid for p in peers if not p.is_local and ({p.hostname, *p.hostnames} & set(hosts))}
+    uuids = {p.uuid for p in peers if not p.is_local and (p.names & set(hosts))}
     return set(hosts) | {b.host for b in volume.bricks if b.host_uuid in uuids}
 
 
@@ -223,9 +223,7 @@ def still_alive(report, peers, lost_hosts):
     online. Read under the pool's lock just before any replace-brick,
     since the playbook's own check came minutes earlier (a rebooting host comes back)."""
     found = [
-        f"peer {p.hostname} is connected"
-        for p in peers
-        if not p.is_local and p.connected and ({p.hostname, *p.hostnames} & lost_hosts)
+        f"peer {p.hostname} is connected" for p in peers if not p.is_local and p.connected and (p.names & lost_hosts)
     ]
     found += [f"brick {b['name']} is online" for b in report["bricks"] if b["host"] in lost_hosts and b["online"]]
     return found
