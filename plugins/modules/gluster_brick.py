@@ -399,6 +399,12 @@ class BrickRun:
         if not self.module.check_mode:
             os.makedirs(self.path, mode=0o755)
 
+    def volumes_holding_the_brick(self):
+        """The volumes, as this host's glusterd knows them, with this host's brick at path."""
+        cli = GlusterCli(self.module)
+        local = next(p.uuid for p in cli.pool_list() if p.is_local)
+        return [v for v in cli.volumes() if any(b.host_uuid == local and b.path == self.path for b in v.bricks)]
+
     def clear_volume_id(self):
         if not os.path.isdir(self.path):
             return
@@ -409,13 +415,9 @@ class BrickRun:
             self.fail(
                 f"{self.path} carries volume id {found}, not {self.clear_id}; refusing to clear another volume's id"
             )
-        cli = GlusterCli(self.module)
         try:
-            local = next(p.uuid for p in cli.pool_list() if p.is_local)
-            for volume in cli.volumes():
-                if volume.id != found:
-                    continue
-                if any(b.host_uuid == local and b.path == self.path for b in volume.bricks):
+            for volume in self.volumes_holding_the_brick():
+                if volume.id == found:
                     self.fail(f"{self.path} is a brick of volume {volume.name}; its volume id is not stale")
         except GlusterError as exc:
             self.module.fail_json(**exc.fail_kwargs())
@@ -441,13 +443,9 @@ class BrickRun:
     def unmount(self):
         """state=unmounted: the device's fstab entries for the mount point go, then the mount.
         Nothing is formatted or deleted."""
-        cli = GlusterCli(self.module)
         try:
-            pool = cli.pool_list()
-            local = next(p.uuid for p in pool if p.is_local)
-            for volume in cli.volumes():
-                if any(b.host_uuid == local and b.path == self.path for b in volume.bricks):
-                    self.fail(f"{self.path} is a brick of volume {volume.name}; drain this host first")
+            for volume in self.volumes_holding_the_brick():
+                self.fail(f"{self.path} is a brick of volume {volume.name}; drain this host first")
         except (GlusterError, StopIteration):
             pass  # no glusterd here any more: nothing can list it as a brick
         try:
