@@ -171,8 +171,16 @@ def gluster_pool_plan(
                 )
             else:
                 matched[peer["uuid"]] = host
-        # A failed host no peer matched: its peer, if still there, cannot be told apart (see below).
+        # A failed host no peer matched: already detached, or known to the pool by a name and
+        # address the inventory does not give it; then a disconnected peer nobody claims may be it.
         lost_unmatched = [h for h in lost if h in hosts and h not in members and h not in matched.values()]
+        unclaimed = [p["hostname"] for p in peers if p["uuid"] not in matched and not p.get("connected")]
+        for host in lost_unmatched if unclaimed else []:
+            errors.append(
+                f"cannot tell which peer is the failed host {host}: none has its name or address, and "
+                f"{', '.join(unclaimed)} {'is' if len(unclaimed) == 1 else 'are'} disconnected. Set "
+                f"gluster_pool_peer_name of {host} to the name the pool knows it by"
+            )
         for peer in peers:
             host = matched.get(peer["uuid"])
             if host in lost and host in members:
@@ -258,20 +266,6 @@ def gluster_pool_plan(
                 names[anchor] = explicit.get(anchor) or entry["hostname"]
                 break
 
-    if not fresh:
-        # A failed host that matches no peer: already detached, or known to the pool by a name
-        # and address the inventory does not give it.
-        unclaimed = [
-            p["hostname"]
-            for p in views[anchor].get("peers", [])
-            if not p.get("local") and not p.get("connected") and p["uuid"] not in uuids.values()
-        ]
-        for host in [h for h in lost if h in hosts and h not in lost_peers and h not in members and unclaimed]:
-            errors.append(
-                f"cannot tell which peer is the failed host {host}: none has its name or address, and "
-                f"{', '.join(unclaimed)} {'is' if len(unclaimed) == 1 else 'are'} disconnected. Set "
-                f"gluster_pool_peer_name of {host} to the name the pool knows it by"
-            )
     candidates = [h for h in hosts if h not in members and h not in uuids and h not in lost]
     if add_nodes is not None and not fresh:
         # A warning, not a refusal: a re-run of a join that got this far must converge.
