@@ -331,16 +331,16 @@ class GanetiCli:
         except Exception as exc:  # the YAML library's own errors vary by version
             raise GanetiError(f"gnt-cluster info printed what this module cannot read: {exc}", stdout=out) from None
 
-    def instances(self):
-        out = self.run(instance_list_args())
+    def _listed(self, args, parse):
+        """A `gnt-* list` run and parsed; rows it cannot read are a GanetiError."""
+        out = self.run(args)
         try:
-            return parse_instance_list(out)
+            return parse(out)
         except ValueError as exc:
             raise GanetiError(str(exc), stdout=out) from None
 
+    def instances(self):
+        return self._listed(instance_list_args(), parse_instance_list)
+
     def nodes(self):
-        out = self.run(node_list_args())
-        try:
-            return parse_node_list(out)
-        except ValueError as exc:
-            raise GanetiError(str(exc), stdout=out) from None
+        return self._listed(node_list_args(), parse_node_list)
