@@ -13,7 +13,7 @@ import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common import C_LOCALE, CommandError
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common import C_LOCALE, CommandError, backoff
 
 # glusterd could not take a volume's or the cluster's lock (EG_ANOTRANS): another
 # transaction holds it. Nothing was done; the same command may run again.
@@ -592,12 +592,12 @@ def lock_was_taken(exc):
 def busy_pauses(wait=BUSY_WAIT_SECONDS, first=BUSY_FIRST_PAUSE, longest=BUSY_LONGEST_PAUSE):
     """The pauses between tries of a command that found glusterd's lock taken:
     doubling from `first` up to `longest`, `wait` seconds in all."""
-    pauses, pause, total = [], first, 0.0
-    while total + pause <= wait:
+    pauses, total = [], 0.0
+    for pause in backoff(first, longest):
+        if total + pause > wait:
+            return pauses
         pauses.append(pause)
         total += pause
-        pause = min(pause * 2, longest)
-    return pauses
 
 
 class GlusterCli:
