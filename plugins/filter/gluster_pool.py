@@ -408,6 +408,24 @@ def gluster_pool_brick_list_problems(bricks):
     return problems
 
 
+def gluster_pool_brick_infos(specs, directory_infos, device_checks):
+    """Every declared brick's gluster_brick_info entry, in the order of specs (a host's
+    gluster_pool_bricks), from the two reads the role makes: gluster_brick_info of the
+    directory bricks (directory_infos, in their order) and the check-mode gluster_brick
+    results of the device bricks (device_checks), each of which carries its `brick`. A
+    device check that failed has none: its entry is the bare path (the failure itself is
+    a problem gluster_pool_brick_problems reports).
+    """
+    directory_infos, device_checks = iter(directory_infos or []), iter(device_checks or [])
+    infos = []
+    for spec in specs or []:
+        if spec.get("device"):
+            infos.append(next(device_checks, {}).get("brick") or {"path": spec["path"]})
+        else:
+            infos.append(next(directory_infos))
+    return infos
+
+
 def gluster_pool_brick_problems(
     infos, specs, device_checks, volume_paths, volume_name, volume_id, allow_root, min_bytes
 ):
@@ -456,6 +474,7 @@ class FilterModule:
             "gluster_pool_placement": gluster_pool_placement,
             "gluster_pool_layout": gluster_pool_layout,
             "gluster_pool_brick_problems": gluster_pool_brick_problems,
+            "gluster_pool_brick_infos": gluster_pool_brick_infos,
             "gluster_pool_brick_list_problems": gluster_pool_brick_list_problems,
             "gluster_pool_bricks": gluster_pool_bricks,
         }

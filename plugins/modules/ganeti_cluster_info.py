@@ -12,6 +12,8 @@ version_added: "0.1.0"
 description:
   - Runs on the master of a Ganeti cluster and reports what the gluster disk template depends on
     (C(gnt-cluster info)) and the cluster's nodes (C(gnt-node list)).
+  - Also the master's C(/etc/ganeti/file-storage-paths), which every node must have the same, and
+    root's SSH public key of the cluster's key type, which C(gnt-node add) logs in to a new node with.
   - On a host that has no cluster, or that is not the master, it fails before running any Ganeti
     command and says which, unless O(must_be_master=false).
 options:
@@ -97,7 +99,20 @@ nodes:
     master:
       description: Whether the node is the master.
       type: bool
+file_storage_paths:
+  description: The text of the master's C(/etc/ganeti/file-storage-paths); null when it does not exist.
+  returned: on the master
+  type: str
+ssh_public_key:
+  description:
+    - The master's C(~root/.ssh/id_TYPE.pub) for the cluster's key type (RV(cluster.ssh_key_type)).
+    - Null when it is missing.
+  returned: on the master
+  type: str
 """
+
+import os
+import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -107,6 +122,16 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli 
     check_master,
     read_ssconf,
 )
+
+FILE_STORAGE_PATHS = "/etc/ganeti/file-storage-paths"
+
+
+def read_text(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
 
 
 def main():
@@ -131,6 +156,8 @@ def main():
         is_master=True,
         cluster=cluster.as_dict(),
         nodes=[n.as_dict() for n in nodes],
+        file_storage_paths=read_text(FILE_STORAGE_PATHS),
+        ssh_public_key=read_text(os.path.join(pwd.getpwnam("root").pw_dir, ".ssh", f"id_{cluster.ssh_key_type}.pub")),
     )
 
 

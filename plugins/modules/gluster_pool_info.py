@@ -12,7 +12,11 @@ version_added: "0.1.0"
 description:
   - Runs C(gluster pool list) and C(gluster volume info) in XML mode on the host and returns
     every peer, this host included, with its UUID, names, peer state, connection state and bricks.
-  - Read-only. Fails when glusterd does not answer, with the CLI's own message.
+  - Also reports this host's names (RV(host)) and its glusterd (RV(daemon)) - whether it is
+    installed, whether the host runs systemd and, there, whether the unit is enabled; a role reads
+    these instead of gathering facts.
+  - Read-only. Fails when glusterd does not answer, with the CLI's own message; RV(host) and
+    RV(daemon) are returned then too.
 options: {}
 extends_documentation_fragment:
   - ganeti_gluster.cluster.attributes.info_module
@@ -33,6 +37,20 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+daemon:
+  description: This host's glusterd, as far as the pool's readers need it.
+  returned: always
+  type: dict
+  contains:
+    installed:
+      description: Whether the glusterd program is on the host (C(/usr/sbin/glusterd) or on C(PATH)).
+      type: bool
+    systemd:
+      description: Whether systemd is the host's init system (C(/run/systemd/system) exists).
+      type: bool
+    enabled:
+      description: Under systemd, whether C(glusterd.service) is enabled; null elsewhere.
+      type: bool
 local_uuid:
   description: UUID of this host's glusterd.
   returned: success
@@ -96,13 +114,19 @@ host:
       elements: str
 """
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common import C_LOCALE
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
     GlusterCli,
     GlusterError,
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import addresses, this_host
+
+GLUSTERD = "/usr/sbin/glusterd"
+SYSTEMD_RUN_DIR = "/run/systemd/system"  # present only when systemd is the init system
 
 
 def peer_entry(peer, volumes):
@@ -113,21 +137,41 @@ def peer_entry(peer, volumes):
     return entry
 
 
+def daemon_state(module):
+    """Whether glusterd is installed and, under systemd, enabled: what a role would
+    otherwise gather facts and stat files for."""
+    installed = os.path.exists(GLUSTERD) or module.get_bin_path("glusterd") is not None
+    systemd = os.path.isdir(SYSTEMD_RUN_DIR)
+    enabled = None
+    if systemd:
+        systemctl = module.get_bin_path("systemctl")
+        if systemctl:
+            rc, _out, _err = module.run_command(
+                [systemctl, "--quiet", "is-enabled", "glusterd.service"], check_rc=False, environ_update=C_LOCALE
+            )
+            enabled = rc == 0
+    return {"installed": installed, "systemd": systemd, "enabled": enabled}
+
+
 def main():
     module = AnsibleModule(argument_spec={}, supports_check_mode=True)
     host = this_host(module)
+    daemon = daemon_state(module)
+    if module.get_bin_path("gluster") is None:
+        module.fail_json(msg="no gluster command on this host: GlusterFS is not installed", host=host, daemon=daemon)
     cli = GlusterCli(module)
     try:
         peers = cli.pool_list()
         volumes = cli.volumes()
     except GlusterError as exc:
-        module.fail_json(host=host, **exc.fail_kwargs())
+        module.fail_json(host=host, daemon=daemon, **exc.fail_kwargs())
     peers.sort(key=lambda p: (not p.is_local, p.hostname))
     local = [p.uuid for p in peers if p.is_local]
     module.exit_json(
         changed=False,
         local_uuid=local[0] if local else None,
         host=host,
+        daemon=daemon,
         peers=[peer_entry(p, volumes) for p in peers],
     )
 

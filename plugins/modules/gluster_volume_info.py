@@ -12,6 +12,8 @@ version_added: "0.1.0"
 description:
   - Reads C(volume info), and for a started volume C(volume status) and C(volume rebalance status),
     all in XML mode. Read-only.
+  - Also returns the pool as this host's glusterd sees it (C(pool list), a local read), so that one
+    call tells whether a change left every peer in the pool and every brick online.
 options:
   name:
     description: Name of the volume.
@@ -37,6 +39,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+peers:
+  description: Every peer, this host included, as RV(ganeti_gluster.cluster.gluster_pool_info#module:peers)
+    gives it without the C(addresses) and C(bricks) of each.
+  returned: always
+  type: list
+  elements: dict
 exists:
   description: Whether the volume exists.
   returned: always
@@ -83,9 +91,10 @@ def main():
     name = module.params["name"]
     cli = GlusterCli(module)
     try:
+        peers = [p.as_dict() for p in cli.pool_list()]
         volume = cli.volume(name)
         if volume is None:
-            module.exit_json(changed=False, exists=False)
+            module.exit_json(changed=False, exists=False, peers=peers)
         online = set()
         rebalance = None
         if volume.started:
@@ -103,6 +112,7 @@ def main():
     ]
     module.exit_json(
         changed=False,
+        peers=peers,
         exists=True,
         volume=volume.as_dict(),
         bricks=bricks,

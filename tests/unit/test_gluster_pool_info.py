@@ -1,6 +1,8 @@
 from pathlib import Path
 from unittest import mock
 
+import pytest
+
 from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_pool_info
 
 from .module_harness import Expected, run_module
@@ -12,6 +14,13 @@ VOLUMES = (FIXTURES / "volume-info-all.xml").read_text()
 IP_ADDRESSES = Expected(
     ["/usr/sbin/ip", "-json", "address", "show"], 0, (FIXTURES.parent / "ip-address-show.json").read_text()
 )
+
+
+@pytest.fixture(autouse=True)
+def without_systemd(tmp_path):
+    """The machine running the tests may or may not boot with systemd: these hosts do not."""
+    with mock.patch.object(gluster_pool_info, "SYSTEMD_RUN_DIR", str(tmp_path / "no-systemd")):
+        yield
 
 
 def test_reports_peers_with_this_host_first():
@@ -44,3 +53,24 @@ def test_glusterd_down_fails_with_the_cli_message():
     assert "Connection failed" in out.result["msg"]
     assert out.result["cmd"] == POOL_LIST
     assert out.result["rc"] == 1
+
+
+def test_reports_whether_glusterd_is_installed_and_enabled_under_systemd(tmp_path):
+    # What the role reads instead of gathering facts: it starts, enables or installs nothing here.
+    (tmp_path / "systemd").mkdir()
+    is_enabled = Expected(["/usr/sbin/systemctl", "--quiet", "is-enabled", "glusterd.service"], 0)
+    stdout = (FIXTURES / "pool-list-peer-down.xml").read_text()
+    with mock.patch.object(gluster_pool_info, "SYSTEMD_RUN_DIR", str(tmp_path / "systemd")):
+        out = run_module(
+            gluster_pool_info.main,
+            {},
+            [IP_ADDRESSES, is_enabled, Expected(POOL_LIST, 0, stdout), Expected(VOLUME_INFO, 0, VOLUMES)],
+        )
+    assert out.result["daemon"] == {"installed": True, "systemd": True, "enabled": True}
+
+
+def test_a_host_without_gluster_says_so_with_its_names():
+    out = run_module(gluster_pool_info.main, {}, [IP_ADDRESSES], bins={"gluster": None, "glusterd": None})
+    assert out.failed and "GlusterFS is not installed" in out.result["msg"]
+    assert out.result["host"]["addresses"] == ["10.77.0.12"]
+    assert out.result["daemon"]["systemd"] is False and out.result["daemon"]["enabled"] is None

@@ -179,6 +179,7 @@ def test_volume_info_reports_bricks_online_and_the_last_rebalance():
         gluster_volume_info.main,
         {"name": "gv0"},
         [
+            read(["pool", "list"], "pool-list-four.xml"),
             read(["volume", "info"], "volume-info-distributed-replicate.xml"),
             read(["volume", "status", "gv0"], "volume-status.xml"),
             read(["volume", "rebalance", "gv0", "status"], "rebalance-status-completed.xml"),
@@ -187,18 +188,28 @@ def test_volume_info_reports_bricks_online_and_the_last_rebalance():
     assert not result.failed and result.result["exists"]
     assert [b["online"] for b in result.result["bricks"]] == [True] * 6
     assert result.result["rebalance"]["status"] == "fix-layout completed"
+    # The pool too, so that one call verifies a change.
+    assert [p["in_cluster"] for p in result.result["peers"]] == [True] * 4
 
 
 def test_volume_info_of_a_stopped_volume_reads_no_status():
-    result = run_module(gluster_volume_info.main, {"name": "dist"}, [read(["volume", "info"], "volume-info-all.xml")])
+    result = run_module(
+        gluster_volume_info.main,
+        {"name": "dist"},
+        [read(["pool", "list"], "pool-list-four.xml"), read(["volume", "info"], "volume-info-all.xml")],
+    )
     assert result.result["volume"]["status"] == "Created"
     assert [b["online"] for b in result.result["bricks"]] == [False, False]
     assert result.result["rebalance"] is None
 
 
 def test_volume_info_of_a_missing_volume():
-    result = run_module(gluster_volume_info.main, {"name": "nosuch"}, [read(["volume", "info"], "volume-info-all.xml")])
-    assert result.result == {"changed": False, "exists": False}
+    result = run_module(
+        gluster_volume_info.main,
+        {"name": "nosuch"},
+        [read(["pool", "list"], "pool-list-four.xml"), read(["volume", "info"], "volume-info-all.xml")],
+    )
+    assert result.result["exists"] is False and len(result.result["peers"]) == 4
 
 
 def pending_rebalance_reads(mode):

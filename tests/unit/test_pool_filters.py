@@ -516,3 +516,16 @@ def test_a_failed_host_that_matches_no_disconnected_peer_is_not_guessed():
         "cannot tell which peer is the failed host node3: none has its name or address, and gl3 is disconnected. "
         "Set gluster_pool_peer_name of node3 to the name the pool knows it by"
     ]
+
+
+def test_brick_infos_come_from_the_directory_read_and_the_device_checks_in_declared_order():
+    from ansible_collections.ganeti_gluster.cluster.plugins.filter.gluster_pool import gluster_pool_brick_infos
+
+    specs = [{"path": "/b/1", "device": "/dev/vdb"}, {"path": "/srv/dir"}, {"path": "/b/2", "device": "/dev/vdc"}]
+    directory_infos = [{"path": "/srv/dir", "exists": True}]
+    device_checks = [
+        {"item": specs[0], "brick": {"path": "/b/1", "exists": True}},
+        {"item": specs[2], "msg": "/dev/vdc carries an ext4 filesystem"},  # a refusal: no `brick`
+    ]
+    infos = gluster_pool_brick_infos(specs, directory_infos, device_checks)
+    assert infos == [{"path": "/b/1", "exists": True}, {"path": "/srv/dir", "exists": True}, {"path": "/b/2"}]

@@ -1,0 +1,179 @@
+#!/usr/bin/python
+# Copyright: contributors to ganeti_gluster.cluster
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: ganeti_host_info
+short_description: Read, on one host, what it brings to a Ganeti cluster that keeps disks on GlusterFS
+version_added: "0.3.0"
+description:
+  - Reports, in one call, what the ganeti_gluster_disk role would otherwise gather facts, stat files
+    and run a command per question for, on every host - its names, whether Ganeti is installed,
+    which of O(packages) are missing, its SSH host public keys and, with O(hook_python), whether that
+    Python can run the node-add hook.
+  - Read-only; it changes nothing on the host.
+options:
+  packages:
+    description:
+      - Packages to look for, with C(dpkg-query) (or C(rpm -q) where there is no dpkg).
+    type: list
+    elements: str
+    default: []
+  hook_python:
+    description:
+      - A Python interpreter to check - that it runs and can import C(ansible_runner). Nothing is
+        checked without it.
+    type: path
+  hook_playbook:
+    description: With O(hook_python), a playbook path that must exist on the host.
+    type: path
+extends_documentation_fragment:
+  - ganeti_gluster.cluster.attributes.info_module
+seealso:
+  - module: ganeti_gluster.cluster.ganeti_cluster_info
+author:
+  - ganeti_gluster.cluster developers (@ganeti-gluster)
+"""
+
+EXAMPLES = r"""
+- name: Read what each host brings
+  ganeti_gluster.cluster.ganeti_host_info:
+    packages: [glusterfs-client, qemu-block-extra]
+    hook_python: /opt/ganeti-gluster/venv/bin/python3
+    hook_playbook: /opt/ganeti-gluster/playbooks/add-node.yml
+  register: host_info
+"""
+
+RETURN = r"""
+host:
+  description: This host as it knows itself.
+  returned: always
+  type: dict
+  contains:
+    hostname:
+      description: The host name.
+      type: str
+    fqdn:
+      description: The fully qualified name, as the host's resolver gives it.
+      type: str
+    addresses:
+      description: The host's global addresses.
+      type: list
+      elements: str
+ganeti_installed:
+  description: Whether C(/usr/sbin/ganeti-noded) exists.
+  returned: always
+  type: bool
+missing_packages:
+  description: Those of O(packages) that are not installed, in the order given.
+  returned: always
+  type: list
+  elements: str
+host_keys:
+  description: The host's SSH public host keys (ed25519, ecdsa, rsa, those present), one line each.
+  returned: always
+  type: list
+  elements: str
+hook:
+  description: With O(hook_python), what the check found; null without it.
+  returned: always
+  type: dict
+  contains:
+    ok:
+      description: Whether the Python runs, imports C(ansible_runner) and the playbook exists.
+      type: bool
+    message:
+      description: What was found, for an error message.
+      type: str
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common import C_LOCALE
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import this_host
+
+GANETI_NODED = "/usr/sbin/ganeti-noded"
+HOST_KEY_TYPES = ("ed25519", "ecdsa", "rsa")
+SSH_DIR = "/etc/ssh"
+# Run by the hook's Python: whether it imports ansible_runner, and finds the playbook.
+HOOK_CHECK = """\
+import importlib.util, os, sys
+print(importlib.util.find_spec("ansible_runner") is not None, len(sys.argv) < 2 or os.path.isfile(sys.argv[1]))
+"""
+
+
+def missing_packages(module, packages):
+    """The packages that are not installed; one query for all of them."""
+    if not packages:
+        return []
+    dpkg_query = module.get_bin_path("dpkg-query")
+    if dpkg_query:
+        # Unknown packages are named on stderr and have no line: they are missing too.
+        argv = [dpkg_query, "--show", "--showformat=${Package} ${db:Status-Status}\n", *packages]
+        _rc, out, _err = module.run_command(argv, check_rc=False, environ_update=C_LOCALE)
+        installed = {line.split()[0] for line in out.splitlines() if line.endswith(" installed")}
+        return [p for p in packages if p not in installed]
+    rpm = module.get_bin_path("rpm")
+    if rpm is None:
+        module.fail_json(msg="neither dpkg-query nor rpm is on this host: cannot tell which packages are installed")
+    missing = []
+    for package in packages:
+        rc, _out, _err = module.run_command([rpm, "-q", package], check_rc=False, environ_update=C_LOCALE)
+        if rc != 0:
+            missing.append(package)
+    return missing
+
+
+def host_keys():
+    keys = []
+    for kind in HOST_KEY_TYPES:
+        try:
+            with open(os.path.join(SSH_DIR, f"ssh_host_{kind}_key.pub"), encoding="utf-8") as f:
+                keys.append(f.read().strip())
+        except FileNotFoundError:
+            continue
+    return [k for k in keys if k]
+
+
+def hook_check(module, python, playbook):
+    if not os.access(python, os.X_OK):
+        return {"ok": False, "message": f"{python} does not exist or is not executable"}
+    argv = [python, "-c", HOOK_CHECK] + ([playbook] if playbook else [])
+    rc, out, err = module.run_command(argv, check_rc=False, environ_update=C_LOCALE)
+    if rc != 0 or out.split() not in (["True", "True"], ["True", "False"], ["False", "True"], ["False", "False"]):
+        return {"ok": False, "message": f"{python} failed (exit code {rc}): {err.strip() or out.strip()}"}
+    runner, found = (word == "True" for word in out.split())
+    message = "ansible-runner importable" if runner else "no ansible-runner"
+    if playbook:
+        message += ", playbook found" if found else f", no playbook {playbook}"
+    return {"ok": runner and found, "message": message}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "packages": {"type": "list", "elements": "str", "default": []},
+            "hook_python": {"type": "path"},
+            "hook_playbook": {"type": "path"},
+        },
+        required_by={"hook_playbook": "hook_python"},
+        supports_check_mode=True,
+    )
+    p = module.params
+    module.exit_json(
+        changed=False,
+        host=this_host(module),
+        ganeti_installed=os.path.exists(GANETI_NODED),
+        missing_packages=missing_packages(module, p["packages"]),
+        host_keys=host_keys(),
+        hook=hook_check(module, p["hook_python"], p["hook_playbook"]) if p["hook_python"] else None,
+    )
+
+
+if __name__ == "__main__":
+    main()
