@@ -361,3 +361,32 @@ def test_an_instance_not_running_after_the_failover_off_a_dead_node_stops_the_re
     result = remove_dead_node3("inst2|node1||gluster|N|up\n")
     assert result.failed
     assert result.result["msg"].startswith("after the failover, instances are not where and how they should be: inst2")
+
+
+def test_cluster_info_module_on_the_master_reads_file_storage_paths_and_the_key(tmp_path):
+    # What the role used to read with a slurp task each: the paths every node gets, and the key gnt-node add uses.
+    paths = tmp_path / "file-storage-paths"
+    paths.write_text("/srv/ganeti/file-storage\n")
+    (tmp_path / ".ssh").mkdir()
+    (tmp_path / ".ssh" / "id_rsa.pub").write_text(RSA)
+    root = mock.Mock(pw_dir=str(tmp_path))
+    with (
+        mock.patch.object(ganeti_cluster_info, "FILE_STORAGE_PATHS", str(paths)),
+        mock.patch.object(ganeti_cluster_info.pwd, "getpwnam", lambda name: root),
+    ):
+        found = run_module(
+            ganeti_cluster_info.main,
+            {},
+            [Expected(INFO, 0, out("cluster-info-gluster.txt")), Expected(NODE_LIST, 0, out("node-list.txt"))],
+        )
+        paths.unlink()
+        (tmp_path / ".ssh" / "id_rsa.pub").unlink()
+        missing = run_module(
+            ganeti_cluster_info.main,
+            {},
+            [Expected(INFO, 0, out("cluster-info-gluster.txt")), Expected(NODE_LIST, 0, out("node-list.txt"))],
+        )
+    assert found.result["file_storage_paths"] == "/srv/ganeti/file-storage\n"
+    assert found.result["ssh_public_key"] == RSA
+    assert [n["name"] for n in found.result["nodes"]] == ["node1", "node2"]
+    assert (missing.result["file_storage_paths"], missing.result["ssh_public_key"]) == (None, None)
