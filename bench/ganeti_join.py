@@ -15,7 +15,10 @@ gluster disk template, the node-add hook; not timed), then measures:
   glusterd, mkfs.xfs + mount + mkdir of its brick, peer probe, wait for Peer in
   Cluster, add-brick, fix-layout rebalance and wait, copy file-storage-paths,
   authorize the master's key, `gnt-node add` (hook removed for it);
-- no-op: add-node.yml again over the 5 hosts when there is nothing to do.
+- no-op: add-node.yml again over the 5 hosts when there is nothing to do, then
+  site.yml likewise;
+- Ansible's floor on the same 5 hosts: a playbook of the same two plays, each
+  one trivial task (ping).
 
 A distributed volume keeps each join to one brick on the new host; placement
 across replica sets and its floor are bench/join.py's subject.
@@ -43,6 +46,20 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli
 )
 
 HOOK = "/etc/ganeti/hooks/node-add-post.d/50-ganeti-gluster-join"
+ANSIBLE_FLOOR = """\
+- name: The Gluster play's hosts, one trivial task
+  hosts: gluster_pool
+  gather_facts: false
+  tasks:
+    - name: Ping
+      ansible.builtin.ping:
+- name: The Ganeti play's hosts, one trivial task
+  hosts: ganeti_nodes
+  gather_facts: false
+  tasks:
+    - name: Ping
+      ansible.builtin.ping:
+"""
 B1 = '{path: /bricks/b1/brick, device: "{{ lab_block_devices[0] }}"}'
 
 
@@ -99,6 +116,8 @@ def one_run(workdir):
     # playbook joins) before gnt-node add.
     after = workdir / "hosts.yml"
     after.write_text(inventory(["node1", "node2", "node3", "node4", "node5"]))
+    trivial = workdir / "ansible-floor.yml"
+    trivial.write_text(ANSIBLE_FLOOR)
     sh(LAB, "up", "6")
     try:
         hosts = json.loads(sh(LAB, "status", "--json").stdout)["hosts"]
@@ -114,12 +133,14 @@ def one_run(workdir):
             raise SystemExit("bench: the hook did not join node4; see node1:/var/log/ganeti/ganeti-gluster-join.log")
         direct = playbook([str(after)], str(REPO / "playbooks" / "add-node.yml"), "-e", "add_nodes=node5")
         noop = playbook([str(after)], str(REPO / "playbooks" / "add-node.yml"))
+        site_noop = playbook([str(after)], str(REPO / "playbooks" / "site.yml"))
+        ansible_floor = playbook([str(after)], str(trivial))
         on("node1", f"mv {HOOK} /root/hook.off")
         try:
             bare = floor(device6)
         finally:
             on("node1", f"mv /root/hook.off {HOOK}")
-        return hook, direct, noop, bare
+        return hook, direct, noop, site_noop, ansible_floor, bare
     finally:
         sh(LAB, "down")
 
@@ -135,7 +156,9 @@ def main():
         for path in workdir.iterdir():
             path.unlink()
         workdir.rmdir()
-    hooks, directs, noops, floors = (sorted(column) for column in zip(*results, strict=True))
+    hooks, directs, noops, site_noops, ansible_floors, floors = (
+        sorted(column) for column in zip(*results, strict=True)
+    )
     f = statistics.median(floors)
 
     def line(what, values, ratio=True):
@@ -148,6 +171,14 @@ def main():
     print(line("gnt-node add with the hook's join", hooks))
     print(line("add-node.yml, Gluster and Ganeti", directs))
     print(line("add-node.yml no-op, 5 hosts", noops, ratio=False))
+    print(line("site.yml no-op, 5 hosts", site_noops, ratio=False))
+    a = statistics.median(ansible_floors)
+    print(line("Ansible floor (two plays, one ping each), 5 hosts", ansible_floors, ratio=False))
+    print(
+        f"no-op ratios to Ansible's floor: add-node.yml {statistics.median(noops) / a:.2f}x, "
+        f"site.yml {statistics.median(site_noops) / a:.2f}x; hook path to the direct join "
+        f"{statistics.median(hooks) / statistics.median(directs):.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -1,13 +1,16 @@
 #!/usr/bin/python3
 """Time add-node.yml joining one host against the bare gluster steps, in the same lab.
 
-Each run boots a 5-host lab and builds a replica 3 pool on node1 to node3
+Each run boots an 8-host lab and builds a replica 3 pool on node1 to node3
 (site.yml, not timed), then measures:
 
-- join: `add-node.yml -e add_nodes=node4`, node4's brick completed by spare
-  bricks on node1 and node2 (brick preparation, probe, add-brick, fix-layout);
+- join (k = 1): `add-node.yml -e add_nodes=node4`, node4's brick completed by
+  spare bricks on node1 and node2 (brick preparation, probe, add-brick, fix-layout);
 - no-op: the same playbook again, over 4 hosts, when there is nothing to do;
-- floor: the same join done by hand for node5 with spares on node3 and node4,
+- join (k = 3): `add-node.yml -e add_nodes=node5,node6,node7`, one new set of
+  one brick on each: the same three bricks, one add-brick and one rebalance as
+  k = 1, three hosts to prepare and probe instead of one;
+- floor: the k = 1 join done by hand for node8 with spares on node3 and node4,
   each step one direct command: start glusterd, mkfs.xfs + mount + mkdir for the three bricks,
   peer probe, wait for Peer in Cluster, add-brick, rebalance fix-layout, wait.
 
@@ -45,6 +48,9 @@ gluster_pool:
     node2: {{gluster_pool_bricks: [{B1}, {B2}]}}
     node3: {{gluster_pool_bricks: [{B1}]}}
     node4: {{gluster_pool_bricks: [{B1}]}}
+    node5: {{gluster_pool_bricks: [{B1}]}}
+    node6: {{gluster_pool_bricks: [{B1}]}}
+    node7: {{gluster_pool_bricks: [{B1}]}}
   vars: {{gluster_pool_volume: gv0, gluster_pool_replica: 3, gluster_pool_rebalance: fix-layout}}
 """
 
@@ -78,11 +84,11 @@ def playbook(inventories, path, *extra):
 
 
 def floor(devices):
-    """The join of node5 by hand, one direct command per step."""
+    """The join of node8 by hand, one direct command per step."""
     started = time.perf_counter()
-    on("node5", "glusterd -p /run/glusterd.pid")
+    on("node8", "glusterd -p /run/glusterd.pid")
     for host, device, mount in (
-        ("node5", devices["node5"][0], "/bricks/b1"),
+        ("node8", devices["node8"][0], "/bricks/b1"),
         ("node3", devices["node3"][1], "/bricks/b2"),
         ("node4", devices["node4"][1], "/bricks/b2"),
     ):
@@ -90,8 +96,8 @@ def floor(devices):
             host,
             f"mkfs.xfs -q -i size=512 {device} && mkdir -p {mount} && mount {device} {mount} && mkdir {mount}/brick",
         )
-    gluster("node1", "peer", "probe", "node5")
-    while not any(p.hostname == "node5" and p.in_cluster for p in parse_pool_list(gluster("node1", "pool", "list"))):
+    gluster("node1", "peer", "probe", "node8")
+    while not any(p.hostname == "node8" and p.in_cluster for p in parse_pool_list(gluster("node1", "pool", "list"))):
         time.sleep(0.1)
     gluster(
         "node1",
@@ -100,7 +106,7 @@ def floor(devices):
         "gv0",
         "replica",
         "3",
-        "node5:/bricks/b1/brick",
+        "node8:/bricks/b1/brick",
         "node3:/bricks/b2/brick",
         "node4:/bricks/b2/brick",
     )
@@ -124,12 +130,13 @@ def build_pool(inventory, *extra):
 
 
 def one_run(inventory):
-    devices = lab_up(5)
+    devices = lab_up(8)
     try:
         build_pool(inventory, "--limit", "node1,node2,node3")
         join = playbook([inventory], REPO / "playbooks" / "add-node.yml", "-e", "add_nodes=node4")
-        noop = playbook([inventory], REPO / "playbooks" / "add-node.yml")
-        return join, noop, floor(devices)
+        noop = playbook([inventory], REPO / "playbooks" / "add-node.yml", "--limit", "node1,node2,node3,node4")
+        join3 = playbook([inventory], REPO / "playbooks" / "add-node.yml", "-e", "add_nodes=node5,node6,node7")
+        return join, noop, join3, floor(devices)
     finally:
         sh(LAB, "down")
 
@@ -154,7 +161,7 @@ def main():
         inventory.write(INVENTORY)
         inventory.flush()
         results = [one_run(inventory.name) for _ in range(runs)]
-    joins, noops, floors = (sorted(column) for column in zip(*results, strict=True))
+    joins, noops, joins3, floors = (sorted(column) for column in zip(*results, strict=True))
     f = statistics.median(floors)
     print(f"runs: {runs}")
     print(f"floor (bare gluster steps, one host + 2 spares): median {f:.1f}s  {[round(x, 1) for x in floors]}")
@@ -163,6 +170,10 @@ def main():
         f"  = {statistics.median(joins) / f:.2f}x floor"
     )
     print(f"add-node.yml no-op, 4 hosts: median {statistics.median(noops):.1f}s  {[round(x, 1) for x in noops]}")
+    print(
+        f"add-node.yml join of three hosts: median {statistics.median(joins3):.1f}s  {[round(x, 1) for x in joins3]}"
+        f"  = {statistics.median(joins3) / statistics.median(joins):.2f}x the join of one"
+    )
 
 
 if __name__ == "__main__":
