@@ -15,7 +15,7 @@ during the join, per host:
   the new host),
 - the new host.
 
-    bench/commands.py [--runs 1] [--small 3] [--large 6]   (as root, no lab running)
+    bench/commands.py [--runs 3] [--small 3] [--large 6]   (as root, no lab running)
 """
 
 from __future__ import annotations
@@ -49,9 +49,11 @@ def counts(hosts):
     """Per host: (CLI runs so far, commands that changed something so far)."""
     found = {}
     for host in hosts:
+        # A host whose glusterd never ran has neither log yet: it counts 0.
         script = (
-            f"grep -c '{CLI_RUN}' /var/log/glusterfs/cli.log 2>/dev/null || true; "
-            "grep -c 'volume\\|peer' /var/log/glusterfs/cmd_history.log 2>/dev/null || true"
+            f"runs=$(cat /var/log/glusterfs/cli.log 2>/dev/null | grep -c '{CLI_RUN}'); "
+            "changes=$(cat /var/log/glusterfs/cmd_history.log 2>/dev/null | grep -c 'volume\\|peer'); "
+            "echo $runs $changes"
         )
         out = sh(LAB, "exec", host, "--", "sh", "-c", script).stdout.split()
         found[host] = (int(out[0] or 0), int(out[1] or 0))
