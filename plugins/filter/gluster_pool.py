@@ -419,10 +419,10 @@ def gluster_pool_brick_infos(specs, directory_infos, device_checks):
     directory_infos, device_checks = iter(directory_infos or []), iter(device_checks or [])
     infos = []
     for spec in specs or []:
-        if spec.get("device"):
-            infos.append(next(device_checks, {}).get("brick") or {"path": spec["path"]})
-        else:
-            infos.append(next(directory_infos))
+        # As the role splits them (selectattr('device', 'defined')): a device of null is checked
+        # with the device bricks, whose check then runs gluster_brick on the directory.
+        found = next(device_checks, {}).get("brick") if "device" in spec else next(directory_infos, None)
+        infos.append(found or {"path": spec["path"]})
     return infos
 
 

@@ -18,7 +18,8 @@ description:
 options:
   packages:
     description:
-      - Packages to look for, with C(dpkg-query) (or C(rpm -q) where there is no dpkg).
+      - Packages to look for, with one C(dpkg-query) (or one C(rpm -q) where there is no dpkg).
+      - The module fails on a host that has neither, when O(packages) is not empty.
     type: list
     elements: str
     default: []
@@ -121,12 +122,8 @@ def missing_packages(module, packages):
     rpm = module.get_bin_path("rpm")
     if rpm is None:
         module.fail_json(msg="neither dpkg-query nor rpm is on this host: cannot tell which packages are installed")
-    missing = []
-    for package in packages:
-        rc, _out, _err = module.run_command([rpm, "-q", package], check_rc=False, environ_update=C_LOCALE)
-        if rc != 0:
-            missing.append(package)
-    return missing
+    _rc, out, _err = module.run_command([rpm, "-q", *packages], check_rc=False, environ_update=C_LOCALE)
+    return [p for p in packages if f"package {p} is not installed" in out.splitlines()]
 
 
 def host_keys():

@@ -86,3 +86,18 @@ def test_the_check_script_answers_for_this_python(tmp_path):
     )
     runner, playbook = done.stdout.split()
     assert runner in ("True", "False") and playbook == "False"
+
+
+def test_rpm_hosts_are_asked_once_for_every_package(host_dirs):
+    query = Expected(
+        ["/usr/sbin/rpm", "-q", "glusterfs-fuse", "qemu-kvm-block-gluster"],
+        1,
+        "glusterfs-fuse-10.3-1.el9.x86_64\npackage qemu-kvm-block-gluster is not installed\n",
+    )
+    found = run_module(
+        ganeti_host_info.main,
+        {"packages": ["glusterfs-fuse", "qemu-kvm-block-gluster"]},
+        [IP, query],
+        bins={"dpkg-query": None},
+    )
+    assert found.result["missing_packages"] == ["qemu-kvm-block-gluster"]

@@ -60,7 +60,11 @@ def test_reports_whether_glusterd_is_installed_and_enabled_under_systemd(tmp_pat
     (tmp_path / "systemd").mkdir()
     is_enabled = Expected(["/usr/sbin/systemctl", "--quiet", "is-enabled", "glusterd.service"], 0)
     stdout = (FIXTURES / "pool-list-peer-down.xml").read_text()
-    with mock.patch.object(gluster_pool_info, "SYSTEMD_RUN_DIR", str(tmp_path / "systemd")):
+    (tmp_path / "comm").write_text("systemd\n")
+    with (
+        mock.patch.object(gluster_pool_info, "SYSTEMD_RUN_DIR", str(tmp_path / "systemd")),
+        mock.patch.object(gluster_pool_info, "PID1_NAME", str(tmp_path / "comm")),
+    ):
         out = run_module(
             gluster_pool_info.main,
             {},
@@ -73,4 +77,18 @@ def test_a_host_without_gluster_says_so_with_its_names():
     out = run_module(gluster_pool_info.main, {}, [IP_ADDRESSES], bins={"gluster": None, "glusterd": None})
     assert out.failed and "GlusterFS is not installed" in out.result["msg"]
     assert out.result["host"]["addresses"] == ["10.77.0.12"]
+    assert out.result["daemon"]["systemd"] is False and out.result["daemon"]["enabled"] is None
+
+
+def test_a_container_that_sees_the_hosts_systemd_is_not_under_systemd(tmp_path):
+    # /run/systemd/system bind-mounted from the host, but PID 1 is not systemd: no unit is touched.
+    (tmp_path / "systemd").mkdir()
+    (tmp_path / "comm").write_text("bash\n")
+    stdout = (FIXTURES / "pool-list-peer-down.xml").read_text()
+    with (
+        mock.patch.object(gluster_pool_info, "SYSTEMD_RUN_DIR", str(tmp_path / "systemd")),
+        mock.patch.object(gluster_pool_info, "PID1_NAME", str(tmp_path / "comm")),
+    ):
+        reads = [IP_ADDRESSES, Expected(POOL_LIST, 0, stdout), Expected(VOLUME_INFO, 0, VOLUMES)]
+        out = run_module(gluster_pool_info.main, {}, reads)
     assert out.result["daemon"]["systemd"] is False and out.result["daemon"]["enabled"] is None

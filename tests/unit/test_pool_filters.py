@@ -529,3 +529,12 @@ def test_brick_infos_come_from_the_directory_read_and_the_device_checks_in_decla
     ]
     infos = gluster_pool_brick_infos(specs, directory_infos, device_checks)
     assert infos == [{"path": "/b/1", "exists": True}, {"path": "/srv/dir", "exists": True}, {"path": "/b/2"}]
+    # device: null goes with the device checks, as the role's selectattr('device', 'defined') sends it.
+    null_device = [{"path": "/srv/dir", "device": None}]
+    checked = [{"item": null_device[0], "brick": {"path": "/srv/dir", "exists": False}}]
+    assert gluster_pool_brick_infos(null_device, [], checked) == [{"path": "/srv/dir", "exists": False}]
+    # Fewer reads than bricks (a read that failed): the bare path, never another brick's entry.
+    assert gluster_pool_brick_infos([{"path": "/srv/a"}, {"path": "/srv/b"}], [{"path": "/srv/a"}], []) == [
+        {"path": "/srv/a"},
+        {"path": "/srv/b"},
+    ]
