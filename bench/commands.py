@@ -24,9 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from join import LAB, REPO, playbook, sh, start
+from join import LAB, REPO, distributed_inventory, playbook, sh, start
 
-B1 = '{path: /bricks/b1/brick, device: "{{ lab_block_devices[0] }}"}'
 # "[time]  : volume add-brick gv0 node4:/b : SUCCESS": the command between the first and last " : ".
 COMMAND = re.compile(r"^\[[^]]*\]\s+:\s+(.*?)\s+:\s+(SUCCESS|FAILED)")
 # The words that name a command; the rest are its arguments.
@@ -44,18 +43,6 @@ VERBS = (
 )
 
 
-def inventory(hosts):
-    nodes = "".join(f"    {h}:\n" for h in hosts)
-    return f"""\
-gluster_pool:
-  hosts:
-{nodes}  vars:
-    gluster_pool_volume: gv0
-    gluster_pool_replica: 1
-    gluster_pool_bricks: [{B1}]
-"""
-
-
 def history(host):
     """The commands in host's cmd_history.log, oldest first (none before glusterd ever ran)."""
     text = sh(LAB, "exec", host, "--", "sh", "-c", "cat /var/log/glusterfs/cmd_history.log 2>/dev/null; true").stdout
@@ -69,7 +56,7 @@ def kind(command):
 def one_size(members, workdir):
     hosts = [f"node{i}" for i in range(1, members + 2)]
     path = workdir / f"pool-{members}.yml"
-    path.write_text(inventory(hosts))
+    path.write_text(distributed_inventory(hosts))
     sh(LAB, "up", str(members + 1))
     try:
         playbook([str(path)], REPO / "playbooks" / "site.yml", "--limit", ",".join(hosts[:-1]))

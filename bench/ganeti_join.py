@@ -37,7 +37,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
 
-from join import LAB, gluster, on, playbook, sh, start  # noqa: E402
+from join import LAB, distributed_inventory, gluster, on, playbook, sh, start  # noqa: E402
 
 sys.path.insert(0, str(REPO / "collections"))
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (  # noqa: E402
@@ -60,18 +60,13 @@ ANSIBLE_FLOOR = """\
     - name: Ping
       ansible.builtin.ping:
 """
-B1 = '{path: /bricks/b1/brick, device: "{{ lab_block_devices[0] }}"}'
 
 
 def inventory(hosts):
     nodes = "".join(f"    {h}:\n" for h in hosts)
-    return f"""\
-gluster_pool:
-  hosts:
-{nodes}  vars:
-    gluster_pool_volume: gv0
-    gluster_pool_replica: 1
-    gluster_pool_bricks: [{B1}]
+    return (
+        distributed_inventory(hosts)
+        + f"""\
 ganeti_master:
   hosts:
     node1:
@@ -82,6 +77,7 @@ ganeti_nodes:
       - /var/tmp/gglab/inventory-inside.yml
       - "{{{{ ganeti_gluster_disk_hook_project_dir }}}}/bench/.ganeti-join-inventory/hosts.yml"
 """
+    )
 
 
 def authorize_master_key(host):

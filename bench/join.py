@@ -55,6 +55,19 @@ gluster_pool:
 """
 
 
+def distributed_inventory(hosts):
+    """gluster_pool over hosts: volume gv0, replica 1, one device brick each."""
+    nodes = "".join(f"    {h}:\n" for h in hosts)
+    return f"""\
+gluster_pool:
+  hosts:
+{nodes}  vars:
+    gluster_pool_volume: gv0
+    gluster_pool_replica: 1
+    gluster_pool_bricks: [{B1}]
+"""
+
+
 def sh(*argv, **kwargs):
     return subprocess.run(argv, check=True, capture_output=True, text=True, **kwargs)
 
