@@ -50,20 +50,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 host:
-  description: This host as it knows itself.
+  description: This host as it knows itself, as RV(ganeti_gluster.cluster.gluster_pool_info#module:host) gives it.
   returned: always
   type: dict
-  contains:
-    hostname:
-      description: The host name.
-      type: str
-    fqdn:
-      description: The fully qualified name, as the host's resolver gives it.
-      type: str
-    addresses:
-      description: The host's global addresses.
-      type: list
-      elements: str
 ganeti_installed:
   description: Whether C(/usr/sbin/ganeti-noded) exists.
   returned: always
