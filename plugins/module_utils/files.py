@@ -17,6 +17,11 @@ def read_text(path):
         return ""
 
 
+def texts_of(paths):
+    """The text of each of `paths` that exists and holds more than whitespace, stripped."""
+    return [text.strip() for text in map(read_text, paths) if text.strip()]
+
+
 def replace_file(module, path, text, new_mode=0o644, mode=None, owner=None):
     """Write `text` (UTF-8) beside `path`, synced, and rename it over `path` with
     AnsibleModule.atomic_move. Without `mode` and `owner` the file keeps its mode and

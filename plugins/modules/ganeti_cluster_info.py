@@ -100,13 +100,13 @@ nodes:
       description: Whether the node is the master.
       type: bool
 file_storage_paths:
-  description: The text of the master's C(/etc/ganeti/file-storage-paths); null when it does not exist.
+  description: The text of the master's C(/etc/ganeti/file-storage-paths); null when it does not exist or is empty.
   returned: on the master
   type: str
 ssh_public_key:
   description:
     - The master's C(~root/.ssh/id_TYPE.pub) for the cluster's key type (RV(cluster.ssh_key_type)).
-    - Null when it is missing.
+    - Null when it is missing or empty.
   returned: on the master
   type: str
 """
@@ -116,6 +116,7 @@ import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.files import read_text
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli import (
     GanetiCli,
     GanetiError,
@@ -124,14 +125,6 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli 
 )
 
 FILE_STORAGE_PATHS = "/etc/ganeti/file-storage-paths"
-
-
-def read_text(path):
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except FileNotFoundError:
-        return None
 
 
 def main():
@@ -156,8 +149,9 @@ def main():
         is_master=True,
         cluster=cluster.as_dict(),
         nodes=[n.as_dict() for n in nodes],
-        file_storage_paths=read_text(FILE_STORAGE_PATHS),
-        ssh_public_key=read_text(os.path.join(pwd.getpwnam("root").pw_dir, ".ssh", f"id_{cluster.ssh_key_type}.pub")),
+        file_storage_paths=read_text(FILE_STORAGE_PATHS) or None,
+        ssh_public_key=read_text(os.path.join(pwd.getpwnam("root").pw_dir, ".ssh", f"id_{cluster.ssh_key_type}.pub"))
+        or None,
     )
 
 

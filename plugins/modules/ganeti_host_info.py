@@ -85,6 +85,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common import C_LOCALE
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.files import texts_of
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import this_host
 
 GANETI_NODED = "/usr/sbin/ganeti-noded"
@@ -116,14 +117,7 @@ def missing_packages(module, packages):
 
 
 def host_keys():
-    keys = []
-    for kind in HOST_KEY_TYPES:
-        try:
-            with open(os.path.join(SSH_DIR, f"ssh_host_{kind}_key.pub"), encoding="utf-8") as f:
-                keys.append(f.read().strip())
-        except FileNotFoundError:
-            continue
-    return [k for k in keys if k]
+    return texts_of(os.path.join(SSH_DIR, f"ssh_host_{kind}_key.pub") for kind in HOST_KEY_TYPES)
 
 
 def hook_check(module, python, playbook):

@@ -133,7 +133,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.files import read_text, replace_file
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.files import read_text, replace_file, texts_of
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli import (
     SHARED_DISK_TEMPLATES,
     GanetiCli,
@@ -161,7 +161,7 @@ MASTER_HOST_KEYS = ("/etc/ssh/ssh_host_rsa_key.pub", "/etc/ssh/ssh_host_ecdsa_ke
 
 
 def master_host_keys():
-    return [text for text in map(read_text, MASTER_HOST_KEYS) if text.strip()]
+    return texts_of(MASTER_HOST_KEYS)
 
 
 def restore_known_hosts(module, cli, path, lines, result):
