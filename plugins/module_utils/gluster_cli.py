@@ -33,6 +33,15 @@ BUSY_WAIT_SECONDS = 200
 BUSY_FIRST_PAUSE = 0.25
 BUSY_LONGEST_PAUSE = 4.0
 
+# `rebalance status` and `remove-brick status` ask each node's rebalance process
+# through that node's glusterd. A process that exits as its pass completes, or
+# is not connected yet after a start, fails the query for its node with this
+# text (gd_syncop_mgmt_brick_op: the request unwound when the socket closed),
+# prefixed "Brick ops failed on NODE. " for a peer. The query changes nothing,
+# and a moment later glusterd answers from the status the process left.
+REBALANCE_PROCESS_GONE = "Glusterd Syncop Mgmt brick op 'Rebalance' failed."
+REBALANCE_PROCESS_WAIT_SECONDS = 30
+
 # glusterd's peer state machine (glusterd_friend_sm_state_t).
 PEER_IN_CLUSTER = 3
 PEER_REJECTED = 6
@@ -589,6 +598,13 @@ def lock_was_taken(exc):
     return bool(lines) and all(line.startswith(PEER_LOCK_FAILED) for line in lines)
 
 
+def rebalance_process_unanswered(exc):
+    """Whether `exc` failed only because a node's rebalance process was exiting or
+    not yet connected when glusterd asked it (see REBALANCE_PROCESS_GONE)."""
+    lines = [line for line in (exc.op_errstr or "").splitlines() if line.strip()]
+    return bool(lines) and all(REBALANCE_PROCESS_GONE in line for line in lines)
+
+
 def busy_pauses(wait=BUSY_WAIT_SECONDS, first=BUSY_FIRST_PAUSE, longest=BUSY_LONGEST_PAUSE):
     """The pauses between tries of a command that found glusterd's lock taken:
     doubling from `first` up to `longest`, `wait` seconds in all."""
@@ -605,8 +621,10 @@ class GlusterCli:
 
     A command refused because another transaction holds glusterd's lock, here
     (opErrno 30802) or on a peer ("Locking failed on PEER"), before anything is
-    done, is tried again for up to BUSY_WAIT_SECONDS; any other failure is
-    raised at once.
+    done, is tried again for up to BUSY_WAIT_SECONDS. The status reads of a
+    rebalance or a brick removal are also asked again while a node's rebalance
+    process is exiting or starting (REBALANCE_PROCESS_GONE). Any other failure
+    is raised at once.
     """
 
     def __init__(self, module, sleep=time.sleep):
@@ -617,31 +635,49 @@ class GlusterCli:
     def argv(self, *args):
         return script_argv(self.binary, args)
 
-    def run(self, *args):
+    def run(self, *args, passing=None):
+        """The command's <cliOutput>. `passing`, for a read only: a test of the
+        errors a moment clears, asked again for up to REBALANCE_PROCESS_WAIT_SECONDS."""
         argv = self.argv(*args)
-        pauses = iter(busy_pauses())
+        busy_waits = iter(busy_pauses())
+        passing_waits = iter(busy_pauses(wait=REBALANCE_PROCESS_WAIT_SECONDS))
         while True:
             rc, stdout, stderr = self._module.run_command(argv, check_rc=False, environ_update=C_LOCALE)
             try:
                 return interpret(argv, rc, stdout, stderr)
             except GlusterOpError as exc:
-                busy = lock_was_taken(exc)
-                pause = next(pauses, None) if busy else None
-                if pause is None:
-                    if busy and exc.op_errno == OP_ERRNO_BUSY:
+                if lock_was_taken(exc):
+                    pause = next(busy_waits, None)
+                    if pause is None:
+                        raise self._busy_too_long(exc) from None
+                elif passing is not None and passing(exc):
+                    pause = next(passing_waits, None)
+                    if pause is None:
                         exc.message += (
-                            f" glusterd's lock stayed taken for {BUSY_WAIT_SECONDS} s: see which command holds it "
-                            "(glusterd.log: 'Lock for ... held by'), let it end, and run again."
-                        )
-                    elif busy:
-                        exc.message += (
-                            f" The lock on those peers stayed taken, or they did not answer, for {BUSY_WAIT_SECONDS} "
-                            "s: see their glusterd.log ('Lock for ... held by'; a transaction cut off leaves one for "
-                            "180 s), let it end, and run again."
+                            f" It still failed after {REBALANCE_PROCESS_WAIT_SECONDS} s: see the rebalance log "
+                            "(/var/log/glusterfs/VOLUME-rebalance.log) and glusterd.log on the node named."
                         )
                         exc.args = (exc.message,)
+                        raise
+                else:
                     raise
                 self._sleep(pause)
+
+    @staticmethod
+    def _busy_too_long(exc):
+        if exc.op_errno == OP_ERRNO_BUSY:
+            exc.message += (
+                f" glusterd's lock stayed taken for {BUSY_WAIT_SECONDS} s: see which command holds it "
+                "(glusterd.log: 'Lock for ... held by'), let it end, and run again."
+            )
+        else:
+            exc.message += (
+                f" The lock on those peers stayed taken, or they did not answer, for {BUSY_WAIT_SECONDS} "
+                "s: see their glusterd.log ('Lock for ... held by'; a transaction cut off leaves one for "
+                "180 s), let it end, and run again."
+            )
+        exc.args = (exc.message,)
+        return exc
 
     def pool_list(self):
         return parse_pool_list(self.run("pool", "list"))
@@ -662,7 +698,9 @@ class GlusterCli:
         return parse_volume_status(self.run("volume", "status", name))
 
     def rebalance_status(self, name):
-        return parse_rebalance_status(self.run("volume", "rebalance", name, "status"))
+        return parse_rebalance_status(
+            self.run("volume", "rebalance", name, "status", passing=rebalance_process_unanswered)
+        )
 
     def volume_status_detail(self, name):
         return parse_volume_status_detail(self.run("volume", "status", name, "detail"))
@@ -677,4 +715,6 @@ class GlusterCli:
         return parse_volume_get(self.run("volume", "get", name, "all"))
 
     def remove_brick_status(self, name, bricks):
-        return parse_remove_brick_status(self.run("volume", "remove-brick", name, *bricks, "status"))
+        return parse_remove_brick_status(
+            self.run("volume", "remove-brick", name, *bricks, "status", passing=rebalance_process_unanswered)
+        )

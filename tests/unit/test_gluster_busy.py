@@ -1,4 +1,6 @@
-"""A command that finds glusterd's lock taken, here (opErrno 30802) or on a peer, is tried again, for a bounded time."""
+"""What GlusterCli asks again, for a bounded time: a command that finds glusterd's lock
+taken, here (opErrno 30802) or on a peer; a rebalance or remove-brick status read that
+reached a node's rebalance process as it exited."""
 
 from __future__ import annotations
 
@@ -6,10 +8,12 @@ import pytest
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
     BUSY_WAIT_SECONDS,
+    REBALANCE_PROCESS_WAIT_SECONDS,
     GlusterCli,
     GlusterOpError,
     busy_pauses,
     lock_was_taken,
+    rebalance_process_unanswered,
 )
 
 from .module_harness import out
@@ -94,3 +98,66 @@ def test_the_pauses_back_off_and_stay_within_the_wait():
     assert pauses == [0.25, 0.5, 1, 2, 4]
     assert sum(busy_pauses()) <= BUSY_WAIT_SECONDS
     assert max(busy_pauses()) == 4
+
+
+@pytest.mark.parametrize("fixture", ["rebalance-status-process-exited.xml", "rebalance-status-peer-process-exited.xml"])
+def test_a_status_read_that_reached_an_exiting_rebalance_process_is_asked_again(fixture):
+    cli, module, slept = cli_for([out(fixture), out("rebalance-status-completed.xml")])
+    assert cli.rebalance_status("gv0").completed
+    assert module.ran == 2
+    assert slept == [0.25]
+
+
+def test_so_is_a_remove_brick_status_read():
+    cli, module, slept = cli_for(
+        [out("rebalance-status-peer-process-exited.xml"), out("rebalance-status-completed.xml")]
+    )
+    cli.remove_brick_status("gv0", ["node4:/bricks/a/gv"])
+    assert module.ran == 2
+    assert slept == [0.25]
+
+
+def test_a_rebalance_process_that_never_answers_fails_saying_where_to_look():
+    pauses = busy_pauses(wait=REBALANCE_PROCESS_WAIT_SECONDS)
+    cli, module, slept = cli_for([out("rebalance-status-peer-process-exited.xml")] * (len(pauses) + 1))
+    with pytest.raises(GlusterOpError) as caught:
+        cli.rebalance_status("gv0")
+    assert caught.value.op_errstr.startswith("Brick ops failed on node1.")
+    assert f"still failed after {REBALANCE_PROCESS_WAIT_SECONDS} s" in caught.value.message
+    assert "rebalance log" in str(caught.value)
+    assert module.ran == len(pauses) + 1
+    assert slept == pauses
+
+
+def test_commands_other_than_those_reads_are_not_asked_again_on_that_error():
+    cli, module, slept = cli_for([out("rebalance-status-process-exited.xml")])
+    with pytest.raises(GlusterOpError):
+        cli.run("volume", "rebalance", "gv0", "stop")
+    assert module.ran == 1
+    assert slept == []
+
+
+@pytest.mark.parametrize(
+    "errstr, unanswered",
+    [
+        ("Glusterd Syncop Mgmt brick op 'Rebalance' failed. Please check brick log file for details.", True),
+        ("Brick ops failed on node1. Glusterd Syncop Mgmt brick op 'Rebalance' failed. Please check", True),
+        (
+            "Brick ops failed on node1. Glusterd Syncop Mgmt brick op 'Rebalance' failed.\n"
+            "Brick ops failed on node3. Glusterd Syncop Mgmt brick op 'Rebalance' failed.",
+            True,
+        ),
+        # Another node failed otherwise: that failure stands.
+        (
+            "Brick ops failed on node1. Glusterd Syncop Mgmt brick op 'Rebalance' failed.\n"
+            "Commit failed on node3. Volume gv0 does not exist",
+            False,
+        ),
+        ("Glusterd Syncop Mgmt brick op 'Heal' failed. Please check glustershd log file for details.", False),
+        ("Rebalance not started for volume gv0.", False),
+        ("", False),
+    ],
+)
+def test_only_rebalance_process_failures_count_as_unanswered(errstr, unanswered):
+    error = GlusterOpError("failed", op_errno=30800, op_errstr=errstr)
+    assert rebalance_process_unanswered(error) is unanswered
