@@ -308,6 +308,8 @@ class Lab:
             if src.is_dir():
                 shutil.copytree(src, root / "var/lib/glusterd" / packaged, symlinks=True)
 
+        self._write_lab_os(root / "srv/ganeti/os/lab")
+
         dot_ssh = root / "root/.ssh"
         dot_ssh.mkdir(mode=0o700)
         authorized = dot_ssh / "authorized_keys"
@@ -323,6 +325,18 @@ class Lab:
         return subprocess.Popen(
             ["ssh-keygen", "-A", "-f", str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
+
+    @staticmethod
+    def _write_lab_os(directory: Path) -> None:
+        """Ganeti OS definition `lab` (variant `default`), as an OS package would
+        install one: the fake hypervisor boots nothing, so each script succeeds."""
+        directory.mkdir(parents=True)
+        for script in ("create", "export", "import", "rename", "verify"):
+            (directory / script).write_text("#!/bin/sh\nexit 0\n")
+            (directory / script).chmod(0o755)
+        for name, text in (("ganeti_api_version", "20\n"), ("variants.list", "default\n"), ("parameters.list", "")):
+            (directory / name).write_text(text)
+            (directory / name).chmod(0o644)
 
     def _etc_hosts(self, state: LabState) -> str:
         lines = [
