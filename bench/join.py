@@ -41,18 +41,22 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli
 
 B1 = '{path: /bricks/b1/brick, device: "{{ lab_block_devices[0] }}"}'
 B2 = '{path: /bricks/b2/brick, device: "{{ lab_block_devices[1] }}"}'
-INVENTORY = f"""\
+
+
+def spare_inventory(joining, rebalance):
+    """gluster_pool for a replica 3 join: node1 and node2 with a spare second brick,
+    node3 and the `joining` hosts with one brick each."""
+    nodes = "".join(f"    {h}: {{gluster_pool_bricks: [{B1}]}}\n" for h in ["node3", *joining])
+    return f"""\
 gluster_pool:
   hosts:
     node1: {{gluster_pool_bricks: [{B1}, {B2}]}}
     node2: {{gluster_pool_bricks: [{B1}, {B2}]}}
-    node3: {{gluster_pool_bricks: [{B1}]}}
-    node4: {{gluster_pool_bricks: [{B1}]}}
-    node5: {{gluster_pool_bricks: [{B1}]}}
-    node6: {{gluster_pool_bricks: [{B1}]}}
-    node7: {{gluster_pool_bricks: [{B1}]}}
-  vars: {{gluster_pool_volume: gv0, gluster_pool_replica: 3, gluster_pool_rebalance: fix-layout}}
+{nodes}  vars: {{gluster_pool_volume: gv0, gluster_pool_replica: 3, gluster_pool_rebalance: {rebalance}}}
 """
+
+
+INVENTORY = spare_inventory(["node4", "node5", "node6", "node7"], "fix-layout")
 
 
 def distributed_inventory(hosts):

@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from commands import history
-from join import B1, B2, LAB, REPO, build_pool, gluster, lab_up, on, playbook, sh, start
+from join import LAB, REPO, build_pool, gluster, lab_up, on, playbook, sh, spare_inventory, start
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
     GlusterOpError,
@@ -41,15 +41,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli
     rebalance_process_unanswered,
 )
 
-INVENTORY = f"""\
-gluster_pool:
-  hosts:
-    node1: {{gluster_pool_bricks: [{B1}, {B2}]}}
-    node2: {{gluster_pool_bricks: [{B1}, {B2}]}}
-    node3: {{gluster_pool_bricks: [{B1}]}}
-    node4: {{gluster_pool_bricks: [{B1}]}}
-  vars: {{gluster_pool_volume: gv0, gluster_pool_replica: 3, gluster_pool_rebalance: full}}
-"""
+INVENTORY = spare_inventory(["node4"], "full")
 NEW_BRICKS = (("node4", 0, "/bricks/b1"), ("node1", 1, "/bricks/b2"), ("node2", 1, "/bricks/b2"))
 SUMS = "/var/tmp/bench-sums"
 
