@@ -44,6 +44,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     up.add_argument(
         "--disk-size", default="4G", help="size of each host's two sparse block devices (default %(default)s)"
     )
+    up.add_argument(
+        "--domain",
+        default="",
+        help="DNS domain: each host's name resolves to NAME.DOMAIN first, its FQDN (default: short names only)",
+    )
 
     sub.add_parser("down", help="remove everything the lab made")
     sub.add_parser("inventory", help="print the running lab as Ansible inventory (JSON)")
@@ -79,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 def dispatch(lab: Lab, args: argparse.Namespace) -> int:
     if args.command == "up":
         started = time.monotonic()
-        state = lab.up(args.count, disk_size=args.disk_size)
+        state = lab.up(args.count, disk_size=args.disk_size, domain=args.domain)
         names = " ".join(h.name for h in state.hosts)
         print(f"lab: {len(state.hosts)} hosts up in {time.monotonic() - started:.1f}s: {names}")
         print("lab: inventory: inventory/lab (ansible-inventory -i inventory/lab --graph)")

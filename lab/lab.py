@@ -89,6 +89,10 @@ class LabState:
     prefix: str
     subnet: str
     hosts: list[Host]
+    # With a domain, each name resolves to its FQDN first (NAME.DOMAIN NAME in
+    # /etc/hosts), as on a host installed with one: Ganeti then knows the hosts
+    # by FQDN while the inventory keeps the short names.
+    domain: str = ""
 
     @classmethod
     def load(cls, path: Path) -> LabState:
@@ -224,7 +228,7 @@ class Lab:
 
     # -- up -----------------------------------------------------------------
 
-    def up(self, count: int, disk_size: str = "4G") -> LabState:
+    def up(self, count: int, disk_size: str = "4G", domain: str = "") -> LabState:
         if not 1 <= count <= MAX_HOSTS:
             raise LabError(f"the number of hosts must be between 1 and {MAX_HOSTS}, not {count}")
         preflight()
@@ -236,7 +240,12 @@ class Lab:
                 )
             if self.has_leftovers():
                 self._teardown()
-            state = LabState(prefix=self.prefix, subnet=self.subnet, hosts=[self.host(i) for i in range(1, count + 1)])
+            state = LabState(
+                prefix=self.prefix,
+                subnet=self.subnet,
+                hosts=[self.host(i) for i in range(1, count + 1)],
+                domain=domain.strip("."),
+            )
             try:
                 self._build(state, disk_size)
             except BaseException:
@@ -344,8 +353,8 @@ class Lab:
             "127.0.0.1\tlocalhost",
             "::1\tlocalhost ip6-localhost ip6-loopback",
         ]
-        lines += [f"{h.address}\t{h.name}" for h in state.hosts]
-        lines.append(f"{self.cluster_address}\tlabcluster")
+        for address, name in [*((h.address, h.name) for h in state.hosts), (self.cluster_address, "labcluster")]:
+            lines.append(f"{address}\t{name}.{state.domain} {name}" if state.domain else f"{address}\t{name}")
         return "\n".join(lines) + "\n"
 
     def _make_network(self, state: LabState) -> None:
