@@ -348,7 +348,7 @@ def test_a_drain_while_a_brick_is_offline(pool, tmp_path):
         assert ssh("node1", "gluster --mode=script volume start gv0 force").returncode == 0
 
 
-def test_a_drain_while_heal_is_pending(pool, tmp_path):
+def test_a_drain_or_a_full_rebalance_join_while_heal_is_pending(pool, tmp_path):
     # Writes while node2's brick is down leave entries to heal on the others; with the
     # self-heal daemon off they stay until it is back on.
     pidfile = "/run/gluster/vols/gv0/node2-bricks-b1-brick.pid"
@@ -363,6 +363,10 @@ def test_a_drain_while_heal_is_pending(pool, tmp_path):
         assert ssh("node1", "gluster --mode=script volume start gv0 force").returncode == 0
         message = refused(pool, write_inventory(tmp_path / "i.yml"), {"remove_nodes": "node3"}, "remove-node.yml")
         assert re.search(r"node[13]:/bricks/b1/brick has \d+ entries to heal", message), message
+        # A full rebalance moves files off that set (fix-layout moves none: a warning only).
+        extravars = {"add_nodes": "node4", "gluster_pool_rebalance": "full"}
+        message = refused(pool, write_inventory(tmp_path / "j.yml"), extravars)
+        assert re.search(r"\d+ entries still to heal on a set this run changes; wait for heal", message), message
     finally:
         ssh("node1", "umount /mnt/heal; gluster --mode=script volume set gv0 cluster.self-heal-daemon on")
         ssh("node1", "gluster --mode=script volume heal gv0")
