@@ -75,3 +75,29 @@ def test_two_hosts_on_one_node_are_refused_naming_both():
         "Ganeti node node1.example.net matches more than one host: node1 (by address 10.0.0.1), "
         "10.0.0.1 (by address 10.0.0.1); give each host a name that only it has"
     ]
+
+
+def test_hosts_the_controller_cannot_resolve_are_found_by_their_ssh_address_and_fqdn():
+    # As the role calls it: each host's SSH address and the FQDN it gives itself.
+    other = {h: [f"10.0.0.{h[-1]}", f"{h}.example.net"] for h in ("node1", "node2", "node4")}
+    hosts = ["node1", "node2", "node4"]
+    plan = ganeti_node_plan(hosts, {}, NODES, "node1", None, other, resolve=lambda n: set())
+    assert (plan["members"], plan["joining"], plan["errors"]) == (["node1", "node2"], ["node4"], [])
+    assert plan["names"] == {"node1": "node1.example.net", "node2": "node2.example.net", "node4": "node4"}
+    # Once added, Ganeti knows node4 by its FQDN and made it a candidate: the same call finds it a hook host.
+    added = [*NODES, {"name": "node4.example.net", "master_candidate": True, "offline": False, "pip": "10.0.0.4"}]
+    after = ganeti_node_plan(hosts, {}, added, "node1", None, other, resolve=lambda n: set())
+    assert after["members"] == hosts and after["hook_hosts"] == ["node1", "node4"]
+
+
+def test_an_inventory_keyed_by_fqdn_finds_nodes_ganeti_knows_by_short_name():
+    short = [{**n, "name": n["name"].split(".")[0]} for n in NODES]
+    hosts = ["node1.example.net", "node2.example.net", "node4.example.net"]
+    other = {h: [f"10.0.0.{h[4]}"] for h in hosts}
+    plan = ganeti_node_plan(hosts, {}, short, hosts[0], None, other, resolve=lambda n: set())
+    assert (plan["members"], plan["joining"], plan["errors"]) == (hosts[:2], ["node4.example.net"], [])
+    assert plan["names"] == {
+        "node1.example.net": "node1",
+        "node2.example.net": "node2",
+        "node4.example.net": "node4.example.net",
+    }

@@ -242,6 +242,52 @@ def test_an_inventory_keyed_by_address_finds_members_by_uuid_and_their_gluster_n
     assert plan["uuids"] == {"10.0.0.1": "u1", "10.0.0.2": "u2", "10.0.0.3": "u3"}
 
 
+def short_name_pool_by_fqdn():
+    """A pool built with short names, seen through an inventory keyed by FQDN."""
+    short = {a: name.split(".")[0] for a, name in FQDN.items()}
+
+    def member(address, uuid, *others):
+        peers = []
+        for other, other_uuid in others:
+            entry = peer(short[other], other_uuid)
+            entry["addresses"] = [other]
+            peers.append(entry)
+        return ip_view(address, uuid, *peers)
+
+    return {
+        FQDN["10.0.0.1"]: member("10.0.0.1", "u1", ("10.0.0.2", "u2"), ("10.0.0.3", "u3")),
+        FQDN["10.0.0.2"]: member("10.0.0.2", "u2", ("10.0.0.1", "u1"), ("10.0.0.3", "u3")),
+        FQDN["10.0.0.3"]: member("10.0.0.3", "u3", ("10.0.0.1", "u1"), ("10.0.0.2", "u2")),
+        "node4.example.net": {
+            **NO_GLUSTERD,
+            "host": {"hostname": "node4", "fqdn": "node4.example.net", "addresses": ["10.0.0.4"]},
+        },
+    }
+
+
+def test_an_inventory_keyed_by_fqdn_finds_the_members_of_a_pool_built_with_short_names():
+    views = short_name_pool_by_fqdn()
+    plan = gluster_pool_plan(views, list(views), resolve=no_resolver)
+    assert plan["errors"] == [] and plan["warnings"] == []
+    assert plan["members"] == list(FQDN.values()) and plan["joining"] == ["node4.example.net"]
+    # New bricks of members take the names the pool knows them by; the new host is probed by its inventory name.
+    assert plan["peer_names"] == {
+        "node1.example.net": "node1",
+        "node2.example.net": "node2",
+        "node3.example.net": "node3",
+        "node4.example.net": "node4.example.net",
+    }
+
+
+def test_an_unreachable_member_keyed_by_fqdn_is_found_through_the_resolver():
+    views = {**short_name_pool_by_fqdn(), FQDN["10.0.0.3"]: UNREACHABLE}
+    plan = gluster_pool_plan(views, list(views), resolve={FQDN["10.0.0.3"]: {"10.0.0.3"}}.get)
+    assert plan["errors"] == [
+        "existing member node3.example.net is unreachable; fix it (or its SSH access) before joining hosts"
+    ]
+    assert plan["joining"] == ["node4.example.net"]  # node3 is not taken for a new host
+
+
 def test_a_member_without_glusterd_is_found_by_address_and_refused():
     down = {**NO_GLUSTERD, "host": {"hostname": "node3", "fqdn": FQDN["10.0.0.3"], "addresses": ["10.0.0.3"]}}
     plan = gluster_pool_plan(
