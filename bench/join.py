@@ -100,32 +100,32 @@ def playbook(inventories, path, *extra):
     return time.perf_counter() - started
 
 
-def floor(devices):
-    """The join of node8 by hand, one direct command per step."""
-    started = time.perf_counter()
-    on("node8", "glusterd -p /run/glusterd.pid")
-    for host, device, mount in (
-        ("node8", devices["node8"][0], "/bricks/b1"),
-        ("node3", devices["node3"][1], "/bricks/b2"),
-        ("node4", devices["node4"][1], "/bricks/b2"),
-    ):
+def bare_join(new_host, bricks):
+    """The bare steps of a replica 3 join up to add-brick, one direct command each: start
+    glusterd on new_host, mkfs.xfs + mount + mkdir for each brick (host, device, mount
+    point), peer probe from node1, wait for Peer in Cluster, add-brick."""
+    on(new_host, "glusterd -p /run/glusterd.pid")
+    for host, device, mount in bricks:
         on(
             host,
             f"mkfs.xfs -q -i size=512 {device} && mkdir -p {mount} && mount {device} {mount} && mkdir {mount}/brick",
         )
-    gluster("node1", "peer", "probe", "node8")
-    while not any(p.hostname == "node8" and p.in_cluster for p in parse_pool_list(gluster("node1", "pool", "list"))):
+    gluster("node1", "peer", "probe", new_host)
+    while not any(p.hostname == new_host and p.in_cluster for p in parse_pool_list(gluster("node1", "pool", "list"))):
         time.sleep(0.1)
-    gluster(
-        "node1",
-        "volume",
-        "add-brick",
-        "gv0",
-        "replica",
-        "3",
-        "node8:/bricks/b1/brick",
-        "node3:/bricks/b2/brick",
-        "node4:/bricks/b2/brick",
+    gluster("node1", "volume", "add-brick", "gv0", "replica", "3", *(f"{h}:{m}/brick" for h, _, m in bricks))
+
+
+def floor(devices):
+    """The join of node8 by hand, one direct command per step."""
+    started = time.perf_counter()
+    bare_join(
+        "node8",
+        [
+            ("node8", devices["node8"][0], "/bricks/b1"),
+            ("node3", devices["node3"][1], "/bricks/b2"),
+            ("node4", devices["node4"][1], "/bricks/b2"),
+        ],
     )
     gluster("node1", "volume", "rebalance", "gv0", "fix-layout", "start")
     while not parse_rebalance_status(gluster("node1", "volume", "rebalance", "gv0", "status")).completed:

@@ -32,11 +32,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from commands import history
-from join import LAB, REPO, build_pool, gluster, lab_up, on, playbook, sh, spare_inventory, start
+from join import LAB, REPO, bare_join, build_pool, gluster, lab_up, on, playbook, sh, spare_inventory, start
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
     GlusterOpError,
-    parse_pool_list,
     parse_rebalance_status,
     rebalance_process_unanswered,
 )
@@ -106,17 +105,7 @@ def bare_pass(previous_task):
 def floor(devices, sums):
     """The join by hand: (one-pass time, converged time, passes, files unreadable after one pass)."""
     started = time.perf_counter()
-    on("node4", "glusterd -p /run/glusterd.pid")
-    for host, index, mount in NEW_BRICKS:
-        device = devices[host][index]
-        on(
-            host,
-            f"mkfs.xfs -q -i size=512 {device} && mkdir -p {mount} && mount {device} {mount} && mkdir {mount}/brick",
-        )
-    gluster("node1", "peer", "probe", "node4")
-    while not any(p.hostname == "node4" and p.in_cluster for p in parse_pool_list(gluster("node1", "pool", "list"))):
-        time.sleep(0.1)
-    gluster("node1", "volume", "add-brick", "gv0", "replica", "3", *(f"{h}:{m}/brick" for h, _, m in NEW_BRICKS))
+    bare_join("node4", [(host, devices[host][index], mount) for host, index, mount in NEW_BRICKS])
     status = bare_pass(None)
     one_pass = time.perf_counter() - started
     lost_after_one = unreadable(sums)
