@@ -9,6 +9,8 @@ a failure becomes a typed error carrying ``opErrno`` and ``opErrstr``.
 
 from __future__ import annotations
 
+import contextlib
+import re
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -605,6 +607,20 @@ def rebalance_process_unanswered(exc):
     return bool(lines) and all(REBALANCE_PROCESS_GONE in line for line in lines)
 
 
+@contextlib.contextmanager
+def rebalance_process_advice(volume):
+    """Where to look when a node's rebalance process still did not answer."""
+    try:
+        yield
+    except GlusterOpError as exc:
+        if rebalance_process_unanswered(exc):
+            node = re.match(r"Brick ops failed on (\S+?)\.", exc.op_errstr or "")
+            where = f"on {node.group(1)}" if node else "on this host"
+            exc.message += f" See /var/log/glusterfs/{volume}-rebalance.log and glusterd.log {where}."
+            exc.args = (exc.message,)
+        raise
+
+
 def busy_pauses(wait=BUSY_WAIT_SECONDS, first=BUSY_FIRST_PAUSE, longest=BUSY_LONGEST_PAUSE):
     """The pauses between tries of a command that found glusterd's lock taken:
     doubling from `first` up to `longest`, `wait` seconds in all."""
@@ -637,10 +653,15 @@ class GlusterCli:
 
     def run(self, *args, passing=None):
         """The command's <cliOutput>. `passing`, for a read only: a test of the
-        errors a moment clears, asked again for up to REBALANCE_PROCESS_WAIT_SECONDS."""
+        errors a moment clears, asked again for up to REBALANCE_PROCESS_WAIT_SECONDS.
+
+        A module whose whole read has a deadline (the verify hook's runner has a
+        `deadline`, in time.monotonic()) gets the error at once rather than a pause
+        that would run past it, so the caller can report what it could read."""
         argv = self.argv(*args)
         busy_waits = iter(busy_pauses())
         passing_waits = iter(busy_pauses(wait=REBALANCE_PROCESS_WAIT_SECONDS))
+        deadline = getattr(self._module, "deadline", None)
         while True:
             rc, stdout, stderr = self._module.run_command(argv, check_rc=False, environ_update=C_LOCALE)
             try:
@@ -653,13 +674,12 @@ class GlusterCli:
                 elif passing is not None and passing(exc):
                     pause = next(passing_waits, None)
                     if pause is None:
-                        exc.message += (
-                            f" It still failed after {REBALANCE_PROCESS_WAIT_SECONDS} s: see the rebalance log "
-                            "(/var/log/glusterfs/VOLUME-rebalance.log) and glusterd.log on the node named."
-                        )
+                        exc.message += f" It still failed after {REBALANCE_PROCESS_WAIT_SECONDS} s."
                         exc.args = (exc.message,)
                         raise
                 else:
+                    raise
+                if deadline is not None and time.monotonic() + pause >= deadline:
                     raise
                 self._sleep(pause)
 
@@ -698,9 +718,9 @@ class GlusterCli:
         return parse_volume_status(self.run("volume", "status", name))
 
     def rebalance_status(self, name):
-        return parse_rebalance_status(
-            self.run("volume", "rebalance", name, "status", passing=rebalance_process_unanswered)
-        )
+        with rebalance_process_advice(name):
+            root = self.run("volume", "rebalance", name, "status", passing=rebalance_process_unanswered)
+        return parse_rebalance_status(root)
 
     def volume_status_detail(self, name):
         return parse_volume_status_detail(self.run("volume", "status", name, "detail"))
@@ -715,6 +735,6 @@ class GlusterCli:
         return parse_volume_get(self.run("volume", "get", name, "all"))
 
     def remove_brick_status(self, name, bricks):
-        return parse_remove_brick_status(
-            self.run("volume", "remove-brick", name, *bricks, "status", passing=rebalance_process_unanswered)
-        )
+        with rebalance_process_advice(name):
+            root = self.run("volume", "remove-brick", name, *bricks, "status", passing=rebalance_process_unanswered)
+        return parse_remove_brick_status(root)

@@ -226,6 +226,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli
     GlusterError,
     GlusterOpError,
     add_brick_args,
+    rebalance_process_unanswered,
     rebalance_start_args,
     volume_create_args,
 )
@@ -622,13 +623,16 @@ class VolumeRun:
         unanswered_since = None
         pauses = backoff(*POLL_SECONDS)
         while True:
-            # Right after a start, a node whose rebalance process is still coming up
-            # can fail the status query itself ("Brick ops failed on NODE", seen on
-            # Gluster 10.3); that is no answer yet, for a bounded while.
+            # Right after a start glusterd may not list the new task yet ("Rebalance
+            # not started", seen on Gluster 10.3): no answer yet, for a bounded while.
+            # A node's rebalance process that is starting or exiting GlusterCli asks
+            # again itself; when that still fails, its error stands.
             try:
                 status = self.cli.rebalance_status(name)
                 unanswered_since = None
-            except GlusterOpError:
+            except GlusterOpError as exc:
+                if rebalance_process_unanswered(exc):
+                    raise
                 unanswered_since = unanswered_since or time.monotonic()
                 if time.monotonic() - unanswered_since >= STATUS_UNANSWERED_TIMEOUT:
                     raise

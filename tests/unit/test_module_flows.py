@@ -270,6 +270,30 @@ def test_rebalance_that_keeps_failing_names_the_node_and_leaves_the_mark_pending
     assert result.result["rebalance"]["failed_nodes"] == ["localhost"]
 
 
+def test_a_rebalance_process_that_gluster_cli_waited_for_in_vain_fails_the_wait_at_once():
+    # GlusterCli asks again itself (unit-tested in test_gluster_busy); here it gives up at once.
+    start = [*G, "volume", "rebalance", "gv0", "fix-layout", "start"]
+    with (
+        mock.patch.object(gluster_volume.time, "sleep", lambda seconds: None),
+        mock.patch(
+            "ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli.busy_pauses",
+            lambda **wait: [],
+        ),
+    ):
+        result = run_module(
+            gluster_volume.main,
+            {"name": "gv0", "replica": 3, "bricks": GV0},
+            [
+                *pending_rebalance_reads("fix-layout"),
+                Expected(start, 0, STARTED),
+                read(["volume", "rebalance", "gv0", "status"], "rebalance-status-peer-process-exited.xml"),
+            ],
+        )
+    assert result.failed
+    assert "Brick ops failed on node1" in result.result["msg"]
+    assert "gv0-rebalance.log and glusterd.log on node1" in result.result["msg"]
+
+
 def test_rebalance_status_that_fails_right_after_the_start_is_asked_again():
     # Seen on the lab: "Brick ops failed on node2" from `rebalance status` while
     # that node's restarted rebalance process came up.
