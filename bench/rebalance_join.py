@@ -12,7 +12,9 @@ files of FILE_MB MiB (distinct contents) through a FUSE mount on node1. Then:
   start glusterd, mkfs.xfs + mount + mkdir for the three bricks, peer probe,
   wait for Peer in Cluster, add-brick, then `rebalance start` and wait, again
   until a pass moves nothing (the converged floor). The time at the end of
-  the first pass is the one-pass floor.
+  the first pass is the one-pass floor. Its status is polled at the module's
+  pace (from 0.25 s, doubling to 2 s): each `rebalance status` is a
+  transaction on every node, and polling faster slows the passes it watches.
 
 After the floor's first pass (clock stopped) and after each join, every file is
 read back through a fresh client mount on node3 and checked against its md5:
@@ -24,6 +26,7 @@ the report says how many were unreadable or wrong.
 from __future__ import annotations
 
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -34,15 +37,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from commands import history
 from join import LAB, REPO, bare_join, build_pool, gluster, lab_up, on, playbook, sh, spare_inventory, start
 
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common import backoff
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
     GlusterOpError,
     parse_rebalance_status,
     rebalance_process_unanswered,
 )
+from ansible_collections.ganeti_gluster.cluster.plugins.modules.gluster_volume import POLL_SECONDS
 
 INVENTORY = spare_inventory(["node4"], "full")
 NEW_BRICKS = (("node4", 0, "/bricks/b1"), ("node1", 1, "/bricks/b2"), ("node2", 1, "/bricks/b2"))
 SUMS = "/var/tmp/bench-sums"
+PASS_TIMEOUT = 600
 
 
 def write_data(files, file_mb):
@@ -59,18 +65,16 @@ def write_data(files, file_mb):
 
 def unreadable(sums):
     """Files that a fresh client mount on node3 cannot read or reads wrong."""
-    out = sh(
-        LAB,
-        "exec",
-        "node3",
-        "--",
-        "sh",
-        "-c",
-        f"mkdir -p /mnt/check && mount -t glusterfs node3:/gv0 /mnt/check && cd /mnt/check/data"
-        f" && printf %s '{sums}' | md5sum -c --quiet; cd / && umount /mnt/check",
-    ).stdout
-    # "fN: FAILED" (wrong contents) or "fN: FAILED open or read"; md5sum's WARNING summary lines are not files.
-    return sum(1 for line in out.splitlines() if ": FAILED" in line)
+    proc = subprocess.run(
+        [LAB, "exec", "node3", "--", "sh", "-c",
+         "mkdir -p /mnt/check && mount -t glusterfs node3:/gv0 /mnt/check && cd /mnt/check/data"
+         f" && {{ printf %s '{sums}' | md5sum -c --quiet; rc=$?; cd /; umount /mnt/check; exit $rc; }}"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    # md5sum -c exits 1 when files fail: "fN: FAILED" (wrong contents) or "fN: FAILED open or read".
+    if proc.returncode not in (0, 1):
+        sys.exit(f"bench: the check through a fresh mount did not run (exit {proc.returncode}): {proc.stderr}")
+    return sum(1 for line in proc.stdout.splitlines() if ": FAILED" in line)
 
 
 def rebalance_status():
@@ -84,16 +88,20 @@ def rebalance_status():
 
 
 def bare_pass(previous_task):
-    """One `rebalance start` (a full pass), waited for; the files it moved. A pass that a
-    node's glusterd records as failed with no failed file (its process ended within a
+    """One `rebalance start` (a full pass), waited for at the module's pace; its status. A pass
+    that a node's glusterd records as failed with no failed file (its process ended within a
     second and raced its own disconnect) is started again, as gluster_volume does."""
     for _ in range(3):
         gluster("node1", "volume", "rebalance", "gv0", "start")
+        deadline = time.monotonic() + PASS_TIMEOUT
+        pauses = backoff(*POLL_SECONDS)
         while True:
             status = rebalance_status()
             if status is not None and status.task_id != previous_task and (status.completed or status.failed):
                 break
-            time.sleep(0.1)
+            if time.monotonic() > deadline:
+                sys.exit(f"bench: a bare rebalance pass did not end in {PASS_TIMEOUT} s: {status}")
+            time.sleep(next(pauses))
         if status.completed:
             return status
         if status.failures:
