@@ -14,7 +14,7 @@ files of FILE_MB MiB (distinct contents) through a FUSE mount on node1. Then:
   until a pass moves nothing (the converged floor). The time at the end of
   the first pass is the one-pass floor. Its status is polled at the module's
   pace (from 0.25 s, doubling to 2 s): each `rebalance status` is a
-  transaction on every node, and polling faster slows the passes it watches.
+  transaction that asks every node's rebalance process.
 
 After the floor's first pass (clock stopped) and after each join, every file is
 read back through a fresh client mount on node3 and checked against its md5:
