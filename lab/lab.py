@@ -18,6 +18,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -30,6 +31,8 @@ NODE_INIT = HERE / "node-init.sh"
 REAPER = HERE / "reaper.py"
 
 MAX_HOSTS = 16
+# A DNS domain for --domain: dot-separated labels of letters, digits and inner hyphens.
+DOMAIN = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$")
 DISKS_PER_HOST = 2
 READY_TIMEOUT = 20.0
 TEARDOWN_TIMEOUT = 20.0
@@ -231,6 +234,9 @@ class Lab:
     def up(self, count: int, disk_size: str = "4G", domain: str = "") -> LabState:
         if not 1 <= count <= MAX_HOSTS:
             raise LabError(f"the number of hosts must be between 1 and {MAX_HOSTS}, not {count}")
+        domain = domain.strip(".")
+        if domain and not DOMAIN.match(domain):
+            raise LabError(f"--domain {domain!r} is not a DNS domain (labels of letters, digits and hyphens)")
         preflight()
         with self.locked():
             state = self.load_state()
@@ -244,7 +250,7 @@ class Lab:
                 prefix=self.prefix,
                 subnet=self.subnet,
                 hosts=[self.host(i) for i in range(1, count + 1)],
-                domain=domain.strip("."),
+                domain=domain,
             )
             try:
                 self._build(state, disk_size)
