@@ -40,7 +40,9 @@ BUSY_LONGEST_PAUSE = 4.0
 # is not connected yet after a start, fails the query for its node with this
 # text (gd_syncop_mgmt_brick_op: the request unwound when the socket closed),
 # prefixed "Brick ops failed on NODE. " for a peer. The query changes nothing,
-# and a moment later glusterd answers from the status the process left.
+# and a moment later glusterd answers from the status the process left. Both
+# reads are the op glusterd names "Rebalance" (GD_OP_DEFRAG_BRICK_VOLUME in
+# glusterd.c's gd_op_list); the recorded outputs are rebalance status's.
 REBALANCE_PROCESS_GONE = "Glusterd Syncop Mgmt brick op 'Rebalance' failed."
 REBALANCE_PROCESS_WAIT_SECONDS = 30
 
