@@ -187,15 +187,17 @@ def test_the_new_hosts_network_cut_right_after_the_probe(pool):
         assert run.rc != 0
         assert "node6" in peers() and bricks_of("node6") == []
         assert_nothing_lost()
-        # An outage, not a blip: it lasts until node1's glusterd has noticed it (about 30 s),
-        # which drops what was queued for node6. A blip shorter than that delivers a queued
-        # lock request once the link is back, and glusterd frees that lock after 180 s
-        # (GF_LOCK_TIMER): GlusterCli's retries wait for it (unit-tested with the recorded error).
-        wait_until(lambda: not peers()["node6"].connected, timeout=90, what="node1 to see node6 disconnected")
     finally:
         lab_exec("node6", "ip link set eth0 up")
         wait_until(lambda: pool_healthy("node6"))
-        wait_until(volume_status_answers, what="glusterd to finish the transactions the cut left open")
+        # node1's connection to node6 held the cut transaction's lock request unacknowledged:
+        # glusterd sets no TCP user timeout on peer connections (glusterd.vol has none), so it
+        # may not notice the cut for the kernel's 15 retransmissions (about 15 min), and keepalive
+        # probes only an idle connection. Back on the link, node6 takes that lock and frees it
+        # after 180 s (GF_LOCK_TIMER); until then every cluster-wide command meets "Locking failed
+        # on node6", which GlusterCli waits out (200 s). Seen on the lab: 512 bytes unacked, 11
+        # retransmissions, still ESTABLISHED 3.5 min after the cut.
+        wait_until(volume_status_answers, timeout=240, what="glusterd to free the lock the cut left on node6")
     converges(inventory, {"add_nodes": "node6"})
     joined("node6", "c")
     assert_nothing_lost()
