@@ -616,7 +616,7 @@ def rebalance_process_advice(volume):
         yield
     except GlusterOpError as exc:
         if rebalance_process_unanswered(exc):
-            node = re.match(r"Brick ops failed on (\S+?)\.", exc.op_errstr or "")
+            node = re.match(r"Brick ops failed on (\S+)\. ", exc.op_errstr or "")
             where = f"on {node.group(1)}" if node else "on this host"
             exc.message += f" See /var/log/glusterfs/{volume}-rebalance.log and glusterd.log {where}."
             exc.args = (exc.message,)

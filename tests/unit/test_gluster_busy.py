@@ -177,3 +177,12 @@ def test_a_read_with_a_deadline_gets_the_error_rather_than_a_pause_past_it():
         cli.rebalance_status("gv0")
     assert caught.value.message.endswith("See /var/log/glusterfs/gv0-rebalance.log and glusterd.log on this host.")
     assert (module.ran, slept) == (1, [])
+
+
+def test_the_advice_names_a_peer_known_by_its_fqdn_whole():
+    fqdn = out("rebalance-status-peer-process-exited.xml").replace("on node1.", "on node1.lab.example.")
+    pauses = busy_pauses(wait=REBALANCE_PROCESS_WAIT_SECONDS)
+    cli, _module, _slept = cli_for([fqdn] * (len(pauses) + 1))
+    with pytest.raises(GlusterOpError) as caught:
+        cli.rebalance_status("gv0")
+    assert caught.value.message.endswith("glusterd.log on node1.lab.example.")
