@@ -593,19 +593,24 @@ def _int(text, default):
         return default
 
 
+def _error_lines(exc):
+    """glusterd's error, one line per node that failed (none when it gave no text)."""
+    return [line for line in (exc.op_errstr or "").splitlines() if line.strip()]
+
+
 def lock_was_taken(exc):
     """Whether glusterd refused `exc`'s command only because a lock, here or on a
     peer, was held by another transaction (nothing was done)."""
     if exc.op_errno == OP_ERRNO_BUSY:
         return True
-    lines = [line for line in (exc.op_errstr or "").splitlines() if line.strip()]
+    lines = _error_lines(exc)
     return bool(lines) and all(line.startswith(PEER_LOCK_FAILED) for line in lines)
 
 
 def rebalance_process_unanswered(exc):
     """Whether `exc` failed only because a node's rebalance process was exiting or
     not yet connected when glusterd asked it (see REBALANCE_PROCESS_GONE)."""
-    lines = [line for line in (exc.op_errstr or "").splitlines() if line.strip()]
+    lines = _error_lines(exc)
     return bool(lines) and all(REBALANCE_PROCESS_GONE in line for line in lines)
 
 
@@ -624,8 +629,9 @@ def rebalance_process_advice(volume):
 
 
 def busy_pauses(wait=BUSY_WAIT_SECONDS, first=BUSY_FIRST_PAUSE, longest=BUSY_LONGEST_PAUSE):
-    """The pauses between tries of a command that found glusterd's lock taken:
-    doubling from `first` up to `longest`, `wait` seconds in all."""
+    """The pauses between tries of a command glusterd refused for a moment (its lock
+    taken; a read of a rebalance process that was exiting): doubling from `first`
+    up to `longest`, `wait` seconds in all."""
     pauses, total = [], 0.0
     for pause in backoff(first, longest):
         if total + pause > wait:
