@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import struct
 import uuid
 
@@ -21,7 +22,6 @@ GLUSTER_METADATA_PREFIX = ".glusterfs-anonymous-inode-"
 
 # Added to a brick's fstab options unless the caller gives them (see boot_safe_mount_options).
 BOOT_SAFE_OPTIONS = ("nofail", "x-systemd.device-timeout=30s")
-BY_UUID = "/dev/disk/by-uuid/"
 
 XFS_MAGIC = b"XFSB"
 XFS_INODESIZE_OFFSET = 104  # sb_inodesize, big-endian u16 (xfs_format.h)
@@ -106,7 +106,8 @@ def parse_blkid_export(text):
     for line in text.splitlines():
         key, sep, value = line.partition("=")
         if sep:
-            probed[key.strip()] = value.strip()
+            # -o export escapes a space, quote, $ and the like with a backslash.
+            probed[key.strip()] = re.sub(r"\\(.)", r"\1", value.strip())
     return probed
 
 
@@ -161,14 +162,39 @@ def fstab_lines_at(text, mount_point):
     return [(index + 1, fields) for index, fields in parse_fstab(text) if fields[1] == mount_point]
 
 
-def fstab_spec_uuid(spec):
-    """The filesystem UUID an fstab source names (UUID=... or /dev/disk/by-uuid/...), or None."""
+# fstab's tags and the udev links that name the same thing, with the blkid -p key that holds it.
+FSTAB_TAGS = {
+    "UUID": ("/dev/disk/by-uuid/", "UUID"),
+    "LABEL": ("/dev/disk/by-label/", "LABEL"),
+    "PARTUUID": ("/dev/disk/by-partuuid/", "PART_ENTRY_UUID"),
+    "PARTLABEL": ("/dev/disk/by-partlabel/", "PART_ENTRY_NAME"),
+}
+CASE_FREE_TAGS = ("UUID", "PARTUUID")
+
+
+def fstab_spec_tag(spec):
+    """(tag, value) for an fstab source that names a filesystem or partition by tag
+    (LABEL=x, UUID="x") or by udev link (/dev/disk/by-label/x), else None."""
     key, sep, value = spec.partition("=")
-    if sep and key == "UUID":
-        return value.strip('"').lower()
-    if spec.startswith(BY_UUID):
-        return spec[len(BY_UUID) :].lower()
+    if sep and key in FSTAB_TAGS:
+        return key, _unescape_mount_field(value.strip('"'))
+    for tag, (link_dir, _) in FSTAB_TAGS.items():
+        if spec.startswith(link_dir):
+            # fstab escapes a space as \040, udev's links as \x20: both decode alike.
+            return tag, _unescape_mount_field(spec[len(link_dir) :])
     return None
+
+
+def fstab_spec_names(spec, probed):
+    """Whether an fstab source's tag names what `blkid -p` found on a device (`probed`)."""
+    tagged = fstab_spec_tag(spec)
+    if tagged is None:
+        return False
+    tag, value = tagged
+    found = probed.get(FSTAB_TAGS[tag][1])
+    if not found:
+        return False
+    return found.lower() == value.lower() if tag in CASE_FREE_TAGS else found == value
 
 
 def boot_safe_mount_options(options):

@@ -24,8 +24,12 @@ description:
     and is written to a file beside C(/etc/fstab) with its mode and owner, then renamed over it
     (C(atomic_move)).
   - An entry for O(mount_point) that names another filesystem is never replaced or deleted; the
-    task fails naming its line. An entry for the same filesystem (by UUID or device path) with other
-    options, such as one written by an earlier version without C(nofail), is rewritten.
+    task fails naming its line. An entry for the same filesystem with other options - an admin's
+    own line on a pool built by hand, or one written by an earlier version without C(nofail) - is
+    rewritten with O(mount_options). It keeps its source when that names the filesystem or device
+    stably (C(UUID=), C(LABEL=), C(PARTUUID=), C(PARTLABEL=), a C(/dev/disk/...) or
+    C(/dev/mapper/...) link); a kernel device name such as C(/dev/sdb), which can change at the
+    next boot, becomes C(UUID=).
   - When C(blkid) reports no filesystem UUID (after formatting, or on an existing XFS), the task
     fails with what C(blkid) said; no entry is written.
   - Without O(device), creates O(path) on whatever filesystem holds it.
@@ -160,7 +164,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_fs im
     describe_signature,
     device_number,
     fstab_lines_at,
-    fstab_spec_uuid,
+    fstab_spec_names,
     fstab_with_entry,
     is_gluster_metadata,
     mount_at,
@@ -180,6 +184,8 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli
 )
 
 FSTAB = "/etc/fstab"
+# udev and device-mapper names that stay with the disk from one boot to the next
+STABLE_DEVICE_LINKS = ("/dev/disk/", "/dev/mapper/")
 
 
 class BrickRun:
@@ -268,7 +274,7 @@ class BrickRun:
                 f"refusing to format it or to write {FSTAB} without one. Check the filesystem "
                 f"(xfs_repair -n {self.device}), then run again"
             )
-        fstab_text, ours = self.read_fstab(fs_uuid)
+        fstab_text, ours = self.read_fstab(probed if fs_uuid else {})
         if fs_uuid is None:
             if elsewhere or mounted_here:
                 self.fail(
@@ -337,15 +343,23 @@ class BrickRun:
             **run,
         )
 
-    def names_this_device(self, spec, fs_uuid):
-        """Whether an fstab source is the brick's filesystem: its UUID, or a path to the device."""
-        if fs_uuid and fstab_spec_uuid(spec) == fs_uuid.lower():
+    def names_this_device(self, spec, probed):
+        """Whether an fstab source is the brick's filesystem: a tag (UUID=, LABEL=, PARTUUID=, ...)
+        or udev link that names it, or a path to the device."""
+        if fstab_spec_names(spec, probed):
             return True
         return spec.startswith("/") and os.path.realpath(spec) == os.path.realpath(self.device)
 
-    def read_fstab(self, fs_uuid):
+    @staticmethod
+    def is_kernel_device_name(spec):
+        """/dev/sdb or /dev/loop3, not a tag or a link such as /dev/disk/by-id/... or /dev/mapper/..."""
+        stable = spec.startswith(STABLE_DEVICE_LINKS) or os.path.islink(spec)
+        return spec.startswith("/") and not stable
+
+    def read_fstab(self, probed):
         """The fstab text and its entries for the mount point, as (line number, fields); refuses
-        (before anything is formatted) when one of them mounts another filesystem there."""
+        (before anything is formatted) when one of them mounts another filesystem there.
+        `probed` is what blkid found on the device ({} for a device still to be formatted)."""
         try:
             with open(FSTAB) as handle:
                 text = handle.read()
@@ -353,8 +367,8 @@ class BrickRun:
             text = ""
         entries = fstab_lines_at(text, self.mount_point)
         for number, fields in entries:
-            if not self.names_this_device(fields[0], fs_uuid):
-                ours = f"UUID={fs_uuid}" if fs_uuid else f"a new filesystem on {self.device}"
+            if not self.names_this_device(fields[0], probed):
+                ours = f"UUID={probed['UUID']}" if probed.get("UUID") else f"a new filesystem on {self.device}"
                 self.fail(
                     f"{FSTAB} line {number} mounts another filesystem at {self.mount_point}: "
                     f"'{' '.join(fields)}' (this brick's is {ours}); refusing to replace or delete it. "
@@ -363,11 +377,14 @@ class BrickRun:
         return text, entries
 
     def write_fstab(self, text, ours, fs_uuid):
-        """One entry for the mount point, by UUID, that lets the host boot without the disk. Our own
-        entries (same filesystem) with other options, such as one without nofail written by an
-        earlier version, are rewritten; read_fstab refused anyone else's."""
+        """One entry for the mount point that lets the host boot without the disk. An entry of the
+        admin's for this filesystem keeps its source (LABEL=, a /dev/disk link) and gets the boot-safe
+        options; a new one, or one naming a kernel device name (which can change at the next boot),
+        names the filesystem by UUID. read_fstab refused entries for another filesystem."""
         # Only check mode gets here without a UUID (the device is not formatted yet); nothing is written then.
         spec = f"UUID={fs_uuid}" if fs_uuid else f"UUID=(the new filesystem on {self.device})"
+        if ours and fs_uuid and not self.is_kernel_device_name(ours[0][1][0]):
+            spec = ours[0][1][0]
         entry = [spec, self.mount_point, "xfs", boot_safe_mount_options(self.p["mount_options"]), "0", "0"]
         lines = text.splitlines()
         before = "\n".join(lines[number - 1].strip() for number, _ in ours) or None
@@ -455,8 +472,7 @@ class BrickRun:
         at_point = mount_at(read_mounts(), self.mount_point)
         if at_point is not None and at_point["device_number"] != number:
             self.fail(f"{self.mount_point} has {at_point['source']} mounted on it, not {self.device}; left as it is")
-        fs_uuid = self.probe().get("UUID")
-        text, ours = self.read_fstab(fs_uuid)
+        text, ours = self.read_fstab(self.probe())
         self.diff_before["fstab"] = "\n".join(text.splitlines()[n - 1].strip() for n, _ in ours) or None
         self.diff_after["fstab"] = None
         self.diff_before["mounted"] = at_point is not None

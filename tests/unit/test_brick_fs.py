@@ -6,6 +6,8 @@ import struct
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_fs import (
     contents_besides_metadata,
     describe_signature,
+    fstab_spec_names,
+    fstab_spec_tag,
     fstab_with_entry,
     mount_at,
     mount_containing,
@@ -97,3 +99,27 @@ def test_gluster_metadata_is_not_content(tmp_path):
     for name in (".glusterfs", ".glusterfs-anonymous-inode-1234", "data"):
         (tmp_path / name).mkdir()
     assert contents_besides_metadata(str(tmp_path)) == ["data"]
+
+
+def test_fstab_sources_by_tag_and_by_udev_link():
+    assert fstab_spec_tag('UUID="AB-12"') == ("UUID", "AB-12")
+    assert fstab_spec_tag("LABEL=my\\040brick") == ("LABEL", "my brick")
+    assert fstab_spec_tag("/dev/disk/by-label/my\\x20brick") == ("LABEL", "my brick")
+    assert fstab_spec_tag("/dev/disk/by-partuuid/0a0b-01") == ("PARTUUID", "0a0b-01")
+    assert fstab_spec_tag("PARTLABEL=gluster") == ("PARTLABEL", "gluster")
+    assert fstab_spec_tag("/dev/sdb") is None
+    assert fstab_spec_tag("/dev/disk/by-id/wwn-0x5000") is None  # a link, matched by resolving it
+    assert fstab_spec_tag("tmpfs") is None
+
+
+def test_an_fstab_source_names_what_blkid_found():
+    probed = parse_blkid_export(
+        "UUID=ab-12\nLABEL=my\\ brick\nTYPE=xfs\nPART_ENTRY_UUID=0A0B-01\nPART_ENTRY_NAME=gluster\n"
+    )
+    assert probed["LABEL"] == "my brick"
+    named = ["UUID=AB-12", "/dev/disk/by-uuid/ab-12", "LABEL=my\\040brick", "PARTUUID=0a0b-01", "PARTLABEL=gluster"]
+    assert all(fstab_spec_names(spec, probed) for spec in named)
+    # Labels are case-sensitive; a tag blkid did not find names nothing.
+    others = ["LABEL=My\\040brick", "PARTLABEL=Gluster", "UUID=ab-13", "/dev/sdb", "LABEL=x"]
+    assert not any(fstab_spec_names(spec, probed) for spec in others)
+    assert not fstab_spec_names("PARTUUID=0a0b-01", {"UUID": "ab-12"})

@@ -184,6 +184,47 @@ def test_force_does_not_replace_another_filesystems_entry(host):
     assert host.fstab.read_text() == text
 
 
+XFS_LABELLED = XFS + "LABEL=brick\\ one\n"  # blkid -o export escapes the space
+
+
+@pytest.mark.parametrize(
+    "spec",
+    ["LABEL=brick\\040one", "/dev/disk/by-label/brick\\x20one", f"UUID={UUID.upper()}"],
+)
+def test_an_admins_own_line_for_the_brick_is_adopted_keeping_its_source(host, spec):
+    # A pool built by hand: the brick mounted through the admin's fstab line, with default options.
+    os.makedirs(host.path + "/.glusterfs")
+    host.mounted()
+    host.fstab.write_text(f"{ROOT_LINE}\n{spec} {host.mount_point} xfs defaults 0 0\n")
+    first = host.run([Expected(BLKID, 0, XFS_LABELLED)])
+    assert not first.failed, first.result
+    assert (first.result["changed"], first.result["fstab_changed"], first.result["commands"]) == (True, True, [])
+    assert host.fstab.read_text() == f"{ROOT_LINE}\n{host.line(spec=spec)}\n"
+    again = host.run([Expected(BLKID, 0, XFS_LABELLED)])
+    assert (again.result["changed"], again.result["fstab_changed"]) == (False, False)
+
+
+def test_a_line_by_kernel_device_name_is_rewritten_by_uuid(host):
+    # /dev/sdb may be another disk after the next boot; the filesystem's UUID is not.
+    os.makedirs(host.path + "/.glusterfs")
+    host.mounted()
+    host.fstab.write_text(f"{ROOT_LINE}\n{DEVICE} {host.mount_point} xfs defaults 0 0\n")
+    result = host.run([xfs()])
+    assert not result.failed, result.result
+    assert host.fstab.read_text() == f"{ROOT_LINE}\n{host.line()}\n"
+
+
+@pytest.mark.parametrize("spec", ["LABEL=other", "PARTUUID=0a0b0c0d-01", "/dev/disk/by-label/other"])
+def test_a_line_naming_another_label_or_partition_is_refused(host, spec):
+    text = f"{ROOT_LINE}\n{spec} {host.mount_point} xfs defaults 0 0\n"
+    host.fstab.write_text(text)
+    host.mounted()
+    result = host.run([Expected(BLKID, 0, XFS_LABELLED)])
+    assert result.failed
+    assert result.result["msg"].startswith(f"{host.fstab} line 2 mounts another filesystem at {host.mount_point}: ")
+    assert host.fstab.read_text() == text
+
+
 def test_fstab_is_replaced_through_atomic_move_keeping_its_mode(host):
     host.fstab.write_text(ROOT_LINE + "\n")
     host.fstab.chmod(0o640)
@@ -226,12 +267,15 @@ def test_an_entry_from_an_earlier_version_gets_nofail_then_stays(host):
     assert (again.result["changed"], again.result["fstab_changed"]) == (False, False)
 
 
-@pytest.mark.parametrize("spec", [f"/dev/disk/by-uuid/{UUID}", f'UUID="{UUID.upper()}"', DEVICE])
-def test_an_entry_naming_the_filesystem_another_way_is_ours_and_rewritten(host, spec):
+@pytest.mark.parametrize(
+    ("spec", "kept"),
+    [(f"/dev/disk/by-uuid/{UUID}", True), (f'UUID="{UUID.upper()}"', True), (DEVICE, False)],
+)
+def test_an_entry_naming_the_filesystem_another_way_is_ours_and_rewritten(host, spec, kept):
     host.mounted()
     os.makedirs(host.path)
     host.fstab.write_text(f"{ROOT_LINE}\n{spec} {host.mount_point} xfs noatime 0 2\n")
     result = host.run([xfs()])
     assert not result.failed, result.result
     assert result.result["fstab_changed"] is True
-    assert host.fstab.read_text() == f"{ROOT_LINE}\n{host.line()}\n"
+    assert host.fstab.read_text() == f"{ROOT_LINE}\n{host.line(spec=spec if kept else f'UUID={UUID}')}\n"
