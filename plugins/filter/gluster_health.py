@@ -63,6 +63,7 @@ def gluster_health_table(result):
             lines.append(f"  self-heal daemon: {daemons}")
         for task in volume["tasks"]:
             moved = f", {task['files']} files moved, {task['failures']} failures" if "files" in task else ""
+            moved += f", {task['skipped']} skipped" if "skipped" in task else ""
             lines.append(f"  task: {task['type'].lower()} {task['status']}{moved}")
         quorum = volume["quorum"]
         server = (

@@ -65,6 +65,9 @@ REBALANCE_NOT_STARTED = 0
 REBALANCE_RUNNING = {1, 5}
 REBALANCE_COMPLETED = {3, 7}
 REBALANCE_FAILED = {2, 4, 6, 8}  # stopped or failed, data or layout
+# The task types `volume status VOL` lists.
+TASK_REBALANCE = "Rebalance"
+TASK_REMOVE_BRICK = "Remove brick"
 
 
 class GlusterError(CommandError):

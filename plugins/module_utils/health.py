@@ -22,7 +22,10 @@ degraded (works now, with less margin than it should):
   - a peer disconnected or not in the cluster;
   - the self-heal daemon not running on a peer that holds bricks of the
     volume, or switched off by its option;
-  - a rebalance or remove-brick running, failed, or with failed files;
+  - a rebalance or remove-brick running, failed, or with failed files; a
+    remove-brick that ended with files it failed to move or skipped (they are
+    still on the bricks it removes: committing it would take them out of the
+    volume);
   - a brick with less free space or free inodes than the given percentages.
 healthy: none of these.
 """
@@ -35,6 +38,8 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli
     PEER_IN_CLUSTER,
     REBALANCE_FAILED,
     REBALANCE_RUNNING,
+    TASK_REBALANCE,
+    TASK_REMOVE_BRICK,
     GlusterError,
 )
 
@@ -124,6 +129,7 @@ def assess(
     heal=None,
     options=None,
     rebalance=None,
+    migration=None,
     touching=(),
     free_min_percent=10,
     inodes_min_percent=10,
@@ -135,7 +141,9 @@ def assess(
     BrickDetail of `volume status VOL detail`; daemons, tasks: from `volume status
     VOL`; heal: HealCount list of `heal info summary` (None: not a replicated or
     dispersed volume, or not read); options: `volume get VOL all`; rebalance: the
-    Rebalance aggregate when a rebalance task is listed; touching: bricks (HOST:PATH)
+    Rebalance aggregate when a rebalance task is listed; migration: the node rows
+    (MigrationNode) of `remove-brick VOL BRICKS status` for a remove-brick task listed
+    and no longer running; touching: bricks (HOST:PATH)
     or hosts the caller is about to change; unread: (what, error) of the reads that
     failed. details None: bricks' state unknown (no offline or quorum finding then).
     """
@@ -284,10 +292,24 @@ def assess(
             "bricks": list(task.bricks),
         }
         what = task.kind.lower()
-        if task.kind == "Rebalance" and rebalance is not None and rebalance.task_id == task.task_id:
+        if task.kind == TASK_REBALANCE and rebalance is not None and rebalance.task_id == task.task_id:
             report.update(failures=rebalance.failures, files=rebalance.files, failed_nodes=list(rebalance.failed_nodes))
             if rebalance.failures and task.status not in REBALANCE_FAILED:
                 find(DEGRADED, volume.name, f"the last {what} failed to move {rebalance.failures} files")
+        elif task.kind == TASK_REMOVE_BRICK and migration and task.status not in REBALANCE_RUNNING:
+            failures, skipped = sum(n.failures for n in migration), sum(n.skipped for n in migration)
+            left_on = [n.name for n in migration if n.failures or n.skipped]
+            report.update(
+                failures=failures, skipped=skipped, files=sum(n.files for n in migration), failed_nodes=left_on
+            )
+            if failures or skipped:
+                find(
+                    DEGRADED,
+                    volume.name,
+                    f"the remove-brick of {', '.join(task.bricks)} left {failures + skipped} files on those bricks "
+                    f"({failures} failed, {skipped} skipped): committing it would take them out of the volume; "
+                    f"{volume.name}-rebalance.log on {', '.join(left_on)} says why",
+                )
         task_reports.append(report)
         # By number: the words differ for a fix-layout ("fix-layout in progress", ...).
         if task.status in REBALANCE_RUNNING:
@@ -337,7 +359,7 @@ def summary(reports):
 def read_volume(cli, volume, peers, touching=(), free_min_percent=10, inodes_min_percent=10):
     """Read one volume's state through `cli` (a GlusterCli) and assess it. A read that
     fails is an unsafe finding; the report keeps what the other reads gave."""
-    details, daemons, tasks, heal, options, rebalance = (), (), (), None, {}, None
+    details, daemons, tasks, heal, options, rebalance, migration = (), (), (), None, {}, None, None
     unread = []
 
     def attempt(what, read, default):
@@ -355,8 +377,16 @@ def read_volume(cli, volume, peers, touching=(), free_min_percent=10, inodes_min
             heal = attempt("heal info", cli.heal_summary, None)
         # Its counts matter once a pass has ended; while it runs, `rebalance status`
         # asks every node's rebalance process and waits on one that does not answer.
-        if any(t.kind == "Rebalance" and t.status not in REBALANCE_RUNNING for t in tasks):
+        if any(t.kind == TASK_REBALANCE and t.status not in REBALANCE_RUNNING for t in tasks):
             rebalance = attempt("the last rebalance", cli.rebalance_status, None)
+        # A migration that ended before its commit: whether it left files on the bricks it removes.
+        removal = next(
+            (t for t in tasks if t.kind == TASK_REMOVE_BRICK and t.bricks and t.status not in REBALANCE_RUNNING), None
+        )
+        if removal is not None:
+            migration = attempt(
+                "the last remove-brick", lambda name: cli.remove_brick_status(name, list(removal.bricks)), None
+            )
     return assess(
         volume,
         peers,
@@ -366,6 +396,7 @@ def read_volume(cli, volume, peers, touching=(), free_min_percent=10, inodes_min
         heal=heal,
         options=options,
         rebalance=rebalance,
+        migration=migration,
         touching=touching,
         free_min_percent=free_min_percent,
         inodes_min_percent=inodes_min_percent,

@@ -127,12 +127,15 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.drain_plan 
     SetState,
     plan_drain,
 )
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import GlusterCli, GlusterError
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
+    TASK_REMOVE_BRICK,
+    GlusterCli,
+    GlusterError,
+)
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import read_volume
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.pool_lock import LOCK_OPTIONS, held_by
 
 POLL_SECONDS = (0.25, 5.0)
-REMOVE_BRICK = "Remove brick"
 
 
 def brick_blockers(bricks, heal_expected=frozenset()):
@@ -158,10 +161,10 @@ def blockers(report, peers, resuming, volume_bricks=()):
     another whose bricks are still in the volume (started, not committed) is."""
     found = brick_blockers(report["bricks"])
     for task in report["tasks"]:
-        ours = task["type"] == REMOVE_BRICK and set(task["bricks"]) == set(resuming)
+        ours = task["type"] == TASK_REMOVE_BRICK and set(task["bricks"]) == set(resuming)
         if task["running"] and not ours:
             found.append(f"a {task['type'].lower()} is running ({task['status']})")
-        elif task["type"] == REMOVE_BRICK and not ours and set(task["bricks"]) & set(volume_bricks):
+        elif task["type"] == TASK_REMOVE_BRICK and not ours and set(task["bricks"]) & set(volume_bricks):
             found.append(
                 f"a remove-brick of {', '.join(task['bricks'])} was started and not committed; commit or stop it"
             )
@@ -288,7 +291,7 @@ class Drain:
             (
                 t["bricks"]
                 for t in report["tasks"]
-                if t["type"] == REMOVE_BRICK and t["bricks"] and set(t["bricks"]) <= set(leaving_names)
+                if t["type"] == TASK_REMOVE_BRICK and t["bricks"] and set(t["bricks"]) <= set(leaving_names)
             ),
             [],
         )

@@ -12,7 +12,8 @@ version_added: "0.2.0"
 description:
   - Reads, in XML mode only, C(pool list), C(volume info), and for each started volume C(volume get VOL all),
     C(volume status VOL detail), C(volume status VOL), C(volume heal VOL info summary) (replicated and
-    dispersed volumes) and C(volume rebalance VOL status) (when a rebalance is listed).
+    dispersed volumes), C(volume rebalance VOL status) (when a rebalance is listed) and
+    C(volume remove-brick VOL BRICKS status) (when a remove-brick is listed that no longer runs).
   - Reports per volume each brick (online, free space and inodes, heal entries pending, in split-brain and
     possibly healing; a brick heal info cannot reach has null counts and C(heal_reached=false)), each
     replica or disperse set against its quorum, the self-heal daemon per peer, the rebalance and
@@ -25,7 +26,8 @@ description:
   - "C(degraded): a brick offline while its set keeps quorum, or one heal info cannot reach; entries pending
     heal or possibly healing; a peer disconnected or not in the cluster; the self-heal daemon not running
     on a connected peer that holds bricks; a rebalance or remove-brick in progress, failed, or that failed
-    to move files; a brick below O(free_min_percent) free space or O(inodes_min_percent) free inodes."
+    to move files; a remove-brick that ended leaving files on the bricks it removes (failed or skipped:
+    committing it would take them out of the volume); a brick below O(free_min_percent) free space or O(inodes_min_percent) free inodes."
   - C(healthy) when there is no finding. A read that fails (other than C(pool list) and C(volume info)) is an
     C(unsafe) finding naming it, and the report keeps what the other reads gave. Read-only; fails only when
     C(pool list) or C(volume info) cannot be read.
@@ -121,8 +123,9 @@ volumes:
       type: list
       elements: dict
     tasks:
-      description: Rebalance and remove-brick tasks glusterd lists, with C(type), C(status) and, for a rebalance,
-        C(files) and C(failures).
+      description: Rebalance and remove-brick tasks glusterd lists, with C(type), C(id), C(status), C(running),
+        C(bricks) and, once a task has ended, C(files), C(failures), C(failed_nodes) and, for a remove-brick,
+        C(skipped) (files it skipped or failed to move stay on the bricks it removes).
       type: list
       elements: dict
     quorum:
