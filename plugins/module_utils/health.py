@@ -24,8 +24,8 @@ degraded (works now, with less margin than it should):
     volume, or switched off by its option;
   - a rebalance or remove-brick running, failed, or with failed files; a
     remove-brick that ended with files it failed to move or skipped (they are
-    still on the bricks it removes: committing it would take them out of the
-    volume);
+    still on the bricks it removes: gluster refuses to commit it, and a forced
+    commit would take them out of the volume);
   - a brick with less free space or free inodes than the given percentages.
 healthy: none of these.
 """
@@ -307,8 +307,8 @@ def assess(
                     DEGRADED,
                     volume.name,
                     f"the remove-brick of {', '.join(task.bricks)} left {failures + skipped} files on those bricks "
-                    f"({failures} failed, {skipped} skipped): committing it would take them out of the volume; "
-                    f"{volume.name}-rebalance.log on {', '.join(left_on)} says why",
+                    f"({failures} failed, {skipped} skipped): gluster refuses to commit it, and a forced commit "
+                    f"would take them out of the volume; {volume.name}-rebalance.log on {', '.join(left_on)} says why",
                 )
         task_reports.append(report)
         # By number: the words differ for a fix-layout ("fix-layout in progress", ...).

@@ -27,7 +27,8 @@ description:
     heal or possibly healing; a peer disconnected or not in the cluster; the self-heal daemon not running
     on a connected peer that holds bricks; a rebalance or remove-brick in progress, failed, or that failed
     to move files; a remove-brick that ended leaving files on the bricks it removes (failed or skipped:
-    committing it would take them out of the volume); a brick below O(free_min_percent) free space or O(inodes_min_percent) free inodes."
+    gluster refuses to commit it, and a forced commit would take them out of the volume); a brick below
+    O(free_min_percent) free space or O(inodes_min_percent) free inodes."
   - C(healthy) when there is no finding. A read that fails (other than C(pool list) and C(volume info)) is an
     C(unsafe) finding naming it, and the report keeps what the other reads gave. Read-only; fails only when
     C(pool list) or C(volume info) cannot be read.

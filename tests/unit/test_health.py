@@ -320,6 +320,66 @@ def test_recorded_split_brain():
     assert split == ["node1:/bricks/hv", "node2:/bricks/hv", "node3:/bricks/hv"]
 
 
+REMOVE_BRICK_FAILURES = "remove-brick-failures"
+
+
+def test_recorded_remove_brick_that_left_files_on_the_brick_it_removes():
+    # Recorded (capture.py): node2's brick of the distribute volume dist removed while three files
+    # on it were immutable; the migration completed with 3 failures, and the task waits for a commit.
+    commands = [
+        read(["pool", "list"], f"{REMOVE_BRICK_FAILURES}-pool-list.xml"),
+        read(["volume", "info"], f"{REMOVE_BRICK_FAILURES}-volume-info.xml"),
+        read(["volume", "get", "dist", "all"], f"{REMOVE_BRICK_FAILURES}-volume-get.xml"),
+        read(["volume", "status", "dist", "detail"], f"{REMOVE_BRICK_FAILURES}-status-detail.xml"),
+        read(["volume", "status", "dist"], f"{REMOVE_BRICK_FAILURES}-status.xml"),
+        read(
+            ["volume", "remove-brick", "dist", "node2:/bricks/e/gv", "status"],
+            f"{REMOVE_BRICK_FAILURES}-remove-brick-status.xml",
+        ),
+    ]
+    result = run_module(gluster_volume_health.main, {"volumes": ["dist"]}, commands).result
+    assert result["verdict"] == "degraded"
+    assert result["reasons"] == [
+        "dist: the remove-brick of node2:/bricks/e/gv left 3 files on those bricks (3 failed, 0 skipped): gluster "
+        "refuses to commit it, and a forced commit would take them out of the volume; dist-rebalance.log on node2 "
+        "says why"
+    ]
+    (task,) = result["volumes"][0]["tasks"]
+    assert (task["type"], task["status"], task["running"], task["bricks"]) == (
+        "Remove brick",
+        "completed",
+        False,
+        ["node2:/bricks/e/gv"],
+    )
+    assert (task["files"], task["failures"], task["skipped"], task["failed_nodes"]) == (15, 3, 0, ["node2"])
+
+
+@pytest.mark.parametrize(
+    ("number", "status", "reads_migration"),
+    [(1, "in progress", False), (3, "completed", True), (4, "stopped", True)],
+)
+def test_a_remove_brick_is_asked_for_its_counts_once_it_no_longer_runs(number, status, reads_migration):
+    from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import MigrationNode
+    from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import read_volume
+
+    vol = volume([1, 2, 3, 1, 2, 3])
+    leaving = tuple(b.name for b in vol.bricks[3:])
+    cli = FakeCli(vol, [Task("Remove brick", "t-2", number, status, leaving)])
+    asked = []
+
+    def remove_brick_status(name, bricks):
+        asked.append(tuple(bricks))
+        return [MigrationNode("node2", number, status, 5, 0, 2), MigrationNode("node3", number, status, 4, 0, 0)]
+
+    cli.remove_brick_status = remove_brick_status
+    result = read_volume(cli, vol, peers(3))
+    assert asked == ([leaving] if reads_migration else [])
+    (task,) = result["tasks"]
+    assert task.get("skipped") == (2 if reads_migration else None)
+    left = [r for r in reasons(result, DEGRADED) if "left 2 files" in r]
+    assert len(left) == (1 if reads_migration else 0)
+
+
 def test_an_unknown_volume_is_refused_before_reading_it():
     outcome = run_module(
         gluster_volume_health.main,
