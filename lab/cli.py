@@ -18,13 +18,25 @@ import sys
 import time
 from pathlib import Path
 
-from lab.lab import MAX_HOSTS, Lab, LabError
+from lab.lab import MAX_HOSTS, MAX_SLOT, Lab, LabError
 
-DEFAULT_STATE_DIR = "/var/tmp/gglab"
+
+def lab_slot() -> int:
+    """GGLAB_SLOT: which of the labs that can run side by side (default 0)."""
+    text = os.environ.get("GGLAB_SLOT", "0")
+    if not text.isdigit() or int(text) > MAX_SLOT:
+        raise LabError(f"GGLAB_SLOT must be a number from 0 to {MAX_SLOT}, not {text!r}")
+    return int(text)
+
+
+def lab_from_env(state_dir: Path | None = None) -> Lab:
+    """The lab of GGLAB_SLOT, in `state_dir`, GGLAB_STATE_DIR or the slot's own directory."""
+    given = state_dir or os.environ.get("GGLAB_STATE_DIR")
+    return Lab.in_slot(lab_slot(), Path(given).resolve() if given else None)
 
 
 def default_state_dir() -> Path:
-    return Path(os.environ.get("GGLAB_STATE_DIR", DEFAULT_STATE_DIR))
+    return lab_from_env().state_dir
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -34,8 +46,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--state-dir",
         type=Path,
-        default=default_state_dir(),
-        help="where the lab keeps its files (env GGLAB_STATE_DIR; default %(default)s)",
+        help="where the lab keeps its files (env GGLAB_STATE_DIR; default /var/tmp/gglab, "
+        "/var/tmp/gglabN for GGLAB_SLOT=N)",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -70,8 +82,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    lab = Lab(args.state_dir.resolve())
     try:
+        lab = lab_from_env(args.state_dir)
         return dispatch(lab, args)
     except LabError as exc:
         print(f"lab: {exc}", file=sys.stderr)

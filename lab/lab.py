@@ -57,6 +57,14 @@ PRIVATE_DIRS = (
 PRIVATE_FILES = ("/etc/hosts", "/etc/hostname", "/etc/fstab")
 # Left in the machine's directories that the lab had to create as mount points.
 MOUNTPOINT_MARK = ".gglab-mountpoint"
+# Beside it, one mark per lab using such a directory: a lab going down removes
+# the directory only when no other lab mounts over it (rmdir would detach the
+# other lab's mounts).
+IN_USE_MARK = ".gglab-in-use-"
+MOUNTPOINTS_LOCK = Path("/run/lock/gglab-mountpoints.lock")
+# Labs that run side by side take different slots: slot N has its own
+# namespaces (PREFIX-...), subnet (10.77.N.0/24) and state directory.
+MAX_SLOT = 9
 
 REQUIRED_TOOLS = ("ip", "unshare", "nsenter", "losetup", "ssh-keygen", "socat", "/usr/sbin/sshd")
 
@@ -146,7 +154,24 @@ def process_in_netns(pid: int, netns: str) -> bool:
     return bool(pid) and inode is not None and pid in pids_in_netns({inode})
 
 
+@contextlib.contextmanager
+def mountpoints_locked():
+    """Every lab's bookkeeping of the machine directories it mounts over, one at a time."""
+    MOUNTPOINTS_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with open(MOUNTPOINTS_LOCK, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 class Lab:
+    @classmethod
+    def in_slot(cls, slot: int, state_dir: Path | None = None) -> Lab:
+        """The lab of `slot` (0: gglab, 10.77.0.0/24, /var/tmp/gglab; N: gglabN, 10.77.N.0/24, /var/tmp/gglabN)."""
+        if not 0 <= slot <= MAX_SLOT:
+            raise LabError(f"the lab slot must be between 0 and {MAX_SLOT}, not {slot}")
+        prefix = f"gglab{slot or ''}"
+        return cls(state_dir or Path("/var/tmp") / prefix, prefix=prefix, subnet=f"10.77.{slot}")
+
     def __init__(self, state_dir: Path, prefix: str = "gglab", subnet: str = "10.77.0") -> None:
         self.state_dir = state_dir
         self.prefix = prefix
@@ -156,6 +181,10 @@ class Lab:
         self.lock_file = Path("/run/lock") / f"{prefix}.lock"
 
     # -- naming -------------------------------------------------------------
+
+    @property
+    def in_use_mark(self) -> str:
+        return IN_USE_MARK + self.prefix
 
     @property
     def switch_netns(self) -> str:
@@ -302,11 +331,15 @@ class Lab:
     def _prepare_host_tree(self, host: Host, state: LabState) -> subprocess.Popen:
         """Lay out the host's private paths; return the running host-key generation."""
         root = Path(host.root)
+        with mountpoints_locked():
+            for path in PRIVATE_DIRS:
+                if not os.path.isdir(path):
+                    # Marked, so teardown finds what it made even without state.json.
+                    os.makedirs(path)
+                    (Path(path) / MOUNTPOINT_MARK).touch()
+                if os.path.exists(os.path.join(path, MOUNTPOINT_MARK)):
+                    (Path(path) / self.in_use_mark).touch()
         for path in PRIVATE_DIRS:
-            if not os.path.isdir(path):
-                # Marked, so teardown finds what it made even without state.json.
-                os.makedirs(path)
-                (Path(path) / MOUNTPOINT_MARK).touch()
             (root / path.lstrip("/")).mkdir(parents=True, exist_ok=True)
         (root / "tmp").chmod(0o1777)
 
@@ -520,6 +553,7 @@ class Lab:
             "ansible_ssh_common_args": ssh_common_args,
             "lab_cluster_name": "labcluster",
             "lab_cluster_address": self.cluster_address,
+            "lab_state_dir": str(self.state_dir),
         }
 
     # -- down ---------------------------------------------------------------
@@ -563,11 +597,14 @@ class Lab:
             if netns_inode(name) is not None:
                 run(["ip", "netns", "delete", name])
         self._detach_loop_devices()
-        for path in PRIVATE_DIRS:
-            with contextlib.suppress(OSError):
-                if os.listdir(path) == [MOUNTPOINT_MARK]:
-                    os.unlink(os.path.join(path, MOUNTPOINT_MARK))
-                    os.rmdir(path)
+        with mountpoints_locked():
+            for path in PRIVATE_DIRS:
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(path, self.in_use_mark))
+                with contextlib.suppress(OSError):
+                    if os.listdir(path) == [MOUNTPOINT_MARK]:
+                        os.unlink(os.path.join(path, MOUNTPOINT_MARK))
+                        os.rmdir(path)
         self._remove_state_dir()
 
     def _detach_loop_devices(self) -> None:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from lab.cli import default_state_dir
+
 REPO = Path(__file__).resolve().parents[2]
 LAB = REPO / "bin" / "lab"
-STATE_DIR = Path(os.environ.get("GGLAB_STATE_DIR", "/var/tmp/gglab"))
+STATE_DIR = default_state_dir()  # GGLAB_SLOT and GGLAB_STATE_DIR, as the lab CLI reads them
 
 
 def lab(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -28,3 +28,33 @@ def test_a_domain_that_is_not_one_is_refused_before_anything_is_made(tmp_path, d
     with pytest.raises(LabError, match="is not a DNS domain"):
         Lab(tmp_path).up(2, domain=domain)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_labs_in_different_slots_share_no_name_address_or_directory(monkeypatch):
+    from lab.cli import lab_from_env
+
+    labs = {}
+    for slot in ("0", "1"):
+        monkeypatch.setenv("GGLAB_SLOT", slot)
+        monkeypatch.delenv("GGLAB_STATE_DIR", raising=False)
+        labs[slot] = lab_from_env()
+    first, second = labs["0"], labs["1"]
+    assert (first.prefix, first.subnet, str(first.state_dir)) == ("gglab", "10.77.0", "/var/tmp/gglab")
+    assert (second.prefix, second.subnet, str(second.state_dir)) == ("gglab1", "10.77.1", "/var/tmp/gglab1")
+    assert (second.host(1).address, second.host(1).netns, second.switch_netns) == (
+        "10.77.1.11",
+        "gglab1-node1",
+        "gglab1-sw",
+    )
+    assert first.lock_file != second.lock_file and first.in_use_mark != second.in_use_mark
+    # Each lab finds only its own namespaces: gglab1-node1 is not one of gglab's.
+    assert not second.host(1).netns.startswith(f"{first.prefix}-")
+
+
+@pytest.mark.parametrize("slot", ["10", "-1", "one"])
+def test_a_slot_out_of_range_is_refused(monkeypatch, slot):
+    from lab.cli import lab_from_env
+
+    monkeypatch.setenv("GGLAB_SLOT", slot)
+    with pytest.raises(LabError, match="GGLAB_SLOT must be a number from 0 to 9"):
+        lab_from_env()
