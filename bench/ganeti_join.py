@@ -74,7 +74,7 @@ ganeti_nodes:
   hosts:
 {nodes}  vars:
     ganeti_gluster_disk_hook_inventory:
-      - /var/tmp/gglab/inventory-inside.yml
+      - "{{{{ lab_state_dir }}}}/inventory-inside.yml"
       - "{{{{ ganeti_gluster_disk_hook_project_dir }}}}/bench/.ganeti-join-inventory/hosts.yml"
 """
     )

@@ -106,8 +106,7 @@ def parse_blkid_export(text):
     for line in text.splitlines():
         key, sep, value = line.partition("=")
         if sep:
-            # -o export escapes a space, quote, $ and the like with a backslash.
-            probed[key.strip()] = re.sub(r"\\(.)", r"\1", value.strip())
+            probed[key.strip()] = value.strip()
     return probed
 
 
@@ -162,39 +161,34 @@ def fstab_lines_at(text, mount_point):
     return [(index + 1, fields) for index, fields in parse_fstab(text) if fields[1] == mount_point]
 
 
-# fstab's tags and the udev links that name the same thing, with the blkid -p key that holds it.
-FSTAB_TAGS = {
-    "UUID": ("/dev/disk/by-uuid/", "UUID"),
-    "LABEL": ("/dev/disk/by-label/", "LABEL"),
-    "PARTUUID": ("/dev/disk/by-partuuid/", "PART_ENTRY_UUID"),
-    "PARTLABEL": ("/dev/disk/by-partlabel/", "PART_ENTRY_NAME"),
-}
-CASE_FREE_TAGS = ("UUID", "PARTUUID")
+# The tags an fstab source can name a device by, and the udev links that carry them.
+FSTAB_TAGS = ("UUID", "LABEL", "PARTUUID", "PARTLABEL")
+UDEV_TAG_LINKS = {f"/dev/disk/by-{tag.lower()}/": tag for tag in FSTAB_TAGS}
+
+
+def _unescape_bytes(text, pattern, base):
+    raw = re.sub(pattern, lambda m: bytes([int(m.group(1), base)]), text.encode("utf-8", "surrogateescape"))
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def unescape_fstab_field(field):
+    """An fstab field as libmount reads it: \\ooo (octal) is the only escape."""
+    return _unescape_bytes(field, rb"\\([0-7]{3})", 8)
 
 
 def fstab_spec_tag(spec):
-    """(tag, value) for an fstab source that names a filesystem or partition by tag
-    (LABEL=x, UUID="x") or by udev link (/dev/disk/by-label/x), else None."""
+    """(tag, value) for an fstab source (as the file holds it) that names a device by tag,
+    TAG=value or TAG="value", or by a udev link /dev/disk/by-TAG/NAME (NAME as udev encodes
+    it, \\xNN); None for anything else."""
+    spec = unescape_fstab_field(spec)
     key, sep, value = spec.partition("=")
     if sep and key in FSTAB_TAGS:
-        return key, _unescape_mount_field(value.strip('"'))
-    for tag, (link_dir, _) in FSTAB_TAGS.items():
+        quoted = len(value) >= 2 and value[0] == value[-1] == '"'
+        return key, value[1:-1] if quoted else value
+    for link_dir, tag in UDEV_TAG_LINKS.items():
         if spec.startswith(link_dir):
-            # fstab escapes a space as \040, udev's links as \x20: both decode alike.
-            return tag, _unescape_mount_field(spec[len(link_dir) :])
+            return tag, _unescape_bytes(spec[len(link_dir) :], rb"\\x([0-9a-fA-F]{2})", 16)
     return None
-
-
-def fstab_spec_names(spec, probed):
-    """Whether an fstab source's tag names what `blkid -p` found on a device (`probed`)."""
-    tagged = fstab_spec_tag(spec)
-    if tagged is None:
-        return False
-    tag, value = tagged
-    found = probed.get(FSTAB_TAGS[tag][1])
-    if not found:
-        return False
-    return found.lower() == value.lower() if tag in CASE_FREE_TAGS else found == value
 
 
 def boot_safe_mount_options(options):

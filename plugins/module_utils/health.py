@@ -36,6 +36,7 @@ import math
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
     PEER_IN_CLUSTER,
+    REBALANCE_COMPLETED,
     REBALANCE_FAILED,
     REBALANCE_RUNNING,
     TASK_REBALANCE,
@@ -302,7 +303,8 @@ def assess(
             report.update(
                 failures=failures, skipped=skipped, files=sum(n.files for n in migration), failed_nodes=left_on
             )
-            if failures or skipped:
+            # A stopped or failed one is a finding below; its counts leave out files it never tried.
+            if (failures or skipped) and task.status in REBALANCE_COMPLETED:
                 find(
                     DEGRADED,
                     volume.name,

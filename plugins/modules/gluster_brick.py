@@ -26,10 +26,11 @@ description:
   - An entry for O(mount_point) that names another filesystem is never replaced or deleted; the
     task fails naming its line. An entry for the same filesystem with other options - an admin's
     own line on a pool built by hand, or one written by an earlier version without C(nofail) - is
-    rewritten with O(mount_options). It keeps its source when that names the filesystem or device
-    stably (C(UUID=), C(LABEL=), C(PARTUUID=), C(PARTLABEL=), a C(/dev/disk/...) or
-    C(/dev/mapper/...) link); a kernel device name such as C(/dev/sdb), which can change at the
-    next boot, becomes C(UUID=).
+    rewritten with O(mount_options). A source names the filesystem when it is a path that resolves
+    to O(device), or a tag (C(UUID=), C(LABEL=), C(PARTUUID=), C(PARTLABEL=)) that libblkid finds on
+    O(device), as mount will; a tag that more than one device carries is refused. The entry keeps its
+    source, unless that is a kernel device name such as C(/dev/sdb), which can change at the next
+    boot, or O(device) was formatted in this run: then it names the filesystem by C(UUID=).
   - When C(blkid) reports no filesystem UUID (after formatting, or on an existing XFS), the task
     fails with what C(blkid) said; no entry is written.
   - Without O(device), creates O(path) on whatever filesystem holds it.
@@ -158,13 +159,14 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_fs import (
     GFID_XATTR,
     GLUSTER_METADATA_DIR,
+    UDEV_TAG_LINKS,
     VOLUME_ID_XATTR,
     boot_safe_mount_options,
     contents_besides_metadata,
     describe_signature,
     device_number,
     fstab_lines_at,
-    fstab_spec_names,
+    fstab_spec_tag,
     fstab_with_entry,
     is_gluster_metadata,
     mount_at,
@@ -175,6 +177,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_fs im
     read_mounts,
     read_volume_id,
     some_names,
+    unescape_fstab_field,
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.files import replace_file
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
@@ -274,7 +277,7 @@ class BrickRun:
                 f"refusing to format it or to write {FSTAB} without one. Check the filesystem "
                 f"(xfs_repair -n {self.device}), then run again"
             )
-        fstab_text, ours = self.read_fstab(probed if fs_uuid else {})
+        fstab_text, ours = self.read_fstab(fs_uuid)
         if fs_uuid is None:
             if elsewhere or mounted_here:
                 self.fail(
@@ -343,23 +346,53 @@ class BrickRun:
             **run,
         )
 
-    def names_this_device(self, spec, probed):
-        """Whether an fstab source is the brick's filesystem: a tag (UUID=, LABEL=, PARTUUID=, ...)
-        or udev link that names it, or a path to the device."""
-        if fstab_spec_names(spec, probed):
+    def names_this_device(self, number, spec, fs_uuid):
+        """Whether fstab line `number`'s source names the brick's device: a path (a link such as
+        /dev/disk/by-id/...) that resolves to it, or - when it carries its XFS already - a tag
+        (UUID=, LABEL=, PARTUUID=, PARTLABEL=, or a /dev/disk/by-TAG/ link udev has not made)
+        that libblkid finds on it, as mount will. A tag on more than one device is refused."""
+        path = unescape_fstab_field(spec)
+        if path.startswith("/"):
+            if os.path.realpath(path) == os.path.realpath(self.device):
+                return True
+            if os.path.exists(path) or not path.startswith(tuple(UDEV_TAG_LINKS)):
+                return False
+        tagged = fstab_spec_tag(spec)
+        if tagged is None or not fs_uuid:
+            return False
+        if tagged == ("UUID", fs_uuid):  # as this module writes it; blkid probed the device for it
             return True
-        return spec.startswith("/") and os.path.realpath(spec) == os.path.realpath(self.device)
+        devices = self.devices_with_tag(*tagged)
+        if os.path.realpath(self.device) not in devices:
+            return False
+        if len(devices) > 1:
+            self.fail(
+                f"{FSTAB} line {number} mounts {spec} at {self.mount_point}, and {len(devices)} devices carry "
+                f"that {tagged[0]} ({', '.join(sorted(devices))}): mount may take either. Make it unique or name "
+                f"{self.device}'s filesystem by UUID={fs_uuid} in that line, then run again"
+            )
+        return True
+
+    def devices_with_tag(self, tag, value):
+        """The devices (resolved paths) libblkid finds TAG=value on, reading them afresh."""
+        blkid = self.module.get_bin_path("blkid", required=True)
+        argv = [blkid, "-c", "/dev/null", "-o", "device", "-t", f"{tag}={value}"]
+        rc, out, err = self.module.run_command(argv, check_rc=False, environ_update=C_LOCALE)
+        if rc not in (0, 2):  # 2: no device carries it
+            self.fail(f"{' '.join(argv)} failed (exit {rc}): {(err or out).strip()}", rc=rc, stdout=out, stderr=err)
+        return {os.path.realpath(line.strip()) for line in out.splitlines() if line.strip()} if rc == 0 else set()
 
     @staticmethod
     def is_kernel_device_name(spec):
         """/dev/sdb or /dev/loop3, not a tag or a link such as /dev/disk/by-id/... or /dev/mapper/..."""
-        stable = spec.startswith(STABLE_DEVICE_LINKS) or os.path.islink(spec)
-        return spec.startswith("/") and not stable
+        path = unescape_fstab_field(spec)
+        stable = path.startswith(STABLE_DEVICE_LINKS) or os.path.islink(path)
+        return path.startswith("/") and not stable
 
-    def read_fstab(self, probed):
+    def read_fstab(self, fs_uuid):
         """The fstab text and its entries for the mount point, as (line number, fields); refuses
         (before anything is formatted) when one of them mounts another filesystem there.
-        `probed` is what blkid found on the device ({} for a device still to be formatted)."""
+        `fs_uuid`: the UUID of the XFS the device carries, None for one still to be formatted."""
         try:
             with open(FSTAB) as handle:
                 text = handle.read()
@@ -367,8 +400,8 @@ class BrickRun:
             text = ""
         entries = fstab_lines_at(text, self.mount_point)
         for number, fields in entries:
-            if not self.names_this_device(fields[0], probed):
-                ours = f"UUID={probed['UUID']}" if probed.get("UUID") else f"a new filesystem on {self.device}"
+            if not self.names_this_device(number, fields[0], fs_uuid):
+                ours = f"UUID={fs_uuid}" if fs_uuid else f"a new filesystem on {self.device}"
                 self.fail(
                     f"{FSTAB} line {number} mounts another filesystem at {self.mount_point}: "
                     f"'{' '.join(fields)}' (this brick's is {ours}); refusing to replace or delete it. "
@@ -383,8 +416,10 @@ class BrickRun:
         names the filesystem by UUID. read_fstab refused entries for another filesystem."""
         # Only check mode gets here without a UUID (the device is not formatted yet); nothing is written then.
         spec = f"UUID={fs_uuid}" if fs_uuid else f"UUID=(the new filesystem on {self.device})"
-        if ours and fs_uuid and not self.is_kernel_device_name(ours[0][1][0]):
-            spec = ours[0][1][0]
+        # A source read before this run formatted the device may name the old filesystem.
+        kept = ours[0][1][0] if ours else None
+        if kept and fs_uuid and not self.result["formatted"] and not self.is_kernel_device_name(kept):
+            spec = kept
         entry = [spec, self.mount_point, "xfs", boot_safe_mount_options(self.p["mount_options"]), "0", "0"]
         lines = text.splitlines()
         before = "\n".join(lines[number - 1].strip() for number, _ in ours) or None
@@ -472,7 +507,7 @@ class BrickRun:
         at_point = mount_at(read_mounts(), self.mount_point)
         if at_point is not None and at_point["device_number"] != number:
             self.fail(f"{self.mount_point} has {at_point['source']} mounted on it, not {self.device}; left as it is")
-        text, ours = self.read_fstab(self.probe())
+        text, ours = self.read_fstab(self.probe().get("UUID"))
         self.diff_before["fstab"] = "\n".join(text.splitlines()[n - 1].strip() for n, _ in ours) or None
         self.diff_after["fstab"] = None
         self.diff_before["mounted"] = at_point is not None

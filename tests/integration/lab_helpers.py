@@ -25,7 +25,7 @@ def fresh_lab(hosts: int):
     """A lab of `hosts` hosts for the `with` block (a test module's fixture), then down.
     One lab at a time: a lab already up fails the tests rather than being reused."""
     if lab("status").returncode == 0:
-        pytest.fail("a lab is already up on this machine; run 'bin/lab down' before the tests")
+        pytest.fail(f"a lab is already up in this slot ({STATE_DIR}); run 'bin/lab down' before the tests")
     assert lab("up", str(hosts)).returncode == 0
     try:
         yield

@@ -23,7 +23,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli
     parse_pool_list,
 )
 
-from .lab_helpers import STATE_DIR, lab, lab_state, ssh
+from .lab_helpers import LAB, STATE_DIR, lab, lab_state, ssh
 
 pytestmark = pytest.mark.lab
 
@@ -57,7 +57,7 @@ def footprint() -> dict:
 def clean_machine():
     """The footprint before the test; asserts the same footprint after it."""
     if lab("status").returncode == 0:
-        pytest.fail("a lab is already up on this machine; run 'bin/lab down' before the tests")
+        pytest.fail(f"a lab is already up in this slot ({STATE_DIR}); run 'bin/lab down' before the tests")
     before = footprint()
     yield before
     lab("down")
@@ -129,6 +129,33 @@ def test_each_host_is_its_own_machine_over_ssh(clean_machine):
     )
     assert fmt.stdout.strip() == "xfs", fmt.stderr
     assert "/bricks/b1" not in Path("/proc/self/mountinfo").read_text()
+
+
+def test_two_slots_run_side_by_side_and_go_down_one_by_one(clean_machine):
+    # scripts/test runs the molecule scenarios and the lab suites at once, in slots 1 and 0.
+    other = dict(os.environ, GGLAB_SLOT="1")
+    other.pop("GGLAB_STATE_DIR", None)
+
+    def second(*args):
+        return subprocess.run([str(LAB), *args], capture_output=True, text=True, env=other, check=False)
+
+    assert lab("up", "2").returncode == 0
+    try:
+        up = second("up", "2")
+        assert up.returncode == 0, up.stderr
+        theirs = json.loads(second("status", "--json").stdout)
+        assert {h["address"] for h in theirs["hosts"]} == {"10.77.1.11", "10.77.1.12"}
+        assert second("exec", "node1", "--", "sh", "-c", "touch /bricks/kept").returncode == 0
+        # This slot goes down first: the other lab keeps its hosts and the /bricks they mount over.
+        assert lab("down").returncode == 0
+        still = second("exec", "node1", "--", "sh", "-c", "ls /bricks; hostname -I")
+        assert still.returncode == 0, still.stderr
+        assert still.stdout.split() == ["kept", "10.77.1.11"]
+        assert lab("status").returncode != 0
+    finally:
+        down = second("down")
+    assert down.returncode == 0, down.stderr
+    # clean_machine asserts that nothing of either lab is left.
 
 
 def test_a_dead_sshd_is_seen(clean_machine):

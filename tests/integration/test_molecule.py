@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from .lab_helpers import REPO, lab
+from .lab_helpers import REPO, STATE_DIR, lab
 
 SCENARIOS = sorted(p.parent.name for p in (REPO / "molecule").glob("*/molecule.yml"))
 
@@ -21,7 +21,7 @@ SCENARIOS = sorted(p.parent.name for p in (REPO / "molecule").glob("*/molecule.y
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_scenario(scenario, tmp_path):
     if lab("status").returncode == 0:
-        pytest.fail("a lab is already up on this machine; run 'bin/lab down' before the tests")
+        pytest.fail(f"a lab is already up in this slot ({STATE_DIR}); run 'bin/lab down' before the tests")
     env = dict(os.environ, ANSIBLE_FORCE_COLOR="false", PY_COLORS="0", NO_COLOR="1")
     log = tmp_path / f"molecule-{scenario}.log"
     with open(log, "w") as out:

@@ -6,7 +6,6 @@ import struct
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_fs import (
     contents_besides_metadata,
     describe_signature,
-    fstab_spec_names,
     fstab_spec_tag,
     fstab_with_entry,
     mount_at,
@@ -15,6 +14,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_fs im
     parse_fstab,
     parse_mountinfo,
     parse_xfs_inode_size,
+    unescape_fstab_field,
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.files import replace_file
 
@@ -102,7 +102,7 @@ def test_gluster_metadata_is_not_content(tmp_path):
 
 
 def test_fstab_sources_by_tag_and_by_udev_link():
-    assert fstab_spec_tag('UUID="AB-12"') == ("UUID", "AB-12")
+    assert fstab_spec_tag('UUID="ab-12"') == ("UUID", "ab-12")
     assert fstab_spec_tag("LABEL=my\\040brick") == ("LABEL", "my brick")
     assert fstab_spec_tag("/dev/disk/by-label/my\\x20brick") == ("LABEL", "my brick")
     assert fstab_spec_tag("/dev/disk/by-partuuid/0a0b-01") == ("PARTUUID", "0a0b-01")
@@ -112,14 +112,11 @@ def test_fstab_sources_by_tag_and_by_udev_link():
     assert fstab_spec_tag("tmpfs") is None
 
 
-def test_an_fstab_source_names_what_blkid_found():
-    probed = parse_blkid_export(
-        "UUID=ab-12\nLABEL=my\\ brick\nTYPE=xfs\nPART_ENTRY_UUID=0A0B-01\nPART_ENTRY_NAME=gluster\n"
-    )
-    assert probed["LABEL"] == "my brick"
-    named = ["UUID=AB-12", "/dev/disk/by-uuid/ab-12", "LABEL=my\\040brick", "PARTUUID=0a0b-01", "PARTLABEL=gluster"]
-    assert all(fstab_spec_names(spec, probed) for spec in named)
-    # Labels are case-sensitive; a tag blkid did not find names nothing.
-    others = ["LABEL=My\\040brick", "PARTLABEL=Gluster", "UUID=ab-13", "/dev/sdb", "LABEL=x"]
-    assert not any(fstab_spec_names(spec, probed) for spec in others)
-    assert not fstab_spec_names("PARTUUID=0a0b-01", {"UUID": "ab-12"})
+def test_fstab_escapes_are_decoded_as_libmount_and_udev_do():
+    # libmount knows only \\ooo, on bytes: UTF-8 written as octal bytes reads back as UTF-8.
+    assert unescape_fstab_field("br\\303\\274ck\\040one") == "brück one"
+    # Anything else stays as written (a Windows-ish label, an unknown escape).
+    assert unescape_fstab_field("c:\\users\\xzz\\n") == "c:\\users\\xzz\\n"
+    assert fstab_spec_tag("LABEL=a\\xzz") == ("LABEL", "a\\xzz")
+    # A udev link's name is decoded with udev's \\xNN, after fstab's own escapes.
+    assert fstab_spec_tag("/dev/disk/by-label/br\\xc3\\xbcck") == ("LABEL", "brück")

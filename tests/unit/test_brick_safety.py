@@ -162,7 +162,7 @@ def test_another_entry_for_the_mount_point_is_refused_not_deleted(host):
     ours = f"{DEVICE} {host.mount_point} xfs defaults 0 0"
     text = f"{ROOT_LINE}\n{ours}\nUUID={OTHER_UUID} {host.mount_point} xfs defaults 0 0\n"
     host.fstab.write_text(text)
-    result = host.run([xfs()])
+    result = host.run([xfs(), tag_lookup(f"UUID={OTHER_UUID}", "/dev/sdc")])
     assert result.failed
     assert result.result["msg"] == (
         f"{host.fstab} line 3 mounts another filesystem at {host.mount_point}: "
@@ -184,24 +184,46 @@ def test_force_does_not_replace_another_filesystems_entry(host):
     assert host.fstab.read_text() == text
 
 
-XFS_LABELLED = XFS + "LABEL=brick\\ one\n"  # blkid -o export escapes the space
+def tag_lookup(tag, *devices):
+    """libblkid's answer to which devices carry a tag (exit 2: none)."""
+    argv = ["/usr/sbin/blkid", "-c", "/dev/null", "-o", "device", "-t", tag]
+    return Expected(argv, 0, "".join(f"{d}\n" for d in devices)) if devices else Expected(argv, 2, "")
 
 
 @pytest.mark.parametrize(
-    "spec",
-    ["LABEL=brick\\040one", "/dev/disk/by-label/brick\\x20one", f"UUID={UUID.upper()}"],
+    ("spec", "tag"),
+    [
+        ("LABEL=brick\\040one", "LABEL=brick one"),
+        ("/dev/disk/by-label/brick\\x20one", "LABEL=brick one"),  # a link udev has not made (no udev here)
+        ("PARTLABEL=gluster-b1", "PARTLABEL=gluster-b1"),
+        (f'UUID="{UUID}"', None),  # the filesystem's own UUID: no lookup
+    ],
 )
-def test_an_admins_own_line_for_the_brick_is_adopted_keeping_its_source(host, spec):
+def test_an_admins_own_line_for_the_brick_is_adopted_keeping_its_source(host, spec, tag):
     # A pool built by hand: the brick mounted through the admin's fstab line, with default options.
     os.makedirs(host.path + "/.glusterfs")
     host.mounted()
     host.fstab.write_text(f"{ROOT_LINE}\n{spec} {host.mount_point} xfs defaults 0 0\n")
-    first = host.run([Expected(BLKID, 0, XFS_LABELLED)])
+    lookups = [tag_lookup(tag, DEVICE)] if tag else []
+    first = host.run([xfs(), *lookups])
     assert not first.failed, first.result
     assert (first.result["changed"], first.result["fstab_changed"], first.result["commands"]) == (True, True, [])
     assert host.fstab.read_text() == f"{ROOT_LINE}\n{host.line(spec=spec)}\n"
-    again = host.run([Expected(BLKID, 0, XFS_LABELLED)])
+    again = host.run([xfs(), *lookups])
     assert (again.result["changed"], again.result["fstab_changed"]) == (False, False)
+
+
+def test_adopting_an_admins_line_in_check_mode_writes_nothing_and_shows_the_new_line(host):
+    os.makedirs(host.path + "/.glusterfs")
+    host.mounted()
+    text = f"{ROOT_LINE}\nLABEL=b1 {host.mount_point} xfs defaults 0 0\n"
+    host.fstab.write_text(text)
+    result = host.run([xfs(), tag_lookup("LABEL=b1", DEVICE)], _ansible_check_mode=True, _ansible_diff=True)
+    assert not result.failed, result.result
+    assert (result.result["changed"], result.result["fstab_changed"]) == (True, True)
+    assert result.result["diff"]["before"]["fstab"] == f"LABEL=b1 {host.mount_point} xfs defaults 0 0"
+    assert result.result["diff"]["after"]["fstab"] == host.line(spec="LABEL=b1")
+    assert host.fstab.read_text() == text
 
 
 def test_a_line_by_kernel_device_name_is_rewritten_by_uuid(host):
@@ -214,15 +236,51 @@ def test_a_line_by_kernel_device_name_is_rewritten_by_uuid(host):
     assert host.fstab.read_text() == f"{ROOT_LINE}\n{host.line()}\n"
 
 
-@pytest.mark.parametrize("spec", ["LABEL=other", "PARTUUID=0a0b0c0d-01", "/dev/disk/by-label/other"])
-def test_a_line_naming_another_label_or_partition_is_refused(host, spec):
+@pytest.mark.parametrize(
+    ("spec", "tag"),
+    [
+        ("LABEL=other", "LABEL=other"),
+        ("PARTUUID=0a0b0c0d-01", "PARTUUID=0a0b0c0d-01"),
+        ("/dev/disk/by-label/other", "LABEL=other"),
+        # libblkid compares a UUID as written: an upper-case one does not mount this filesystem.
+        (f"UUID={UUID.upper()}", f"UUID={UUID.upper()}"),
+    ],
+)
+def test_a_line_naming_another_device_or_none_is_refused(host, spec, tag):
     text = f"{ROOT_LINE}\n{spec} {host.mount_point} xfs defaults 0 0\n"
     host.fstab.write_text(text)
     host.mounted()
-    result = host.run([Expected(BLKID, 0, XFS_LABELLED)])
+    result = host.run([xfs(), tag_lookup(tag, *(["/dev/sdc"] if "other" in tag else []))])
     assert result.failed
     assert result.result["msg"].startswith(f"{host.fstab} line 2 mounts another filesystem at {host.mount_point}: ")
     assert host.fstab.read_text() == text
+
+
+def test_a_label_that_two_devices_carry_is_refused(host):
+    # Cloned disks: mount would take either of them at boot.
+    text = f"{ROOT_LINE}\nLABEL=b1 {host.mount_point} xfs defaults 0 0\n"
+    host.fstab.write_text(text)
+    host.mounted()
+    result = host.run([xfs(), tag_lookup("LABEL=b1", "/dev/sdc", DEVICE)])
+    assert result.failed
+    assert result.result["msg"] == (
+        f"{host.fstab} line 2 mounts LABEL=b1 at {host.mount_point}, and 2 devices carry that LABEL (/dev/sdb, "
+        f"/dev/sdc): mount may take either. Make it unique or name /dev/sdb's filesystem by UUID={UUID} in that "
+        "line, then run again"
+    )
+    assert host.fstab.read_text() == text
+
+
+def test_a_device_formatted_in_this_run_is_named_by_its_new_uuid(host):
+    # The admin's line names the disk by a link to the device; after mkfs it is named by the
+    # new filesystem's UUID, as check mode said it would be.
+    os.makedirs(host.mount_point)
+    link = host.etc / "by-id-disk"
+    link.symlink_to(DEVICE)
+    host.fstab.write_text(f"{ROOT_LINE}\n{link} {host.mount_point} xfs defaults 0 0\n")
+    result = host.run([blank(), Expected(MKFS), xfs(), Expected(["/usr/sbin/mount", host.mount_point])])
+    assert not result.failed, result.result
+    assert host.fstab.read_text() == f"{ROOT_LINE}\n{host.line()}\n"
 
 
 def test_fstab_is_replaced_through_atomic_move_keeping_its_mode(host):
@@ -269,7 +327,7 @@ def test_an_entry_from_an_earlier_version_gets_nofail_then_stays(host):
 
 @pytest.mark.parametrize(
     ("spec", "kept"),
-    [(f"/dev/disk/by-uuid/{UUID}", True), (f'UUID="{UUID.upper()}"', True), (DEVICE, False)],
+    [(f"/dev/disk/by-uuid/{UUID}", True), (f"UUID={UUID}", True), (DEVICE, False)],
 )
 def test_an_entry_naming_the_filesystem_another_way_is_ours_and_rewritten(host, spec, kept):
     host.mounted()
