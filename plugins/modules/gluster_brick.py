@@ -30,7 +30,7 @@ description:
     to O(device), or a tag (C(UUID=), C(LABEL=), C(PARTUUID=), C(PARTLABEL=)) that libblkid finds on
     O(device), as mount will; a tag that more than one device carries is refused. The entry keeps its
     source, unless that is a kernel device name such as C(/dev/sdb), which can change at the next
-    boot, or O(device) was formatted in this run: then it names the filesystem by C(UUID=).
+    boot, or O(device) was formatted in this run; then it names the filesystem by C(UUID=).
   - When C(blkid) reports no filesystem UUID (after formatting, or on an existing XFS), the task
     fails with what C(blkid) said; no entry is written.
   - Without O(device), creates O(path) on whatever filesystem holds it.
