@@ -226,16 +226,6 @@ def test_adopting_an_admins_line_in_check_mode_writes_nothing_and_shows_the_new_
     assert host.fstab.read_text() == text
 
 
-def test_a_line_by_kernel_device_name_is_rewritten_by_uuid(host):
-    # /dev/sdb may be another disk after the next boot; the filesystem's UUID is not.
-    os.makedirs(host.path + "/.glusterfs")
-    host.mounted()
-    host.fstab.write_text(f"{ROOT_LINE}\n{DEVICE} {host.mount_point} xfs defaults 0 0\n")
-    result = host.run([xfs()])
-    assert not result.failed, result.result
-    assert host.fstab.read_text() == f"{ROOT_LINE}\n{host.line()}\n"
-
-
 @pytest.mark.parametrize(
     ("spec", "tag"),
     [
@@ -327,6 +317,7 @@ def test_an_entry_from_an_earlier_version_gets_nofail_then_stays(host):
 
 @pytest.mark.parametrize(
     ("spec", "kept"),
+    # /dev/sdb may be another disk after the next boot; the filesystem's UUID is not.
     [(f"/dev/disk/by-uuid/{UUID}", True), (f"UUID={UUID}", True), (DEVICE, False)],
 )
 def test_an_entry_naming_the_filesystem_another_way_is_ours_and_rewritten(host, spec, kept):
