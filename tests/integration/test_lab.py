@@ -22,6 +22,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli
     interpret,
     parse_pool_list,
 )
+from lab.cli import lab_slot
 
 from .lab_helpers import LAB, STATE_DIR, lab, lab_state, ssh
 
@@ -133,7 +134,8 @@ def test_each_host_is_its_own_machine_over_ssh(clean_machine):
 
 def test_two_slots_run_side_by_side_and_go_down_one_by_one(clean_machine):
     # scripts/test runs the molecule scenarios and the lab suites at once, in slots 1 and 0.
-    other = dict(os.environ, GGLAB_SLOT="1")
+    slot = 1 if lab_slot() == 0 else 0
+    other = dict(os.environ, GGLAB_SLOT=str(slot))
     other.pop("GGLAB_STATE_DIR", None)
 
     def second(*args):
@@ -144,13 +146,13 @@ def test_two_slots_run_side_by_side_and_go_down_one_by_one(clean_machine):
         up = second("up", "2")
         assert up.returncode == 0, up.stderr
         theirs = json.loads(second("status", "--json").stdout)
-        assert {h["address"] for h in theirs["hosts"]} == {"10.77.1.11", "10.77.1.12"}
+        assert {h["address"] for h in theirs["hosts"]} == {f"10.77.{slot}.11", f"10.77.{slot}.12"}
         assert second("exec", "node1", "--", "sh", "-c", "touch /bricks/kept").returncode == 0
         # This slot goes down first: the other lab keeps its hosts and the /bricks they mount over.
         assert lab("down").returncode == 0
         still = second("exec", "node1", "--", "sh", "-c", "ls /bricks; hostname -I")
         assert still.returncode == 0, still.stderr
-        assert still.stdout.split() == ["kept", "10.77.1.11"]
+        assert still.stdout.split() == ["kept", f"10.77.{slot}.11"]
         assert lab("status").returncode != 0
     finally:
         down = second("down")
