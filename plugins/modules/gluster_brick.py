@@ -325,16 +325,20 @@ class BrickRun:
                 f"{self.device} there would hide: move it away or drop `device:`"
             )
 
-    def probe(self):
-        """Signatures on the device; blkid exits 2 when it finds none."""
-        argv = [self.module.get_bin_path("blkid", required=True), "-p", "-o", "export", self.device]
+    def blkid(self, *args):
+        """blkid's exit code and output; it exits 2 when it finds nothing, anything else but 0 fails."""
+        argv = [self.module.get_bin_path("blkid", required=True), *args]
         rc, out, err = self.module.run_command(argv, check_rc=False, environ_update=C_LOCALE)
         if rc not in (0, 2):
             self.fail(
                 f"{' '.join(argv)} failed (exit {rc}): {(err or out).strip()}", rc=rc, stdout=out, stderr=err, cmd=argv
             )
-        self.last_probe = {"rc": rc, "stdout": out, "stderr": err, "cmd": argv}
-        return parse_blkid_export(out) if rc == 0 else {}
+        return {"rc": rc, "stdout": out, "stderr": err, "cmd": argv}
+
+    def probe(self):
+        """Signatures on the device (none when blkid finds none)."""
+        self.last_probe = self.blkid("-p", "-o", "export", self.device)
+        return parse_blkid_export(self.last_probe["stdout"]) if self.last_probe["rc"] == 0 else {}
 
     def fail_no_uuid(self, what_next, after=""):
         run = self.last_probe
@@ -375,12 +379,8 @@ class BrickRun:
 
     def devices_with_tag(self, tag, value):
         """The devices (resolved paths) libblkid finds TAG=value on, reading them afresh."""
-        blkid = self.module.get_bin_path("blkid", required=True)
-        argv = [blkid, "-c", "/dev/null", "-o", "device", "-t", f"{tag}={value}"]
-        rc, out, err = self.module.run_command(argv, check_rc=False, environ_update=C_LOCALE)
-        if rc not in (0, 2):  # 2: no device carries it
-            self.fail(f"{' '.join(argv)} failed (exit {rc}): {(err or out).strip()}", rc=rc, stdout=out, stderr=err)
-        return {os.path.realpath(line.strip()) for line in out.splitlines() if line.strip()} if rc == 0 else set()
+        found = self.blkid("-c", "/dev/null", "-o", "device", "-t", f"{tag}={value}")
+        return {os.path.realpath(line.strip()) for line in found["stdout"].splitlines() if line.strip()}
 
     @staticmethod
     def is_kernel_device_name(spec):
