@@ -166,9 +166,8 @@ def mountpoints_locked():
 class Lab:
     @classmethod
     def in_slot(cls, slot: int, state_dir: Path | None = None) -> Lab:
-        """The lab of `slot` (0: gglab, 10.77.0.0/24, /var/tmp/gglab; N: gglabN, 10.77.N.0/24, /var/tmp/gglabN)."""
-        if not 0 <= slot <= MAX_SLOT:
-            raise LabError(f"the lab slot must be between 0 and {MAX_SLOT}, not {slot}")
+        """The lab of `slot` (0: gglab, 10.77.0.0/24, /var/tmp/gglab; N: gglabN, 10.77.N.0/24, /var/tmp/gglabN).
+        lab.cli.lab_slot() reads and checks it."""
         prefix = f"gglab{slot or ''}"
         return cls(state_dir or Path("/var/tmp") / prefix, prefix=prefix, subnet=f"10.77.{slot}")
 
