@@ -145,10 +145,75 @@ def parse_node_list(text):
     ]
 
 
+# What `gnt-* list` prints for a value it has not got (Ganeti's RSS_DESCRIPTION):
+# "??" unknown field, "?" no data (a node did not answer the RPC), "-" unavailable,
+# "*" the node is marked offline (Ganeti did not ask it).
+NO_VALUE = frozenset(["??", "?", "-", "*"])
+
+# Fields luxid fills from a node_info RPC to each node's ganeti-noded (Query/Node.hs,
+# nodeLiveRpcCall): "bootid" is in every answer, so it is "?" exactly when the node's
+# noded did not answer the master, and "*" when the node is offline (not asked).
+# "mfree" is what the hypervisor reports free for instances, the value Ganeti's own
+# CheckNodeFreeMemory compares with. Listed for removals only: every live field
+# costs an RPC to every node.
+NODE_STATE_FIELDS = ("name", "offline", "drained", "vm_capable", "bootid", "mfree")
+
+
+@dataclass(frozen=True)
+class NodeState:
+    """A node as Ganeti sees it now (``gnt-node list`` with fields that ask its noded)."""
+
+    name: str
+    offline: bool
+    drained: bool
+    vm_capable: bool
+    # None: its ganeti-noded did not answer the master (or, offline, was not asked).
+    boot_id: str | None = None
+    # MiB free for instances; None when unknown (no answer, no hypervisor data).
+    memory_free: int | None = None
+
+    def as_dict(self):
+        return {
+            "name": self.name,
+            "offline": self.offline,
+            "drained": self.drained,
+            "vm_capable": self.vm_capable,
+            "boot_id": self.boot_id,
+            "memory_free": self.memory_free,
+        }
+
+
+def _mebibytes(value, what, command):
+    """A size printed with --units=m, or None for a value Ganeti has not got."""
+    if value in NO_VALUE:
+        return None
+    if not value.isdigit():
+        raise ValueError(f"{command} printed {value!r} for {what}, not a number of MiB")
+    return int(value)
+
+
+def parse_node_states(text):
+    """NodeStates from ``gnt-node list`` run with node_state_args()."""
+    command = "gnt-node list"
+    return [
+        NodeState(
+            name=name,
+            offline=offline == "Y",
+            drained=drained == "Y",
+            vm_capable=vm_capable == "Y",
+            boot_id=None if bootid in NO_VALUE else bootid,
+            memory_free=_mebibytes(mfree, f"the free memory of {name}", command),
+        )
+        for name, offline, drained, vm_capable, bootid, mfree in _rows(text, NODE_STATE_FIELDS, command)
+    ]
+
+
 # Disk templates whose disks any node reaches (Ganeti's DTS_EXT_MIRROR): their
 # instances fail over to any node, without a secondary.
 SHARED_DISK_TEMPLATES = frozenset(["blockdev", "diskless", "ext", "gluster", "rbd", "sharedfile"])
-INSTANCE_FIELDS = ("name", "pnode", "snodes", "disk_template", "oper_state", "admin_state")
+# be/minmem: the memory Ganeti wants free on a failover's target node before it
+# starts the instance there (TLMigrateInstance.CheckPrereq, CheckNodeFreeMemory).
+INSTANCE_FIELDS = ("name", "pnode", "snodes", "disk_template", "oper_state", "admin_state", "be/minmem")
 
 
 @dataclass(frozen=True)
@@ -160,6 +225,8 @@ class Instance:
     running: bool
     # Whether Ganeti is told to keep it running (admin_state "up"): a failover starts it then.
     admin_up: bool = True
+    # be/minmem in MiB (None: Ganeti could not fill its backend parameters).
+    min_memory: int | None = None
 
     def as_dict(self):
         return {
@@ -169,14 +236,26 @@ class Instance:
             "disk_template": self.disk_template,
             "running": self.running,
             "admin_up": self.admin_up,
+            "min_memory": self.min_memory,
         }
 
 
 def parse_instance_list(text):
-    """Instances from ``gnt-instance list`` run with instance_list_args()."""
+    """Instances from ``gnt-instance list`` run with instance_list_args(). oper_state is
+    "Y" only when the primary's noded answered that it runs there; "?" when Ganeti
+    could not ask (the node offline or not answering; Query/Instance.hs, operStatusExtract)."""
+    command = "gnt-instance list"
     return [
-        Instance(name, pnode, _word_list(snodes), template, running == "Y", admin == "up")
-        for name, pnode, snodes, template, running, admin in _rows(text, INSTANCE_FIELDS, "gnt-instance list")
+        Instance(
+            name,
+            pnode,
+            _word_list(snodes),
+            template,
+            running == "Y",
+            admin == "up",
+            _mebibytes(minmem, f"the minmem of {name}", command),
+        )
+        for name, pnode, snodes, template, running, admin, minmem in _rows(text, INSTANCE_FIELDS, command)
     ]
 
 
@@ -185,6 +264,10 @@ def parse_instance_list(text):
 
 def node_list_args():
     return ["gnt-node", "list", "--no-headers", "--separator=|", "--output=" + ",".join(NODE_FIELDS)]
+
+
+def node_state_args():
+    return ["gnt-node", "list", "--no-headers", "--separator=|", "--units=m", "--output=" + ",".join(NODE_STATE_FIELDS)]
 
 
 def cluster_modify_args(enabled_disk_templates=None, ipolicy_disk_templates=None, gluster_params=None):
@@ -200,7 +283,14 @@ def cluster_modify_args(enabled_disk_templates=None, ipolicy_disk_templates=None
 
 
 def instance_list_args():
-    return ["gnt-instance", "list", "--no-headers", "--separator=|", "--output=" + ",".join(INSTANCE_FIELDS)]
+    return [
+        "gnt-instance",
+        "list",
+        "--no-headers",
+        "--separator=|",
+        "--units=m",
+        "--output=" + ",".join(INSTANCE_FIELDS),
+    ]
 
 
 def failover_args(instance, target):
@@ -271,6 +361,36 @@ def node_add_args(name, ssh_key_check=True):
     if not ssh_key_check:
         args.append("--no-ssh-key-check")
     return [*args, name]
+
+
+# -- whether a node answers ------------------------------------------------------
+
+NODED_SERVICE = "ganeti-noded"
+NODED_DEFAULT_PORT = 1811
+# Seconds; Ganeti's own RPC connect timeout (RPC_CONNECT_TIMEOUT).
+CONNECT_TIMEOUT = 5
+
+
+def noded_port():
+    """ganeti-noded's TCP port, found as Ganeti finds it (netutils.GetDaemonPort):
+    /etc/services, else 1811."""
+    try:
+        return socket.getservbyname(NODED_SERVICE, "tcp")
+    except OSError:
+        return NODED_DEFAULT_PORT
+
+
+def tcp_answer(address, port, timeout=CONNECT_TIMEOUT):
+    """How `address` answers a TCP connection to `port` from this host: "accepted"
+    (something listens), "refused" (its kernel answered with a reset: the host is up),
+    or None (no answer within `timeout`, or no route to it)."""
+    try:
+        with socket.create_connection((address, port), timeout=timeout):
+            return "accepted"
+    except ConnectionRefusedError:
+        return "refused"
+    except OSError:
+        return None
 
 
 # -- this host's place in the cluster -------------------------------------------
@@ -344,3 +464,6 @@ class GanetiCli:
 
     def nodes(self):
         return self._listed(node_list_args(), parse_node_list)
+
+    def node_states(self):
+        return self._listed(node_state_args(), parse_node_states)

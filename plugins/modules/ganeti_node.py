@@ -18,14 +18,34 @@ description:
     C(ganeti_gluster_disk) joins the node to the Gluster pool unless told that a playbook does.
   - With O(state=absent), removes the named nodes that are nodes (C(gnt-node remove)). A node that is the
     primary of instances is refused, unless O(evacuate). Then each of its instances on shared storage
-    (gluster, rbd, sharedfile, ext, blockdev, diskless) fails over to another online node, in turn, and
-    must be there, running as before, before any node is removed. The master, an instance with a secondary
-    on a leaving node, and one on a node's local storage are refused before any change.
-  - With O(dead), the nodes are dead (C(replace-node.yml)). Each is first marked offline (C(gnt-node modify
-    --offline=yes --auto-promote)), so that Ganeti sends it nothing more and a failover off it neither
-    waits for it nor needs C(--ignore-consistency); its instances then fail over (with O(evacuate)) and must
-    run on their new node as their admin state says, and the node is removed. Only for a node that is
-    really down, since an instance still running there would share its disks with its failed-over self.
+    (gluster, rbd, sharedfile, ext, blockdev, diskless) fails over to another node and must be there,
+    running as before, before any node is removed. The master, an instance with a secondary on a leaving
+    node, and one on a node's local storage are refused before any change.
+  - A failover's target must be online, not drained, vm_capable, and its ganeti-noded must answer the
+    master (C(gnt-node list) fields C(offline), C(drained), C(vm_capable), C(bootid)). An instance whose
+    admin state is up is started there, and Ganeti first checks that the target has the instance's
+    C(be/minmem) free (C(mfree); TLMigrateInstance.CheckPrereq); so, before the first change, the module
+    places every instance to move so that each target's free memory covers the minmem of all those it
+    receives (largest first, each onto the target with the most memory left, or packed tighter when that
+    leaves one out) and refuses, saying what is short, when they do not fit.
+  - With O(dead), the nodes are dead (C(replace-node.yml)). First, before any change, the module looks for
+    signs of life and refuses the node on any of them: its ganeti-noded answers the master (luxid fills
+    the live field C(bootid) only from the node's answer; a node that does not answer shows C(?), an
+    offline one C(*)); Ganeti reports an instance running there (C(oper_state) V(Y)); its primary or
+    secondary address answers the master on ganeti-noded's port (a listener accepts the connection, or the
+    host's kernel refuses it). The refusal says what was seen and asks the operator to check the host's
+    power and its out-of-band console (IPMI, iLO, iDRAC) and to power it off there before running again.
+    The playbook's SSH check (running C(glusterfsd), C(ganeti-noded), C(qemu-system-*), C(kvm)) covers a
+    host that answers SSH.
+  - A node already marked offline (by an interrupted run, or by the admin) is no longer asked by Ganeti, so
+    its C(bootid) proves nothing; the module does not take the offline mark as proof and checks the port
+    on its addresses again on every run.
+  - Then each dead node is marked offline (C(gnt-node modify --offline=yes --auto-promote)), so that Ganeti
+    sends it nothing more and a failover off it neither waits for it nor needs C(--ignore-consistency); its
+    instances then fail over (with O(evacuate): the operator's word that the host is down) and must run on
+    their new node as their admin state says, and the node is removed. A cut management network is not a
+    power cut, and none of these checks sees a host it cannot reach: an instance still running there would
+    share its disks with its failed-over self.
 options:
   nodes:
     description: Names of the hosts that shall be nodes, as Ganeti knows them (resolvable names).
@@ -61,7 +81,9 @@ options:
     type: bool
     default: false
   dead:
-    description: With O(state=absent), the nodes are dead; mark them offline first (see above).
+    description:
+      - With O(state=absent), the nodes are dead; check that they show no sign of life, then mark them
+        offline first (see above).
     type: bool
     default: false
   known_hosts:
@@ -121,6 +143,11 @@ offlined:
   returned: when state is absent
   type: list
   elements: str
+dead_checks:
+  description: With O(dead), what the module saw of each dead node (signs of life first), by node name.
+  returned: when state is absent
+  type: dict
+  sample: {"node3": ["its ganeti-noded does not answer the master", "10.77.0.13 does not answer on port 1811"]}
 nodes:
   description: The cluster's nodes after the run (see M(ganeti_gluster.cluster.ganeti_cluster_info)).
   returned: success
@@ -144,9 +171,11 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli 
     node_add_args,
     node_offline_args,
     node_remove_args,
+    noded_port,
     redist_conf_args,
     ssh_name,
     tagged_lines,
+    tcp_answer,
     with_lines,
     without_lines,
 )
@@ -218,21 +247,139 @@ def removal_marker(name, directory=REMOVAL_MARKERS):
             os.unlink(path)
 
 
-def remove_plan(leaving, nodes, instances, evacuate, dead=False):
+def proof_of_death(leaving, states, instances, answers, port):
+    """(refusals, seen) for the `leaving` nodes, declared dead, before Ganeti is told
+    so. Pure. `states`: NodeState by node name; `answers`: {node: {address: tcp_answer}};
+    `seen`: {node: what was seen}, refusing or not.
+
+    Any sign of life refuses the node: Ganeti's RPC to its ganeti-noded answered
+    (luxid fills bootid only then); Ganeti reports an instance running there
+    (oper_state); its primary or secondary address answers on ganeti-noded's port
+    from the master (a listener accepts, or its kernel refuses: the host is up). A
+    node already marked offline (an interrupted run, or the admin) is not asked by
+    Ganeti any more: the port, on every address, is what still shows it down."""
+    refusals, seen = [], {}
+    for node in leaving:
+        state = states.get(node.name)
+        alive, quiet = [], []
+        if state is not None and state.offline:
+            quiet.append("marked offline: Ganeti no longer asks it")
+        elif state is not None and state.boot_id is not None:
+            alive.append(f"its ganeti-noded answers the master (boot id {state.boot_id})")
+        else:
+            quiet.append("its ganeti-noded does not answer the master")
+        running = [i.name for i in instances if i.pnode == node.name and i.running]
+        if running:
+            alive.append(f"Ganeti reports {', '.join(running)} running there")
+        for address, answer in answers.get(node.name, {}).items():
+            if answer == "accepted":
+                alive.append(f"{address} accepts connections on ganeti-noded's port {port}")
+            elif answer == "refused":
+                alive.append(f"{address} answers (port {port} refused the connection: the host is up)")
+            else:
+                quiet.append(f"{address} does not answer on port {port}")
+        seen[node.name] = alive + quiet
+        if alive:
+            refusals.append(
+                f"{node.name} is declared dead but is not: {'; '.join(alive)}. A cut management network is not a "
+                "power cut, and an instance still running there would share its disks with its failed-over self: "
+                "check the host's power and its out-of-band console (IPMI, iLO, iDRAC), power it off there and "
+                "confirm that it stays off, then run again (a host that runs leaves with remove-node.yml)"
+            )
+    return refusals, seen
+
+
+def failover_targets(states, leaving):
+    """(targets, why each other node is not one) among the nodes that stay: a failover's
+    target must be online, not drained (Ganeti's CheckNodeNotDrained), vm_capable, and
+    answer the master (Ganeti asks it for its bridges and, to start the instance, its
+    free memory). Pure."""
+    targets, excluded = [], []
+    for state in states:
+        if state.name in leaving:
+            continue
+        if state.offline:
+            excluded.append(f"{state.name} is offline")
+        elif state.drained:
+            excluded.append(f"{state.name} is drained")
+        elif not state.vm_capable:
+            excluded.append(f"{state.name} is not vm_capable")
+        elif state.boot_id is None:
+            excluded.append(f"{state.name}'s ganeti-noded does not answer the master")
+        else:
+            targets.append(state)
+    return targets, excluded
+
+
+def _pack(starting, room, pick):
+    """Place each instance of `starting` (largest first) on the node `pick` chooses among
+    those with room for its minmem; (placement, instances that fit nowhere, room left)."""
+    room = dict(room)
+    placed, unplaced = {}, []
+    for instance in sorted(starting, key=lambda i: -i.min_memory):
+        fitting = [name for name, free in room.items() if free is not None and free >= instance.min_memory]
+        if not fitting:
+            unplaced.append(instance)
+            continue
+        target = pick(fitting, key=lambda name: room[name])
+        room[target] -= instance.min_memory
+        placed[instance.name] = target
+    return placed, unplaced, room
+
+
+def place_instances(moving, targets):
+    """({instance: target}, shortages) for failing `moving` over onto `targets` so that the
+    whole evacuation fits. Pure.
+
+    Ganeti checks, before it starts a failed-over instance (admin state up), that the
+    target has the instance's minmem free (TLMigrateInstance.CheckPrereq,
+    CheckNodeFreeMemory); one that stays down needs none. Over an evacuation a target
+    needs the sum of what it receives. Greedy, largest first: each onto the target with
+    the most memory left (load spreads); if that leaves one out, again onto the target
+    with the least memory that still fits (packs tighter). Ties go by Ganeti's node
+    order. Instances that stay down go to the target that received fewest."""
+    shortages = [
+        f"Ganeti gives no minmem for {i.name}, so its new node's memory cannot be checked"
+        for i in moving
+        if i.admin_up and i.min_memory is None
+    ]
+    starting = [i for i in moving if i.admin_up and i.min_memory is not None]
+    room = {t.name: t.memory_free for t in targets}
+    placed, unplaced, left = _pack(starting, room, max)
+    if unplaced:
+        placed, unplaced, left = _pack(starting, room, min)
+    for instance in unplaced:
+        free = ", ".join(f"{name} {'unknown' if mib is None else f'{mib} MiB'}" for name, mib in left.items())
+        shortages.append(
+            f"{instance.name} needs {instance.min_memory} MiB free on its new node (its minmem; Ganeti starts it "
+            f"there) and no node has that much left once the others are placed ({free}): free memory there, or "
+            "move instances elsewhere first"
+        )
+    received = dict.fromkeys(room, 0)
+    for target in placed.values():
+        received[target] += 1
+    for instance in moving:
+        if not instance.admin_up:
+            target = min(received, key=lambda name: received[name])
+            received[target] += 1
+            placed[instance.name] = target
+    return placed, shortages
+
+
+def remove_plan(leaving, instances, evacuate, dead=False, states=()):
     """(failovers [(instance, from, to)], refusals) for removing the `leaving` nodes. Pure.
 
     A node with instances on it is refused unless evacuate; then only instances on
-    shared storage (Ganeti's DTS_EXT_MIRROR: gluster, rbd, ...) move, by failover,
-    to the other online nodes in turn. Instances with a secondary on a leaving node,
-    and the master, are refused. `dead`: the leaving nodes are dead (the refusal
-    names replace-node.yml's switch)."""
+    shared storage (Ganeti's DTS_EXT_MIRROR: gluster, rbd, ...) move, by failover, to
+    the other nodes that can take them (`states`, NodeState of every node: see
+    failover_targets and place_instances). Instances with a secondary on a leaving node,
+    and the master, are refused. `dead`: the leaving nodes are dead (the refusal names
+    replace-node.yml's switch)."""
     names = {n.name for n in leaving}
-    refusals, failovers = [], []
+    refusals, moving = [], []
     for node in leaving:
         if node.master:
             refusals.append(f"{node.name} is the master; make another node master first (gnt-cluster master-failover)")
-    targets = [n.name for n in nodes if n.name not in names and not n.offline]
-    turn = 0
     for instance in instances:
         if names & set(instance.snodes):
             refusals.append(
@@ -257,26 +404,45 @@ def remove_plan(leaving, nodes, instances, evacuate, dead=False):
                 f"{instance.name} ({instance.disk_template}) cannot fail over off {instance.pnode}: its disks are "
                 "not on shared storage; move it first (gnt-instance move, or export and import)"
             )
-        elif not targets:
-            refusals.append(f"no other online node to take {instance.name}")
         else:
-            failovers.append((instance, instance.pnode, targets[turn % len(targets)]))
-            turn += 1
-    return failovers, refusals
+            moving.append(instance)
+    if not moving:
+        return [], refusals
+    targets, excluded = failover_targets(states, names)
+    if not targets:
+        why = "; ".join(excluded) if excluded else "there is no other node"
+        refusals.append(f"no node can take {', '.join(i.name for i in moving)}: {why}")
+        return [], refusals
+    placed, shortages = place_instances(moving, targets)
+    refusals += shortages
+    return [(i, i.pnode, placed[i.name]) for i in moving if i.name in placed], refusals
+
+
+def node_addresses(node):
+    """The addresses the master reaches `node` by: its primary and, when it has its own, its
+    secondary (a node cut off its management network may still answer on the other)."""
+    return [a for a in dict.fromkeys([node.pip, node.sip]) if a]
 
 
 def remove_nodes(module, cli, wanted, before):
-    """state=absent: mark dead nodes offline, fail the leaving nodes' instances over where
-    asked, check they run there, then gnt-node remove each; refuse before any change what
-    cannot be done."""
-    dead = module.params["dead"]
-    result = {"changed": False, "removed": [], "failed_over": [], "offlined": [], "commands": []}
+    """state=absent: prove dead nodes dead and mark them offline, fail the leaving nodes'
+    instances over where asked, check they run there, then gnt-node remove each; refuse
+    before any change what cannot be done."""
+    dead, evacuate = module.params["dead"], module.params["evacuate"]
+    result = {"changed": False, "removed": [], "failed_over": [], "offlined": [], "commands": [], "dead_checks": {}}
     leaving = [n for n in before if any(n.is_named(name) for name in wanted)]
     try:
         instances = cli.instances() if leaving else []
+        states = cli.node_states() if leaving and (dead or evacuate) else []
     except GanetiError as exc:
         module.fail_json(**exc.fail_kwargs(), **result)
-    failovers, refusals = remove_plan(leaving, before, instances, module.params["evacuate"], dead=dead)
+    refusals = []
+    if dead and leaving:
+        port = noded_port()
+        answers = {n.name: {a: tcp_answer(a, port) for a in node_addresses(n)} for n in leaving}
+        refusals, result["dead_checks"] = proof_of_death(leaving, {s.name: s for s in states}, instances, answers, port)
+    failovers, plan_refusals = remove_plan(leaving, instances, evacuate, dead=dead, states=states)
+    refusals += plan_refusals
     if refusals:
         module.fail_json(
             msg="refusing to remove "

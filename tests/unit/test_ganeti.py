@@ -323,44 +323,224 @@ INSTANCE_LIST = [
     "list",
     "--no-headers",
     "--separator=|",
-    "--output=name,pnode,snodes,disk_template,oper_state,admin_state",
+    "--units=m",
+    "--output=name,pnode,snodes,disk_template,oper_state,admin_state,be/minmem",
 ]
-NODES_WITH_DEAD_NODE3 = out("node-list.txt") + "node3|Y|N|N|10.77.0.13|10.77.0.13\n"
+NODE_STATES = [
+    "/usr/sbin/gnt-node",
+    "list",
+    "--no-headers",
+    "--separator=|",
+    "--units=m",
+    "--output=name,offline,drained,vm_capable,bootid,mfree",
+]
+NODES_WITH_NODE3 = out("node-list.txt") + "node3|Y|N|N|10.77.0.13|10.77.0.13\n"
+NODES_WITH_NODE3_OFFLINE = out("node-list.txt") + "node3|N|Y|N|10.77.0.13|10.77.0.13\n"
+BOOT1, BOOT2, BOOT3 = (
+    "8d4a0c1e-5b1f-4b9e-9a55-0e4f8f3c2a11",
+    "1f0e2d3c-4b5a-4968-8776-a5b4c3d2e1f0",
+    "0c5a4f1e-2d6b-4f7a-9e3c-5b8d1a2f6e90",
+)
+# node3's ganeti-noded does not answer the master: luxid prints "?" for its live fields.
+STATES_NODE3_SILENT = f"node1|N|N|Y|{BOOT1}|3712\nnode2|N|N|Y|{BOOT2}|3650\nnode3|N|N|Y|?|?\n"
+# Marked offline (an earlier, interrupted run): not asked, "*".
+STATES_NODE3_OFFLINE = f"node1|N|N|Y|{BOOT1}|3712\nnode2|N|N|Y|{BOOT2}|3650\nnode3|Y|N|Y|*|*\n"
+# Ganeti cannot tell whether an instance runs on a node that does not answer: "?".
+INST2_ON_NODE3 = "inst2|node3||gluster|?|up|512\n"
+OFFLINE_NODE3 = ["/usr/sbin/gnt-node", "modify", "--offline=yes", "--auto-promote", "node3"]
+FAILOVER_INST2 = ["/usr/sbin/gnt-instance", "failover", "--force", "--target-node=node1", "inst2"]
+REMOVE_NODE3 = ["/usr/sbin/gnt-node", "remove", "node3"]
 
 
-def remove_dead_node3(after_failover, then=()):
-    """ganeti_node removing the dead node3, whose inst2 fails over to node1 and is then
-    listed as `after_failover`."""
-    offline = ["/usr/sbin/gnt-node", "modify", "--offline=yes", "--auto-promote", "node3"]
-    failover = ["/usr/sbin/gnt-instance", "failover", "--force", "--target-node=node1", "inst2"]
-    # The marker for the node-remove hook is written under /var/lib; not here.
-    with mock.patch.object(ganeti_node, "removal_marker", lambda name: mock.MagicMock()):
+def remove_node3(commands, answer=None, dead=True, evacuate=True, check_mode=False):
+    """ganeti_node removing node3 (dead: its port, probed from the master, answers `answer`),
+    with `commands` the exact commands it may run, in order. (module result, addresses probed)"""
+    probed = []
+
+    def tcp_answer(address, port):
+        probed.append((address, port))
+        return answer
+
+    args = {
+        "nodes": ["node3"],
+        "state": "absent",
+        "dead": dead,
+        "evacuate": evacuate,
+        "_ansible_check_mode": check_mode,
+    }
+    with (
+        # The marker for the node-remove hook is written under /var/lib; not here.
+        mock.patch.object(ganeti_node, "removal_marker", lambda name: mock.MagicMock()),
+        mock.patch.object(ganeti_node, "tcp_answer", tcp_answer),
+        mock.patch.object(ganeti_node, "noded_port", lambda: 1811),
+        # Names compare as names here (no resolver: a lookup of "node3" could wait for DNS).
+        mock.patch.object(ganeti_cli, "addresses", lambda name: set()),
+    ):
+        return run_module(ganeti_node.main, args, commands), probed
+
+
+def dead_node3_reads(nodes=NODES_WITH_NODE3, instances=INST2_ON_NODE3, states=STATES_NODE3_SILENT):
+    return [Expected(NODE_LIST, 0, nodes), Expected(INSTANCE_LIST, 0, instances), Expected(NODE_STATES, 0, states)]
+
+
+def test_a_dead_node_is_proven_dead_marked_offline_its_instances_fail_over_then_it_goes():
+    result, probed = remove_node3(
+        [
+            *dead_node3_reads(),
+            Expected(OFFLINE_NODE3),
+            Expected(FAILOVER_INST2),
+            Expected(INSTANCE_LIST, 0, "inst2|node1||gluster|Y|up|512\n"),
+            Expected(REMOVE_NODE3),
+        ]
+    )
+    assert not result.failed, result.result
+    assert (result.result["offlined"], result.result["removed"]) == (["node3"], ["node3"])
+    assert probed == [("10.77.0.13", 1811)]
+    assert result.result["dead_checks"] == {
+        "node3": ["its ganeti-noded does not answer the master", "10.77.0.13 does not answer on port 1811"]
+    }
+
+
+def test_an_instance_not_running_after_the_failover_off_a_dead_node_stops_the_removal():
+    result, _ = remove_node3(
+        [
+            *dead_node3_reads(),
+            Expected(OFFLINE_NODE3),
+            Expected(FAILOVER_INST2),
+            Expected(INSTANCE_LIST, 0, "inst2|node1||gluster|N|up|512\n"),
+        ]
+    )
+    assert result.failed
+    assert result.result["msg"].startswith("after the failover, instances are not where and how they should be: inst2")
+
+
+ALIVE_ADVICE = (
+    "A cut management network is not a power cut, and an instance still running there would share its disks "
+    "with its failed-over self: check the host's power and its out-of-band console (IPMI, iLO, iDRAC), power it "
+    "off there and confirm that it stays off, then run again (a host that runs leaves with remove-node.yml). "
+    "Nothing was changed."
+)
+
+
+@pytest.mark.parametrize(
+    ("reads", "answer", "sign"),
+    [
+        (
+            dead_node3_reads(states=STATES_NODE3_SILENT.replace("node3|N|N|Y|?|?", f"node3|N|N|Y|{BOOT3}|3500")),
+            None,
+            f"its ganeti-noded answers the master (boot id {BOOT3})",
+        ),
+        (dead_node3_reads(instances="inst2|node3||gluster|Y|up|512\n"), None, "Ganeti reports inst2 running there"),
+        (dead_node3_reads(), "accepted", "10.77.0.13 accepts connections on ganeti-noded's port 1811"),
+        (
+            # Marked offline by an earlier run: Ganeti no longer asks it, the port still shows it up.
+            dead_node3_reads(nodes=NODES_WITH_NODE3_OFFLINE, states=STATES_NODE3_OFFLINE),
+            "refused",
+            "10.77.0.13 answers (port 1811 refused the connection: the host is up)",
+        ),
+    ],
+    ids=["noded-answers", "instance-runs", "port-accepts", "offline-but-host-up"],
+)
+def test_a_dead_node_that_shows_a_sign_of_life_is_refused_after_the_reads_only(reads, answer, sign):
+    # The harness fails on any command not listed: only the three reads run.
+    result, probed = remove_node3(reads, answer=answer)
+    assert result.failed
+    assert (
+        result.result["msg"] == f"refusing to remove node3: node3 is declared dead but is not: {sign}. " + ALIVE_ADVICE
+    )
+    assert probed == [("10.77.0.13", 1811)]
+    assert result.result["changed"] is False and result.result["commands"] == []
+
+
+def test_a_node_offline_from_an_interrupted_run_is_checked_again_and_not_marked_twice():
+    result, probed = remove_node3(
+        [
+            *dead_node3_reads(nodes=NODES_WITH_NODE3_OFFLINE, states=STATES_NODE3_OFFLINE),
+            Expected(FAILOVER_INST2),
+            Expected(INSTANCE_LIST, 0, "inst2|node1||gluster|Y|up|512\n"),
+            Expected(REMOVE_NODE3),
+        ]
+    )
+    assert not result.failed, result.result
+    assert result.result["offlined"] == [] and probed == [("10.77.0.13", 1811)]
+    assert result.result["dead_checks"]["node3"][0] == "marked offline: Ganeti no longer asks it"
+
+
+def test_a_dead_node_in_check_mode_is_proven_dead_and_nothing_is_changed():
+    result, probed = remove_node3(dead_node3_reads(), check_mode=True)
+    assert not result.failed, result.result
+    assert probed == [("10.77.0.13", 1811)]
+    assert result.result["changed"] is True
+    assert result.result["commands"] == [OFFLINE_NODE3, FAILOVER_INST2, REMOVE_NODE3]
+
+
+def test_the_proof_comes_before_the_switch_refusal_and_both_are_said():
+    result, _ = remove_node3(dead_node3_reads(instances="inst2|node3||gluster|Y|up|512\n"), evacuate=False)
+    assert result.failed
+    message = result.result["msg"]
+    assert message.startswith("refusing to remove node3: node3 is declared dead but is not: Ganeti reports inst2")
+    assert "node3 is the primary node of inst2: run with ganeti_failover_dead=true" in message
+
+
+def test_a_failover_that_does_not_fit_the_targets_memory_is_refused_before_the_offline_mark():
+    states = STATES_NODE3_SILENT.replace("|3712", "|400").replace("|3650", "|256")
+    result, _ = remove_node3(dead_node3_reads(states=states))
+    assert result.failed
+    assert result.result["msg"] == (
+        "refusing to remove node3: inst2 needs 512 MiB free on its new node (its minmem; Ganeti starts it there) "
+        "and no node has that much left once the others are placed (node1 400 MiB, node2 256 MiB): free memory "
+        "there, or move instances elsewhere first. Nothing was changed."
+    )
+
+
+NODES_WITH_NODE4 = out("node-list.txt") + "node4|N|N|N|10.77.0.14|10.77.0.14\n"
+INST1_ON_NODE4 = "inst1|node4||gluster|Y|up|128\n"
+
+
+def remove_node4(states, then=()):
+    """remove-node.yml's ganeti_node for node4, alive, with evacuate: no proof of death."""
+    with (
+        mock.patch.object(ganeti_node, "removal_marker", lambda name: mock.MagicMock()),
+        mock.patch.object(ganeti_node, "tcp_answer", mock.Mock(side_effect=AssertionError("probed a live node"))),
+        mock.patch.object(ganeti_cli, "addresses", lambda name: set()),
+    ):
         return run_module(
             ganeti_node.main,
-            {"nodes": ["node3"], "state": "absent", "dead": True, "evacuate": True},
+            {"nodes": ["node4"], "state": "absent", "evacuate": True},
             [
-                Expected(NODE_LIST, 0, NODES_WITH_DEAD_NODE3),
-                # Ganeti cannot tell whether it runs on a node that does not answer.
-                Expected(INSTANCE_LIST, 0, "inst2|node3||gluster|*|up\n"),
-                Expected(offline, 0, ""),
-                Expected(failover, 0, ""),
-                Expected(INSTANCE_LIST, 0, after_failover),
+                Expected(NODE_LIST, 0, NODES_WITH_NODE4),
+                Expected(INSTANCE_LIST, 0, INST1_ON_NODE4),
+                Expected(NODE_STATES, 0, states),
                 *then,
             ],
         )
 
 
-def test_a_dead_node_is_marked_offline_then_its_instances_fail_over_then_it_goes():
-    remove = Expected(["/usr/sbin/gnt-node", "remove", "node3"], 0, "")
-    result = remove_dead_node3("inst2|node1||gluster|Y|up\n", then=[remove])
+def test_a_drain_fails_instances_over_to_a_node_that_can_take_them():
+    states = f"node1|N|N|Y|{BOOT1}|3712\nnode2|N|N|Y|{BOOT2}|3650\nnode4|N|N|Y|{BOOT3}|3000\n"
+    failover = ["/usr/sbin/gnt-instance", "failover", "--force", "--target-node=node1", "inst1"]
+    result = remove_node4(
+        states,
+        then=[
+            Expected(failover),
+            Expected(INSTANCE_LIST, 0, "inst1|node1||gluster|Y|up|128\n"),
+            Expected(["/usr/sbin/gnt-node", "remove", "node4"]),
+        ],
+    )
     assert not result.failed, result.result
-    assert (result.result["offlined"], result.result["removed"]) == (["node3"], ["node3"])
+    assert result.result["failed_over"] == [{"instance": "inst1", "from": "node4", "to": "node1"}]
+    assert result.result["offlined"] == [] and result.result["dead_checks"] == {}
 
 
-def test_an_instance_not_running_after_the_failover_off_a_dead_node_stops_the_removal():
-    result = remove_dead_node3("inst2|node1||gluster|N|up\n")
+def test_a_drain_whose_other_nodes_cannot_take_an_instance_changes_nothing():
+    # node1 drained, node2 not vm_capable: no target, refused after the reads.
+    states = f"node1|N|Y|Y|{BOOT1}|3712\nnode2|N|N|N|{BOOT2}|?\nnode4|N|N|Y|{BOOT3}|3000\n"
+    result = remove_node4(states)
     assert result.failed
-    assert result.result["msg"].startswith("after the failover, instances are not where and how they should be: inst2")
+    assert result.result["msg"] == (
+        "refusing to remove node4: no node can take inst1: node1 is drained; node2 is not vm_capable. "
+        "Nothing was changed."
+    )
 
 
 def test_cluster_info_module_on_the_master_reads_file_storage_paths_and_the_key(tmp_path):
