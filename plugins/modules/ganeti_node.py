@@ -29,9 +29,9 @@ description:
     receives (largest first, each onto the target with the most memory left, or packed tighter when that
     leaves one out) and refuses, saying what is short, when they do not fit.
   - With O(dead), the nodes are dead (C(replace-node.yml)). First, before any change, the module looks for
-    signs of life and refuses the node on any of them: its ganeti-noded answers the master (luxid fills
+    these signs of life and refuses the node on any one. Its ganeti-noded answers the master (luxid fills
     the live field C(bootid) only from the node's answer; a node that does not answer shows C(?), an
-    offline one C(*)); Ganeti reports an instance running there (C(oper_state) V(Y)); its primary or
+    offline one C(*)); Ganeti reports an instance running there (C(oper_state) V(Y)); or its primary or
     secondary address answers the master on ganeti-noded's port (a listener accepts the connection, or the
     host's kernel refuses it). The refusal says what was seen and asks the operator to check the host's
     power and its out-of-band console (IPMI, iLO, iDRAC) and to power it off there before running again.
@@ -42,9 +42,9 @@ description:
     on its addresses again on every run.
   - Then each dead node is marked offline (C(gnt-node modify --offline=yes --auto-promote)), so that Ganeti
     sends it nothing more and a failover off it neither waits for it nor needs C(--ignore-consistency); its
-    instances then fail over (with O(evacuate): the operator's word that the host is down) and must run on
+    instances then fail over (with O(evacuate), the operator's word that the host is down) and must run on
     their new node as their admin state says, and the node is removed. A cut management network is not a
-    power cut, and none of these checks sees a host it cannot reach: an instance still running there would
+    power cut, and none of these checks sees a host it cannot reach; an instance still running there would
     share its disks with its failed-over self.
 options:
   nodes:
