@@ -20,7 +20,31 @@ options:
     type: str
     default: a run of this module
   lock_path:
-    description: The lock file. Every run that changes the pool must act on the same host with the same path.
+    description:
+      - The lock file. Every run that changes the pool must act on the same host with the same path:
+        the member that acts for the pool, the member of the inventory with the lowest glusterd UUID
+        among those whose glusterd answers.
+      - A hand-over (O(ganeti_gluster.cluster.gluster_peer#module:state=leaving)) is recorded beside it,
+        in C(LOCK_PATH.leaving).
     type: path
     default: /var/lib/ganeti-gluster/pool.lock
+  pool_members:
+    description:
+      - The glusterd UUIDs of the pool's members as the run planned them. When given, the module checks,
+        under the lock and before it reads or changes anything else, that this host is one of them and
+        still sees every other as a peer, and fails when it does not (another run detached this host, or
+        them, since the run read the pool); also in check mode.
+      - It also fails when this host hands the pool over (a record beside O(lock_path) that is in force
+        while this host still has a peer of the pool it hands over), unless this host is in O(pool_leaving).
+      - Empty, nothing is checked (a pool being built has no members to expect).
+    type: list
+    elements: str
+    default: []
+  pool_leaving:
+    description:
+      - The glusterd UUIDs, among O(pool_members), of the hosts this run takes out of the pool. A host
+        among them that hands the pool over still lets this run act from it (a re-run of its drain).
+    type: list
+    elements: str
+    default: []
 """

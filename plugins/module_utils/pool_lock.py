@@ -1,12 +1,49 @@
 # Copyright: contributors to ganeti_gluster.cluster
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """One change of the pool at a time: a lock the mutating modules hold on the
-host that acts for the pool while they read, compare and act.
+member that acts for the pool while they read, compare and act.
 
 It is a kernel lock (flock) held by the module's own process, so it can never
 outlive its holder: when a run is killed, its module dies with the SSH session
 (or finishes), and the lock is free. Nothing expires and nothing needs breaking.
 The holder writes who it is into the file, for the message a waiting run gives.
+
+Which member holds it. A flock is local to one host, so two runs exclude each
+other only if they lock the same host. Every entry point (site.yml, add-node.yml,
+the node-add hook that runs it, remove-node.yml, replace-node.yml) takes it on the
+member that acts for the pool, found by one rule (plugins/filter/gluster_pool.py,
+gluster_pool_acting): the member of the gluster_pool group with the lowest glusterd
+UUID among those whose glusterd answers. The hosts a drain takes out count (they are
+members until detached); a dead host does not (it cannot hold a lock, and while a
+member is down every other run refuses, so only replace-node.yml runs then).
+
+The hard case: a drain of the member that acts. glusterd detaches a peer only from
+another member, and the CLI reaches another host's glusterd read-only (over TCP,
+glusterd serves only the read-only CLI program, gd_svc_cli_trusted_progs), so the
+detach cannot run under the acting member's lock. Two things keep it one lock:
+
+- The hand-over. Once its bricks are moved, the leaving acting member records,
+  under its own lock, that it hands the pool over (gluster_peer state=leaving; the
+  record sits beside the lock). From then on a change that takes the lock there
+  refuses, unless its run takes that host out too (`pool_leaving`: a re-run of the
+  drain). Only then does the member that acts once it is gone (the lowest UUID of
+  those that stay) detach it, under its own lock. A change from the leaving host
+  either ended before the hand-over, or never starts: no change from it can fall
+  between the hand-over and the detach, or after.
+- The guard. A run plans the pool once, then acts for minutes; by then another run
+  may have detached the host it locks. Detached, that host's glusterd forgets its
+  peers and every volume without a brick on it (glusterd_peer_detach_cleanup), so
+  a probe from there would start a second pool and a volume step would see no
+  volume. So each change, under the lock, first checks that this host still
+  sees every member the run planned with (`pool_members`, glusterd UUIDs) and
+  refuses, before changing anything, when it does not: the run fails cleanly
+  and its re-run plans from the pool as it is.
+
+What one lock does not cover: a pool whose members the inventories list
+differently (a member missing from one inventory moves the lowest UUID for its
+runs), and a host that joins with a lower UUID than the member acting for the
+pool: runs planned after its probe act from it, while the join that added it
+finishes from the member it started on.
 """
 
 from __future__ import annotations
@@ -19,9 +56,11 @@ import socket
 import time
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common import backoff
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import GlusterCli, GlusterError
 
 DEFAULT_PATH = "/var/lib/ganeti-gluster/pool.lock"
 POLL_SECONDS = (0.05, 1.0)  # first and longest wait between two tries
+HAND_OVER_SUFFIX = ".leaving"
 
 
 class LockBusy(Exception):
@@ -53,6 +92,11 @@ def read_holder(handle):
     return holder if isinstance(holder, dict) else None
 
 
+def _stamp(owner):
+    now = time.time()
+    return {"owner": owner, "since": now, "since_text": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))}
+
+
 @contextlib.contextmanager
 def pool_lock(owner, wait, path=DEFAULT_PATH, clock=time.monotonic, sleep=time.sleep):
     """Hold the pool's lock for the `with` block; wait up to `wait` seconds for it,
@@ -71,13 +115,7 @@ def pool_lock(owner, wait, path=DEFAULT_PATH, clock=time.monotonic, sleep=time.s
                 if waited >= wait:
                     raise LockBusy(path, read_holder(handle), waited) from None
                 sleep(min(next(pauses), max(wait - waited, 0.01)))
-        now = time.time()
-        holder = {
-            "owner": owner,
-            "pid": os.getpid(),
-            "since": now,
-            "since_text": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
-        }
+        holder = {**_stamp(owner), "pid": os.getpid()}
         handle.seek(0)
         handle.truncate()
         handle.write(json.dumps(holder))
@@ -91,24 +129,154 @@ def pool_lock(owner, wait, path=DEFAULT_PATH, clock=time.monotonic, sleep=time.s
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+# -- the hand-over ------------------------------------------------------------
+
+
+def hand_over_path(lock_path):
+    """Where the record of a hand-over sits: beside the lock, on the host that leaves."""
+    return lock_path + HAND_OVER_SUFFIX
+
+
+def read_hand_over(lock_path):
+    """The hand-over recorded on this host, or None. An unreadable record counts as one
+    (of unknown origin): refusing is the safe reading."""
+    try:
+        with open(hand_over_path(lock_path)) as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        return None
+    try:
+        record = json.loads(text)
+    except ValueError:
+        record = None
+    return record if isinstance(record, dict) else {"unreadable": text[:200]}
+
+
+def write_hand_over(lock_path, local_uuid, peers, owner):
+    """Record, atomically, that this host (glusterd UUID local_uuid) hands over the
+    pool made of `peers` (Peer list, this host included). Call it under the lock."""
+    record = {
+        "host_uuid": local_uuid,
+        "pool": sorted(p.uuid for p in peers if not p.is_local),
+        **_stamp(owner),
+    }
+    path = hand_over_path(lock_path)
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    temporary = f"{path}.{os.getpid()}"
+    with open(temporary, "w") as handle:
+        handle.write(json.dumps(record))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+    return record
+
+
+def hand_over_in_force(record, peers):
+    """Whether a recorded hand-over still binds this host: it was made here (same
+    glusterd UUID) and this host still counts a peer of the pool it handed over. Once
+    it is detached, its glusterd forgets every peer, and the record is spent."""
+    if record is None:
+        return False
+    if "unreadable" in record:
+        return True
+    local = next((p.uuid for p in peers if p.is_local), None)
+    still = {p.uuid for p in peers if not p.is_local} & set(record.get("pool") or ())
+    return record.get("host_uuid") == local and bool(still)
+
+
+# -- the guard ----------------------------------------------------------------
+
+
+def guard_problem(peers, pool_members, pool_leaving=(), hand_over=None, hand_over_file=None):
+    """Why a run must not change the pool from this host now (None when it may).
+
+    peers: `pool list` here (this host included); pool_members: glusterd UUIDs of the
+    members the run planned with; pool_leaving: those among them the run takes out;
+    hand_over: the record read_hand_over found here. Pure.
+    """
+    local = next((p for p in peers if p.is_local), None)
+    if local is None:
+        return "glusterd's pool list here does not list this host; the pool cannot be checked"
+    seen = {p.uuid for p in peers}
+    missing = [u for u in dict.fromkeys(pool_members) if u not in seen]
+    if local.uuid not in pool_members:
+        return (
+            f"this host (glusterd UUID {local.uuid}) is not one of the members this run planned with "
+            f"({', '.join(pool_members)}): the run would act for the pool from a host it did not plan for. "
+            "Nothing was changed; run again"
+        )
+    if missing:
+        alone = len(peers) == 1
+        what = (
+            "its glusterd knows no peer any more: another run detached this host from the pool"
+            if alone
+            else "another run detached them, or this host, since this run read the pool"
+        )
+        return (
+            f"this host (glusterd UUID {local.uuid}) no longer sees {len(missing)} of the members this run planned "
+            f"with ({', '.join(missing)}): {what}. Nothing was changed; run again: it plans from the pool as it is"
+        )
+    if hand_over_in_force(hand_over, peers) and local.uuid not in pool_leaving:
+        if "unreadable" in hand_over:
+            return (
+                f"{hand_over_file} holds a hand-over this module cannot read; no run changes the pool from a "
+                "host that hands it over. Nothing was changed. Look at it; if this host stays in the pool, "
+                "remove it and run again"
+            )
+        return (
+            f"this host leaves the pool: {hand_over.get('owner') or 'a run'} handed the pool over here at "
+            f"{hand_over.get('since_text')}, and the member that acts once this host is gone detaches it; no run "
+            "changes the pool from here any more. Nothing was changed; run again once that run is done (the pool "
+            f"then acts from another member). If that run was abandoned and this host stays, remove {hand_over_file}"
+        )
+    return None
+
+
 LOCK_OPTIONS = {
     "lock_wait": {"type": "int", "default": 300},
     "lock_owner": {"type": "str", "default": "a run of this module"},
     "lock_path": {"type": "path", "default": DEFAULT_PATH},
+    "pool_members": {"type": "list", "elements": "str", "default": []},
+    "pool_leaving": {"type": "list", "elements": "str", "default": []},
 }
+
+
+def check_pool(module, cli=None):
+    """The guard for an AnsibleModule with LOCK_OPTIONS, under the lock: fails the
+    module, naming why, when the run must not change the pool from this host (see
+    guard_problem); drops a hand-over record that is spent. Nothing to check when the
+    run gave no pool_members (a pool being built, or a caller without a plan)."""
+    params = module.params
+    if not params["pool_members"]:
+        return
+    cli = cli or GlusterCli(module)
+    try:
+        peers = cli.pool_list()
+    except GlusterError as exc:
+        module.fail_json(**exc.fail_kwargs())
+    record = read_hand_over(params["lock_path"])
+    path = hand_over_path(params["lock_path"])
+    problem = guard_problem(peers, params["pool_members"], params["pool_leaving"], record, path)
+    if problem:
+        module.fail_json(msg=problem, hand_over=record)
+    if record is not None and not hand_over_in_force(record, peers) and not module.check_mode:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
 
 
 def held_by(module):
     """The pool's lock for an AnsibleModule with LOCK_OPTIONS, to use in a `with`:
-    nothing in check mode; a failure naming the holder when it stays busy."""
+    taken (not in check mode; a failure naming the holder when it stays busy), then
+    the guard checked under it (check_pool, also in check mode)."""
     stack = contextlib.ExitStack()
-    if module.check_mode:
-        return stack
     params = module.params
-    try:
-        stack.enter_context(pool_lock(params["lock_owner"], params["lock_wait"], params["lock_path"]))
-    except LockBusy as exc:
-        module.fail_json(msg=str(exc), lock_holder=exc.holder)
-    except OSError as exc:
-        module.fail_json(msg=f"cannot take the pool's lock {params['lock_path']}: {exc}")
-    return stack
+    if not module.check_mode:
+        try:
+            stack.enter_context(pool_lock(params["lock_owner"], params["lock_wait"], params["lock_path"]))
+        except LockBusy as exc:
+            module.fail_json(msg=str(exc), lock_holder=exc.holder)
+        except OSError as exc:
+            module.fail_json(msg=f"cannot take the pool's lock {params['lock_path']}: {exc}")
+    with stack.pop_all() as held:
+        check_pool(module)
+        return held.pop_all()

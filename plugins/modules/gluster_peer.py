@@ -15,8 +15,16 @@ description:
     listed node is C(Peer in Cluster) and connected. A node found C(Peer Rejected), or still not
     connected when O(timeout) runs out, fails the task with the node's name and state.
   - With O(state=absent), detaches the listed peers. It refuses, before detaching anything, while
-    any of them still hosts bricks of a volume.
-  - The host the module runs on may be listed; it is recognised by name or address and skipped.
+    any of them still hosts bricks of a volume, or when one of them is the host it runs on (glusterd
+    detaches a peer only from another member).
+  - With O(state=leaving), run on a member that leaves the pool and acts for it (the lowest glusterd UUID),
+    once its bricks are moved: it detaches nobody, and hands the pool over. Under the pool's lock it
+    checks that this host holds no brick of any volume, then records beside the lock that it hands over
+    the pool, so that from then on every change that takes the lock here refuses (but one of a run that
+    takes this host out too, O(pool_leaving)). The member that acts once it is gone then detaches it
+    (O(state=absent) there). The record lapses once this host is detached.
+  - With O(state=present), the host the module runs on may be listed; it is recognised by name or
+    address and skipped.
 options:
   nodes:
     description:
@@ -26,9 +34,10 @@ options:
     required: true
   state:
     description:
-      - V(present) makes the nodes peers; V(absent) detaches them.
+      - V(present) makes the nodes peers; V(absent) detaches them; V(leaving) hands the pool over from
+        the host the module runs on, which O(nodes) must name (and name alone).
     type: str
-    choices: [present, absent]
+    choices: [present, absent, leaving]
     default: present
   timeout:
     description:
@@ -65,6 +74,18 @@ EXAMPLES = r"""
   ganeti_gluster.cluster.gluster_peer:
     nodes: [node5]
     state: absent
+
+- name: Node1 acts for the pool and leaves it; it hands over, then node2 detaches it
+  ganeti_gluster.cluster.gluster_peer:
+    nodes: [node1]
+    state: leaving
+  delegate_to: node1
+
+- name: Detach node1, from the member that acts once it is gone
+  ganeti_gluster.cluster.gluster_peer:
+    nodes: [node1]
+    state: absent
+  delegate_to: node2
 """
 
 RETURN = r"""
@@ -82,6 +103,13 @@ detached:
   returned: always
   type: list
   elements: str
+handed_over:
+  description:
+    - With O(state=leaving), the record of the hand-over in force on this host (C(host_uuid), C(pool): the
+      UUIDs of the peers it hands the pool over to, C(owner), C(since_text)); null when this host is in no
+      pool, and in check mode when there was none yet.
+  returned: always
+  type: dict
 commands:
   description: The C(gluster) commands run, or in check mode those that would run, as argv lists.
   returned: always
@@ -111,7 +139,13 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts impor
     is_this_host,
     is_valid_host,
 )
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.pool_lock import LOCK_OPTIONS, held_by
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.pool_lock import (
+    LOCK_OPTIONS,
+    hand_over_in_force,
+    held_by,
+    read_hand_over,
+    write_hand_over,
+)
 
 POLL_SECONDS = 0.5
 
@@ -153,11 +187,43 @@ def wait_in_cluster(module, cli, nodes, timeout):
         time.sleep(POLL_SECONDS)
 
 
+def bricks_on(volumes, uuid):
+    """Each volume's bricks on the peer with glusterd UUID `uuid`, in words."""
+    found = []
+    for volume in volumes:
+        held = [b.name for b in volume.bricks if b.host_uuid == uuid]
+        if held:
+            found.append(f"volume {volume.name} ({', '.join(held)})")
+    return found
+
+
+def hand_over(module, cli, before, result):
+    """state=leaving: record that this host hands the pool over, once it holds no brick."""
+    local = next(p for p in before if p.is_local)
+    record = read_hand_over(module.params["lock_path"])
+    if hand_over_in_force(record, before):
+        return record
+    if len(before) == 1:
+        return None  # in no pool: nothing to hand over
+    held = bricks_on(cli.volumes(), local.uuid)
+    if held:
+        module.fail_json(
+            msg="refusing to hand the pool over from this host while it holds bricks: "
+            + "; ".join(held)
+            + ". Move them off first (replace-brick, or remove-brick with a data migration). Nothing was changed.",
+            **result,
+        )
+    result["changed"] = True
+    if module.check_mode:
+        return None
+    return write_hand_over(module.params["lock_path"], local.uuid, before, module.params["lock_owner"])
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
             "nodes": {"type": "list", "elements": "str", "required": True},
-            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+            "state": {"type": "str", "choices": ["present", "absent", "leaving"], "default": "present"},
             "timeout": {"type": "int", "default": 120},
             "only_disconnected": {"type": "bool", "default": False},
             **LOCK_OPTIONS,
@@ -173,14 +239,30 @@ def main():
         module.fail_json(msg=f"not host names or addresses: {', '.join(map(repr, bad))}")
     if timeout < 0:
         module.fail_json(msg=f"timeout must be 0 or more seconds, not {timeout}")
+    here = [n for n in dict.fromkeys(nodes) if is_this_host(n)]
+    others = [n for n in dict.fromkeys(nodes) if n not in here]
+    if state == "absent" and here:
+        module.fail_json(
+            msg=f"{', '.join(here)} is the host this module runs on; glusterd detaches a peer only from another "
+            "member. Detach it from the member that acts once it is gone; where it acted for the pool, hand the "
+            "pool over from it first (state=leaving). Nothing was changed."
+        )
+    if state == "leaving" and (not here or others):
+        module.fail_json(
+            msg="state=leaving runs on the host that leaves and names it alone; nodes names "
+            f"{', '.join(others) or 'nothing'}{' besides this host' if here else ''}. Nothing was changed."
+        )
 
     cli = GlusterCli(module)
-    result = {"changed": False, "probed": [], "detached": [], "commands": []}
+    result = {"changed": False, "probed": [], "detached": [], "commands": [], "handed_over": None}
     with held_by(module):
         try:
             before = cli.pool_list()
-            others = [n for n in dict.fromkeys(nodes) if not is_this_host(n)]
-            if state == "present":
+            if state == "leaving":
+                result["handed_over"] = hand_over(module, cli, before, result)
+                after_names = peer_names(before)
+                peers = before
+            elif state == "present":
                 missing = [n for n in others if find_peer(n, before) is None]
                 result["commands"] = [cli.argv("peer", "probe", n) for n in missing]
                 after_names = sorted(set(peer_names(before)) | set(missing))
@@ -203,11 +285,9 @@ def main():
                         module.warn(f"{node} is connected again; it is not detached")
                         del present[node]
                 hosting = []
-                for volume in cli.volumes() if present else []:
-                    for node, peer in present.items():
-                        held = [b.name for b in volume.bricks if b.host_uuid == peer.uuid]
-                        if held:
-                            hosting.append(f"{node} hosts bricks of volume {volume.name} ({', '.join(held)})")
+                volumes = cli.volumes() if present else []
+                for node, peer in present.items():
+                    hosting += [f"{node} hosts bricks of {held}" for held in bricks_on(volumes, peer.uuid)]
                 if hosting:
                     module.fail_json(
                         msg="refusing to detach peers that host bricks: "
@@ -225,13 +305,16 @@ def main():
         except GlusterError as exc:
             module.fail_json(**exc.fail_kwargs(), **{k: v for k, v in result.items() if k != "changed"})
 
-    result["changed"] = bool(result["probed"] or result["detached"])
+    result["changed"] = bool(result["changed"] or result["probed"] or result["detached"])
     result["peers"] = [p.as_dict() for p in peers]
     if module._diff:
         result["diff"] = {
             "before": {"peers": peer_names(before)},
             "after": {"peers": after_names},
         }
+        if state == "leaving":
+            result["diff"]["before"]["hands_over"] = not result["changed"] and result["handed_over"] is not None
+            result["diff"]["after"]["hands_over"] = result["changed"] or result["handed_over"] is not None
     module.exit_json(**result)
 
 
