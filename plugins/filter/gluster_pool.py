@@ -6,6 +6,13 @@ gluster_pool_plan: from each host's view of the pool (gluster_pool_info, or
 unreachable, or no glusterd yet), which hosts are members, which join in this
 run, which existing member acts for the pool, and what forbids the run.
 
+gluster_pool_acting: the member that acts for the pool (and holds its lock), by
+the one rule every entry point uses; with the hosts a drain takes out, the member
+that acts once they are gone.
+
+gluster_pool_join_blockers: what a later step of a join would fail on, found
+before it changes anything.
+
 gluster_pool_placement: whether the new bricks can be placed in sets on
 distinct hosts, with the planner gluster_volume itself uses.
 """
@@ -20,6 +27,10 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_place
     PlacementError,
     plan_sets,
 )
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
+    TASK_REBALANCE,
+    TASK_REMOVE_BRICK,
+)
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import (
     addresses,
     agreement,
@@ -27,6 +38,18 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts impor
     match_identities,
     normalized,
 )
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.rebalance_mark import (
+    OPTION as REBALANCE_MARK,
+)
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.rebalance_mark import (
+    MarkError,
+)
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.rebalance_mark import (
+    parse as parse_mark,
+)
+
+# gluster_volume waits this long for every brick to be online before a rebalance.
+BRICKS_ONLINE_TIMEOUT = 60
 
 
 def _answered(view):
@@ -288,13 +311,12 @@ def gluster_pool_plan(
             errors.append(f"{host} already belongs to another trusted pool (peers: {others}); detach it there first")
 
     if not fresh and members:
-        # One member acts for the pool (and holds its lock while it changes it), the same
-        # whichever controller and inventory order: the one with the lowest glusterd UUID.
-        anchor = min(members, key=lambda h: (uuids.get(h, "~"), h))
+        anchor = _lowest_uuid(members, uuids)
     return {
         "anchor": anchor,
         "fresh": fresh,
         "members": members,
+        "pool_members": sorted(uuids[h] for h in members if h in uuids),
         "joining": joining,
         "skipped": skipped,
         "peer_names": {h: names[h] for h in members + joining},
@@ -304,6 +326,109 @@ def gluster_pool_plan(
         "errors": errors,
         "warnings": warnings,
     }
+
+
+def _lowest_uuid(hosts, uuids):
+    return min(hosts, key=lambda h: (uuids.get(h, "~"), h), default=None)
+
+
+def gluster_pool_acting(plan, leaving=None):
+    """The member that acts for the pool, and holds its lock while it changes it.
+
+    One rule for every entry point (site.yml, add-node.yml and the node-add hook that
+    runs it, remove-node.yml, replace-node.yml), so that two runs lock the same host:
+    of the plan's members, which are the hosts of the gluster_pool group whose glusterd
+    answers (the hosts a drain takes out included, a dead host that replace-node.yml
+    replaces not), the one with the lowest glusterd UUID, whatever the controller and
+    its inventory order. A pool being built has no UUIDs yet: its first reachable host.
+
+    leaving: hosts a drain takes out; then the member that acts once they are gone,
+    which is where the drain detaches them from (glusterd detaches a peer only from
+    another member). None when no member would be left.
+    """
+    gone = set(leaving.split(",") if isinstance(leaving, str) else leaving or [])
+    if plan.get("fresh"):
+        return plan.get("anchor") if plan.get("anchor") not in gone else None
+    return _lowest_uuid([h for h in plan["members"] if h not in gone], plan.get("uuids") or {})
+
+
+def gluster_pool_join_blockers(report, volume, new_sets, rebalance):
+    """What a later step of this run would fail on after it changed the pool, in words
+    (empty when nothing would), so that the preflight refuses it before any change.
+
+    report: gluster_volume_health's report of the volume (an item of its `volumes`);
+    volume: gluster_volume_info's `volume` (its options hold the rebalance mark);
+    new_sets: how many sets the run adds; rebalance: gluster_pool_rebalance.
+
+    - The mark: a value gluster_volume never writes fails it.
+    - add-brick (new sets): glusterd refuses it while a rebalance or a remove-brick
+      migrates data ("rebalance is in progress"). gluster_volume waits for a running pass
+      that the mark owes (an interrupted run's, which a re-run is meant to see through);
+      any other running pass or migration is refused here.
+    - The rebalance (new sets and a rebalance asked for, or a pass the mark still owes):
+      gluster_volume waits BRICKS_ONLINE_TIMEOUT s for every brick to be online, and
+      glusterd refuses to start it while a remove-brick is not committed.
+
+    The join waits for no heal (gluster_volume adds whole sets and rebalances; nothing
+    heals onto them), so a self-heal daemon down is no blocker: it stays a warning of
+    the health report.
+    """
+    if not report or not volume:
+        return []
+    name = volume.get("name") or report.get("name")
+    found = []
+    try:
+        owed = parse_mark((volume.get("options") or {}).get(REBALANCE_MARK), name)
+    except MarkError as exc:
+        return [str(exc)]
+    adds = int(new_sets or 0) > 0
+    asked = adds and rebalance not in (None, "none")
+    rebalances = asked or owed is not None
+    mode = "full" if "full" in (owed, rebalance if asked else None) else "fix-layout"
+    why = (
+        f"this run ends with a {mode} rebalance (gluster_pool_rebalance: {rebalance})"
+        if asked
+        else f"this run pays the {mode} rebalance an earlier run left owed ({REBALANCE_MARK})"
+    )
+
+    for task in report.get("tasks") or []:
+        bricks = " ".join(task.get("bricks") or [])
+        if task["type"] == TASK_REMOVE_BRICK and task.get("running") and adds:
+            found.append(
+                f"a remove-brick of {', '.join(task.get('bricks') or [])} is running ({task['status']}): glusterd "
+                "refuses add-brick while it migrates data (a drain's, remove-node.yml, or an admin's). Let it end "
+                f"(gluster volume remove-brick {name} {bricks} status), then run again"
+            )
+        elif task["type"] == TASK_REMOVE_BRICK and rebalances:
+            found.append(
+                f"a remove-brick of {', '.join(task.get('bricks') or [])} was started and not committed "
+                f"({task['status']}), and {why}: glusterd refuses to start a rebalance until it is committed or "
+                f"stopped. Commit it once its status shows every node completed (gluster volume remove-brick {name} "
+                f"{bricks} commit), or stop it, then run again"
+            )
+        elif task["type"] == TASK_REBALANCE and task.get("running") and adds and owed is None:
+            found.append(
+                f"a rebalance of {name} is running ({task['status']}) that no run of this project left owed "
+                f"({REBALANCE_MARK} is not pending): glusterd refuses add-brick until it ends. Let it end "
+                f"(gluster volume rebalance {name} status), then run again"
+            )
+
+    if rebalances:
+        reasons = {
+            f["subject"]: f["reason"].removeprefix("brick ")
+            for f in report.get("findings") or []
+            if f["reason"].startswith("brick offline")
+        }
+        for brick in report.get("bricks") or []:
+            if brick.get("online") is False:
+                found.append(
+                    f"brick {brick['name']} is {reasons.get(brick['name'], 'offline')}, and {why}, which needs every "
+                    f"brick online (it waits {BRICKS_ONLINE_TIMEOUT} s for them, after the new bricks are in): start "
+                    f"it (gluster volume start {name} force starts the brick processes that are down) or bring "
+                    f"{brick['host']} back, then run again"
+                    + ("; or grow the volume with gluster_pool_rebalance: none and rebalance later" if asked else "")
+                )
+    return found
 
 
 def gluster_pool_placement(new_bricks, layout, failure_domains=None, volume="the volume"):
@@ -471,6 +596,8 @@ class FilterModule:
     def filters(self):
         return {
             "gluster_pool_plan": gluster_pool_plan,
+            "gluster_pool_acting": gluster_pool_acting,
+            "gluster_pool_join_blockers": gluster_pool_join_blockers,
             "gluster_pool_placement": gluster_pool_placement,
             "gluster_pool_layout": gluster_pool_layout,
             "gluster_pool_brick_problems": gluster_pool_brick_problems,

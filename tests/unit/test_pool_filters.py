@@ -3,9 +3,11 @@
 import pytest
 
 from ansible_collections.ganeti_gluster.cluster.plugins.filter.gluster_pool import (
+    gluster_pool_acting,
     gluster_pool_brick_list_problems,
     gluster_pool_brick_problems,
     gluster_pool_bricks,
+    gluster_pool_join_blockers,
     gluster_pool_layout,
     gluster_pool_placement,
     gluster_pool_plan,
@@ -64,6 +66,7 @@ def test_fresh_hosts_make_the_first_the_anchor_and_the_rest_join():
         "anchor": "node1",
         "fresh": True,
         "members": ["node1"],
+        "pool_members": [],
         "joining": ["node2", "node3", "node4"],
         "skipped": [],
         "peer_names": {h: h for h in HOSTS},
@@ -584,3 +587,173 @@ def test_brick_infos_come_from_the_directory_read_and_the_device_checks_in_decla
         {"path": "/srv/a"},
         {"path": "/srv/b"},
     ]
+
+
+# -- the member that acts for the pool: one rule for every entry point ---------------
+
+
+def low_uuid_pool(**overrides):
+    """node1-3 in one pool, node3 with the lowest glusterd UUID (u0), node4 new."""
+    views = {
+        "node1": view("u1", peer("node2", "u2"), peer("node3", "u0")),
+        "node2": view("u2", peer("node1", "u1"), peer("node3", "u0")),
+        "node3": view("u0", peer("node1", "u1"), peer("node2", "u2")),
+        "node4": NO_GLUSTERD,
+    }
+    views.update(overrides)
+    return views
+
+
+def test_a_join_and_a_drain_of_the_lowest_uuid_act_from_the_same_member():
+    # add-node.yml (and site.yml, and the node-add hook that runs it) and remove-node.yml
+    # plan the same pool: the host that leaves is a member until it is detached.
+    join = gluster_pool_plan(low_uuid_pool(), HOSTS, ["node4"])
+    drain = gluster_pool_plan(low_uuid_pool(), HOSTS, joins=False)
+    assert join["anchor"] == drain["anchor"] == gluster_pool_acting(join) == gluster_pool_acting(drain) == "node3"
+    assert join["pool_members"] == drain["pool_members"] == ["u0", "u1", "u2"]
+    # Where the drain of node3 detaches it from: the member that acts once it is gone.
+    assert gluster_pool_acting(drain, ["node3"]) == "node1"
+    assert gluster_pool_acting(drain, "node3") == "node1"  # as -e remove_nodes=node3 gives it
+
+
+def test_two_drains_of_hosts_of_one_set_act_from_the_same_member():
+    plan = gluster_pool_plan(low_uuid_pool(), HOSTS, joins=False)
+    # Whoever leaves, both runs lock node3 for their changes; each detaches from a host that stays.
+    assert gluster_pool_acting(plan) == "node3"
+    assert (gluster_pool_acting(plan, ["node3"]), gluster_pool_acting(plan, ["node1"])) == ("node1", "node3")
+    assert gluster_pool_acting(plan, ["node1", "node2", "node3"]) is None
+
+
+def test_a_replacement_acts_from_the_lowest_uuid_of_the_living():
+    dead = with_bricks(peer("node3", "u0", connected=False), "gv0:node3:/b")
+    views = low_uuid_pool(
+        node1=view("u1", peer("node2", "u2"), dead), node2=view("u2", peer("node1", "u1"), dead), node3=UNREACHABLE
+    )
+    plan = gluster_pool_plan(views, HOSTS, ["node4"], storage_hosts=HOSTS, resolve=no_resolver, lost=["node3"])
+    assert plan["errors"] == []
+    # A dead host holds no lock; while it is a member that does not answer, every other run refuses.
+    assert plan["anchor"] == gluster_pool_acting(plan) == "node1"
+    assert plan["pool_members"] == ["u1", "u2"]
+    for other in (gluster_pool_plan(views, HOSTS, ["node4"]), gluster_pool_plan(views, HOSTS, joins=False)):
+        assert any(e.startswith("existing member node3 is unreachable") for e in other["errors"]), other["errors"]
+
+
+def test_the_acting_member_is_the_same_from_every_inventory_order_and_controller():
+    forward = gluster_pool_plan(low_uuid_pool(), HOSTS, joins=False)
+    backward = gluster_pool_plan(low_uuid_pool(), list(reversed(HOSTS)), joins=False)
+    assert gluster_pool_acting(forward) == gluster_pool_acting(backward) == "node3"
+    assert gluster_pool_acting(forward, ["node3"]) == gluster_pool_acting(backward, ["node3"]) == "node1"
+
+
+def test_a_pool_being_built_acts_from_its_first_reachable_host_and_expects_no_members():
+    plan = gluster_pool_plan({h: NO_GLUSTERD for h in HOSTS}, HOSTS)
+    assert (gluster_pool_acting(plan), plan["pool_members"]) == ("node1", [])
+    assert gluster_pool_acting(plan, ["node1"]) is None
+
+
+# -- what a later step of a join would fail on ----------------------------------------
+
+VOLUME = {"name": "gv0", "options": {}}
+
+
+def report(bricks_online=(True, True, True), tasks=(), findings=()):
+    bricks = [
+        {"name": f"node{i}:/bricks/b1/brick", "host": f"node{i}", "online": online}
+        for i, online in enumerate(bricks_online, 1)
+    ]
+    return {"name": "gv0", "bricks": bricks, "tasks": list(tasks), "findings": list(findings)}
+
+
+def task(kind, running, status, bricks=()):
+    return {"type": kind, "running": running, "status": status, "bricks": list(bricks)}
+
+
+BRICK_DOWN = report(
+    (True, False, True),
+    findings=[
+        {
+            "severity": "degraded",
+            "subject": "node2:/bricks/b1/brick",
+            "reason": "brick offline (its brick process is not running)",
+        }
+    ],
+)
+REMOVING = ["node4:/bricks/b1/brick", "node5:/bricks/b1/brick", "node6:/bricks/b1/brick"]
+
+
+def test_a_healthy_volume_blocks_no_join():
+    assert gluster_pool_join_blockers(report(), VOLUME, 1, "fix-layout") == []
+    assert gluster_pool_join_blockers(None, VOLUME, 1, "fix-layout") == []  # not assessed: nothing to say
+
+
+def test_a_brick_offline_blocks_a_join_that_rebalances_naming_it_and_what_to_do():
+    (blocker,) = gluster_pool_join_blockers(BRICK_DOWN, VOLUME, 1, "fix-layout")
+    assert blocker == (
+        "brick node2:/bricks/b1/brick is offline (its brick process is not running), and this run ends with a "
+        "fix-layout rebalance (gluster_pool_rebalance: fix-layout), which needs every brick online (it waits 60 s "
+        "for them, after the new bricks are in): start it (gluster volume start gv0 force starts the brick "
+        "processes that are down) or bring node2 back, then run again; or grow the volume with "
+        "gluster_pool_rebalance: none and rebalance later"
+    )
+    assert "full rebalance" in gluster_pool_join_blockers(BRICK_DOWN, VOLUME, 1, "full")[0]
+
+
+def test_a_brick_offline_does_not_block_a_join_that_does_not_rebalance():
+    assert gluster_pool_join_blockers(BRICK_DOWN, VOLUME, 1, "none") == []
+    assert gluster_pool_join_blockers(BRICK_DOWN, VOLUME, 0, "fix-layout") == []  # no new set: no rebalance
+
+
+def test_a_rebalance_an_earlier_run_left_owed_needs_every_brick_whatever_this_run_adds():
+    owed = {"name": "gv0", "options": {"user.ganeti-gluster.rebalance": "pending full"}}
+    for new_sets, rebalance in ((0, "fix-layout"), (1, "none")):
+        (blocker,) = gluster_pool_join_blockers(BRICK_DOWN, owed, new_sets, rebalance)
+        assert "this run pays the full rebalance an earlier run left owed (user.ganeti-gluster.rebalance)" in blocker
+        assert "gluster_pool_rebalance: none" not in blocker  # it would not help
+    done = {"name": "gv0", "options": {"user.ganeti-gluster.rebalance": "done"}}
+    assert gluster_pool_join_blockers(BRICK_DOWN, done, 0, "fix-layout") == []
+
+
+def test_a_rebalance_mark_gluster_volume_never_writes_blocks_the_join():
+    odd = {"name": "gv0", "options": {"user.ganeti-gluster.rebalance": "later"}}
+    (blocker,) = gluster_pool_join_blockers(report(), odd, 1, "fix-layout")
+    assert blocker.startswith("volume gv0 has user.ganeti-gluster.rebalance = 'later'")
+
+
+def test_a_running_remove_brick_blocks_add_brick():
+    running = report(tasks=[task("Remove brick", True, "in progress", REMOVING)])
+    (blocker,) = gluster_pool_join_blockers(running, VOLUME, 1, "none")
+    assert blocker.startswith(
+        f"a remove-brick of {', '.join(REMOVING)} is running (in progress): glusterd refuses add-brick while it "
+        "migrates data"
+    )
+    assert f"gluster volume remove-brick gv0 {' '.join(REMOVING)} status" in blocker
+    assert gluster_pool_join_blockers(running, VOLUME, 0, "fix-layout") == []  # adds nothing
+
+
+def test_a_remove_brick_not_committed_blocks_the_rebalance_only():
+    waiting = report(tasks=[task("Remove brick", False, "completed", REMOVING)])
+    (blocker,) = gluster_pool_join_blockers(waiting, VOLUME, 1, "fix-layout")
+    assert "was started and not committed (completed)" in blocker
+    assert "glusterd refuses to start a rebalance until it is committed or stopped" in blocker
+    assert gluster_pool_join_blockers(waiting, VOLUME, 1, "none") == []
+
+
+def test_a_rebalance_running_blocks_a_join_unless_the_mark_owes_it():
+    running = report(tasks=[task("Rebalance", True, "in progress")])
+    (blocker,) = gluster_pool_join_blockers(running, VOLUME, 1, "fix-layout")
+    assert blocker.startswith(
+        "a rebalance of gv0 is running (in progress) that no run of this project left owed "
+        "(user.ganeti-gluster.rebalance is not pending)"
+    )
+    # An interrupted run's pass: gluster_volume waits for it, then pays what is owed.
+    owed = {"name": "gv0", "options": {"user.ganeti-gluster.rebalance": "pending fix-layout"}}
+    assert gluster_pool_join_blockers(running, owed, 1, "fix-layout") == []
+    # A finished or failed one blocks nothing.
+    ended = report(tasks=[task("Rebalance", False, "failed")])
+    assert gluster_pool_join_blockers(ended, VOLUME, 1, "fix-layout") == []
+
+
+def test_a_self_heal_daemon_down_blocks_no_join():
+    # The join waits for no heal; the health report's warning stays a warning.
+    shd_down = report(findings=[{"severity": "degraded", "subject": "node2", "reason": "self-heal daemon not running"}])
+    assert gluster_pool_join_blockers(shd_down, VOLUME, 1, "full") == []
