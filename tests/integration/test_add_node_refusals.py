@@ -29,7 +29,15 @@ FIRST_BRICK = '{path: /bricks/b1/brick, device: "{{ lab_block_devices[0] }}"}'
 SPARE_BRICK = '{path: /bricks/b2/brick, device: "{{ lab_block_devices[1] }}"}'
 
 
-def write_inventory(path, node4_bricks=f"[{FIRST_BRICK}]", spares=True, volume="gv0", group_vars="", node2_vars=""):
+def write_inventory(
+    path,
+    node4_bricks=f"[{FIRST_BRICK}]",
+    spares=True,
+    volume="gv0",
+    group_vars="",
+    node2_vars="",
+    node3_bricks=f"[{FIRST_BRICK}]",
+):
     spare = f"[{FIRST_BRICK}, {SPARE_BRICK}]" if spares else f"[{FIRST_BRICK}]"
     path.write_text(
         textwrap.dedent(f"""\
@@ -37,7 +45,7 @@ def write_inventory(path, node4_bricks=f"[{FIRST_BRICK}]", spares=True, volume="
           hosts:
             node1: {{gluster_pool_bricks: {spare}}}
             node2: {{gluster_pool_bricks: {spare}{node2_vars}}}
-            node3: {{gluster_pool_bricks: [{FIRST_BRICK}]}}
+            node3: {{gluster_pool_bricks: {node3_bricks}}}
             node4: {{gluster_pool_bricks: {node4_bricks}}}
             node5: {{gluster_pool_bricks: [{FIRST_BRICK}]}}
           vars:
@@ -417,7 +425,8 @@ def test_a_replacement_of_a_host_whose_glusterd_is_down_but_bricks_run(pool, tmp
         wait_pool_healthy()
 
 
-# Last: it joins node4, whose blank device the cases above rely on.
+# It joins node4, whose blank device the cases above rely on; the drain refusals below
+# start from the pool it leaves (node4 a member, its set with node1's and node2's spares).
 def test_an_unreachable_host_left_out_by_add_nodes_does_not_block_the_join(pool, tmp_path):
     assert lab("exec", "node5", "--", "sh", "-c", STOP_SSHD).returncode == 0
     try:
@@ -429,3 +438,72 @@ def test_an_unreachable_host_left_out_by_add_nodes_does_not_block_the_join(pool,
         assert set(peers) == {"node2", "node3", "node4"} and peers["node4"].in_cluster
     finally:
         assert lab("exec", "node5", "--", "/usr/sbin/sshd", "-E", "/run/sshd.log").returncode == 0
+
+
+# Drains refused before anything changes: remove-node.yml for node4, whose set
+# (node4, node1's and node2's second bricks) needs a spare on node3, the one member
+# outside it. node3 declares one on its second device; each row sets that spare (or
+# the pool) up wrong on the hosts it names, the drain is refused in its preflight with
+# the message, and the pool, the volume and the spare are as they were (no fstab line
+# for it: nothing was prepared). The table in docs/reliability.md (scripts/reliability-doc).
+NODE3_SPARE = f"[{FIRST_BRICK}, {SPARE_BRICK}]"
+SPARE_FS = "mkfs.xfs -q -i size=512 DEV && mkdir -p /bricks/b2 && mount DEV /bricks/b2 && mkdir /bricks/b2/brick"
+SPARE_FS_UNDO = "umount /bricks/b2; wipefs --all --quiet DEV"
+FOREIGN_VOLUME_ID = "00112233-4455-6677-8899-aabbccddeeff"
+FOREIGN_ID_HEX = FOREIGN_VOLUME_ID.replace("-", "")
+DRAIN_REFUSALS = [
+    (
+        "a spare brick that carries another volume's id",
+        {"node3": f"{SPARE_FS} && setfattr -n trusted.glusterfs.volume-id -v 0x{FOREIGN_ID_HEX} /bricks/b2/brick"},
+        {"node3": SPARE_FS_UNDO},
+        f"/bricks/b2/brick carries the id of another volume ({FOREIGN_VOLUME_ID})",
+    ),
+    (
+        "a spare brick with less room than its set holds",
+        # node4's brick filesystem holds 1 GiB beside the brick; the spare's keeps 64 MiB free.
+        {
+            "node4": "fallocate -l 1G /bricks/b1/filler",
+            "node3": f"{SPARE_FS} && fallocate -l $(( $(df --output=avail -B1 /bricks/b2 | tail -1) - 67108864 )) "
+            "/bricks/b2/filler",
+        },
+        {"node4": "rm -f /bricks/b1/filler", "node3": SPARE_FS_UNDO},
+        "it cannot take node4:/bricks/b1/brick's place",
+    ),
+    (
+        "a leaving host that holds a brick of another volume",
+        {"node1": "gluster --mode=script volume create gv1 node4:/bricks/b1/gv1 force"},
+        {"node1": "gluster --mode=script volume delete gv1", "node4": "rm -rf /bricks/b1/gv1"},
+        "node4 holds bricks of volume gv1 (node4:/bricks/b1/gv1)",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def node4_joined(pool, tmp_path_factory):
+    """The pool with node4 a member, as the join test above leaves it (joined here when run alone)."""
+    if not any(p.hostname == "node4" and p.in_cluster for p in pool_of("node1")):
+        inventory = write_inventory(tmp_path_factory.mktemp("inv") / "join.yml")
+        rc, failures = run_playbook("add-node.yml", [LAB_HOSTS, inventory], {"add_nodes": "node4"})
+        assert rc == 0, failures
+    return pool
+
+
+@pytest.mark.parametrize(
+    ("setup", "undo", "message"), [row[1:] for row in DRAIN_REFUSALS], ids=[row[0] for row in DRAIN_REFUSALS]
+)
+def test_a_drain_is_refused_before_anything_changes(node4_joined, tmp_path, setup, undo, message):
+    device = node4_joined["node3"][1]
+    try:
+        for host, command in setup.items():
+            out = ssh(host, command.replace("DEV", device))
+            assert out.returncode == 0, out.stderr
+        spare_before = ssh("node3", "getfattr -d -m . -e hex /bricks/b2/brick; ls -A /bricks/b2").stdout
+        inventory = write_inventory(tmp_path / "i.yml", node3_bricks=NODE3_SPARE)
+        found = refused(node4_joined, inventory, {"remove_nodes": "node4"}, "remove-node.yml")
+        assert message in found
+        assert "Nothing was changed" in found
+        assert ssh("node3", "getfattr -d -m . -e hex /bricks/b2/brick; ls -A /bricks/b2").stdout == spare_before
+        assert ssh("node3", "grep -c ' /bricks/b2 ' /etc/fstab").stdout.strip() == "0"
+    finally:
+        for host, command in undo.items():
+            ssh(host, command.replace("DEV", device))
