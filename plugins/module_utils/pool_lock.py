@@ -6,7 +6,10 @@ member that acts for the pool while they read, compare and act.
 It is a kernel lock (flock) held by the module's own process, so it can never
 outlive its holder: when a run is killed, its module dies with the SSH session
 (or finishes), and the lock is free. Nothing expires and nothing needs breaking.
-The holder writes who it is into the file, for the message a waiting run gives.
+The holder writes who it is into the file, for the message a waiting run gives,
+and, when it lets go, one line into LOCK_PATH.log (who, from when to when, and
+what the guard refused, if it did): the order in which runs changed the pool,
+for an operator or a test to read afterwards.
 
 Which member holds it. A flock is local to one host, so two runs exclude each
 other only if they lock the same host. Every entry point (site.yml, add-node.yml,
@@ -61,6 +64,8 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli
 DEFAULT_PATH = "/var/lib/ganeti-gluster/pool.lock"
 POLL_SECONDS = (0.05, 1.0)  # first and longest wait between two tries
 HAND_OVER_SUFFIX = ".leaving"
+HOLDS_SUFFIX = ".log"
+HOLDS_MAX_BYTES = 256 * 1024  # then the older half goes
 
 
 class LockBusy(Exception):
@@ -97,6 +102,38 @@ def _stamp(owner):
     return {"owner": owner, "since": now, "since_text": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))}
 
 
+def holds_path(lock_path):
+    """The log of the lock's holds, one JSON line each, beside the lock."""
+    return lock_path + HOLDS_SUFFIX
+
+
+def read_holds(lock_path):
+    """The holds logged beside the lock, oldest first (lines that do not parse are skipped)."""
+    holds = []
+    try:
+        with open(holds_path(lock_path)) as handle:
+            for line in handle:
+                with contextlib.suppress(ValueError):
+                    holds.append(json.loads(line))
+    except FileNotFoundError:
+        pass
+    return holds
+
+
+def _log_hold(lock_path, holder):
+    """Append one hold, under the lock. The log is a record for people: failing to
+    write it never fails the change it records."""
+    path = holds_path(lock_path)
+    with contextlib.suppress(OSError):
+        if os.path.exists(path) and os.path.getsize(path) > HOLDS_MAX_BYTES:
+            with open(path) as handle:
+                lines = handle.readlines()
+            with open(path, "w") as handle:
+                handle.writelines(lines[len(lines) // 2 :])
+        with open(path, "a") as handle:
+            handle.write(json.dumps({**holder, "until": time.time()}) + "\n")
+
+
 @contextlib.contextmanager
 def pool_lock(owner, wait, path=DEFAULT_PATH, clock=time.monotonic, sleep=time.sleep):
     """Hold the pool's lock for the `with` block; wait up to `wait` seconds for it,
@@ -123,6 +160,7 @@ def pool_lock(owner, wait, path=DEFAULT_PATH, clock=time.monotonic, sleep=time.s
         try:
             yield holder
         finally:
+            _log_hold(path, holder)
             handle.seek(0)
             handle.truncate()
             handle.flush()
@@ -241,11 +279,12 @@ LOCK_OPTIONS = {
 }
 
 
-def check_pool(module, cli=None):
+def check_pool(module, cli=None, holder=None):
     """The guard for an AnsibleModule with LOCK_OPTIONS, under the lock: fails the
     module, naming why, when the run must not change the pool from this host (see
-    guard_problem); drops a hand-over record that is spent. Nothing to check when the
-    run gave no pool_members (a pool being built, or a caller without a plan)."""
+    guard_problem; the lock's holder, when given, logs it as refused); drops a
+    hand-over record that is spent. Nothing to check when the run gave no
+    pool_members (a pool being built, or a caller without a plan)."""
     params = module.params
     if not params["pool_members"]:
         return
@@ -258,6 +297,8 @@ def check_pool(module, cli=None):
     path = hand_over_path(params["lock_path"])
     problem = guard_problem(peers, params["pool_members"], params["pool_leaving"], record, path)
     if problem:
+        if holder is not None:
+            holder["refused"] = problem
         module.fail_json(msg=problem, hand_over=record)
     if record is not None and not hand_over_in_force(record, peers) and not module.check_mode:
         with contextlib.suppress(FileNotFoundError):
@@ -270,13 +311,14 @@ def held_by(module):
     the guard checked under it (check_pool, also in check mode)."""
     stack = contextlib.ExitStack()
     params = module.params
+    holder = None
     if not module.check_mode:
         try:
-            stack.enter_context(pool_lock(params["lock_owner"], params["lock_wait"], params["lock_path"]))
+            holder = stack.enter_context(pool_lock(params["lock_owner"], params["lock_wait"], params["lock_path"]))
         except LockBusy as exc:
             module.fail_json(msg=str(exc), lock_holder=exc.holder)
         except OSError as exc:
             module.fail_json(msg=f"cannot take the pool's lock {params['lock_path']}: {exc}")
     with stack.pop_all() as held:
-        check_pool(module)
+        check_pool(module, holder=holder)
         return held.pop_all()

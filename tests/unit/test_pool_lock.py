@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import pool_lock as pool_lock_module
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import Peer
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.pool_lock import (
     LockBusy,
@@ -20,8 +21,11 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.pool_lock i
     guard_problem,
     hand_over_in_force,
     hand_over_path,
+    held_by,
+    holds_path,
     pool_lock,
     read_hand_over,
+    read_holds,
     write_hand_over,
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_peer, gluster_volume
@@ -341,3 +345,50 @@ def test_a_host_cannot_detach_itself_nor_hand_over_another_and_nothing_runs(args
     result = run_module(gluster_peer.main, args, [])
     assert result.failed
     assert message in result.result["msg"]
+
+
+def test_each_hold_is_logged_when_it_ends_in_order(tmp_path):
+    path = str(tmp_path / "pool.lock")
+    with pool_lock("run A", 0, path) as first:
+        pass
+    with pool_lock("run B", 0, path):
+        assert [h["owner"] for h in read_holds(path)] == ["run A"]  # logged when it ends
+    holds = read_holds(path)
+    assert [h["owner"] for h in holds] == ["run A", "run B"]
+    assert holds[0]["pid"] == first["pid"] == os.getpid()
+    assert holds[0]["since"] <= holds[0]["until"] <= holds[1]["since"] <= holds[1]["until"]
+
+
+def test_the_hold_log_keeps_its_newer_half_once_it_is_full(tmp_path, monkeypatch):
+    path = str(tmp_path / "pool.lock")
+    monkeypatch.setattr(pool_lock_module, "HOLDS_MAX_BYTES", 600)
+    for number in range(12):
+        with pool_lock(f"run {number}", 0, path):
+            pass
+    owners = [h["owner"] for h in read_holds(path)]
+    assert owners[-1] == "run 11" and "run 0" not in owners
+    assert os.path.getsize(holds_path(path)) < 1200
+
+
+def test_a_hold_the_guard_refused_is_logged_as_refused(tmp_path, monkeypatch):
+    path = str(tmp_path / "pool.lock")
+    monkeypatch.setattr(pool_lock_module, "GlusterCli", lambda module: FakeCli(peers_of(LOCAL)))
+    module = FakeModule({"pool_members": FOUR, "lock_path": path, "lock_owner": "join of node5", "lock_wait": 0})
+    with pytest.raises(RuntimeError, match="another run detached this host"), held_by(module):
+        pytest.fail("acted from a host another run detached")
+    (hold,) = read_holds(path)
+    assert hold["owner"] == "join of node5"
+    assert hold["refused"].startswith(f"this host (glusterd UUID {LOCAL}) no longer sees 3 of the members")
+    # The lock was let go all the same.
+    with pool_lock("run B", 0, path):
+        pass
+
+
+def test_a_hold_the_guard_lets_through_is_held_until_the_block_ends(tmp_path, monkeypatch):
+    path = str(tmp_path / "pool.lock")
+    monkeypatch.setattr(pool_lock_module, "GlusterCli", lambda module: FakeCli(peers_of(LOCAL, NODE2, NODE3, NODE4)))
+    module = FakeModule({"pool_members": FOUR, "lock_path": path, "lock_owner": "drain of node4", "lock_wait": 0})
+    # The second lock is tried while the module holds the first.
+    with held_by(module), pytest.raises(LockBusy), pool_lock("another run", 0, path):
+        pytest.fail("took a lock held by the module")
+    assert [(h["owner"], "refused" in h) for h in read_holds(path)] == [("drain of node4", False)]
