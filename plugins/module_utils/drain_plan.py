@@ -20,6 +20,10 @@ whenever one exists (two bricks of one set need spares on two hosts).
 
 Hosts that are lost (dead: replace-node.yml) hold data no one can move: every
 brick of theirs is replaced, and a set with no brick elsewhere is refused.
+
+Hosts are compared by a key, never by the text of brick names: the caller gives
+`host_key` (the module: each brick's glusterd UUID), since an admin may have probed
+a peer by its FQDN and named its bricks by its short name or address.
 """
 
 from __future__ import annotations
@@ -82,22 +86,33 @@ def _size(value):
 
 
 def plan_drain(
-    sets, leaving, spares=(), failure_domains=None, margin=DEFAULT_SPACE_MARGIN, volume="the volume", lost=False
+    sets,
+    leaving,
+    spares=(),
+    failure_domains=None,
+    margin=DEFAULT_SPACE_MARGIN,
+    volume="the volume",
+    lost=False,
+    host_key=None,
+    host_name=None,
 ):
     """The plan that takes every brick of the `leaving` hosts out of the volume.
 
-    sets: SetState in volume order; leaving: host names (as in the bricks);
-    spares: BrickRef not in the volume, on any host; failure_domains: host -> domain;
-    lost: the leaving hosts are dead, so nothing can migrate off them.
+    sets: SetState in volume order; leaving: host keys; spares: BrickRef not in the
+    volume, on any host; failure_domains: host key -> domain; lost: the leaving hosts
+    are dead, so nothing can migrate off them. host_key: BrickRef -> the key of its
+    host (default: its name as written); host_name: key -> the name messages give it.
     Raises DrainError with every reason it cannot.
     """
+    key = host_key or (lambda brick: brick.host)
     leaving = set(leaving)
+    shown = {host_name(k) if host_name else k for k in leaving}
     domains = dict(failure_domains or {})
     plan = DrainPlan()
     errors = []
     wholly, partly = [], []
     for index, state in enumerate(sets):
-        going = [b for b in state.bricks if b.host in leaving]
+        going = [b for b in state.bricks if key(b) in leaving]
         if not going:
             continue
         if len(going) == len(state.bricks):
@@ -109,13 +124,13 @@ def plan_drain(
     if wholly and lost:
         errors += [
             f"set {i} of {volume} ({', '.join(str(b) for b in sets[i].bricks)}) has no brick outside the failed "
-            f"host(s) {_names(leaving)}: its files are only there. Bring the host back (its disks hold them)"
+            f"host(s) {_names(shown)}: its files are only there. Bring the host back (its disks hold them)"
             for i in wholly
         ]
     elif wholly:
         if not staying:
             errors.append(
-                f"every set of {volume} has bricks only on the leaving hosts ({_names(leaving)}): "
+                f"every set of {volume} has bricks only on the leaving hosts ({_names(shown)}): "
                 "no set would remain to hold the data. Add hosts first."
             )
         else:
@@ -130,60 +145,60 @@ def plan_drain(
             plan.data_to_move = moving
         plan.remove_sets = [(i, list(sets[i].bricks)) for i in wholly]
 
-    usable = [s for s in spares if s.host not in leaving]
+    usable = [s for s in spares if key(s) not in leaving]
     if len(usable) < len(spares):
         plan.warnings.append(
-            "spare bricks on leaving hosts are not used: " + ", ".join(str(s) for s in spares if s.host in leaving)
+            "spare bricks on leaving hosts are not used: " + ", ".join(str(s) for s in spares if key(s) in leaving)
         )
-    assignment = _assign(sets, partly, usable, domains)
+    assignment = _assign(sets, partly, usable, domains, key)
     if assignment is None:
-        errors.append(_no_spare_message(sets, partly, usable, leaving, volume))
+        errors.append(_no_spare_message(sets, partly, usable, leaving, volume, key))
     else:
         for index, going in partly:
             for old in going:
                 plan.replace.append((index, old, assignment[old]))
             plan.data_to_heal += sets[index].used * len(going)
         for index, going in partly:
-            kept = [b.host for b in sets[index].bricks if b.host not in leaving]
-            new = [assignment[b].host for b in going]
-            used_domains = [domains.get(h) for h in kept + new if domains.get(h)]
+            kept = [b for b in sets[index].bricks if key(b) not in leaving]
+            new = [assignment[b] for b in going]
+            used_domains = [domains.get(key(b)) for b in kept + new if domains.get(key(b))]
             if len(used_domains) != len(set(used_domains)):
                 plan.warnings.append(
                     f"set {index} of {volume} will have two bricks in one failure domain: "
-                    + ", ".join(f"{h} ({domains.get(h)})" for h in kept + new)
+                    + ", ".join(f"{b.host} ({domains.get(key(b))})" for b in kept + new)
                 )
     if errors:
         raise DrainError("; ".join(errors))
     return plan
 
 
-def _assign(sets, partly, spares, domains):
+def _assign(sets, partly, spares, domains, key):
     """A spare for every leaving brick of the partly leaving sets, or None.
 
     Within a set, all hosts distinct; failure domains distinct where a choice allows
     (tried first, then relaxed). Backtracking over the brick with fewest choices."""
     for strict_domains in (True, False):
-        found = _search(sets, partly, spares, domains, strict_domains)
+        found = _search(sets, partly, spares, domains, strict_domains, key)
         if found is not None:
             return found
     return None
 
 
-def _search(sets, partly, spares, domains, strict_domains):
+def _search(sets, partly, spares, domains, strict_domains, key):
     slots = [(index, old) for index, going in partly for old in going]
-    leaving_hosts = {old.host for _, old in slots}
+    leaving_hosts = {key(old) for _, old in slots}
     taken, chosen = set(), {}
 
     def candidates(index, old):
         state = sets[index]
-        hosts = {b.host for b in state.bricks if b.host not in leaving_hosts}
-        hosts |= {chosen[b].host for b in state.bricks if b in chosen}
+        hosts = {key(b) for b in state.bricks if key(b) not in leaving_hosts}
+        hosts |= {key(chosen[b]) for b in state.bricks if b in chosen}
         used_domains = {domains.get(h) for h in hosts if domains.get(h)}
         result = []
         for spare in spares:
-            if spare in taken or spare.host in hosts:
+            if spare in taken or key(spare) in hosts:
                 continue
-            if strict_domains and domains.get(spare.host) and domains.get(spare.host) in used_domains:
+            if strict_domains and domains.get(key(spare)) and domains.get(key(spare)) in used_domains:
                 continue
             result.append(spare)
         return result
@@ -205,10 +220,10 @@ def _search(sets, partly, spares, domains, strict_domains):
     return dict(chosen) if solve(slots) else None
 
 
-def _no_spare_message(sets, partly, spares, leaving, volume):
+def _no_spare_message(sets, partly, spares, leaving, volume, key):
     needs = []
     for index, going in partly:
-        kept = sorted({b.host for b in sets[index].bricks if b.host not in leaving})
+        kept = sorted({b.host for b in sets[index].bricks if key(b) not in leaving})
         needs.append(
             f"set {index} ({', '.join(str(b) for b in sets[index].bricks)}) keeps {_names(kept)} and needs "
             f"{len(going)} spare brick(s) on other hosts, one per host"

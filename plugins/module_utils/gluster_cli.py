@@ -46,6 +46,14 @@ BUSY_LONGEST_PAUSE = 4.0
 REBALANCE_PROCESS_GONE = "Glusterd Syncop Mgmt brick op 'Rebalance' failed."
 REBALANCE_PROCESS_WAIT_SECONDS = 30
 
+# `volume heal VOL [full]` starts a crawl of the self-heal daemons. It has no XML
+# form (with --xml it prints text all the same) and exits 1 on failure. Right after
+# a replace-brick the daemons are switching to the volume's new graph and refuse it
+# with this text for a few seconds (about 3 s on the lab); so does a busy glusterd.
+HEAL_DAEMON_NOT_READY = "Glusterd Syncop Mgmt brick op 'Heal' failed"
+GLUSTERD_BUSY = "Another transaction is in progress"
+HEAL_TRIGGER_WAIT_SECONDS = 60
+
 # glusterd's peer state machine (glusterd_friend_sm_state_t).
 PEER_IN_CLUSTER = 3
 PEER_REJECTED = 6
@@ -513,9 +521,12 @@ def parse_rebalance_status(root):
 
 @dataclass(frozen=True)
 class MigrationNode:
-    """One node's row of `remove-brick ... status`."""
+    """One node's row of `remove-brick ... status`. The CLI leaves out a node whose
+    migration did not start (nothing of its to move, or it never answered), so a node
+    is matched by its glusterd UUID (`node_id`), and one not listed is not done."""
 
     name: str
+    node_id: str
     status: int
     status_str: str
     files: int
@@ -537,6 +548,7 @@ def parse_remove_brick_status(root):
     return [
         MigrationNode(
             name=(n.findtext("nodeName") or "").strip(),
+            node_id=(n.findtext("id") or "").strip(),
             status=_int(n.findtext("status"), default=REBALANCE_NOT_STARTED),
             status_str=(n.findtext("statusStr") or "").strip(),
             files=_int(n.findtext("files"), default=0),
@@ -744,6 +756,35 @@ class GlusterCli:
 
     def volume_options(self, name):
         return parse_volume_get(self.run("volume", "get", name, "all"))
+
+    def heal_argv(self, name, full=False):
+        """`volume heal NAME [full]`, which has no XML form."""
+        return [self.binary, "--mode=script", "volume", "heal", name] + (["full"] if full else [])
+
+    def trigger_heal(self, name, full=False):
+        """Have the self-heal daemons crawl now: their index, or with `full` every file
+        (the crawl Gluster's maintainers name for a replaced brick). Asked again for up to
+        HEAL_TRIGGER_WAIT_SECONDS while the daemons switch graphs or glusterd is busy."""
+        argv = self.heal_argv(name, full)
+        waits = iter(busy_pauses(wait=HEAL_TRIGGER_WAIT_SECONDS))
+        while True:
+            rc, stdout, stderr = self._module.run_command(argv, check_rc=False, environ_update=C_LOCALE)
+            if rc == 0:
+                return
+            text = " ".join((stderr or stdout or "").split())
+            passing = HEAL_DAEMON_NOT_READY in text or GLUSTERD_BUSY in text or PEER_LOCK_FAILED in text
+            pause = next(waits, None) if passing else None
+            if pause is None:
+                raise GlusterCliError(
+                    f"gluster volume heal {name}{' full' if full else ''} failed (exit {rc}): {text or 'no output'}"
+                    + (f" It still failed after {HEAL_TRIGGER_WAIT_SECONDS} s." if passing else "")
+                    + f" See /var/log/glusterfs/glustershd.log on the hosts of volume {name}'s bricks.",
+                    argv,
+                    rc,
+                    stdout,
+                    stderr,
+                )
+            self._sleep(pause)
 
     def remove_brick_status(self, name, bricks):
         with rebalance_process_advice(name):

@@ -15,7 +15,9 @@ unsafe (a change to the pool now could lose data or access to it):
     disperse.quorum-count when set. A plain distribute brick: itself);
   - a brick holds entries in split-brain;
   - server quorum is on (cluster.server-quorum-type server) and not met;
-  - heal entries pending on a set the caller is about to change (`touching`).
+  - heal entries pending on a set the caller is about to change (`touching`);
+  - a replica or disperse set with two bricks on one host (one glusterd UUID,
+    whatever names the bricks carry).
 degraded (works now, with less margin than it should):
   - a brick offline, its set still in quorum; a brick heal info cannot reach;
   - heal entries pending or possibly healing;
@@ -207,7 +209,7 @@ def assess(
         names = [b["name"] for b in members]
         in_quorum = has_quorum(flags, quorum, kind, options)
         pending = sum((b["heal_pending"] or 0) + (b["possibly_healing"] or 0) for b in members)
-        is_touched = any(b["name"] in touched or b["host"] in touched for b in members)
+        is_touched = any(b["name"] in touched or b["host"] in touched or b["host_uuid"] in touched for b in members)
         sets.append(
             {
                 "index": start // volume.set_size,
@@ -229,6 +231,15 @@ def assess(
             )
         if pending and is_touched:
             find(UNSAFE, label, f"{pending} entries still to heal on a set this run changes; wait for heal")
+        hosts = [b["host_uuid"] for b in members]
+        shared = sorted({b["host"] for b in members if hosts.count(b["host_uuid"]) > 1})
+        if len(members) > 1 and shared:
+            find(
+                UNSAFE,
+                label,
+                f"more than one of its bricks is on one host ({', '.join(shared)}, by glusterd UUID): losing that "
+                "host loses them together; replace one of them by a brick on another host",
+            )
 
     for brick in bricks:
         name = brick["name"]

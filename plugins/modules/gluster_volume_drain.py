@@ -19,6 +19,16 @@ description:
   - A brick whose set stays is replaced, one at a time, by a spare brick from O(spares) on a host that is
     not in that set (C(replace-brick ... commit force), the only form Gluster 10 has), and the module waits
     until heal shows no entry pending, in split-brain or possibly healing on that set before the next.
+  - Heal is started, not left to the self-heal daemon's next crawl (every C(cluster.heal-timeout), 600 s):
+    C(volume heal VOL) right after the replacement, then, whenever nothing progresses for
+    O(heal_retrigger_after) seconds, a full crawl (the one Gluster's maintainers name for a replaced brick)
+    and later index crawls again. Progress is the count of entries to heal falling, or the new bricks
+    filling. With no progress for O(heal_stall_timeout) seconds the module fails with the numbers; the
+    heal goes on, and the next run waits for it again. Each change of the counts is logged (syslog of the
+    host that acts), and RV(heal) reports them.
+  - Hosts are compared as peers (glusterd UUIDs), never as the text of brick names: O(hosts), O(spares) and
+    O(failure_domains) may name a host otherwise than the volume does (FQDN, short name, address). A spare on
+    a host that is no peer is refused; a set is never given two bricks on one host.
   - Refuses before any change when the volume is not healthy enough to drain (a brick offline, heal
     pending or in split-brain, a rebalance or remove-brick running, a peer not connected, a read failed),
     when no set would remain, when the other sets lack the free space for the data of the removed ones
@@ -38,7 +48,7 @@ options:
     type: str
     required: true
   hosts:
-    description: The hosts that leave, named as in C(volume info).
+    description: The hosts that leave, by any name C(pool list) gives them or an address of theirs.
     type: list
     elements: str
     required: true
@@ -65,6 +75,14 @@ options:
     description: The O(hosts) are dead; replace their bricks from the other bricks of their sets.
     type: bool
     default: false
+  heal_retrigger_after:
+    description: Seconds without progress of heal after which the self-heal daemons' crawl is started again.
+    type: int
+    default: 60
+  heal_stall_timeout:
+    description: Seconds without progress of heal after which the module fails, naming the counts.
+    type: int
+    default: 900
 extends_documentation_fragment:
   - ganeti_gluster.cluster.attributes.action_module
   - ganeti_gluster.cluster.pool_lock
@@ -109,6 +127,25 @@ plan:
     data_to_heal:
       description: Bytes self-heal copies onto the replacing bricks.
       type: int
+heal:
+  description: Each wait for heal, as it ended (or where it stood when the module failed).
+  returned: always (empty when no brick was replaced)
+  type: list
+  elements: dict
+  sample:
+    - sets: [0]
+      seconds: 21.4
+      entries_first: 49
+      entries_fewest: 3
+      healed_bytes: 209715200
+      retriggered: 0
+      seconds_without_progress: 0.9
+removed_bricks:
+  description: The bricks a committed remove-brick took out; their directories may hold files left behind.
+  returned: when a remove-brick was committed
+  type: list
+  elements: str
+  sample: ["node4:/bricks/b1/brick"]
 commands:
   description: The gluster commands run (in check mode, that would run).
   returned: always
@@ -132,7 +169,19 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli
     GlusterCli,
     GlusterError,
 )
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.heal_watch import (
+    DONE,
+    RETRIGGER_AFTER,
+    SPLIT_BRAIN,
+    STALL_AFTER,
+    STALLED,
+    TRIGGER_FULL,
+    TRIGGER_INDEX,
+    HealSample,
+    HealWatch,
+)
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import read_volume
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import find_peer, is_this_host, normalized
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.pool_lock import LOCK_OPTIONS, held_by
 
 POLL_SECONDS = (0.25, 5.0)
@@ -177,31 +226,31 @@ def blockers(report, peers, resuming, volume_bricks=()):
     return list(dict.fromkeys(found))
 
 
-def lost_blockers(report, peers, lost_hosts, healing_sets):
-    """What stops replacing the bricks of dead hosts now. Their bricks offline and
-    unreachable and their peer disconnected are the premise; heal pending on a set that
-    holds one of their bricks or a replacing brick is what the replacement waits for.
-    Anything else is as for a drain, and a set left without an online data brick
-    elsewhere is refused (its files are only on the dead host)."""
-    lost_sets = {b["set"] for b in report["bricks"] if b["host"] in lost_hosts}
+def lost_blockers(report, peers, lost_uuids, healing_sets, shown="the dead hosts"):
+    """What stops replacing the bricks of dead hosts (glusterd UUIDs `lost_uuids`) now.
+    Their bricks offline and unreachable and their peer disconnected are the premise;
+    heal pending on a set that holds one of their bricks or a replacing brick is what
+    the replacement waits for. Anything else is as for a drain, and a set left without
+    an online data brick elsewhere is refused (its files are only on the dead host)."""
+    lost_sets = {b["set"] for b in report["bricks"] if b["host_uuid"] in lost_uuids}
     found = brick_blockers(
-        [b for b in report["bricks"] if b["host"] not in lost_hosts], heal_expected=lost_sets | set(healing_sets)
+        [b for b in report["bricks"] if b["host_uuid"] not in lost_uuids], heal_expected=lost_sets | set(healing_sets)
     )
     for index in sorted(lost_sets):
         survivors = [
             b
             for b in report["bricks"]
-            if b["set"] == index and b["host"] not in lost_hosts and b["online"] and not b["arbiter"]
+            if b["set"] == index and b["host_uuid"] not in lost_uuids and b["online"] and not b["arbiter"]
         ]
         if not survivors:
-            found.append(f"set {index} has no online data brick outside {', '.join(sorted(lost_hosts))}")
+            found.append(f"set {index} has no online data brick outside {shown}")
     for task in report["tasks"]:
         if task["running"]:
             found.append(f"a {task['type'].lower()} is running ({task['status']})")
     found += [
         f"peer {p.hostname} is {p.state_str or p.state}, {'connected' if p.connected else 'disconnected'}"
         for p in peers
-        if not p.is_local and not p.in_cluster and not (p.names & lost_hosts)
+        if not p.is_local and not p.in_cluster and p.uuid not in lost_uuids
     ]
     # A set that lost its quorum with the dead host gets it back from the replacement.
     lost_labels = {f"set {s['index']} ({', '.join(s['bricks'])})" for s in report["sets"] if s["index"] in lost_sets}
@@ -214,21 +263,29 @@ def lost_blockers(report, peers, lost_hosts, healing_sets):
     return list(dict.fromkeys(found))
 
 
-def lost_names(volume, peers, hosts):
-    """Every name the bricks give the peers named in `hosts` (a peer may be known by several
-    names, its bricks by any of them): matched by the peer's UUID, never by a name alone."""
-    uuids = {p.uuid for p in peers if not p.is_local and (p.names & set(hosts))}
-    return set(hosts) | {b.host for b in volume.bricks if b.host_uuid in uuids}
+def peer_of(name, peers, resolve=True):
+    """The entry of `pool list` (this host's own included) that `name` designates: a name
+    the pool lists for it, or with `resolve` an address they share, or this host. None
+    when it is no peer. Names of one host differ from pool to pool (an admin may probe
+    by FQDN and name bricks by short name), so hosts are compared by this, never as text."""
+    wanted = normalized(name)
+    for peer in peers:
+        if not peer.is_local and wanted in {normalized(n) for n in peer.names}:
+            return peer
+    found = find_peer(name, peers) if resolve else None
+    if found is None and resolve and is_this_host(name):
+        found = next((p for p in peers if p.is_local), None)
+    return found
 
 
-def still_alive(report, peers, lost_hosts):
+def still_alive(report, peers, lost_uuids):
     """What shows, now, that a host given as dead is not: its peer connected, a brick of it
     online. Read under the pool's lock just before any replace-brick,
     since the playbook's own check came minutes earlier (a rebooting host comes back)."""
     found = [
-        f"peer {p.hostname} is connected" for p in peers if not p.is_local and p.connected and (p.names & lost_hosts)
+        f"peer {p.hostname} is connected" for p in peers if not p.is_local and p.connected and p.uuid in lost_uuids
     ]
-    found += [f"brick {b['name']} is online" for b in report["bricks"] if b["host"] in lost_hosts and b["online"]]
+    found += [f"brick {b['name']} is online" for b in report["bricks"] if b["host_uuid"] in lost_uuids and b["online"]]
     return found
 
 
@@ -252,7 +309,7 @@ class Drain:
         self.params = module.params
         self.cli = GlusterCli(module)
         self.commands = []
-        self.result = {"changed": False, "commands": self.commands, "plan": {}}
+        self.result = {"changed": False, "commands": self.commands, "plan": {}, "heal": []}
 
     def fail(self, msg, **extra):
         self.module.fail_json(msg=msg, **{k: v for k, v in self.result.items() if k != "changed"}, **extra)
@@ -263,6 +320,25 @@ class Drain:
         if self.module.check_mode:
             return None
         return self.cli.run(*args)
+
+    def host_keys(self, volume, peers, spares):
+        """Each brick of the volume and each spare -> its host's glusterd UUID. A spare on a
+        host that is no peer of the pool fails: it could not be put in."""
+        keys = {b.name: b.host_uuid for b in volume.bricks}
+        strangers = []
+        for spare in spares:
+            peer = peer_of(spare.host, peers)
+            if peer is None:
+                strangers.append(str(spare))
+            else:
+                keys[str(spare)] = peer.uuid
+        if strangers:
+            self.fail(
+                f"spare bricks on hosts that are not peers of the pool: {', '.join(strangers)}. Name them as "
+                "`gluster pool list` knows their hosts (or by an address of theirs), or join those hosts first. "
+                "Nothing was changed."
+            )
+        return keys
 
     def run(self):
         p = self.params
@@ -276,43 +352,53 @@ class Drain:
         volume = self.cli.volume(name)
         if volume is None:
             self.fail(f"volume {name} does not exist")
-        leaving = set(p["hosts"])
-        lost = p["lost"]
         peers = self.cli.pool_list()
+        # Hosts are peers, not names: the volume may name a host otherwise than the pool does.
+        self.peers = peers
+        leaving, shown = set(), {}
+        for host in p["hosts"]:
+            peer = peer_of(host, peers)
+            if peer is not None:
+                leaving.add(peer.uuid)
+                shown.setdefault(peer.uuid, host)
+        leaving_bricks = [b.name for b in volume.bricks if b.host_uuid in leaving]
+        lost = p["lost"]
         # Heal pending on the dead hosts' sets is expected; lost_blockers judges it.
-        report = read_volume(self.cli, volume, peers, touching=() if lost else sorted(leaving))
+        report = read_volume(self.cli, volume, peers, touching=() if lost else leaving_bricks)
         sets = set_states(volume, report)
+        keys = self.host_keys(volume, peers, spares)
         if lost:
-            return self.replace_lost(volume, report, peers, sets, spares, lost_names(volume, peers, leaving))
+            return self.replace_lost(volume, report, peers, sets, spares, leaving, keys, shown)
 
         # An earlier run's migration of these hosts' bricks, to see through rather than start again.
-        leaving_names = [b.name for b in volume.bricks if BrickRef.parse(b.name).host in leaving]
         resuming = next(
             (
                 t["bricks"]
                 for t in report["tasks"]
-                if t["type"] == TASK_REMOVE_BRICK and t["bricks"] and set(t["bricks"]) <= set(leaving_names)
+                if t["type"] == TASK_REMOVE_BRICK and t["bricks"] and set(t["bricks"]) <= set(leaving_bricks)
             ),
             [],
         )
-        if not leaving_names:
+        if not leaving_bricks:
             self.result["plan"] = {"remove_sets": [], "replace": [], "data_to_move": 0, "data_to_heal": 0}
             return self.result
         problems = blockers(report, peers, resuming, [b.name for b in volume.bricks])
-        self.refuse(volume, problems, f"drain {', '.join(sorted(leaving))} from")
-        plan = self.plan(volume, sets, leaving, spares, p["failure_domains"], p["space_margin"])
+        self.refuse(volume, problems, f"drain {', '.join(sorted(shown.values()))} from")
+        plan = self.plan(volume, sets, leaving, spares, keys, shown, p["space_margin"])
+        self.refuse(volume, self.heal_blockers(report, plan), f"drain {', '.join(sorted(shown.values()))} from")
 
         for index, old, new in plan.replace:
             self.act("volume", "replace-brick", name, str(old), str(new), "commit", "force")
             if not self.module.check_mode:
-                self.wait_healed(name, index)
+                self.wait_healed(name, [index], [str(new)])
         if plan.remove_sets:
             bricks = [str(b) for _, group in plan.remove_sets for b in group]
             if set(resuming) != set(bricks):
                 self.act("volume", "remove-brick", name, *bricks, "start")
             if not self.module.check_mode:
-                self.wait_migrated(name, bricks)
+                self.wait_migrated(name, bricks, {keys[b] for b in bricks})
             self.act("volume", "remove-brick", name, *bricks, "commit")
+            self.result["removed_bricks"] = bricks
         return self.result
 
     def refuse(self, volume, problems, what):
@@ -326,10 +412,45 @@ class Drain:
                 + ". Nothing was changed. Fix that first (playbooks/health.yml shows the whole report), then run again."
             )
 
-    def plan(self, volume, *args, **kwargs):
+    @staticmethod
+    def heal_blockers(report, plan):
+        """A replacement waits for the self-heal daemons: one disabled, or not running on a
+        host of a set that heals, would make that wait run out."""
+        if not plan.replace:
+            return []
+        healing = {index for index, _, _ in plan.replace}
+        hosts = {b["host_uuid"] for b in report["bricks"] if b["set"] in healing}
+        found = [
+            f"{f['subject']}: {f['reason']}"
+            for f in report["findings"]
+            if f["reason"].startswith("self-heal daemon disabled")
+        ]
+        found += [
+            f"the self-heal daemon is not running on {d['host']}, which holds bricks of a set to heal"
+            for d in report["self_heal"]
+            if not d["online"] and d["host_uuid"] in hosts
+        ]
+        return found
+
+    def plan(self, volume, sets, leaving, spares, keys, shown, margin=0.2, lost=False):
         """plan_drain's plan, reported; its refusals, and a replacement on a disperse volume, fail."""
+        domains = {}
+        for host, domain in self.params["failure_domains"].items():
+            peer = peer_of(host, self.peers)
+            if peer is not None:
+                domains[peer.uuid] = domain
         try:
-            plan = plan_drain(*args, volume=volume.name, **kwargs)
+            plan = plan_drain(
+                sets,
+                leaving,
+                spares,
+                domains,
+                margin,
+                volume=volume.name,
+                lost=lost,
+                host_key=lambda brick: keys.get(str(brick), brick.host),
+                host_name=lambda uuid: shown.get(uuid, uuid),
+            )
         except DrainError as exc:
             self.fail(f"{exc} Nothing was changed.")
         self.result["plan"] = plan.as_dict()
@@ -346,30 +467,32 @@ class Drain:
             self.module.warn(warning)
         return plan
 
-    def replace_lost(self, volume, report, peers, sets, spares, lost_hosts):
+    def replace_lost(self, volume, report, peers, sets, spares, lost_uuids, keys, shown):
         """Replace every brick of the dead hosts by a spare, then wait for heal on every set
         that holds a spare (the ones replaced now and those an interrupted run replaced)."""
         name = volume.name
-        alive = still_alive(report, peers, lost_hosts)
+        dead = ", ".join(sorted(shown.values())) or ", ".join(sorted(set(self.params["hosts"])))
+        alive = still_alive(report, peers, lost_uuids)
         if alive:
             self.fail(
-                f"{', '.join(sorted(set(self.params['hosts'])))} is not dead: {'; '.join(alive)}. Nothing was "
+                f"{dead} is not dead: {'; '.join(alive)}. Nothing was "
                 "changed. A host that runs is drained with remove-node.yml; one that is coming back needs no "
                 "replacement."
             )
         spare_names = {str(s) for s in spares}
         healing = sorted({b["set"] for b in report["bricks"] if b["name"] in spare_names})
-        problems = lost_blockers(report, peers, lost_hosts, healing)
-        self.refuse(volume, problems, f"replace the bricks of {', '.join(sorted(lost_hosts))}")
+        problems = lost_blockers(report, peers, lost_uuids, healing, dead)
+        self.refuse(volume, problems, f"replace the bricks of {dead}")
         in_volume = {b.name for b in volume.bricks}
         free_spares = [s for s in spares if str(s) not in in_volume]
-        plan = self.plan(volume, sets, lost_hosts, free_spares, self.params["failure_domains"], lost=True)
+        plan = self.plan(volume, sets, lost_uuids, free_spares, keys, shown, lost=True)
+        self.refuse(volume, self.heal_blockers(report, plan), f"replace the bricks of {dead}")
         for index, old, new in plan.replace:
             self.act("volume", "replace-brick", name, str(old), str(new), "commit", "force")
             healing.append(index)
-        if not self.module.check_mode:
-            for index in sorted(set(healing)):
-                self.wait_healed(name, index)
+        if not self.module.check_mode and healing:
+            # Each set heals from its own bricks: one wait for all of them, triggered once.
+            self.wait_healed(name, sorted(set(healing)), [str(new) for _, _, new in plan.replace])
         return self.result
 
     def poll(self, what, done, timeout):
@@ -386,30 +509,84 @@ class Drain:
                 )
             time.sleep(next(pauses))
 
-    def wait_healed(self, name, index):
-        """Until heal shows nothing pending, in split-brain or possibly healing on set `index`."""
+    def heal_sample(self, name, indices, new_bricks):
+        """Entries to heal on the sets `indices` (None when heal info misses a brick of
+        theirs), entries in split-brain, and bytes on the `new_bricks` (as placed)."""
+        volume = self.cli.volume(name)
+        members = {b.name: b for i in indices for b in volume.bricks[i * volume.set_size : (i + 1) * volume.set_size]}
+        counts = [h for h in self.cli.heal_summary(name) if h.name in members]
+        reached = len(counts) == len(members) and all(h.reached for h in counts)
+        entries = sum(h.pending + h.possibly_healing for h in counts) if reached else None
+        split_brain = sum(h.split_brain or 0 for h in counts if h.reached)
+        healed = None
+        placed = [members[b] for b in new_bricks if b in members]
+        if placed:
+            detail = {(d.peer_uuid, d.path): d for d in self.cli.volume_status_detail(name)}
+            sizes = [detail.get((b.host_uuid, b.path)) for b in placed]
+            if all(d is not None and d.size_total is not None for d in sizes):
+                healed = sum(d.size_total - d.size_free for d in sizes)
+        return HealSample(entries, split_brain, healed)
 
-        def healed():
-            volume = self.cli.volume(name)
-            members = {b.name for b in volume.bricks[index * volume.set_size : (index + 1) * volume.set_size]}
-            counts = [h for h in self.cli.heal_summary(name) if h.name in members]
-            if any(h.split_brain for h in counts if h.reached):
-                self.fail(f"set {index} of {name} has entries in split-brain after the replacement; resolve them")
-            if len(counts) == len(members) and all(
-                h.reached and not h.pending and not h.possibly_healing for h in counts
-            ):
-                return True
-            return None
+    def wait_healed(self, name, indices, new_bricks):
+        """Start the self-heal daemons' crawl, then wait until heal shows nothing pending, in
+        split-brain or possibly healing on the sets `indices`, judged by progress (heal_watch):
+        the crawl started again when nothing moves, a failure with the numbers when heal stalls."""
+        p = self.params
+        label = f"set{'s' if len(indices) > 1 else ''} {', '.join(map(str, indices))} of volume {name}"
+        self.cli.trigger_heal(name)
+        self.commands.append(self.cli.heal_argv(name))
+        watch = HealWatch(time.monotonic(), p["heal_retrigger_after"], p["heal_stall_timeout"])
+        deadline = watch.started + p["timeout"]
+        pauses = backoff(*POLL_SECONDS)
+        report = {"sets": indices, **watch.progress(watch.started)}
+        self.result["heal"].append(report)
+        last = None
+        while True:
+            sample = self.heal_sample(name, indices, new_bricks)
+            now = time.monotonic()
+            action = watch.observe(now, sample)
+            report.update(watch.progress(now))
+            if (sample.entries, sample.healed_bytes) != last:
+                last = (sample.entries, sample.healed_bytes)
+                self.module.log(
+                    f"heal of {label}: {sample.entries} entries to heal, {sample.healed_bytes} bytes on the new bricks"
+                )
+            if action == DONE:
+                return
+            if action == SPLIT_BRAIN:
+                self.fail(
+                    f"{label} has {sample.split_brain} entries in split-brain after the replacement; resolve them "
+                    f"(gluster volume heal {name} info split-brain), then run again"
+                )
+            if action == STALLED:
+                self.fail(
+                    f"heal of {label} has stalled: {sample.entries if sample.entries is not None else 'unknown'} "
+                    f"entries still to heal (first {watch.first_entries}, fewest {watch.fewest_entries}), "
+                    f"{watch.most_bytes} bytes on the new bricks, no progress for {p['heal_stall_timeout']} s although "
+                    f"the crawl was started {watch.triggers + 1} times. See gluster volume heal {name} info and "
+                    "/var/log/glusterfs/glustershd.log on the hosts of those sets (a full brick, a file locked by a "
+                    "client, a brick that does not answer); fix it and run again, which waits for the same heal."
+                )
+            if action in (TRIGGER_FULL, TRIGGER_INDEX):
+                full = action == TRIGGER_FULL
+                self.cli.trigger_heal(name, full=full)
+                self.commands.append(self.cli.heal_argv(name, full))
+            if now >= deadline:
+                self.fail(
+                    f"heal of {label} not done after {p['timeout']} s ({sample.entries} entries still to heal, "
+                    f"first {watch.first_entries}); it goes on in the background, and the next run waits for it again"
+                )
+            time.sleep(next(pauses))
 
-        self.poll(f"heal of set {index} of volume {name}", healed, self.params["timeout"])
-
-    def wait_migrated(self, name, bricks):
-        """Until every node's migration of `bricks` completed; fails (committing nothing) on any
-        failed or skipped file."""
+    def wait_migrated(self, name, bricks, hosts):
+        """Until the migration of `bricks` completed on every node that hosts one of them
+        (`hosts`: glusterd UUIDs; a node `remove-brick status` does not list is not done);
+        fails (committing nothing) on any failed or skipped file."""
 
         def migrated():
             nodes = self.cli.remove_brick_status(name, bricks)
-            if any(n.running for n in nodes) or not nodes:
+            listed = {n.node_id for n in nodes}
+            if any(n.running for n in nodes) or not nodes or not hosts <= listed:
                 return None
             bad = [n for n in nodes if not n.clean]
             if bad:
@@ -423,7 +600,11 @@ class Drain:
                 )
             return nodes
 
-        self.poll(f"the migration off {', '.join(bricks)}", migrated, self.params["timeout"])
+        self.poll(
+            f"the migration off {', '.join(bricks)} (on every node that hosts one of them)",
+            migrated,
+            self.params["timeout"],
+        )
 
 
 def main():
@@ -436,6 +617,8 @@ def main():
             "space_margin": {"type": "float", "default": 0.2},
             "timeout": {"type": "int", "default": 3600},
             "lost": {"type": "bool", "default": False},
+            "heal_retrigger_after": {"type": "int", "default": RETRIGGER_AFTER},
+            "heal_stall_timeout": {"type": "int", "default": STALL_AFTER},
             **LOCK_OPTIONS,
         },
         supports_check_mode=True,

@@ -9,12 +9,12 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health impo
 from ansible_collections.ganeti_gluster.cluster.plugins.modules.gluster_volume_drain import (
     blockers,
     lost_blockers,
-    lost_names,
+    peer_of,
     set_states,
     still_alive,
 )
 
-from .test_health import GIB, Task, details, heal, peers, shd, volume
+from .test_health import GIB, Task, details, heal, peers, shd, uuid, volume
 
 
 def report_of(vol, **kwargs):
@@ -87,7 +87,7 @@ def dead_node3_report(vol, pending=None, split=None, offline=()):
 def test_a_dead_hosts_bricks_and_peer_and_the_heal_they_owe_do_not_block_its_replacement():
     vol = volume([1, 2, 3])
     report, pool = dead_node3_report(vol, pending={"node1:/bricks/b1/brick": 7})
-    assert lost_blockers(report, pool, {"node3"}, []) == []
+    assert lost_blockers(report, pool, {uuid(3)}, [], "node3") == []
     # For a drain of a host that runs, all of that blocks.
     assert len(blockers(report, pool, [])) >= 3
 
@@ -100,7 +100,7 @@ def test_anything_else_wrong_blocks_a_replacement():
         split={"node2:/bricks/b1/brick": 1},
         offline={"node1:/bricks/b2/brick"},
     )
-    found = lost_blockers(report, pool, {"node3"}, [])
+    found = lost_blockers(report, pool, {uuid(3)}, [], "node3")
     assert found[:2] == ["node2:/bricks/b1/brick has 1 entries in split-brain", "node1:/bricks/b2/brick is offline"]
     assert [f for f in found[2:] if "split-brain" not in f] == []
     # Heal pending on a set that holds neither a dead brick nor a replacing one blocks.
@@ -112,35 +112,36 @@ def test_anything_else_wrong_blocks_a_replacement():
         heal=heal(vol, pending={"node4:/bricks/b1/brick": 3}, unreached={"node3:/bricks/b2/brick"}),
         daemons=shd([1, 2, 4]),
     )
-    assert lost_blockers(report, peers(4, down={"node3"}), {"node3"}, []) == [
+    assert lost_blockers(report, peers(4, down={"node3"}), {uuid(3)}, []) == [
         "node4:/bricks/b1/brick has 3 entries to heal"
     ]
     # ... unless that set is the one an interrupted run gave a replacing brick.
-    assert lost_blockers(report, peers(4, down={"node3"}), {"node3"}, [0]) == []
+    assert lost_blockers(report, peers(4, down={"node3"}), {uuid(3)}, [0]) == []
 
 
 def test_a_set_without_an_online_data_brick_outside_the_dead_host_is_refused():
     vol = volume([1, 3])
     report, pool = dead_node3_report(vol, offline={"node1:/bricks/b1/brick"})
-    found = lost_blockers(report, pool, {"node3"}, [])
+    found = lost_blockers(report, pool, {uuid(3)}, [], "node3")
     assert "set 0 has no online data brick outside node3" in found
 
 
 def test_a_host_given_as_dead_that_is_alive_is_caught_at_the_moment_of_acting():
     vol = volume([1, 2, 3])
     alive = report_of(vol)
-    assert still_alive(alive, peers(3), {"node3"}) == [
+    assert still_alive(alive, peers(3), {uuid(3)}) == [
         "peer node3 is connected",
         "brick node3:/bricks/b1/brick is online",
     ]
     report, pool = dead_node3_report(vol)
-    assert still_alive(report, pool, {"node3"}) == []
+    assert still_alive(report, pool, {uuid(3)}) == []
 
 
-def test_the_dead_hosts_bricks_are_found_by_its_uuid_whatever_name_they_carry():
-    vol = volume([1, 2, 3])
-    # The pool lists node3 by its FQDN first; its bricks were added as node3.
+def test_a_host_is_found_by_any_name_the_pool_lists_for_it_never_by_its_first_label():
+    # The pool lists node3 by its FQDN first and its short name as another name.
     fqdn = "node3.lab.example"
     pool = [replace(p, hostname=fqdn, hostnames=(fqdn, "node3")) if p.hostname == "node3" else p for p in peers(3)]
-    assert lost_names(vol, pool, {fqdn}) == {fqdn, "node3"}
-    assert lost_names(vol, peers(3), {"node9"}) == {"node9"}
+    assert peer_of("node3", pool, resolve=False).uuid == uuid(3)
+    assert peer_of("NODE3.lab.example.", pool, resolve=False).uuid == uuid(3)
+    assert peer_of("node3.other.example", pool, resolve=False) is None
+    assert peer_of("node9", peers(3), resolve=False) is None

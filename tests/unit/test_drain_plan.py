@@ -165,3 +165,67 @@ def test_a_set_only_on_a_lost_host_is_refused_not_removed():
     sets = volume(["n1:/a"], ["n3:/a"])
     with pytest.raises(DrainError, match=r"set 1 of gv0 \(n3:/a\) has no brick outside the failed host\(s\) n3"):
         plan_drain(sets, {"n3"}, spares=[b("n4:/a")], volume="gv0", lost=True)
+
+
+# -- hosts are keys, not names ---------------------------------------------------
+
+# Three names each for hosts 1..6: what `volume info` or a spare may call them.
+NAMINGS = {h: (f"n{h}", f"n{h}.example.com", f"10.0.0.{h}") for h in range(1, 7)}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    naming=st.lists(st.integers(0, 2), min_size=12, max_size=12),
+    leaving=st.sets(st.integers(1, 6), min_size=1, max_size=2),
+)
+def test_any_naming_of_the_same_pool_gives_the_same_plan(naming, leaving):
+    """Two sets on hosts 1-3 and 4-6 and a spare on each host, every brick named by any of
+    its host's names: keyed by host, the plan is the one of the canonical naming."""
+    layout = [(1, "/a"), (2, "/a"), (3, "/a"), (4, "/a"), (5, "/a"), (6, "/a")]
+    spares_at = [(h, "/s") for h in range(1, 7)]
+    host_of = {}
+
+    def named(entries, picks):
+        refs = []
+        for (host, path), pick in zip(entries, picks, strict=True):
+            ref = BrickRef(NAMINGS[host][pick], path)
+            host_of[ref] = host
+            refs.append(ref)
+        return refs
+
+    bricks = named(layout, naming[:6])
+    spares = named(spares_at, naming[6:])
+    sets = [SetState(tuple(bricks[:3]), GIB, 10 * GIB), SetState(tuple(bricks[3:]), GIB, 10 * GIB)]
+    canonical = [
+        SetState(tuple(BrickRef(f"n{h}", p) for h, p in group), GIB, 10 * GIB) for group in (layout[:3], layout[3:])
+    ]
+
+    def outcome(sets, spares, key):
+        try:
+            plan = plan_drain(sets, leaving, spares, host_key=key)
+        except DrainError as exc:
+            return "refused", str(exc).count("needs")
+        return (
+            [(i, key(old), key(new)) for i, old, new in plan.replace],
+            [(i, [key(x) for x in group]) for i, group in plan.remove_sets],
+        )
+
+    canonical_spares = [BrickRef(f"n{h}", p) for h, p in spares_at]
+    assert outcome(sets, spares, host_of.__getitem__) == outcome(
+        canonical, canonical_spares, lambda ref: int(ref.host[1:])
+    )
+
+
+def test_a_spare_named_otherwise_is_not_put_into_a_set_that_holds_its_host():
+    """The pool knows node2 as node2.example.com, a spare names it node2: compared as text,
+    the spare would look like another host and give the set two bricks on node2."""
+    sets = volume(["node1.example.com:/a", "node2.example.com:/a", "node3.example.com:/a"])
+    hosts = {"node1.example.com": 1, "node2.example.com": 2, "node3.example.com": 3, "node2": 2, "node4": 4}
+
+    def key(ref):
+        return hosts[ref.host]
+
+    with pytest.raises(DrainError, match="needs 1 spare"):
+        plan_drain(sets, {3}, spares=[b("node2:/s")], host_key=key, host_name=lambda k: f"node{k}")
+    plan = plan_drain(sets, {3}, spares=[b("node2:/s"), b("node4:/s")], host_key=key)
+    assert plan.replace == [(0, b("node3.example.com:/a"), b("node4:/s"))]

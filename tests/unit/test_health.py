@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
@@ -369,7 +371,10 @@ def test_a_remove_brick_is_asked_for_its_counts_once_it_no_longer_runs(number, s
 
     def remove_brick_status(name, bricks):
         asked.append(tuple(bricks))
-        return [MigrationNode("node2", number, status, 5, 0, 2), MigrationNode("node3", number, status, 4, 0, 0)]
+        return [
+            MigrationNode("node2", "uuid-2", number, status, 5, 0, 2),
+            MigrationNode("node3", "uuid-3", number, status, 4, 0, 0),
+        ]
 
     cli.remove_brick_status = remove_brick_status
     result = read_volume(cli, vol, peers(3))
@@ -499,3 +504,17 @@ def test_server_quorum_counts_only_peers_in_the_cluster():
     options = {"cluster.server-quorum-type": "server", "cluster.server-quorum-ratio": "51"}
     assert server_quorum(pool, options) == (True, True, 2, 3)
     assert server_quorum(peers(3), {**options, "cluster.server-quorum-ratio": "50.5"})[1:] == (True, 3, 3)
+
+
+def test_a_set_with_two_bricks_on_one_host_is_unsafe_whatever_names_they_carry():
+    # node3's second brick was added as node3.example.com: one glusterd UUID, two names.
+    vol = volume([1, 2, 3])
+    second = Brick("node3.example.com:/bricks/b2/brick", uuid(3), False)
+    vol = replace(vol, bricks=(vol.bricks[0], second, vol.bricks[2]))
+    result = assess(vol, peers(3), details=details(vol), heal=heal(vol), daemons=shd([1, 2, 3]))
+    assert result["verdict"] == UNSAFE
+    assert reasons(result, UNSAFE) == [
+        "set 0 (node1:/bricks/b1/brick, node3.example.com:/bricks/b2/brick, node3:/bricks/b1/brick): more than one "
+        "of its bricks is on one host (node3, node3.example.com, by glusterd UUID): losing that host loses them "
+        "together; replace one of them by a brick on another host"
+    ]

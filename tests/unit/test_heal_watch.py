@@ -1,0 +1,141 @@
+"""Waiting for heal on replaced bricks: every (state, observation) -> action of heal_watch,
+then GlusterCli's heal trigger (no XML form; refused for a moment after a replace-brick)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
+    HEAL_TRIGGER_WAIT_SECONDS,
+    GlusterCli,
+    GlusterCliError,
+    MigrationNode,
+)
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.heal_watch import (
+    DONE,
+    SPLIT_BRAIN,
+    STALLED,
+    TRIGGER_FULL,
+    TRIGGER_INDEX,
+    WAIT,
+    HealSample,
+    HealWatch,
+)
+
+
+def watch():
+    return HealWatch(started=0.0, retrigger_after=60, stall_after=300)
+
+
+@pytest.mark.parametrize(
+    ("samples", "actions"),
+    [
+        # Nothing left: done, even on the first read.
+        ([(0.0, HealSample(0))], [DONE]),
+        # Falling entries are progress: no trigger, then done.
+        ([(1, HealSample(40)), (61, HealSample(30)), (121, HealSample(10)), (150, HealSample(0))], [WAIT] * 3 + [DONE]),
+        # A brick heal info cannot reach is never done, and not progress.
+        ([(1, HealSample(None)), (2, HealSample(0))], [WAIT, DONE]),
+        # No progress for retrigger_after: a full crawl first, then index crawls.
+        (
+            [(1, HealSample(5)), (61, HealSample(5)), (100, HealSample(5)), (121, HealSample(5))],
+            [WAIT, TRIGGER_FULL, WAIT, TRIGGER_INDEX],
+        ),
+        # Entries stay but the new bricks fill (a large file heals in blocks): progress.
+        (
+            [(1, HealSample(1, 0, 100)), (50, HealSample(1, 0, 200)), (100, HealSample(1, 0, 300))],
+            [WAIT, WAIT, WAIT],
+        ),
+        # Nothing moves for stall_after: stalled, whatever was triggered.
+        (
+            [(1, HealSample(5, 0, 100)), (61, HealSample(5, 0, 100)), (301, HealSample(6, 0, 100))],
+            [WAIT, TRIGGER_FULL, STALLED],
+        ),
+        # Split-brain ends the wait at once.
+        ([(1, HealSample(3, 1))], [SPLIT_BRAIN]),
+    ],
+)
+def test_each_observation_gives_its_action(samples, actions):
+    w = watch()
+    assert [w.observe(t, s) for t, s in samples] == actions
+
+
+def test_the_progress_report_keeps_the_numbers_a_failure_gives():
+    w = watch()
+    for t, s in [(1, HealSample(49, 0, 10)), (61, HealSample(49, 0, 10)), (80, HealSample(20, 0, 500))]:
+        w.observe(t, s)
+    assert w.progress(90) == {
+        "seconds": 90,
+        "entries_first": 49,
+        "entries_fewest": 20,
+        "healed_bytes": 500,
+        "retriggered": 1,
+        "seconds_without_progress": 10,
+    }
+
+
+class Module:
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.argvs = []
+
+    def get_bin_path(self, name, required=False):
+        return f"/usr/sbin/{name}"
+
+    def run_command(self, argv, check_rc, environ_update):
+        self.argvs.append(argv)
+        return self.answers.pop(0)
+
+
+NOT_READY = (
+    1,
+    "",
+    "Launching heal operation to perform index self heal on volume gv0 has been unsuccessful:\n"
+    "Glusterd Syncop Mgmt brick op 'Heal' failed. Please check glustershd log file for details.\n",
+)
+LAUNCHED = (
+    0,
+    "Launching heal operation to perform index self heal on volume gv0 has been successful \n"
+    "Use heal info commands to check status.\n",
+    "",
+)
+
+
+def test_the_trigger_runs_without_xml_and_waits_out_daemons_switching_graphs():
+    slept = []
+    module = Module([NOT_READY, NOT_READY, LAUNCHED])
+    GlusterCli(module, sleep=slept.append).trigger_heal("gv0")
+    assert module.argvs == [["/usr/sbin/gluster", "--mode=script", "volume", "heal", "gv0"]] * 3
+    assert slept == [0.25, 0.5]
+
+
+def test_a_full_crawl_is_asked_by_its_word():
+    module = Module([LAUNCHED])
+    GlusterCli(module, sleep=lambda s: None).trigger_heal("gv0", full=True)
+    assert module.argvs == [["/usr/sbin/gluster", "--mode=script", "volume", "heal", "gv0", "full"]]
+
+
+def test_another_failure_is_raised_at_once_and_one_that_lasts_after_the_wait():
+    module = Module([(1, "", "Volume gv1 does not exist\n")])
+    with pytest.raises(GlusterCliError, match="gluster volume heal gv0 failed \\(exit 1\\): Volume gv1 does not exist"):
+        GlusterCli(module, sleep=lambda s: None).trigger_heal("gv0")
+    assert len(module.argvs) == 1
+    module = Module([NOT_READY] * 100)
+    with pytest.raises(GlusterCliError, match=f"still failed after {HEAL_TRIGGER_WAIT_SECONDS} s"):
+        GlusterCli(module, sleep=lambda s: None).trigger_heal("gv0")
+
+
+def test_a_migration_row_carries_the_nodes_uuid():
+    from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
+        interpret,
+        parse_remove_brick_status,
+    )
+
+    from .module_harness import out
+
+    root = interpret(
+        ["gluster", "--mode=script", "--xml", "x"], 0, out("remove-brick-failures-remove-brick-status.xml"), ""
+    )
+    assert parse_remove_brick_status(root) == [
+        MigrationNode("node2", "3c74e68e-e20f-4644-b58b-b3dd8944990b", 3, "completed", 15, 3, 0)
+    ]
