@@ -323,15 +323,19 @@ class Drain:
 
     def host_keys(self, volume, peers, spares):
         """Each brick of the volume and each spare -> its host's glusterd UUID. A spare on a
-        host that is no peer of the pool fails: it could not be put in."""
+        host that is no peer of the pool fails, since it could not be put in; in check mode it
+        is planned as a host of its own (replace-node.yml's preflight previews the plan before
+        the replacement is probed)."""
         keys = {b.name: b.host_uuid for b in volume.bricks}
         strangers = []
         for spare in spares:
             peer = peer_of(spare.host, peers)
-            if peer is None:
-                strangers.append(str(spare))
-            else:
+            if peer is not None:
                 keys[str(spare)] = peer.uuid
+            elif self.module.check_mode:
+                keys[str(spare)] = f"not yet a peer: {normalized(spare.host)}"
+            else:
+                strangers.append(str(spare))
         if strangers:
             self.fail(
                 f"spare bricks on hosts that are not peers of the pool: {', '.join(strangers)}. Name them as "

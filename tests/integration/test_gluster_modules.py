@@ -12,6 +12,7 @@ import pytest
 
 from .ansible_helpers import gluster_xml, pool, run_module, volume_info
 from .lab_helpers import fresh_lab, lab_state, ssh
+from .writers import Writers
 
 pytestmark = pytest.mark.lab
 
@@ -252,11 +253,36 @@ def test_drain_refuses_a_brick_without_a_spare_on_another_host(devices):
     assert volume_info_xml() == before
 
 
-def test_drain_replaces_a_brick_whose_set_stays_and_waits_for_heal(devices):
+def files_on(brick, count, prefix):
+    """Names (prefix0, prefix1, ...) created through a mount until `count` of them land on `brick`."""
+    host, path = brick.split(":", 1)
+    found = []
+    for i in range(40):
+        name = f"{prefix}{i}"
+        assert (
+            ssh(
+                "node1",
+                f"mkdir -p /mnt/writers && (mountpoint -q /mnt/writers || mount -t glusterfs "
+                f"node1:/gv0 /mnt/writers) && touch /mnt/writers/{name}",
+            ).returncode
+            == 0
+        )
+        if ssh(host, f"test -e {path}/{name}").returncode == 0:
+            found.append(name)
+            if len(found) == count:
+                return found
+    raise AssertionError(f"no {count} names of 40 hashed to {brick}")
+
+
+def test_drain_replaces_a_brick_whose_set_stays_and_heal_ends_under_vm_writes(devices):
+    """node4 is named by its address, which neither the pool nor the volume uses: it is found
+    by its glusterd UUID. A FUSE and a gfapi writer rewrite a file each on its set the whole
+    time: heal must end, no write fails, and both files are exact on every brick of the set."""
     files = checksums("gv0")
     # node3's second device is mounted at /bricks/b2 since test_brick_refuses_a_device_with_another_filesystem.
     assert run_module("node3", "gluster_brick", {"path": "/bricks/b2/spare"})["changed"]
-    args = {"name": "gv0", "hosts": ["node4"], "spares": ["node3:/bricks/b2/spare"]}
+    node4 = next(h["address"] for h in lab_state()["hosts"] if h["name"] == "node4")
+    args = {"name": "gv0", "hosts": [node4], "spares": ["node3:/bricks/b2/spare"]}
     before = volume_info_xml()
     old_set = [b.name for b in volume_info("node1", "gv0").bricks[3:]]
     checked = run_module("node1", "gluster_volume_drain", args, check=True)
@@ -265,16 +291,26 @@ def test_drain_replaces_a_brick_whose_set_stays_and_waits_for_heal(devices):
     ]
     assert volume_info_xml() == before
 
-    drained = run_module("node1", "gluster_volume_drain", args)
+    fuse_file, gfapi_file = files_on(f"node4:{BRICK}", 2, "vm")
+    writers = Writers("gv0", "node1", fuse_file, "node2", gfapi_file)
+    writers.start()
+    try:
+        drained = run_module("node1", "gluster_volume_drain", args)
+    finally:
+        fuse_written, fuse_failed, gfapi_written, gfapi_failed = writers.stop()
     assert drained["changed"] and not drained["failed"], drained
     gv0 = volume_info("node1", "gv0")
     # The new brick takes the old one's place in its set.
-    assert [b.name for b in gv0.bricks[3:]] == [
-        "node3:/bricks/b2/spare" if name == f"node4:{BRICK}" else name for name in old_set
-    ]
+    new_set = ["node3:/bricks/b2/spare" if name == f"node4:{BRICK}" else name for name in old_set]
+    assert [b.name for b in gv0.bricks[3:]] == new_set
     heal = gluster_xml("node1", "volume", "heal", "gv0", "info", "summary")
     assert {b.findtext("numberOfEntriesInHealPending") for b in heal.iterfind(".//brick")} == {"0"}
-    assert checksums("gv0") == files and len(files) == 60
+    assert (fuse_failed, gfapi_failed) == (0, 0) and fuse_written > 0 and gfapi_written > 0
+    assert writers.fuse_file_is_exact(fuse_written, new_set) == {"volume": True, **dict.fromkeys(new_set, True)}
+    assert writers.gfapi_file_is_exact(gfapi_written, new_set) == (True, True)
+    assert ssh("node1", "umount /mnt/writers").returncode == 0
+    now = checksums("gv0")
+    assert {k: v for k, v in now.items() if k.startswith("./d/")} == files and len(files) == 60
     assert not run_module("node1", "gluster_volume_drain", args)["changed"]
 
 

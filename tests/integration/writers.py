@@ -1,0 +1,139 @@
+"""VM-like writers for lab tests: one through FUSE, one through libgfapi (qemu-io on
+gluster://). Each rewrites the 64 KiB blocks of one file in place, in turn, for as
+long as the test acts, with one open file as a VM keeps its disk; block i of the
+sequence holds the byte i % 250 + 1, so once stopped the whole file is known and is
+compared byte for byte: through the volume and on every brick of its set."""
+
+from __future__ import annotations
+
+import hashlib
+
+from .lab_helpers import ssh
+
+BLOCK = 65536
+BLOCKS = 128  # 8 MiB a file
+
+FUSE_WRITER = (
+    """
+import os, signal, sys
+path, state = sys.argv[1], sys.argv[2]
+fd = os.open(path, os.O_RDWR | os.O_CREAT)
+written = failed = 0
+stop = []
+signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+while not stop:
+    try:
+        os.pwrite(fd, bytes([written % 250 + 1]) * %(block)d, (written %% %(blocks)d) * %(block)d)
+        if written %% 16 == 15:
+            os.fsync(fd)
+        written += 1
+    except OSError as exc:
+        failed += 1
+        print(exc, file=sys.stderr, flush=True)
+os.fsync(fd)
+with open(state, "w") as f:
+    f.write(f"{written} {failed}")
+""".replace("%(block)d", str(BLOCK))
+    .replace("%(blocks)d", str(BLOCKS))
+    .replace("%%", "%")
+)
+
+GFAPI_WRITER = (
+    'i=0; while [ ! -e {stop} ]; do echo "write -P $((i % 250 + 1)) $(( (i % {blocks}) * {block} )) 64k"; '
+    "i=$((i+1)); sleep 0.02; done; echo $i > {count}"
+)
+
+
+def expected(written):
+    """The file after `written` writes of the sequence."""
+    blocks = [bytes(BLOCK)] * BLOCKS
+    for i in range(max(written - BLOCKS, 0), written):
+        blocks[i % BLOCKS] = bytes([i % 250 + 1]) * BLOCK
+    return b"".join(blocks)
+
+
+def last_pattern(written, slot):
+    """The byte block `slot` holds after `written` writes (None: never written)."""
+    last = max((i for i in range(max(written - BLOCKS, 0), written) if i % BLOCKS == slot), default=None)
+    return None if last is None else last % 250 + 1
+
+
+class Writers:
+    """The FUSE writer on `fuse_host` (volume mounted at /mnt/writers) writing `fuse_file`,
+    and the gfapi writer on `gfapi_host` writing `gfapi_file`, both names relative to the
+    volume's root."""
+
+    def __init__(self, volume, fuse_host, fuse_file, gfapi_host, gfapi_file):
+        self.volume, self.fuse_host, self.fuse_file = volume, fuse_host, fuse_file
+        self.gfapi_host, self.gfapi_file = gfapi_host, gfapi_file
+        self.url = f"gluster://{gfapi_host}/{volume}/{gfapi_file}"
+
+    def start(self):
+        script = FUSE_WRITER.replace("'", "'\\''")
+        out = ssh(
+            self.fuse_host,
+            f"mkdir -p /mnt/writers && (mountpoint -q /mnt/writers || mount -t glusterfs "
+            f"{self.fuse_host}:/{self.volume} /mnt/writers) && printf '%s' '{script}' > /run/fuse-writer.py && "
+            f"rm -f /run/fuse-writer.state && nohup python3 /run/fuse-writer.py /mnt/writers/{self.fuse_file} "
+            "/run/fuse-writer.state >/run/fuse-writer.log 2>&1 & echo $! > /run/fuse-writer.pid",
+        )
+        assert out.returncode == 0, out.stderr
+        loop = GFAPI_WRITER.format(
+            stop="/run/gfapi-writer.stop", count="/run/gfapi-writer.count", blocks=BLOCKS, block=BLOCK
+        )
+        out = ssh(
+            self.gfapi_host,
+            f"rm -f /run/gfapi-writer.stop /run/gfapi-writer.count && "
+            f"qemu-img create -q -f raw {self.url} {BLOCK * BLOCKS} && "
+            f"(nohup sh -c '{loop} | qemu-io -f raw {self.url}' >/run/gfapi-writer.log 2>&1 &)",
+            timeout=120,
+        )
+        assert out.returncode == 0, out.stderr
+
+    def stop(self):
+        """Stop both; (FUSE writes, FUSE failures, gfapi writes, gfapi failures)."""
+        out = ssh(
+            self.fuse_host,
+            "kill -TERM $(cat /run/fuse-writer.pid); for i in $(seq 1 100); do "
+            "[ -s /run/fuse-writer.state ] && break; sleep 0.2; done; cat /run/fuse-writer.state",
+        )
+        assert out.returncode == 0 and out.stdout.strip(), (out.stdout, out.stderr)
+        fuse_written, fuse_failed = map(int, out.stdout.split())
+        out = ssh(
+            self.gfapi_host,
+            "touch /run/gfapi-writer.stop; for i in $(seq 1 300); do [ -s /run/gfapi-writer.count ] && "
+            "! pgrep -x qemu-io >/dev/null && break; sleep 0.2; done; cat /run/gfapi-writer.count; "
+            "grep -c -i 'failed\\|error' /run/gfapi-writer.log || true",
+            timeout=120,
+        )
+        lines = out.stdout.split()
+        assert out.returncode == 0 and len(lines) == 2, (out.stdout, out.stderr)
+        return fuse_written, fuse_failed, int(lines[0]), int(lines[1])
+
+    def fuse_file_is_exact(self, written, bricks):
+        """sha256 of the FUSE file through the volume and on each of `bricks` (HOST:PATH)
+        equals the one the writes make."""
+        want = hashlib.sha256(expected(written)).hexdigest()
+        seen = {"volume": self._sha(self.fuse_host, f"/mnt/writers/{self.fuse_file}")}
+        for brick in bricks:
+            host, path = brick.split(":", 1)
+            seen[brick] = self._sha(host, f"{path}/{self.fuse_file}")
+        return {where: digest == want for where, digest in seen.items()}
+
+    def gfapi_file_is_exact(self, written, bricks):
+        """Every block of the image read back through gfapi holds what the writes left, and
+        every brick of its set holds the same bytes."""
+        commands = " ".join(
+            f"-c 'read -P {pattern} {slot * BLOCK} 64k'"
+            for slot in range(BLOCKS)
+            if (pattern := last_pattern(written, slot)) is not None
+        )
+        out = ssh(self.gfapi_host, f"qemu-io -f raw -r {commands} {self.url}", timeout=120)
+        copies = {self._sha(b.split(":", 1)[0], f"{b.split(':', 1)[1]}/{self.gfapi_file}") for b in bricks}
+        return out.returncode == 0 and "Pattern verification failed" not in out.stdout, len(copies) == 1
+
+    @staticmethod
+    def _sha(host, path):
+        out = ssh(host, f"sha256sum {path}", timeout=120)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.split()[0]
