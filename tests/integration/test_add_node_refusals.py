@@ -356,6 +356,22 @@ def test_a_drain_while_a_brick_is_offline(pool, tmp_path):
         assert ssh("node1", "gluster --mode=script volume start gv0 force").returncode == 0
 
 
+def test_a_join_with_a_brick_down_is_refused_untouched(pool, tmp_path):
+    # One brick of node1-3's set down: degraded (the set keeps its quorum), which the health
+    # gate lets through; but the join ends with a rebalance, which needs every brick, and
+    # would fail with node4's set already added.
+    assert ssh("node2", "kill $(cat /run/gluster/vols/gv0/node2-bricks-b1-brick.pid)").returncode == 0
+    try:
+        message = refused(pool, write_inventory(tmp_path / "i.yml"), {"add_nodes": "node4"})
+        assert (
+            "volume gv0 is in no state for this run to end well: brick node2:/bricks/b1/brick is offline (its "
+            "brick process is not running), and this run ends with a fix-layout rebalance"
+        ) in message, message
+        assert "gluster volume start gv0 force" in message and "Nothing was changed" in message
+    finally:
+        assert ssh("node1", "gluster --mode=script volume start gv0 force").returncode == 0
+
+
 def test_a_drain_or_a_full_rebalance_join_while_heal_is_pending(pool, tmp_path):
     # Writes while node2's brick is down leave entries to heal on the others; with the
     # self-heal daemon off they stay until it is back on.

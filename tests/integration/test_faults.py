@@ -11,17 +11,34 @@ nothing changes (one run for all, not one per case: each costs a full join).
 
 The cases share the lab but not their hosts or bricks; they run in file order.
 FAULTS is the table docs/reliability.md is made from (scripts/reliability-doc).
+
+Runs at once (after the two joins): each pair of runs must change the pool
+under one lock, on the member that acts for it (the lowest glusterd UUID,
+hosts being drained included). The hosts a case drains are given the lowest
+UUIDs (node16 < node18 < node20 < node21 < any other), so that they are the
+member that acts when they leave: the case the lock used to split over two
+hosts. A join and a drain are ordered by the fault hook (the other run is the
+fault, run whole at a named task); two drains start together, and the
+lock's hold log (LOCK_PATH.log on every host) shows that no two of their
+changes ran at once from two hosts.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import sys
+import textwrap
 import threading
+from pathlib import Path
 
 import pytest
 
+from .ansible_helpers import pool as pool_of
 from .ansible_helpers import volume_info
 from .fault_lab import (
+    FIRST_BRICK,
+    Run,
     assert_nothing_lost,
     bricks_of,
     cluster_state,
@@ -41,9 +58,12 @@ from .lab_helpers import fresh_lab, lab, lab_state, ssh
 
 pytestmark = pytest.mark.lab
 
-HOSTS = 15
+HOSTS = 21
 VOLUME_TASK = "Create or grow the volume"
 BRICKS_TASK = "Prepare the bricks"
+PROBE_TASK = "Probe the hosts that join, from a member of the pool"
+DETACH_TASK = "Detach the drained hosts from the pool"
+LOCK_DIR = "/var/lib/ganeti-gluster"
 
 # fault -> (what the project does, what the operator does); the rows of docs/reliability.md.
 FAULTS = {
@@ -83,6 +103,30 @@ FAULTS = {
         "the modules that change the pool hold its lock on the member that acts for it (lowest glusterd UUID) "
         "while they read, compare and act; the other run waits, then works from the pool as it is by then",
         "nothing; a run that waits longer than gluster_pool_lock_wait refuses, naming the run that holds the lock",
+    ),
+    "a drain of the member that acts for the pool while a join waits to probe from it": (
+        "every run locks the member with the lowest glusterd UUID, a host being drained included; the join, "
+        "planned before the drain detached that member, checks under the lock that its host still sees the "
+        "members it planned with, and refuses with nothing changed instead of probing from a detached host "
+        "(which would start a second pool)",
+        "run the join again: it plans from the pool as it is",
+    ),
+    "a join that reaches the leaving member that acts for the pool after the drain handed the pool over": (
+        "the leaving member hands the pool over under its own lock before the member that acts once it is gone "
+        "detaches it; a change that takes the lock there afterwards refuses, nothing changed",
+        "run the join again once the drain is done",
+    ),
+    "two remove-node.yml for two hosts of one replica set started at the same moment": (
+        "both change the pool from the same member, one drain's replace-brick and heal before the other's (the "
+        "lock's hold log shows no two changes at once from two hosts); a drain that plans while the other heals, "
+        "or reaches the member after it handed the pool over, refuses with nothing changed",
+        "run the refused one again",
+    ),
+    "a brick process down before a join that ends with a rebalance (test_add_node_refusals.py)": (
+        "refuses before any change, naming the brick: the rebalance after add-brick would wait for every brick "
+        "and fail with the new bricks in; volume info and pool list as they were",
+        "start the brick (gluster volume start VOLUME force) or bring its host back, re-run; or grow the volume "
+        "with gluster_pool_rebalance: none and rebalance later",
     ),
     "two gnt-node add at once on the master (two node-add hooks; molecule scenario ganeti)": (
         "the second hook waits for the first (join.lock, at most lock_wait), then joins its node",
@@ -323,6 +367,241 @@ def test_two_joins_started_at_the_same_moment(pool):
     assert_nothing_lost()
 
 
+def lowest_uuid(rank):
+    """Glusterd UUIDs below any random one, in the order of `rank`."""
+    return f"00000000-0000-4000-8000-{rank:012d}"
+
+
+def force_uuid(host, uuid):
+    """Give a host that has not joined yet the glusterd UUID `uuid`: glusterd writes its
+    glusterd.info at its first start; the UUID is changed while it has no peer."""
+    script = f"""
+    set -e
+    info=/var/lib/glusterd/glusterd.info
+    [ -s /run/glusterd.pid ] && kill -0 "$(cat /run/glusterd.pid)" 2>/dev/null || glusterd -p /run/glusterd.pid
+    for i in $(seq 1 100); do grep -q '^UUID=' $info 2>/dev/null && break; sleep 0.1; done
+    p=$(cat /run/glusterd.pid); kill "$p"; while kill -0 "$p" 2>/dev/null; do sleep 0.1; done
+    sed -i 's/^UUID=.*/UUID={uuid}/' $info
+    glusterd -p /run/glusterd.pid
+    for i in $(seq 1 100); do gluster --mode=script pool list >/dev/null 2>&1 && break; sleep 0.1; done
+    """
+    out = ssh(host, script)
+    assert out.returncode == 0, out.stderr
+    assert [(p.uuid, p.is_local) for p in pool_of(host)] == [(uuid, True)]
+
+
+def spare(name):
+    """A spare directory brick on the host's second disk (mounted at /bricks/b2)."""
+    return f"{{path: /bricks/b2/{name}}}"
+
+
+def second_disk(pool, host):
+    """The host's second device as an XFS at /bricks/b2, as the fixture made node1's and node2's."""
+    device = pool["devices"][host][1]
+    out = ssh(
+        host,
+        f"mountpoint -q /bricks/b2 || {{ mkfs.xfs -q -i size=512 {device} && mkdir -p /bricks/b2 && "
+        f"mount {device} /bricks/b2; }}",
+    )
+    assert out.returncode == 0, out.stderr
+
+
+def hosts_inventory(path, bricks):
+    """An inventory of the gluster_pool hosts given, each with its bricks (YAML flow maps)."""
+    lines = ["gluster_pool:", "  hosts:"]
+    lines += [f"    {host}: {{gluster_pool_bricks: [{', '.join(specs)}]}}" for host, specs in bricks.items()]
+    lines += ["  vars:", "    gluster_pool_volume: gv0", "    gluster_pool_replica: 3"]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def nested(playbook, inventory, extravars, report):
+    """argv of a fault that runs a whole other playbook (fault_lab.play) and writes its Run,
+    as JSON, to `report`; the fault settings of the run it strikes are not passed on."""
+    code = textwrap.dedent(f"""
+        import dataclasses, json, sys
+        sys.path[:0] = {sys.path!r}
+        from tests.integration.fault_lab import play
+        run = play({playbook!r}, {inventory!r}, {extravars!r})
+        with open({str(report)!r}, "w") as handle:
+            json.dump(dataclasses.asdict(run), handle)
+    """)
+    unset = [arg for name in ("FAULT_AT_TASK", "FAULT_COMMAND", "FAULT_WAIT", "FAULT_KILL") for arg in ("-u", name)]
+    return ["env", *unset, sys.executable, "-c", code]
+
+
+def nested_run(report):
+    return Run(**json.loads(Path(report).read_text()))
+
+
+def message(run):
+    return " ".join(" ".join(m) if isinstance(m, list) else str(m) for m in run.failures.values())
+
+
+def holds(hosts, owners):
+    """The lock's holds by `owners` (lock_owner), logged on `hosts`, that the guard let through."""
+    found = []
+    for host in hosts:
+        out = ssh(host, f"cat {LOCK_DIR}/pool.lock.log 2>/dev/null; true")
+        for line in out.stdout.splitlines():
+            hold = json.loads(line)
+            if hold.get("owner") in owners and "refused" not in hold:
+                found.append({**hold, "host": host})
+    return found
+
+
+def test_a_drain_of_the_acting_member_while_a_join_waits_to_probe_from_it(pool, tmp_path):
+    # node16 joins with the lowest glusterd UUID: from then on it acts for the pool.
+    force_uuid("node16", lowest_uuid(16))
+    first = {"node1": [FIRST_BRICK, spare("ca")], "node2": [FIRST_BRICK, spare("ca")], "node3": [FIRST_BRICK]}
+    converges(hosts_inventory(pool["dir"] / "ca.yml", {**first, "node16": [FIRST_BRICK]}), {"add_nodes": "node16"})
+    joined("node16", "ca")
+    second_disk(pool, "node3")
+    drain = hosts_inventory(
+        pool["dir"] / "ca-drain.yml",
+        {**first, "node3": [FIRST_BRICK, spare("ca3")], "node16": [FIRST_BRICK]},
+    )
+    join = hosts_inventory(
+        pool["dir"] / "cb.yml",
+        {
+            "node1": [FIRST_BRICK, spare("cb")],
+            "node2": [FIRST_BRICK, spare("cb")],
+            "node3": [FIRST_BRICK],
+            "node16": [FIRST_BRICK],
+            "node17": [FIRST_BRICK],
+        },
+    )
+    # The join plans with node16 acting; right before it probes from there, the whole
+    # drain of node16 runs: its brick replaced by node3's spare, then node16 detached.
+    report = tmp_path / "drain.json"
+    run = play(
+        "add-node.yml",
+        join,
+        {"add_nodes": "node17"},
+        fault_at=PROBE_TASK,
+        fault=nested("remove-node.yml", drain, {"remove_nodes": "node16"}, report),
+        timeout=1800,
+    )
+    drained = nested_run(report)
+    assert drained.rc == 0, drained.failures
+    assert run.rc != 0
+    assert "another run detached this host from the pool" in message(run), run.failures
+    # No second pool: node16, detached, probed nobody; node17 is in no pool.
+    assert [p.is_local for p in pool_of("node16")] == [True]
+    assert [p for p in pool_of("node17") if not p.is_local] == []
+    assert "node16" not in peers() and "node17" not in peers()
+    assert bricks_of("node16") == [] and "node3:/bricks/b2/ca3" in bricks_of("node3")
+    assert all(p.in_cluster for p in peers().values())
+    assert_nothing_lost()
+    # Run again: it plans from the pool as it is (node16, alone, is left out) and joins node17.
+    converges(join, {"add_nodes": "node17"})
+    joined("node17", "cb")
+    assert_nothing_lost()
+
+
+def test_a_join_that_reaches_the_leaving_acting_member_after_its_hand_over(pool, tmp_path):
+    force_uuid("node18", lowest_uuid(18))
+    first = {"node1": [FIRST_BRICK, spare("cc")], "node2": [FIRST_BRICK, spare("cc")], "node3": [FIRST_BRICK]}
+    converges(hosts_inventory(pool["dir"] / "cc.yml", {**first, "node18": [FIRST_BRICK]}), {"add_nodes": "node18"})
+    joined("node18", "cc")
+    second_disk(pool, "node3")
+    drain = hosts_inventory(
+        pool["dir"] / "cc-drain.yml", {**first, "node3": [FIRST_BRICK, spare("cc3")], "node18": [FIRST_BRICK]}
+    )
+    # An inventory that lists node18, whose bricks an operator already took out of it.
+    join = hosts_inventory(
+        pool["dir"] / "cd.yml",
+        {
+            "node1": [FIRST_BRICK, spare("cd")],
+            "node2": [FIRST_BRICK, spare("cd")],
+            "node3": [FIRST_BRICK],
+            "node18": [],
+            "node19": [FIRST_BRICK],
+        },
+    )
+    # The drain moves node18's brick and hands the pool over; right before it detaches
+    # node18, the whole join runs, planning with node18 (still a member) acting.
+    report = tmp_path / "join.json"
+    run = play(
+        "remove-node.yml",
+        drain,
+        {"remove_nodes": "node18"},
+        fault_at=DETACH_TASK,
+        fault=nested("add-node.yml", join, {"add_nodes": "node19"}, report),
+        timeout=1800,
+    )
+    refused = nested_run(report)
+    assert run.rc == 0, run.failures
+    assert refused.rc != 0
+    assert "this host leaves the pool" in message(refused) and "handed the pool over here" in message(refused)
+    # The refused join changed nothing in the pool: node19 is in it nowhere.
+    assert "node19" not in peers() and bricks_of("node19") == []
+    assert [p for p in pool_of("node19") if not p.is_local] == []
+    assert "node18" not in peers() and bricks_of("node18") == [] and "node3:/bricks/b2/cc3" in bricks_of("node3")
+    record = json.loads(ssh("node18", f"cat {LOCK_DIR}/pool.lock.leaving").stdout)
+    assert record["host_uuid"] == lowest_uuid(18)
+    assert_nothing_lost()
+    converges(join, {"add_nodes": "node19"})
+    joined("node19", "cd")
+    assert_nothing_lost()
+
+
+def test_two_drains_of_hosts_of_one_set_run_one_after_the_other(pool):
+    force_uuid("node20", lowest_uuid(20))
+    force_uuid("node21", lowest_uuid(21))
+    second_disk(pool, "node3")
+    # One set of node20, node21 and a spare on node1.
+    base = {"node1": [FIRST_BRICK, spare("ce")], "node2": [FIRST_BRICK], "node3": [FIRST_BRICK]}
+    both = {"node20": [FIRST_BRICK], "node21": [FIRST_BRICK]}
+    converges(hosts_inventory(pool["dir"] / "ce.yml", {**base, **both}), {"add_nodes": "node20,node21"})
+    volume = volume_info("node1", "gv0")
+    (index,) = {i // 3 for i, b in enumerate(volume.bricks) if b.name.startswith(("node20:", "node21:"))}
+    assert {b.name.split(":")[0] for b in volume.bricks[index * 3 : index * 3 + 3]} == {"node20", "node21", "node1"}
+    # Each drain has its own spare outside the set: node20's on node3, node21's on node2.
+    inventories = {
+        "node20": hosts_inventory(
+            pool["dir"] / "ce-drain20.yml", {**base, "node3": [FIRST_BRICK, spare("ce3")], **both}
+        ),
+        "node21": hosts_inventory(
+            pool["dir"] / "ce-drain21.yml", {**base, "node2": [FIRST_BRICK, spare("ce2")], **both}
+        ),
+    }
+    owners = {host: f"drain of {host}" for host in inventories}
+    runs = {}
+
+    def remove(host):
+        runs[host] = play(
+            "remove-node.yml", inventories[host], {"remove_nodes": host, "gluster_pool_lock_owner": owners[host]}
+        )
+
+    threads = [threading.Thread(target=remove, args=(host,)) for host in inventories]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for host, run in runs.items():
+        if run.rc != 0:
+            # Refused cleanly (it planned while the other healed, or met its hand-over or its
+            # lock): nothing changed by it, and run again it finishes.
+            assert re.search(r"Nothing was changed|another run changes the pool", message(run)), run.failures
+            again = play(
+                "remove-node.yml", inventories[host], {"remove_nodes": host, "gluster_pool_lock_owner": owners[host]}
+            )
+            assert again.rc == 0, again.failures
+    assert "node20" not in peers() and "node21" not in peers()
+    assert {"node3:/bricks/b2/ce3", "node2:/bricks/b2/ce2"} <= set(bricks_of("node3") + bricks_of("node2"))
+    assert all(p.in_cluster for p in peers().values())
+    # Never two changes at once from two hosts: every hold of one drain's changes ended
+    # before any of the other's began elsewhere (on one host, the flock orders them).
+    held = holds(["node1", "node2", "node3", "node20", "node21"], set(owners.values()))
+    assert {h["owner"] for h in held} == set(owners.values()), held
+    for one in held:
+        for other in held:
+            if one["owner"] != other["owner"] and one["host"] != other["host"]:
+                assert one["until"] <= other["since"] or other["until"] <= one["since"], (one, other)
+    assert_nothing_lost()
+
+
 def test_an_inventory_keyed_by_ip_address_joins_a_host_to_a_pool_built_with_names(pool):
     # The pool knows node1-3 by name; this operator's inventory names every host by its address.
     lab_inventory = json.loads(lab("inventory").stdout)
@@ -363,7 +642,8 @@ def test_an_inventory_keyed_by_ip_address_joins_a_host_to_a_pool_built_with_name
     assert_nothing_lost()
 
 
-# Each case's new host and its spares (node7 was lost for good; node15 joined by address).
+# Each case's new host and its spares (node7 was lost for good; node15 joined by address;
+# node16, node18, node20 and node21 were drained).
 JOINED = {
     "node4": "a",
     "node5": "b",
@@ -375,6 +655,8 @@ JOINED = {
     "node12": "h",
     "node13": "i-node13",
     "node14": "i-node14",
+    "node17": "cb",
+    "node19": "cd",
 }
 
 
