@@ -21,9 +21,9 @@ options:
     default: a run of this module
   lock_path:
     description:
-      - The lock file. Every run that changes the pool must act on the same host with the same path:
-        the member that acts for the pool, the member of the inventory with the lowest glusterd UUID
-        among those whose glusterd answers.
+      - The lock file. Every run that changes the pool must act on the same host with the same path, the
+        member that acts for the pool (of the members in the inventory whose glusterd answers, the one with
+        the lowest glusterd UUID).
       - A hand-over (O(ganeti_gluster.cluster.gluster_peer#module:state=leaving)) is recorded beside it,
         in C(LOCK_PATH.leaving).
     type: path

@@ -18,7 +18,7 @@ description:
     any of them still hosts bricks of a volume, or when one of them is the host it runs on (glusterd
     detaches a peer only from another member).
   - With O(state=leaving), run on a member that leaves the pool and acts for it (the lowest glusterd UUID),
-    once its bricks are moved: it detaches nobody, and hands the pool over. Under the pool's lock it
+    once its bricks are moved. It detaches nobody, and hands the pool over. Under the pool's lock it
     checks that this host holds no brick of any volume, then records beside the lock that it hands over
     the pool, so that from then on every change that takes the lock here refuses (but one of a run that
     takes this host out too, O(pool_leaving)). The member that acts once it is gone then detaches it
@@ -105,9 +105,9 @@ detached:
   elements: str
 handed_over:
   description:
-    - With O(state=leaving), the record of the hand-over in force on this host (C(host_uuid), C(pool): the
-      UUIDs of the peers it hands the pool over to, C(owner), C(since_text)); null when this host is in no
-      pool, and in check mode when there was none yet.
+    - With O(state=leaving), the record of the hand-over in force on this host, with C(host_uuid), C(pool)
+      (the UUIDs of the peers it hands the pool over to), C(owner) and C(since_text). Null when this host is
+      in no pool, and in check mode when there was none yet.
   returned: always
   type: dict
 commands:
