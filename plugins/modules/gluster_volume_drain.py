@@ -19,14 +19,14 @@ description:
   - A brick whose set stays is replaced, one at a time, by a spare brick from O(spares) on a host that is
     not in that set (C(replace-brick ... commit force), the only form Gluster 10 has), and the module waits
     until heal shows no entry pending, in split-brain or possibly healing on that set before the next.
-  - Heal is started, not left to the self-heal daemon's next crawl (every C(cluster.heal-timeout), 600 s):
-    C(volume heal VOL) right after the replacement, then, whenever nothing progresses for
+  - Heal is started, not left to the self-heal daemon's next crawl (every C(cluster.heal-timeout), 600 s).
+    The module runs C(volume heal VOL) right after the replacement, then, whenever nothing progresses for
     O(heal_retrigger_after) seconds, a full crawl (the one Gluster's maintainers name for a replaced brick)
     and later index crawls again. Progress is the count of entries to heal falling, or the new bricks
     filling. With no progress for O(heal_stall_timeout) seconds the module fails with the numbers; the
     heal goes on, and the next run waits for it again. Each change of the counts is logged (syslog of the
     host that acts), and RV(heal) reports them.
-  - Hosts are compared as peers (glusterd UUIDs), never as the text of brick names: O(hosts), O(spares) and
+  - Hosts are compared as peers (glusterd UUIDs), never as the text of brick names. O(hosts), O(spares) and
     O(failure_domains) may name a host otherwise than the volume does (FQDN, short name, address). A spare on
     a host that is no peer is refused; a set is never given two bricks on one host.
   - Refuses before any change when the volume is not healthy enough to drain (a brick offline, heal

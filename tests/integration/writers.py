@@ -38,10 +38,11 @@ with open(state, "w") as f:
     .replace("%%", "%")
 )
 
-GFAPI_WRITER = (
-    'i=0; while [ ! -e {stop} ]; do echo "write -P $((i % 250 + 1)) $(( (i % {blocks}) * {block} )) 64k"; '
-    "i=$((i+1)); sleep 0.02; done; echo $i > {count}"
-)
+# qemu-io takes no commands from a pipe (it echoes them and writes nothing, seen on the
+# lab with QEMU 7.2), so the gfapi writer is one qemu-io with its commands on the command
+# line: GFAPI_WRITES writes with a pause between them, about 40 s in all, over one open.
+GFAPI_WRITES = 1200
+GFAPI_PAUSE_MS = 25
 
 
 def expected(written):
@@ -74,24 +75,36 @@ class Writers:
             self.fuse_host,
             f"mkdir -p /mnt/writers && (mountpoint -q /mnt/writers || mount -t glusterfs "
             f"{self.fuse_host}:/{self.volume} /mnt/writers) && printf '%s' '{script}' > /run/fuse-writer.py && "
-            f"rm -f /run/fuse-writer.state && nohup python3 /run/fuse-writer.py /mnt/writers/{self.fuse_file} "
-            "/run/fuse-writer.state >/run/fuse-writer.log 2>&1 & echo $! > /run/fuse-writer.pid",
+            "rm -f /run/fuse-writer.state",
         )
         assert out.returncode == 0, out.stderr
-        loop = GFAPI_WRITER.format(
-            stop="/run/gfapi-writer.stop", count="/run/gfapi-writer.count", blocks=BLOCKS, block=BLOCK
+        # One command, or `&` would put the whole && chain (and ssh's output) in the background.
+        out = ssh(
+            self.fuse_host,
+            f"nohup python3 /run/fuse-writer.py /mnt/writers/{self.fuse_file} /run/fuse-writer.state "
+            "</dev/null >/run/fuse-writer.log 2>&1 & echo $! > /run/fuse-writer.pid",
+        )
+        assert out.returncode == 0, out.stderr
+        commands = " ".join(
+            f"-c 'write -P {i % 250 + 1} {(i % BLOCKS) * BLOCK} 64k' -c 'sleep {GFAPI_PAUSE_MS}'"
+            for i in range(GFAPI_WRITES)
         )
         out = ssh(
             self.gfapi_host,
-            f"rm -f /run/gfapi-writer.stop /run/gfapi-writer.count && "
-            f"qemu-img create -q -f raw {self.url} {BLOCK * BLOCKS} && "
-            f"(nohup sh -c '{loop} | qemu-io -f raw {self.url}' >/run/gfapi-writer.log 2>&1 &)",
+            f"rm -f /run/gfapi-writer.done && qemu-img create -q -f raw {self.url} {BLOCK * BLOCKS}",
             timeout=120,
+        )
+        assert out.returncode == 0, out.stderr
+        out = ssh(
+            self.gfapi_host,
+            f'nohup sh -c "qemu-io -f raw {commands} {self.url}; touch /run/gfapi-writer.done" '
+            "</dev/null >/run/gfapi-writer.log 2>&1 &",
         )
         assert out.returncode == 0, out.stderr
 
     def stop(self):
-        """Stop both; (FUSE writes, FUSE failures, gfapi writes, gfapi failures)."""
+        """Stop the FUSE writer, wait for the gfapi one to end its writes; (FUSE writes, FUSE
+        failures, gfapi writes that succeeded, gfapi failures)."""
         out = ssh(
             self.fuse_host,
             "kill -TERM $(cat /run/fuse-writer.pid); for i in $(seq 1 100); do "
@@ -101,10 +114,10 @@ class Writers:
         fuse_written, fuse_failed = map(int, out.stdout.split())
         out = ssh(
             self.gfapi_host,
-            "touch /run/gfapi-writer.stop; for i in $(seq 1 300); do [ -s /run/gfapi-writer.count ] && "
-            "! pgrep -x qemu-io >/dev/null && break; sleep 0.2; done; cat /run/gfapi-writer.count; "
+            "for i in $(seq 1 600); do [ -e /run/gfapi-writer.done ] && break; sleep 0.2; done; "
+            "test -e /run/gfapi-writer.done && grep -c '^wrote 65536/65536' /run/gfapi-writer.log; "
             "grep -c -i 'failed\\|error' /run/gfapi-writer.log || true",
-            timeout=120,
+            timeout=180,
         )
         lines = out.stdout.split()
         assert out.returncode == 0 and len(lines) == 2, (out.stdout, out.stderr)
