@@ -16,6 +16,29 @@ from .writers import Writers
 
 pytestmark = pytest.mark.lab
 
+# The drain's cases of docs/reliability.md (scripts/reliability-doc): case -> (what the
+# project does, the test here that builds the state for real).
+LIFECYCLE = {
+    "a leaving host named by an address that neither the pool nor the volume uses": (
+        "found by its glusterd UUID: its brick is replaced, the set keeps distinct hosts",
+        "test_drain_replaces_a_brick_whose_set_stays_and_heal_ends_under_vm_writes",
+    ),
+    "heal after a replace-brick, with a FUSE and a gfapi writer rewriting files on that set throughout": (
+        "starts the self-heal daemons' crawl itself, then again when nothing progresses; ends when heal info shows "
+        "nothing pending, in split-brain or possibly healing: 0 failed writes, both files exact on every brick",
+        "test_drain_replaces_a_brick_whose_set_stays_and_heal_ends_under_vm_writes",
+    ),
+    "a brick with no spare on a host outside its set": (
+        "refused before any change, naming what to add; volume info as it was",
+        "test_drain_refuses_a_brick_without_a_spare_on_another_host",
+    ),
+    "a set whose bricks all leave": (
+        "removed with its data migrated; committed only once every node that hosts one of its bricks reports the "
+        "migration complete with no failed or skipped file",
+        "test_drain_removes_a_set_with_its_data_moved",
+    ),
+}
+
 BRICK = "/bricks/b1/brick"
 SPARE = "/bricks/b2/brick"
 
