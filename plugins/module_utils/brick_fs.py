@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import stat
 import struct
 import uuid
 
@@ -243,6 +244,39 @@ def some_names(names, limit=5):
 def contents_besides_metadata(path):
     """Entries of a brick directory other than Gluster's own metadata directories."""
     return sorted(name for name in os.listdir(path) if not is_gluster_metadata(name))
+
+
+# A DHT link file points at the brick that holds a file: empty, mode ---------T, this
+# xattr. A remove-brick's migration may leave them behind; they hold no data.
+DHT_LINKTO_XATTR = "trusted.glusterfs.dht.linkto"
+
+
+def is_link_file(path, status):
+    if status.st_size or stat.S_IMODE(status.st_mode) != stat.S_ISVTX:
+        return False
+    try:
+        os.getxattr(path, DHT_LINKTO_XATTR, follow_symlinks=False)
+    except OSError:
+        return False
+    return True
+
+
+def data_files(path, limit=5):
+    """Regular files under a brick directory, Gluster's metadata and DHT link files left
+    out: what the volume no longer has once that brick left it. (count, the first few)."""
+    path = os.fspath(path)
+    count, first = 0, []
+    for root, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if root != path or not is_gluster_metadata(d))
+        for name in sorted(files):
+            full = os.path.join(root, name)
+            status = os.lstat(full)
+            if not stat.S_ISREG(status.st_mode) or is_link_file(full, status):
+                continue
+            count += 1
+            if len(first) < limit:
+                first.append(os.path.relpath(full, path))
+    return count, first
 
 
 def read_brick_info(path, mounts=None):

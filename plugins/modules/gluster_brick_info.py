@@ -21,6 +21,13 @@ options:
     type: list
     elements: path
     required: true
+  count_files:
+    description:
+      - Also walk each existing path and count its data files (regular files outside C(.glusterfs), DHT
+        link files left out), as Gluster asks after a remove-brick commit. Reads every directory of the
+        brick, so only where that is wanted.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - ganeti_gluster.cluster.attributes.info_module
 seealso:
@@ -86,18 +93,32 @@ bricks:
     entries:
       description: How many entries besides C(.glusterfs) it holds.
       type: int
+    data_files:
+      description: With O(count_files), how many data files it holds (null when it does not exist).
+      type: int
+    data_file_samples:
+      description: With O(count_files), the first few of them, relative to the path.
+      type: list
+      elements: str
 """
 
 import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_fs import read_brick_info, read_mounts
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_fs import (
+    data_files,
+    read_brick_info,
+    read_mounts,
+)
 
 
 def main():
     module = AnsibleModule(
-        argument_spec={"paths": {"type": "list", "elements": "path", "required": True}},
+        argument_spec={
+            "paths": {"type": "list", "elements": "path", "required": True},
+            "count_files": {"type": "bool", "default": False},
+        },
         supports_check_mode=True,
     )
     relative = [p for p in module.params["paths"] if not os.path.isabs(p)]
@@ -106,6 +127,10 @@ def main():
     mounts = read_mounts()
     try:
         bricks = [read_brick_info(path, mounts) for path in module.params["paths"]]
+        if module.params["count_files"]:
+            for brick in bricks:
+                count, first = data_files(brick["path"]) if brick["exists"] else (None, [])
+                brick.update(data_files=count, data_file_samples=first)
     except OSError as exc:
         module.fail_json(msg=f"cannot inspect {exc.filename}: {exc.strerror}")
     module.exit_json(changed=False, bricks=bricks)

@@ -141,11 +141,14 @@ heal:
       retriggered: 0
       seconds_without_progress: 0.9
 removed_bricks:
-  description: The bricks a committed remove-brick took out; their directories may hold files left behind.
-  returned: when a remove-brick was committed
+  description:
+    - The bricks a remove-brick took out (C(name), C(host_uuid), C(path)); as Gluster asks, look for files
+      left behind on them (remove-node.yml does) before their filesystems go.
+  returned: when a remove-brick was committed (or, in check mode, would be)
   type: list
-  elements: str
-  sample: ["node4:/bricks/b1/brick"]
+  elements: dict
+  sample: [{"name": "node4:/bricks/b1/brick", "host_uuid": "3c74e68e-e20f-4644-b58b-b3dd8944990b",
+            "path": "/bricks/b1/brick"}]
 commands:
   description: The gluster commands run (in check mode, that would run).
   returned: always
@@ -402,7 +405,9 @@ class Drain:
             if not self.module.check_mode:
                 self.wait_migrated(name, bricks, {keys[b] for b in bricks})
             self.act("volume", "remove-brick", name, *bricks, "commit")
-            self.result["removed_bricks"] = bricks
+            self.result["removed_bricks"] = [
+                {"name": b.name, "host_uuid": b.host_uuid, "path": b.path} for b in volume.bricks if b.name in bricks
+            ]
         return self.result
 
     def refuse(self, volume, problems, what):

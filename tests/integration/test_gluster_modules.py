@@ -352,8 +352,16 @@ def test_drain_removes_a_set_with_its_data_moved(devices):
     drained = run_module("node1", "gluster_volume_drain", {"name": "dv", "hosts": ["node4"]})
     assert drained["changed"] and not drained["failed"], drained
     assert drained["plan"]["remove_sets"] == [{"set": 1, "bricks": ["node4:/bricks/b1/dv"]}]
+    assert [b["name"] for b in drained["removed_bricks"]] == ["node4:/bricks/b1/dv"]
     assert [b.name for b in volume_info("node1", "dv").bricks] == ["node3:/bricks/b2/dv"]
     assert checksums("dv") == files and len(files) == 80
+    # What remove-node.yml looks for before the detach: data files left on the removed brick.
+    left = run_module("node4", "gluster_brick_info", {"paths": ["/bricks/b1/dv"], "count_files": True})
+    assert left["bricks"][0]["data_files"] == 0, left
+    assert ssh("node4", "mkdir -p /bricks/b1/dv/d && echo x > /bricks/b1/dv/d/late").returncode == 0
+    left = run_module("node4", "gluster_brick_info", {"paths": ["/bricks/b1/dv"], "count_files": True})
+    assert (left["bricks"][0]["data_files"], left["bricks"][0]["data_file_samples"]) == (1, ["d/late"])
+    assert ssh("node4", "rm /bricks/b1/dv/d/late").returncode == 0
     assert not run_module("node1", "gluster_volume_drain", {"name": "dv", "hosts": ["node4"]})["changed"]
     stopped = run_module("node1", "gluster_volume", {"name": "dv", "state": "absent"})
     assert stopped["changed"]

@@ -3,6 +3,8 @@
 import os
 import struct
 
+import pytest
+
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_fs import (
     contents_besides_metadata,
     describe_signature,
@@ -120,3 +122,25 @@ def test_fstab_escapes_are_decoded_as_libmount_and_udev_do():
     assert fstab_spec_tag("LABEL=a\\xzz") == ("LABEL", "a\\xzz")
     # A udev link's name is decoded with udev's \\xNN, after fstab's own escapes.
     assert fstab_spec_tag("/dev/disk/by-label/br\\xc3\\xbcck") == ("LABEL", "brück")
+
+
+def test_data_files_leave_out_glusters_metadata_and_dht_link_files(tmp_path):
+    from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_fs import data_files
+
+    (tmp_path / ".glusterfs" / "ab").mkdir(parents=True)
+    (tmp_path / ".glusterfs" / "ab" / "gfid").write_bytes(b"x")
+    (tmp_path / "d" / "e").mkdir(parents=True)
+    (tmp_path / "d" / "e" / "left").write_bytes(b"data")
+    (tmp_path / "top").write_bytes(b"")
+    link = tmp_path / "d" / "moved"
+    link.write_bytes(b"")
+    link.chmod(0o1000)
+    try:
+        os.setxattr(link, "trusted.glusterfs.dht.linkto", b"gv0-replicate-1\0")
+    except OSError:
+        pytest.skip("no trusted.* xattrs here (needs root on a filesystem with xattrs)")
+    assert data_files(tmp_path) == (2, ["top", "d/e/left"])
+    # Sticky and empty but without the xattr: an ordinary file.
+    link.chmod(0o1000)
+    os.removexattr(link, "trusted.glusterfs.dht.linkto")
+    assert data_files(tmp_path, limit=1) == (3, ["top"])
