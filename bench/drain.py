@@ -1,19 +1,30 @@
 #!/usr/bin/python3
-"""Time remove-node.yml draining one host against the bare gluster steps, in the same lab.
+"""Time remove-node.yml draining one host, and replace-node.yml replacing a dead one,
+against the bare gluster steps, in the same lab.
 
-Each run boots a 6-host lab, builds a replica 3 volume of two sets (node1-3's
-first bricks, then node4-6's) with site.yml, and writes a data set through a
-client (not timed); then measures:
+Each run boots an 8-host lab, builds a replica 3 volume of two sets (node1-3's
+first bricks, then node4-6's) with site.yml, writes a data set through a client
+and then leaves the pool alone for --settle seconds, so that the self-heal
+daemons' start-up crawl is long over (none of it timed). Then, in turn:
 
 - drain: `remove-node.yml -e remove_nodes=node4` (gluster only): its brick is
-  replaced by a spare node1 declares on its second disk, heal is waited for,
-  node4 is detached; its preflight reads and checks the whole pool first;
-- floor: the same drain of node5 by hand, with a spare on node2's second
+  replaced by a spare node1 declares on its second disk, heal is started and
+  waited for, node4 is detached; its preflight reads and checks the whole pool
+  first;
+- drain floor: the same drain of node5 by hand, with a spare on node2's second
   disk, one direct command per step: mkfs.xfs + mount + mkdir of the spare,
-  replace-brick commit force, heal info summary until nothing is pending,
-  peer detach. Both heal the same set's data.
+  replace-brick commit force, volume heal, heal info summary until nothing is
+  pending, peer detach. Both heal the same set's data;
+- replacement: node6 powered off (timed from when the pool sees it
+  disconnected), `replace-node.yml -e failed=node6 -e replacement=node7`: node7
+  prepared and probed, node6's brick replaced by node7's, heal started and
+  waited for, node6 detached;
+- replacement floor: node3 powered off, the same by hand onto node8: start
+  glusterd, mkfs.xfs + mount + mkdir, peer probe, wait for Peer in Cluster,
+  replace-brick commit force, volume heal, wait, peer detach.
 
-    bench/drain.py [--runs 3] [--files 200] [--kib 1024]   (as root, no lab running, after scripts/setup)
+    bench/drain.py [--runs 3] [--files 200] [--kib 1024] [--settle 120]
+    (as root, no lab running, after scripts/setup)
 """
 
 from __future__ import annotations
@@ -24,7 +35,10 @@ import time
 
 from join import B1, B2, LAB, REPO, build_pool, gluster, lab_up, on, playbook, sh, start
 
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import parse_heal_summary
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
+    parse_heal_summary,
+    parse_pool_list,
+)
 
 INVENTORY = f"""\
 gluster_pool:
@@ -42,6 +56,11 @@ gluster_pool:
     gluster_pool_bricks: [{B1}]
 """
 
+# After the drains: the members, the dead node6 and its replacement node7.
+REPLACE_INVENTORY = INVENTORY.replace("    node4:\n    node5:\n", "").replace(
+    "    node6:\n", "    node6:\n    node7:\n"
+)
+
 
 def write_data(files, kib):
     on(
@@ -57,54 +76,106 @@ def healed(set_bricks):
     return len(mine) == len(set_bricks) and all(h.reached and not h.pending and not h.possibly_healing for h in mine)
 
 
-def floor(devices):
+def trigger_heal():
+    """`volume heal gv0`, again while the daemons switch to the new graph (a few seconds)."""
+    while on_rc("node1", "gluster --mode=script volume heal gv0") != 0:
+        time.sleep(0.25)
+
+
+def on_rc(host, script):
+    return int(sh(LAB, "exec", host, "--", "sh", "-c", f"{script} >/dev/null 2>&1; echo $?").stdout.strip())
+
+
+def wait_healed(set_bricks):
+    while not healed(set_bricks):
+        time.sleep(0.25)
+
+
+def spare(host, device, mount):
+    on(host, f"mkfs.xfs -q -i size=512 {device} && mkdir -p {mount} && mount {device} {mount} && mkdir {mount}/brick")
+
+
+def drain_floor(devices):
     """The drain of node5 by hand."""
     started = time.perf_counter()
-    on(
-        "node2",
-        f"mkfs.xfs -q -i size=512 {devices['node2'][1]} && mkdir -p /bricks/b2 && "
-        f"mount {devices['node2'][1]} /bricks/b2 && mkdir /bricks/b2/brick",
-    )
+    spare("node2", devices["node2"][1], "/bricks/b2")
     gluster(
         "node1", "volume", "replace-brick", "gv0", "node5:/bricks/b1/brick", "node2:/bricks/b2/brick", "commit", "force"
     )
-    new_set = {"node1:/bricks/b2/brick", "node2:/bricks/b2/brick", "node6:/bricks/b1/brick"}
-    while not healed(new_set):
-        time.sleep(0.1)
+    trigger_heal()
+    wait_healed({"node1:/bricks/b2/brick", "node2:/bricks/b2/brick", "node6:/bricks/b1/brick"})
     gluster("node1", "peer", "detach", "node5")
     return time.perf_counter() - started
 
 
-def one_run(inventory, files, kib):
-    devices = lab_up(6)
+def power_off(host):
+    """Cut the host's power; return once node1's glusterd counts it disconnected."""
+    sh(LAB, "poweroff", host)
+    while any(p.hostname == host and p.connected for p in parse_pool_list(gluster("node1", "pool", "list"))):
+        time.sleep(0.5)
+
+
+def replace_floor(devices):
+    """The replacement of the dead node3 by node8, by hand."""
+    started = time.perf_counter()
+    on("node8", "glusterd -p /run/glusterd.pid")
+    spare("node8", devices["node8"][0], "/bricks/b1")
+    gluster("node1", "peer", "probe", "node8")
+    while not any(p.hostname == "node8" and p.in_cluster for p in parse_pool_list(gluster("node1", "pool", "list"))):
+        time.sleep(0.1)
+    gluster(
+        "node1", "volume", "replace-brick", "gv0", "node3:/bricks/b1/brick", "node8:/bricks/b1/brick", "commit", "force"
+    )
+    trigger_heal()
+    wait_healed({"node1:/bricks/b1/brick", "node2:/bricks/b1/brick", "node8:/bricks/b1/brick"})
+    gluster("node1", "peer", "detach", "node3")
+    return time.perf_counter() - started
+
+
+def one_run(inventory, replace_inventory, files, kib, settle):
+    devices = lab_up(8)
     try:
         # node1's second brick is the drain's spare: out of the volume until then.
         build_pool(inventory)
         write_data(files, kib)
+        time.sleep(settle)
         drain = playbook([inventory], REPO / "playbooks" / "remove-node.yml", "-e", "remove_nodes=node4")
-        return drain, floor(devices)
+        drain_bare = drain_floor(devices)
+        power_off("node6")
+        replacing = ["-e", "failed=node6", "-e", "replacement=node7"]
+        replace = playbook([replace_inventory], REPO / "playbooks" / "replace-node.yml", *replacing)
+        power_off("node3")
+        return drain, drain_bare, replace, replace_floor(devices)
     finally:
         sh(LAB, "down")
 
 
+def row(label, values, floor=None):
+    median = statistics.median(values)
+    ratio = f"  = {median / floor:.2f}x floor" if floor else ""
+    print(f"{label}: median {median:.1f}s  {[round(x, 1) for x in sorted(values)]}{ratio}")
+    return median
+
+
 def main():
-    args = start(__doc__, files=200, kib=1024)
-    runs, files, kib = args.runs, args.files, args.kib
-    with tempfile.NamedTemporaryFile("w", suffix=".yml") as inventory:
+    args = start(__doc__, files=200, kib=1024, settle=120)
+    with (
+        tempfile.NamedTemporaryFile("w", suffix=".yml") as inventory,
+        tempfile.NamedTemporaryFile("w", suffix=".yml") as replace_inventory,
+    ):
         inventory.write(INVENTORY)
         inventory.flush()
-        results = [one_run(inventory.name, files, kib) for _ in range(runs)]
-    drains, floors = (sorted(column) for column in zip(*results, strict=True))
-    f = statistics.median(floors)
-    print(f"runs: {runs}; data: {files} files of {kib} KiB on a volume of 2 sets")
-    print(
-        f"floor (bare gluster steps: spare, replace-brick, heal, detach): median {f:.1f}s  "
-        f"{[round(x, 1) for x in floors]}"
-    )
-    print(
-        f"remove-node.yml drain of one host: median {statistics.median(drains):.1f}s  "
-        f"{[round(x, 1) for x in drains]}  = {statistics.median(drains) / f:.2f}x floor"
-    )
+        replace_inventory.write(REPLACE_INVENTORY)
+        replace_inventory.flush()
+        results = [
+            one_run(inventory.name, replace_inventory.name, args.files, args.kib, args.settle) for _ in range(args.runs)
+        ]
+    drains, drain_floors, replaces, replace_floors = zip(*results, strict=True)
+    print(f"runs: {args.runs}; {args.files} files of {args.kib} KiB on a volume of 2 sets; settled {args.settle} s")
+    floor = row("drain floor (spare, replace-brick, volume heal, wait, detach)", drain_floors)
+    row("remove-node.yml drain of one host", drains, floor)
+    floor = row("replacement floor (glusterd, brick, probe, replace-brick, volume heal, wait, detach)", replace_floors)
+    row("replace-node.yml replacement of a dead host", replaces, floor)
 
 
 if __name__ == "__main__":

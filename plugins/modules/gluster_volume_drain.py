@@ -423,12 +423,14 @@ class Drain:
 
     @staticmethod
     def heal_blockers(report, plan):
-        """A replacement waits for the self-heal daemons: one disabled, or not running on a
-        host of a set that heals, would make that wait run out."""
+        """A replacement waits for the self-heal daemons: disabled, or not running where a
+        set that heals keeps bricks (the daemon beside a brick crawls that brick's index of
+        what the new brick lacks), that wait would run out."""
         if not plan.replace:
             return []
         healing = {index for index, _, _ in plan.replace}
-        hosts = {b["host_uuid"] for b in report["bricks"] if b["set"] in healing}
+        replaced = {str(old) for _, old, _ in plan.replace}
+        hosts = {b["host_uuid"] for b in report["bricks"] if b["set"] in healing and b["name"] not in replaced}
         found = [
             f"{f['subject']}: {f['reason']}"
             for f in report["findings"]

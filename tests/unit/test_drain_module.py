@@ -145,3 +145,26 @@ def test_a_host_is_found_by_any_name_the_pool_lists_for_it_never_by_its_first_la
     assert peer_of("NODE3.lab.example.", pool, resolve=False).uuid == uuid(3)
     assert peer_of("node3.other.example", pool, resolve=False) is None
     assert peer_of("node9", peers(3), resolve=False) is None
+
+
+def test_a_replacement_needs_the_self_heal_daemon_beside_each_brick_its_set_keeps():
+    from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.drain_plan import DrainPlan
+    from ansible_collections.ganeti_gluster.cluster.plugins.modules.gluster_volume_drain import Drain
+
+    vol = volume([1, 2, 3])
+    plan = DrainPlan(replace=[(0, BrickRef("node3", "/bricks/b1/brick"), BrickRef("node4", "/bricks/b1/brick"))])
+    # The dead host's daemon is gone with it: that is no reason to refuse.
+    report, _pool = dead_node3_report(vol)
+    assert Drain.heal_blockers(report, plan) == []
+    pool = peers(3, down={"node3"})
+    stopped = assess(
+        vol,
+        pool,
+        details=[d for d in details(vol) if d.host != "node3"],
+        heal=heal(vol, unreached={"node3:/bricks/b1/brick"}),
+        daemons=shd([1, 2], off={2}),
+    )
+    assert Drain.heal_blockers(stopped, plan) == [
+        "the self-heal daemon is not running on node2, which holds bricks of a set to heal"
+    ]
+    assert Drain.heal_blockers(stopped, DrainPlan()) == []
