@@ -43,6 +43,24 @@ SPLIT_BRAIN = "split-brain"
 RETRIGGER_AFTER = 60
 STALL_AFTER = 900
 
+# The bricks a run replaced whose heal it has not yet seen end, kept in the volume
+# (`pending BRICK,BRICK`, then `done`), so that a re-run after an interruption or a
+# stall waits for those sets before it moves on (detach, the next brick). A user.*
+# option, as the rebalance mark: glusterd keeps it and never reads it.
+HEAL_MARK = "user.ganeti-gluster.heal"
+HEAL_DONE = "done"
+
+
+def owed_heal(mark, volume_bricks):
+    """The bricks of `mark` still in the volume: their sets still owe a heal."""
+    if not mark or not mark.startswith("pending "):
+        return []
+    return [b for b in mark[len("pending ") :].split(",") if b in set(volume_bricks)]
+
+
+def heal_mark(bricks):
+    return f"pending {','.join(bricks)}" if bricks else HEAL_DONE
+
 
 @dataclass(frozen=True)
 class HealSample:

@@ -174,6 +174,8 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.heal_watch import (
     DONE,
+    HEAL_DONE,
+    HEAL_MARK,
     RETRIGGER_AFTER,
     SPLIT_BRAIN,
     STALL_AFTER,
@@ -182,12 +184,15 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.heal_watch 
     TRIGGER_INDEX,
     HealSample,
     HealWatch,
+    heal_mark,
+    owed_heal,
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import read_volume
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import find_peer, is_this_host, normalized
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.pool_lock import LOCK_OPTIONS, held_by
 
 POLL_SECONDS = (0.25, 5.0)
+BYTES_EVERY_SECONDS = 15
 
 
 def brick_blockers(bricks, heal_expected=frozenset()):
@@ -207,11 +212,12 @@ def brick_blockers(bricks, heal_expected=frozenset()):
     return found
 
 
-def blockers(report, peers, resuming, volume_bricks=()):
+def blockers(report, peers, resuming, volume_bricks=(), healing_sets=()):
     """What stops a drain now: anything the health report finds but a brick's space, and
     any peer not in the cluster. A remove-brick of the bricks this drain resumes is not one;
-    another whose bricks are still in the volume (started, not committed) is."""
-    found = brick_blockers(report["bricks"])
+    another whose bricks are still in the volume (started, not committed) is. Heal on
+    `healing_sets` (those an earlier run put a spare into) is what this run waits for."""
+    found = brick_blockers(report["bricks"], heal_expected=set(healing_sets))
     for task in report["tasks"]:
         ours = task["type"] == TASK_REMOVE_BRICK and set(task["bricks"]) == set(resuming)
         if task["running"] and not ours:
@@ -347,6 +353,25 @@ class Drain:
             )
         return keys
 
+    @staticmethod
+    def placed(volume, spares, keys):
+        """The bricks an earlier run replaced into the volume whose heal it did not see end
+        (the heal mark), the sets that hold them, and the spares that are in no set (matched
+        by host UUID and path: a spare may name its host otherwise than the volume does)."""
+        owed = owed_heal(volume.options.get(HEAL_MARK), [b.name for b in volume.bricks])
+        index = {b.name: i // volume.set_size for i, b in enumerate(volume.bricks)}
+        in_volume = {(b.host_uuid, b.path) for b in volume.bricks}
+        free = [s for s in spares if (keys.get(str(s)), s.path) not in in_volume]
+        return owed, free, sorted({index[b] for b in owed})
+
+    def mark_heal(self, volume, bricks):
+        """Record in the volume the bricks whose heal is owed (`done` for none), when that
+        changes: one transaction before a replace-brick, one once its heal has ended."""
+        value = heal_mark(bricks)
+        if (self.marked or HEAL_DONE) != value:
+            self.act("volume", "set", volume.name, HEAL_MARK, value)
+            self.marked = value
+
     def run(self):
         p = self.params
         name = p["name"]
@@ -368,14 +393,19 @@ class Drain:
             if peer is not None:
                 leaving.add(peer.uuid)
                 shown.setdefault(peer.uuid, host)
-        leaving_bricks = [b.name for b in volume.bricks if b.host_uuid in leaving]
         lost = p["lost"]
-        # Heal pending on the dead hosts' sets is expected; lost_blockers judges it.
-        report = read_volume(self.cli, volume, peers, touching=() if lost else leaving_bricks)
-        sets = set_states(volume, report)
         keys = self.host_keys(volume, peers, spares)
+        self.marked = volume.options.get(HEAL_MARK)
+        owed, free_spares, healing = self.placed(volume, spares, keys)
+        set_of = {b.name: i // volume.set_size for i, b in enumerate(volume.bricks)}
+        leaving_bricks = [b.name for b in volume.bricks if b.host_uuid in leaving]
+        # Heal pending on the dead hosts' sets is expected (lost_blockers judges it), and so
+        # is heal an earlier run's replacement still owes.
+        touching = [] if lost else [b for b in leaving_bricks if set_of[b] not in healing]
+        report = read_volume(self.cli, volume, peers, touching=touching)
+        sets = set_states(volume, report)
         if lost:
-            return self.replace_lost(volume, report, peers, sets, spares, leaving, keys, shown)
+            return self.replace_lost(volume, report, peers, sets, free_spares, leaving, keys, shown, owed, healing)
 
         # An earlier run's migration of these hosts' bricks, to see through rather than start again.
         resuming = next(
@@ -386,18 +416,25 @@ class Drain:
             ),
             [],
         )
-        if not leaving_bricks:
-            self.result["plan"] = {"remove_sets": [], "replace": [], "data_to_move": 0, "data_to_heal": 0}
+        problems = blockers(report, peers, resuming, [b.name for b in volume.bricks], healing)
+        what = f"drain {', '.join(sorted(shown.values()))} from"
+        self.result["plan"] = {"remove_sets": [], "replace": [], "data_to_move": 0, "data_to_heal": 0}
+        if not leaving_bricks and not healing:
             return self.result
-        problems = blockers(report, peers, resuming, [b.name for b in volume.bricks])
-        self.refuse(volume, problems, f"drain {', '.join(sorted(shown.values()))} from")
-        plan = self.plan(volume, sets, leaving, spares, keys, shown, p["space_margin"])
-        self.refuse(volume, self.heal_blockers(report, plan), f"drain {', '.join(sorted(shown.values()))} from")
+        self.refuse(volume, problems, what)
+        plan = self.plan(volume, sets, leaving, free_spares, keys, shown, p["space_margin"])
+        self.refuse(volume, self.heal_blockers(report, plan), what)
+        # The hosts go, and the next brick is replaced, only once what an earlier run replaced has healed.
+        if healing and not self.module.check_mode:
+            self.wait_healed(name, healing, owed, replaced_now=False)
+            self.mark_heal(volume, [])
 
         for index, old, new in plan.replace:
+            self.mark_heal(volume, [str(new)])
             self.act("volume", "replace-brick", name, str(old), str(new), "commit", "force")
             if not self.module.check_mode:
                 self.wait_healed(name, [index], [str(new)])
+                self.mark_heal(volume, [])
         if plan.remove_sets:
             bricks = [str(b) for _, group in plan.remove_sets for b in group]
             if set(resuming) != set(bricks):
@@ -478,7 +515,7 @@ class Drain:
             self.module.warn(warning)
         return plan
 
-    def replace_lost(self, volume, report, peers, sets, spares, lost_uuids, keys, shown):
+    def replace_lost(self, volume, report, peers, sets, free_spares, lost_uuids, keys, shown, placed, healing):
         """Replace every brick of the dead hosts by a spare, then wait for heal on every set
         that holds a spare (the ones replaced now and those an interrupted run replaced)."""
         name = volume.name
@@ -490,20 +527,21 @@ class Drain:
                 "changed. A host that runs is drained with remove-node.yml; one that is coming back needs no "
                 "replacement."
             )
-        spare_names = {str(s) for s in spares}
-        healing = sorted({b["set"] for b in report["bricks"] if b["name"] in spare_names})
+        healing = list(healing)
         problems = lost_blockers(report, peers, lost_uuids, healing, dead)
         self.refuse(volume, problems, f"replace the bricks of {dead}")
-        in_volume = {b.name for b in volume.bricks}
-        free_spares = [s for s in spares if str(s) not in in_volume]
         plan = self.plan(volume, sets, lost_uuids, free_spares, keys, shown, lost=True)
+        new_bricks = placed + [str(new) for _, _, new in plan.replace]
+        if plan.replace:
+            self.mark_heal(volume, new_bricks)
         self.refuse(volume, self.heal_blockers(report, plan), f"replace the bricks of {dead}")
         for index, old, new in plan.replace:
             self.act("volume", "replace-brick", name, str(old), str(new), "commit", "force")
             healing.append(index)
         if not self.module.check_mode and healing:
             # Each set heals from its own bricks: one wait for all of them, triggered once.
-            self.wait_healed(name, sorted(set(healing)), [str(new) for _, _, new in plan.replace])
+            self.wait_healed(name, sorted(set(healing)), new_bricks, replaced_now=bool(plan.replace))
+            self.mark_heal(volume, [])
         return self.result
 
     def poll(self, what, done, timeout):
@@ -520,9 +558,10 @@ class Drain:
                 )
             time.sleep(next(pauses))
 
-    def heal_sample(self, name, indices, new_bricks):
+    def heal_sample(self, name, indices, new_bricks, with_bytes=True):
         """Entries to heal on the sets `indices` (None when heal info misses a brick of
-        theirs), entries in split-brain, and bytes on the `new_bricks` (as placed)."""
+        theirs), entries in split-brain, and with `with_bytes` the bytes on the `new_bricks`
+        (as placed)."""
         volume = self.cli.volume(name)
         members = {b.name: b for i in indices for b in volume.bricks[i * volume.set_size : (i + 1) * volume.set_size]}
         counts = [h for h in self.cli.heal_summary(name) if h.name in members]
@@ -531,19 +570,22 @@ class Drain:
         split_brain = sum(h.split_brain or 0 for h in counts if h.reached)
         healed = None
         placed = [members[b] for b in new_bricks if b in members]
-        if placed:
+        if placed and with_bytes:
             detail = {(d.peer_uuid, d.path): d for d in self.cli.volume_status_detail(name)}
             sizes = [detail.get((b.host_uuid, b.path)) for b in placed]
             if all(d is not None and d.size_total is not None for d in sizes):
                 healed = sum(d.size_total - d.size_free for d in sizes)
         return HealSample(entries, split_brain, healed)
 
-    def wait_healed(self, name, indices, new_bricks):
+    def wait_healed(self, name, indices, new_bricks, replaced_now=True):
         """Start the self-heal daemons' crawl, then wait until heal shows nothing pending, in
         split-brain or possibly healing on the sets `indices`, judged by progress (heal_watch):
-        the crawl started again when nothing moves, a failure with the numbers when heal stalls."""
+        the crawl started again when nothing moves, a failure with the numbers when heal stalls.
+        A set an earlier run replaced into is read first, and left alone once healed."""
         p = self.params
         label = f"set{'s' if len(indices) > 1 else ''} {', '.join(map(str, indices))} of volume {name}"
+        if not replaced_now and self.heal_sample(name, indices, new_bricks, with_bytes=False).entries == 0:
+            return
         self.cli.trigger_heal(name)
         self.commands.append(self.cli.heal_argv(name))
         watch = HealWatch(time.monotonic(), p["heal_retrigger_after"], p["heal_stall_timeout"])
@@ -551,17 +593,21 @@ class Drain:
         pauses = backoff(*POLL_SECONDS)
         report = {"sets": indices, **watch.progress(watch.started)}
         self.result["heal"].append(report)
-        last = None
+        last = (None, None)
+        bytes_read = None
         while True:
-            sample = self.heal_sample(name, indices, new_bricks)
+            # The new bricks' fill takes glusterd's volume lock (status detail): read it seldom.
+            with_bytes = bytes_read is None or time.monotonic() - bytes_read >= BYTES_EVERY_SECONDS
+            sample = self.heal_sample(name, indices, new_bricks, with_bytes)
             now = time.monotonic()
+            if with_bytes:
+                bytes_read = now
             action = watch.observe(now, sample)
             report.update(watch.progress(now))
-            if (sample.entries, sample.healed_bytes) != last:
-                last = (sample.entries, sample.healed_bytes)
-                self.module.log(
-                    f"heal of {label}: {sample.entries} entries to heal, {sample.healed_bytes} bytes on the new bricks"
-                )
+            seen = (sample.entries, sample.healed_bytes if sample.healed_bytes is not None else last[1])
+            if seen != last:
+                last = seen
+                self.module.log(f"heal of {label}: {seen[0]} entries to heal, {seen[1]} bytes on the new bricks")
             if action == DONE:
                 return
             if action == SPLIT_BRAIN:

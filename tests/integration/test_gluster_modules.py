@@ -319,6 +319,8 @@ def test_drain_replaces_a_brick_whose_set_stays_and_heal_ends_under_vm_writes(de
     writers.start()
     try:
         drained = run_module("node1", "gluster_volume_drain", args)
+        # Both wrote through the whole heal.
+        assert writers.gfapi_running()
     finally:
         fuse_written, fuse_failed, gfapi_written, gfapi_failed = writers.stop()
     assert drained["changed"] and not drained["failed"], drained

@@ -40,8 +40,9 @@ with open(state, "w") as f:
 
 # qemu-io takes no commands from a pipe (it echoes them and writes nothing, seen on the
 # lab with QEMU 7.2), so the gfapi writer is one qemu-io with its commands on the command
-# line: GFAPI_WRITES writes with a pause between them, about 40 s in all, over one open.
-GFAPI_WRITES = 1200
+# line: GFAPI_WRITES writes with a pause between them, over a minute in all, over one open.
+# A test asserts it still ran when the change it watches ended (gfapi_running).
+GFAPI_WRITES = 2400
 GFAPI_PAUSE_MS = 25
 
 
@@ -101,6 +102,9 @@ class Writers:
             "</dev/null >/run/gfapi-writer.log 2>&1 &",
         )
         assert out.returncode == 0, out.stderr
+
+    def gfapi_running(self):
+        return ssh(self.gfapi_host, "pgrep -x qemu-io").returncode == 0
 
     def stop(self):
         """Stop the FUSE writer, wait for the gfapi one to end its writes; (FUSE writes, FUSE

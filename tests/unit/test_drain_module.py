@@ -168,3 +168,16 @@ def test_a_replacement_needs_the_self_heal_daemon_beside_each_brick_its_set_keep
         "the self-heal daemon is not running on node2, which holds bricks of a set to heal"
     ]
     assert Drain.heal_blockers(stopped, DrainPlan()) == []
+
+
+def test_a_set_an_earlier_run_replaced_into_is_owed_its_heal_and_spares_match_by_uuid():
+    from ansible_collections.ganeti_gluster.cluster.plugins.modules.gluster_volume_drain import Drain
+
+    vol = volume([1, 2, 4, 1, 2, 3])
+    vol = replace(vol, options={"user.ganeti-gluster.heal": "pending node4:/bricks/b1/brick"})
+    # The same host and path as a brick of the volume, by another name: not free.
+    keys = {"node3.example.com:/bricks/b2/brick": uuid(3), "node3:/bricks/b9/brick": uuid(3)}
+    spares = [BrickRef("node3.example.com", "/bricks/b2/brick"), BrickRef("node3", "/bricks/b9/brick")]
+    owed, free, healing = Drain.placed(vol, spares, keys)
+    assert owed == ["node4:/bricks/b1/brick"] and healing == [0]
+    assert free == [BrickRef("node3", "/bricks/b9/brick")]

@@ -139,3 +139,14 @@ def test_a_migration_row_carries_the_nodes_uuid():
     assert parse_remove_brick_status(root) == [
         MigrationNode("node2", "3c74e68e-e20f-4644-b58b-b3dd8944990b", 3, "completed", 15, 3, 0)
     ]
+
+
+def test_the_heal_mark_owes_only_bricks_still_in_the_volume():
+    from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.heal_watch import heal_mark, owed_heal
+
+    volume_bricks = ["n1:/a", "n2:/a", "n4:/s"]
+    assert heal_mark(["n4:/s"]) == "pending n4:/s" and heal_mark([]) == "done"
+    assert owed_heal("pending n4:/s,n5:/s", volume_bricks) == ["n4:/s"]
+    # A run that died before its replace-brick: the brick is in no set, nothing is owed.
+    assert owed_heal("pending n5:/s", volume_bricks) == []
+    assert owed_heal("done", volume_bricks) == [] and owed_heal(None, volume_bricks) == []
