@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 NODE_INIT = HERE / "node-init.sh"
 REAPER = HERE / "reaper.py"
 
-MAX_HOSTS = 16
+MAX_HOSTS = 24
 # A DNS domain for --domain: dot-separated labels of letters, digits and inner hyphens.
 DOMAIN = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$")
 DISKS_PER_HOST = 2

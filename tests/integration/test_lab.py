@@ -232,7 +232,7 @@ def test_each_host_runs_its_own_glusterd(clean_machine):
 def test_out_of_range_count_is_one_line_and_builds_nothing(clean_machine, count):
     out = lab("up", count)
     assert out.returncode != 0
-    assert out.stderr.strip().splitlines() == [f"lab: the number of hosts must be between 1 and 16, not {count}"]
+    assert out.stderr.strip().splitlines() == [f"lab: the number of hosts must be between 1 and 24, not {count}"]
     assert footprint() == clean_machine
 
 
