@@ -330,7 +330,8 @@ def test_drain_replaces_a_brick_whose_set_stays_and_heal_ends_under_vm_writes(de
     assert [b.name for b in gv0.bricks[3:]] == new_set
     heal = gluster_xml("node1", "volume", "heal", "gv0", "info", "summary")
     assert {b.findtext("numberOfEntriesInHealPending") for b in heal.iterfind(".//brick")} == {"0"}
-    assert (fuse_failed, gfapi_failed) == (0, 0) and fuse_written > 0 and gfapi_written > 0
+    assert (fuse_failed, gfapi_failed) == (0, 0), writers.gfapi_failures
+    assert fuse_written > 0 and gfapi_written > 0
     assert writers.fuse_file_is_exact(fuse_written, new_set) == {"volume": True, **dict.fromkeys(new_set, True)}
     assert writers.gfapi_file_is_exact(gfapi_written, new_set) == (True, True)
     assert ssh("node1", "umount /mnt/writers").returncode == 0
