@@ -373,13 +373,18 @@ def lowest_uuid(rank):
 
 
 def force_uuid(host, uuid):
-    """Give a host that has not joined yet the glusterd UUID `uuid`: glusterd writes its
-    glusterd.info at its first start; the UUID is changed while it has no peer."""
+    """Give a host that has not joined yet the glusterd UUID `uuid`: glusterd makes its UUID
+    (and writes glusterd.info) at the first request it serves, not at its start; the UUID is
+    changed while it has no peer."""
     script = f"""
     set -e
     info=/var/lib/glusterd/glusterd.info
     [ -s /run/glusterd.pid ] && kill -0 "$(cat /run/glusterd.pid)" 2>/dev/null || glusterd -p /run/glusterd.pid
-    for i in $(seq 1 100); do grep -q '^UUID=' $info 2>/dev/null && break; sleep 0.1; done
+    for i in $(seq 1 100); do
+        gluster --mode=script pool list >/dev/null 2>&1 || true
+        grep -q '^UUID=' $info 2>/dev/null && break
+        sleep 0.1
+    done
     p=$(cat /run/glusterd.pid); kill "$p"; while kill -0 "$p" 2>/dev/null; do sleep 0.1; done
     sed -i 's/^UUID=.*/UUID={uuid}/' $info
     glusterd -p /run/glusterd.pid
