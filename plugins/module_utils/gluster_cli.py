@@ -50,8 +50,13 @@ REBALANCE_PROCESS_WAIT_SECONDS = 30
 # form (with --xml it prints text all the same) and exits 1 on failure. Right after
 # a replace-brick the daemons are switching to the volume's new graph and refuse it
 # with this text for a few seconds (about 3 s on the lab); so does a busy glusterd.
+# A daemon that does not yet see every brick of a set it serves (the new brick not
+# connected yet, or a brick down anywhere in the volume) answers "Commit failed on
+# NODE" (afr_xl_op: op_ret -1 when a child is down), having started the crawls it could.
 HEAL_DAEMON_NOT_READY = "Glusterd Syncop Mgmt brick op 'Heal' failed"
+HEAL_COMMIT_FAILED = "Commit failed on "
 GLUSTERD_BUSY = "Another transaction is in progress"
+HEAL_PASSING = (HEAL_DAEMON_NOT_READY, HEAL_COMMIT_FAILED, GLUSTERD_BUSY, PEER_LOCK_FAILED)
 HEAL_TRIGGER_WAIT_SECONDS = 60
 
 # glusterd's peer state machine (glusterd_friend_sm_state_t).
@@ -772,7 +777,7 @@ class GlusterCli:
             if rc == 0:
                 return
             text = " ".join((stderr or stdout or "").split())
-            passing = HEAL_DAEMON_NOT_READY in text or GLUSTERD_BUSY in text or PEER_LOCK_FAILED in text
+            passing = any(t in text for t in HEAL_PASSING)
             pause = next(waits, None) if passing else None
             if pause is None:
                 raise GlusterCliError(

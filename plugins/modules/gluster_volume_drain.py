@@ -577,6 +577,17 @@ class Drain:
                 healed = sum(d.size_total - d.size_free for d in sizes)
         return HealSample(entries, split_brain, healed)
 
+    def trigger(self, name, full=False):
+        """Start the crawl. A refusal that outlasts GlusterCli's wait is a warning: glusterd
+        fails the command when any daemon cannot start every crawl (a brick down anywhere in
+        the volume), while the others started theirs; the wait judges by progress, starts it
+        again, and fails with the counts if heal stalls."""
+        self.commands.append(self.cli.heal_argv(name, full))
+        try:
+            self.cli.trigger_heal(name, full=full)
+        except GlusterError as exc:
+            self.module.warn(f"{exc.message} The wait for heal goes on and starts the crawl again if nothing moves.")
+
     def wait_healed(self, name, indices, new_bricks, replaced_now=True):
         """Start the self-heal daemons' crawl, then wait until heal shows nothing pending, in
         split-brain or possibly healing on the sets `indices`, judged by progress (heal_watch):
@@ -586,8 +597,7 @@ class Drain:
         label = f"set{'s' if len(indices) > 1 else ''} {', '.join(map(str, indices))} of volume {name}"
         if not replaced_now and self.heal_sample(name, indices, new_bricks, with_bytes=False).entries == 0:
             return
-        self.cli.trigger_heal(name)
-        self.commands.append(self.cli.heal_argv(name))
+        self.trigger(name)
         watch = HealWatch(time.monotonic(), p["heal_retrigger_after"], p["heal_stall_timeout"])
         deadline = watch.started + p["timeout"]
         pauses = backoff(*POLL_SECONDS)
@@ -625,9 +635,7 @@ class Drain:
                     "client, a brick that does not answer); fix it and run again, which waits for the same heal."
                 )
             if action in (TRIGGER_FULL, TRIGGER_INDEX):
-                full = action == TRIGGER_FULL
-                self.cli.trigger_heal(name, full=full)
-                self.commands.append(self.cli.heal_argv(name, full))
+                self.trigger(name, full=action == TRIGGER_FULL)
             if now >= deadline:
                 self.fail(
                     f"heal of {label} not done after {p['timeout']} s ({sample.entries} entries still to heal, "

@@ -150,3 +150,16 @@ def test_the_heal_mark_owes_only_bricks_still_in_the_volume():
     # A run that died before its replace-brick: the brick is in no set, nothing is owed.
     assert owed_heal("pending n5:/s", volume_bricks) == []
     assert owed_heal("done", volume_bricks) == [] and owed_heal(None, volume_bricks) == []
+
+
+def test_a_daemon_that_misses_a_brick_for_a_moment_is_asked_again():
+    commit_failed = (
+        1,
+        "",
+        "Launching heal operation to perform index self heal on volume gv0 has been unsuccessful:\n"
+        "Commit failed on node3. Please check log file for details.\n",
+    )
+    slept = []
+    module = Module([commit_failed, LAUNCHED])
+    GlusterCli(module, sleep=slept.append).trigger_heal("gv0")
+    assert len(module.argvs) == 2 and slept == [0.25]
