@@ -65,9 +65,12 @@ def pool_inventory(path, new_hosts=(), spares=None, rebalance="fix-layout", extr
     return str(path)
 
 
-def play(playbook, inventory, extravars=None, fault_at=None, fault=None, wait="sync", kill=False, timeout=900):
+def play(
+    playbook, inventory, extravars=None, fault_at=None, fault=None, wait="sync", kill=False, timeout=900, in_play=None
+):
     """ansible-playbook with the lab's hosts and `inventory`; a fault may fire when the
-    task `fault_at` starts (argv `fault`, then with `kill` the run's SIGKILL)."""
+    task `fault_at` starts (argv `fault`, then with `kill` the run's SIGKILL), in the
+    play named `in_play` when given."""
     report = Path(tempfile.mkstemp(prefix="run-report-", suffix=".json")[1])
     env = dict(
         os.environ,
@@ -79,6 +82,8 @@ def play(playbook, inventory, extravars=None, fault_at=None, fault=None, wait="s
     )
     if fault_at:
         env.update(FAULT_AT_TASK=fault_at, FAULT_COMMAND=json.dumps(fault), FAULT_WAIT=wait, FAULT_KILL=str(int(kill)))
+        if in_play:
+            env["FAULT_AT_PLAY"] = in_play
     argv = [
         str(Path(sys.executable).with_name("ansible-playbook")),
         str(REPO / "playbooks" / playbook),

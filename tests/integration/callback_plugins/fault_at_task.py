@@ -6,6 +6,9 @@ The fault suite (tests/integration/test_faults.py) enables it with
 ANSIBLE_CALLBACK_PLUGINS/ANSIBLE_CALLBACKS_ENABLED and names the moment:
 
   FAULT_AT_TASK   the task's name; the fault fires once, at its first start
+  FAULT_AT_PLAY   optional: only in the play of this name (a role's tasks file that
+                  two plays include, as remove-node.yml's check and drain, starts
+                  each of its tasks in both)
   FAULT_COMMAND   JSON argv run at that moment (FAULT_PLAYBOOK_PID in its environment)
   FAULT_WAIT      "sync" (default): the task waits for the command to end, so the
                   fault is in place before the task runs anywhere; "async": the
@@ -51,6 +54,8 @@ class CallbackModule(CallbackBase):
     def __init__(self):
         super().__init__()
         self.task = os.environ.get("FAULT_AT_TASK")
+        self.in_play = os.environ.get("FAULT_AT_PLAY")
+        self.play = None
         self.command = json.loads(os.environ.get("FAULT_COMMAND") or "null")
         self.kill = os.environ.get("FAULT_KILL") == "1"
         self.wait = os.environ.get("FAULT_WAIT", "sync") == "sync"
@@ -81,8 +86,13 @@ class CallbackModule(CallbackBase):
         with open(self.report, "w") as handle:
             json.dump({"stats": counts, "failures": self.failures}, handle)
 
+    def v2_playbook_on_play_start(self, play):
+        self.play = play.get_name()
+
     def v2_playbook_on_task_start(self, task, is_conditional):
         if self.fired or not self.task or self.task not in (task.name, task.get_name()):
+            return
+        if self.in_play and self.play != self.in_play:
             return
         self.fired = True
         if self.wait:
