@@ -2,8 +2,9 @@
 """Time remove-node.yml draining one host, and replace-node.yml replacing a dead one,
 against the bare gluster steps, in the same lab.
 
-Each run boots an 8-host lab, builds a replica 3 volume of two sets (node1-3's
-first bricks, then node4-6's) with site.yml, writes a data set through a client
+Each run boots an 8-host lab, builds a replica 3 volume of two sets of node1-6's
+first bricks with site.yml (which deals them out: node1, node3, node5 and node2,
+node4, node6), writes a data set through a client
 and then leaves the pool alone for --settle seconds, so that the self-heal
 daemons' start-up crawl is long over (none of it timed). Then, in turn:
 
@@ -23,7 +24,7 @@ daemons' start-up crawl is long over (none of it timed). Then, in turn:
   glusterd, mkfs.xfs + mount + mkdir, peer probe, wait for Peer in Cluster,
   replace-brick commit force, volume heal, wait, peer detach.
 
-    bench/drain.py [--runs 3] [--files 200] [--kib 1024] [--settle 120]
+    bench/drain.py [--runs 3] [--files 200] [--kib 1024] [--settle 60]
     (as root, no lab running, after scripts/setup)
 """
 
@@ -38,6 +39,7 @@ from join import B1, B2, LAB, REPO, build_pool, gluster, lab_up, on, playbook, s
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
     parse_heal_summary,
     parse_pool_list,
+    parse_volume_info,
 )
 
 INVENTORY = f"""\
@@ -68,6 +70,13 @@ def write_data(files, kib):
         "mkdir -p /mnt/w && mount -t glusterfs node1:/gv0 /mnt/w && "
         f"for i in $(seq 1 {files}); do head -c {kib}K /dev/urandom > /mnt/w/f$i; done && umount /mnt/w",
     )
+
+
+def set_of(brick):
+    """The bricks of the replica set that holds `brick`, as volume info lists them."""
+    names = [b.name for b in parse_volume_info(gluster("node1", "volume", "info", "gv0"))[0].bricks]
+    start = names.index(brick) // 3 * 3
+    return set(names[start : start + 3])
 
 
 def healed(set_bricks):
@@ -103,7 +112,7 @@ def drain_floor(devices):
         "node1", "volume", "replace-brick", "gv0", "node5:/bricks/b1/brick", "node2:/bricks/b2/brick", "commit", "force"
     )
     trigger_heal()
-    wait_healed({"node1:/bricks/b2/brick", "node2:/bricks/b2/brick", "node6:/bricks/b1/brick"})
+    wait_healed(set_of("node2:/bricks/b2/brick"))
     gluster("node1", "peer", "detach", "node5")
     return time.perf_counter() - started
 
@@ -127,7 +136,7 @@ def replace_floor(devices):
         "node1", "volume", "replace-brick", "gv0", "node3:/bricks/b1/brick", "node8:/bricks/b1/brick", "commit", "force"
     )
     trigger_heal()
-    wait_healed({"node1:/bricks/b1/brick", "node2:/bricks/b1/brick", "node8:/bricks/b1/brick"})
+    wait_healed(set_of("node8:/bricks/b1/brick"))
     gluster("node1", "peer", "detach", "node3")
     return time.perf_counter() - started
 
@@ -158,7 +167,7 @@ def row(label, values, floor=None):
 
 
 def main():
-    args = start(__doc__, files=200, kib=1024, settle=120)
+    args = start(__doc__, files=200, kib=1024, settle=60)
     with (
         tempfile.NamedTemporaryFile("w", suffix=".yml") as inventory,
         tempfile.NamedTemporaryFile("w", suffix=".yml") as replace_inventory,
