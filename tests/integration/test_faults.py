@@ -299,10 +299,14 @@ def test_the_run_killed_between_probe_and_add_brick(pool):
 
 def test_the_run_killed_during_the_rebalance(pool):
     inventory = pool_inventory(pool["dir"] / "g.yml", ["node11"], ["g"], rebalance="full")
-    # Once the pass runs on the nodes, the controller dies.
+    # Once this run's first pass has started (a task id other than the last one's), the
+    # controller dies. Waiting to see it "in progress" raced with a short pass on a busy
+    # machine: the pass, and the run's closing pass that moves nothing, could both end
+    # between two reads, and the run marked the rebalance done before the kill.
+    task_id = "gluster --mode=script --xml volume rebalance gv0 status 2>/dev/null | grep -o '<task-id>[^<]*' | head -1"
     wait_for_pass = (
-        "for i in $(seq 1 600); do "
-        "gluster --mode=script volume rebalance gv0 status 2>/dev/null | grep -q 'in progress' && break; "
+        f"old=$({task_id}); for i in $(seq 1 600); do "
+        f'now=$({task_id}); [ -n "$now" ] && [ "$now" != "$old" ] && break; '
         "sleep 0.1; done; "
     )
     run = play(
