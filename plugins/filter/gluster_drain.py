@@ -16,13 +16,7 @@ detach, matched by glusterd UUID (a pool may know a host by one name, its bricks
 
 from __future__ import annotations
 
-
-def _size(value):
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024.0
-    return f"{value} B"
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.drain_plan import size_text
 
 
 def gluster_pool_spare_reads(specs, directory_infos, device_checks, peer_name):
@@ -106,7 +100,7 @@ def gluster_pool_spare_refusals(spares, plan, bricks, volume="the volume"):
             )
         need, names = _set_need(bricks, index, old)
         if need is not None and spare.get("room") is not None and spare["room"] < need:
-            room, held = _size(spare["room"]), _size(need)
+            room, held = size_text(spare["room"]), size_text(need)
             if room == held:  # rounded alike: say by how much
                 room, held = f"{spare['room']} bytes", f"{need} bytes"
             problems.append(

@@ -77,7 +77,8 @@ def _names(hosts):
     return ", ".join(sorted(hosts))
 
 
-def _size(value):
+def size_text(value):
+    """Bytes for a message: 512 B, 1.5 GiB."""
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if value < 1024 or unit == "TiB":
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
@@ -138,9 +139,9 @@ def plan_drain(
             room = sum(sets[i].free for i in staying)
             if moving * (1 + margin) > room:
                 errors.append(
-                    f"removing {len(wholly)} set(s) of {volume} moves {_size(moving)} onto the other sets, which "
-                    f"have {_size(room)} free; with a {int(margin * 100)}% margin they need "
-                    f"{_size(moving * (1 + margin))}. Add bricks, or free space, first."
+                    f"removing {len(wholly)} set(s) of {volume} moves {size_text(moving)} onto the other sets, which "
+                    f"have {size_text(room)} free; with a {int(margin * 100)}% margin they need "
+                    f"{size_text(moving * (1 + margin))}. Add bricks, or free space, first."
                 )
             plan.data_to_move = moving
         plan.remove_sets = [(i, list(sets[i].bricks)) for i in wholly]
