@@ -22,6 +22,8 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.heal_watch 
     HealWatch,
 )
 
+from .test_gluster_cli import RecordingModule
+
 
 def watch():
     return HealWatch(started=0.0, retrigger_after=60, stall_after=300)
@@ -74,19 +76,6 @@ def test_the_progress_report_keeps_the_numbers_a_failure_gives():
     }
 
 
-class Module:
-    def __init__(self, answers):
-        self.answers = list(answers)
-        self.argvs = []
-
-    def get_bin_path(self, name, required=False):
-        return f"/usr/sbin/{name}"
-
-    def run_command(self, argv, check_rc, environ_update):
-        self.argvs.append(argv)
-        return self.answers.pop(0)
-
-
 NOT_READY = (
     1,
     "",
@@ -103,24 +92,25 @@ LAUNCHED = (
 
 def test_the_trigger_runs_without_xml_and_waits_out_daemons_switching_graphs():
     slept = []
-    module = Module([NOT_READY, NOT_READY, LAUNCHED])
+    module = RecordingModule([NOT_READY, NOT_READY, LAUNCHED])
     GlusterCli(module, sleep=slept.append).trigger_heal("gv0")
-    assert module.argvs == [["/usr/sbin/gluster", "--mode=script", "volume", "heal", "gv0"]] * 3
+    assert [argv for argv, _ in module.calls] == [["/usr/sbin/gluster", "--mode=script", "volume", "heal", "gv0"]] * 3
     assert slept == [0.25, 0.5]
 
 
 def test_a_full_crawl_is_asked_by_its_word():
-    module = Module([LAUNCHED])
+    module = RecordingModule([LAUNCHED])
     GlusterCli(module, sleep=lambda s: None).trigger_heal("gv0", full=True)
-    assert module.argvs == [["/usr/sbin/gluster", "--mode=script", "volume", "heal", "gv0", "full"]]
+    argvs = [argv for argv, _ in module.calls]
+    assert argvs == [["/usr/sbin/gluster", "--mode=script", "volume", "heal", "gv0", "full"]]
 
 
 def test_another_failure_is_raised_at_once_and_one_that_lasts_after_the_wait():
-    module = Module([(1, "", "Volume gv1 does not exist\n")])
+    module = RecordingModule([(1, "", "Volume gv1 does not exist\n")])
     with pytest.raises(GlusterCliError, match="gluster volume heal gv0 failed \\(exit 1\\): Volume gv1 does not exist"):
         GlusterCli(module, sleep=lambda s: None).trigger_heal("gv0")
-    assert len(module.argvs) == 1
-    module = Module([NOT_READY] * 100)
+    assert len(module.calls) == 1
+    module = RecordingModule([NOT_READY] * 100)
     with pytest.raises(GlusterCliError, match=f"still failed after {HEAL_TRIGGER_WAIT_SECONDS} s"):
         GlusterCli(module, sleep=lambda s: None).trigger_heal("gv0")
 
@@ -160,6 +150,6 @@ def test_a_daemon_that_misses_a_brick_for_a_moment_is_asked_again():
         "Commit failed on node3. Please check log file for details.\n",
     )
     slept = []
-    module = Module([commit_failed, LAUNCHED])
+    module = RecordingModule([commit_failed, LAUNCHED])
     GlusterCli(module, sleep=slept.append).trigger_heal("gv0")
-    assert len(module.argvs) == 2 and slept == [0.25]
+    assert len(module.calls) == 2 and slept == [0.25]
