@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import tempfile
 
@@ -47,7 +48,16 @@ def replace_file(module, path, text, new_mode=0o644, mode=None, owner=None):
         # atomic_move gives a file it creates 0666 & ~umask: 0600 here until the chmod below.
         umask = os.umask(0o077)
         try:
-            module.atomic_move(tmp, path, unsafe_writes=True, keep_dest_attrs=False)
+            if "keep_dest_attrs" in inspect.signature(module.atomic_move).parameters:
+                module.atomic_move(tmp, path, unsafe_writes=True, keep_dest_attrs=False)
+            else:
+                # ansible-core before 2.17 gives the new file the mode and owner of the one it
+                # replaces, always: that one gets the wanted ones first.
+                if os.path.exists(path):
+                    if owner is not None:
+                        os.chown(path, *owner)
+                    os.chmod(path, mode)
+                module.atomic_move(tmp, path, unsafe_writes=True)
         finally:
             os.umask(umask)
         os.chmod(path, mode)
