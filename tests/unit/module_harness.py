@@ -8,6 +8,7 @@ test states exactly which commands a module runs, in order.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,15 @@ from unittest import mock
 
 import pytest
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
+
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core before 2.19 (the oldest we serve): its modules read _ANSIBLE_ARGS
+
+    def patch_module_args(args):
+        module_args = {"_ansible_remote_tmp": "/tmp", "_ansible_keep_remote_files": False, **args}
+        return mock.patch.object(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": module_args}).encode())
+
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import hosts, pool_lock
 from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_peer, gluster_volume
