@@ -125,7 +125,7 @@ def gluster_pool_other_volume_bricks(peers, uuids, hosts, volume):
     for host in hosts or []:
         others = {}
         for entry in bricks_of.get((uuids or {}).get(host), []):
-            name, _, brick = entry.partition(":")
+            name, _colon, brick = entry.partition(":")
             if name != volume:
                 others.setdefault(name, []).append(brick)
         if others:

@@ -80,8 +80,8 @@ def _deal(bricks, key, set_count):
     groups = {}
     for brick in bricks:
         groups.setdefault(key(brick), []).append(brick)
-    ordered = [b for _, group in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])) for b in group]
-    sets = [[] for _ in range(set_count)]
+    ordered = [b for _key, group in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])) for b in group]
+    sets = [[] for _set in range(set_count)]
     for index, brick in enumerate(ordered):
         sets[index % set_count].append(brick)
     return sets
@@ -109,7 +109,7 @@ def plan_sets(new_bricks, layout, failure_domains=None, volume="the volume"):
     if size > 1 and len(hosts) < size:
         short = size - len(hosts)
         # Bricks to add on other hosts: enough whole sets that no host holds two bricks of one.
-        missing = max(max(hosts.values()), -(-count // size)) * size - count
+        missing = max(*hosts.values(), -(-count // size)) * size - count
         fix = (
             f"add {_plural(short, 'spare brick')} on other hosts or {_plural(short, 'more node')}"
             if missing == short

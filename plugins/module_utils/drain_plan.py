@@ -187,7 +187,7 @@ def _assign(sets, partly, spares, domains, key):
 
 def _search(sets, partly, spares, domains, strict_domains, key):
     slots = [(index, old) for index, going in partly for old in going]
-    leaving_hosts = {key(old) for _, old in slots}
+    leaving_hosts = {key(old) for _index, old in slots}
     taken, chosen = set(), {}
 
     def candidates(index, old):

@@ -127,7 +127,7 @@ def match_identities(wanted, known, what="entry"):
                 + ", ".join(f"{key} (by {why})" for key, why in by)
                 + "; give each host a name that only it has"
             )
-            for key, _ in by:
+            for key, _why in by:
                 pairs.pop(key, None)
     return pairs, errors
 

@@ -151,7 +151,7 @@ def pool_lock(owner, wait, path=DEFAULT_PATH, clock=time.monotonic, sleep=time.s
                 waited = clock() - started
                 if waited >= wait:
                     raise LockBusy(path, read_holder(handle), waited) from None
-                sleep(min(next(pauses), max(wait - waited, 0.01)))
+                sleep(min(next(pauses, POLL_SECONDS[1]), max(wait - waited, 0.01)))
         holder = {**_stamp(owner), "pid": os.getpid()}
         handle.seek(0)
         handle.truncate()

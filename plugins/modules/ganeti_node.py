@@ -456,7 +456,7 @@ def remove_nodes(module, cli, wanted, before):
     offline = [n.name for n in leaving if dead and not n.offline]
     result["offlined"] = offline
     commands = [node_offline_args(name) for name in offline]
-    commands += [failover_args(i.name, target) for i, _, target in failovers]
+    commands += [failover_args(i.name, target) for i, _source, target in failovers]
     commands += [node_remove_args(n.name) for n in leaving]
     result["commands"] = [cli.argv(args) for args in commands]
     result["removed"] = [n.name for n in leaving]
@@ -466,14 +466,14 @@ def remove_nodes(module, cli, wanted, before):
     try:
         for name in offline:
             cli.run(node_offline_args(name))
-        for instance, _, target in failovers:
+        for instance, _source, target in failovers:
             cli.run(failover_args(instance.name, target))
         moved = {i.name: i for i in cli.instances()}
         # A failover starts the instance on its new node when its admin state is up;
         # off a dead node it was not running anywhere Ganeti could see.
         wrong = [
             f"{i.name} on {moved[i.name].pnode}, {'running' if moved[i.name].running else 'stopped'}"
-            for i, _, target in failovers
+            for i, _source, target in failovers
             if moved.get(i.name) is None
             or moved[i.name].pnode != target
             or moved[i.name].running != (i.admin_up if dead else i.running)

@@ -422,7 +422,7 @@ class BrickRun:
             spec = kept
         entry = [spec, self.mount_point, "xfs", boot_safe_mount_options(self.p["mount_options"]), "0", "0"]
         lines = text.splitlines()
-        before = "\n".join(lines[number - 1].strip() for number, _ in ours) or None
+        before = "\n".join(lines[number - 1].strip() for number, _fields in ours) or None
         self.diff_before["fstab"] = before
         if len(ours) == 1 and ours[0][1][:4] == entry[:4]:
             self.diff_after["fstab"] = before
@@ -508,7 +508,7 @@ class BrickRun:
         if at_point is not None and at_point["device_number"] != number:
             self.fail(f"{self.mount_point} has {at_point['source']} mounted on it, not {self.device}; left as it is")
         text, ours = self.read_fstab(self.probe().get("UUID"))
-        self.diff_before["fstab"] = "\n".join(text.splitlines()[n - 1].strip() for n, _ in ours) or None
+        self.diff_before["fstab"] = "\n".join(text.splitlines()[n - 1].strip() for n, _fields in ours) or None
         self.diff_after["fstab"] = None
         self.diff_before["mounted"] = at_point is not None
         self.diff_after["mounted"] = False
@@ -516,7 +516,7 @@ class BrickRun:
             self.result["fstab_changed"] = True
             self.result["changed"] = True
             if not self.module.check_mode:
-                numbers = {n for n, _ in ours}
+                numbers = {n for n, _fields in ours}
                 kept = [line for n, line in enumerate(text.splitlines(), start=1) if n not in numbers]
                 self.replace_fstab("\n".join(kept) + ("\n" if kept else ""))
         if at_point is not None:

@@ -436,7 +436,7 @@ class Drain:
                 self.wait_healed(name, [index], [str(new)])
                 self.mark_heal(volume, [])
         if plan.remove_sets:
-            bricks = [str(b) for _, group in plan.remove_sets for b in group]
+            bricks = [str(b) for _index, group in plan.remove_sets for b in group]
             if set(resuming) != set(bricks):
                 self.act("volume", "remove-brick", name, *bricks, "start")
             if not self.module.check_mode:
@@ -465,8 +465,8 @@ class Drain:
         what the new brick lacks), that wait would run out."""
         if not plan.replace:
             return []
-        healing = {index for index, _, _ in plan.replace}
-        replaced = {str(old) for _, old, _ in plan.replace}
+        healing = {index for index, _old, _new in plan.replace}
+        replaced = {str(old) for _index, old, _new in plan.replace}
         hosts = {b["host_uuid"] for b in report["bricks"] if b["set"] in healing and b["name"] not in replaced}
         found = [
             f"{f['subject']}: {f['reason']}"
@@ -507,7 +507,7 @@ class Drain:
             # info shows 0 until the self-heal daemon starts on it, so no wait here is sound yet.
             self.fail(
                 f"replacing bricks of disperse volume {volume.name} is not supported yet (heal on the new brick "
-                f"cannot be waited for): {', '.join(str(old) for _, old, _ in plan.replace)}. Drain hosts whose "
+                f"cannot be waited for): {', '.join(str(old) for _i, old, _n in plan.replace)}. Drain hosts whose "
                 "sets leave whole, or replace the bricks by hand (replace-brick ... commit force, then heal full). "
                 "Nothing was changed."
             )
@@ -531,7 +531,7 @@ class Drain:
         problems = lost_blockers(report, peers, lost_uuids, healing, dead)
         self.refuse(volume, problems, f"replace the bricks of {dead}")
         plan = self.plan(volume, sets, lost_uuids, free_spares, keys, shown, lost=True)
-        new_bricks = placed + [str(new) for _, _, new in plan.replace]
+        new_bricks = placed + [str(new) for _index, _old, new in plan.replace]
         if plan.replace:
             self.mark_heal(volume, new_bricks)
         self.refuse(volume, self.heal_blockers(report, plan), f"replace the bricks of {dead}")
