@@ -67,7 +67,8 @@ def is_master(environ):
     return bool(master) and master in {socket.getfqdn().lower(), socket.gethostname().lower()}
 
 
-def main(environ=os.environ):
+def main(environ=None):
+    environ = os.environ if environ is None else environ
     node = environ.get("GANETI_NODE_NAME", "")
     if not node or not is_master(environ) or marked(node):
         return OK

@@ -71,7 +71,7 @@ def node_findings(settings, support):
             )
         else:
             # In a child: a hung FUSE client blocks whoever stats the mount.
-            returncode, _, stderr = support.run_bounded(["stat", "-f", storage_dir], MOUNT_TIMEOUT)
+            returncode, _stdout, stderr = support.run_bounded(["stat", "-f", storage_dir], MOUNT_TIMEOUT)
             if returncode != 0:
                 lines = stderr.strip().splitlines() or ["no answer"]
                 why = f" within {MOUNT_TIMEOUT} s" if returncode is None else f": {lines[-1]}"
@@ -108,7 +108,8 @@ def hook_support(lib_dir):
     return support
 
 
-def main(environ=os.environ):
+def main(environ=None):
+    environ = os.environ if environ is None else environ
     try:
         with open(CONFIG_FILE, encoding="utf-8") as handle:
             settings = json.load(handle)
