@@ -1,1 +1,4 @@
-from .module_harness import on_node1  # noqa: F401  (a fixture the module tests use)
+from .module_harness import on_node1
+
+# A fixture the module tests use.
+__all__ = ["on_node1"]

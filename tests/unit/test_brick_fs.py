@@ -75,7 +75,7 @@ def test_fstab_entry_replaces_the_mount_points_lines_and_keeps_the_rest():
     entry = ["UUID=new", "/bricks/b1", "xfs", "noatime,inode64", "0", "0"]
     updated = fstab_with_entry(text, entry)
     assert updated == "# static\nUUID=root / ext4 defaults 0 1\nUUID=new\t/bricks/b1\txfs\tnoatime,inode64\t0\t0\n"
-    assert [f for _, f in parse_fstab(updated)][1] == entry
+    assert [f for _number, f in parse_fstab(updated)][1] == entry
     assert fstab_with_entry("", entry) == "UUID=new\t/bricks/b1\txfs\tnoatime,inode64\t0\t0\n"
 
 

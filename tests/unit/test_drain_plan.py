@@ -65,14 +65,14 @@ def test_two_leaving_bricks_of_one_set_need_two_hosts():
     with pytest.raises(DrainError):
         plan_drain(sets, {"n2", "n3"}, spares=[b("n4:/s"), b("n4:/t")])
     plan = plan_drain(sets, {"n2", "n3"}, spares=[b("n4:/s"), b("n4:/t"), b("n5:/s")])
-    assert sorted(new.host for _, _, new in plan.replace) == ["n4", "n5"]
+    assert sorted(new.host for _index, _old, new in plan.replace) == ["n4", "n5"]
 
 
 def test_a_search_finds_what_a_greedy_choice_would_miss():
     # n3's brick could take n5 or n4; n6's brick only n5 (n4 is in its set). Greedy n3->n5 fails.
     sets = volume(["n1:/a", "n2:/a", "n3:/a"], ["n4:/b", "n2:/b", "n6:/b"])
     plan = plan_drain(sets, {"n3", "n6"}, spares=[b("n5:/s"), b("n4:/s")])
-    assert {str(old): str(new) for _, old, new in plan.replace} == {"n3:/a": "n4:/s", "n6:/b": "n5:/s"}
+    assert {str(old): str(new) for _index, old, new in plan.replace} == {"n3:/a": "n4:/s", "n6:/b": "n5:/s"}
 
 
 def test_failure_domains_are_kept_apart_when_the_spares_allow():
@@ -110,8 +110,8 @@ def brute_force_exists(sets, leaving, spares):
     slots = [(i, brick) for i, brick in slots if any(x.host not in leaving for x in sets[i].bricks)]
     usable = [s for s in spares if s.host not in leaving]
     for choice in itertools.permutations(usable, len(slots)):
-        hosts = {i: [x.host for x in sets[i].bricks if x.host not in leaving] for i, _ in slots}
-        for (i, _), spare in zip(slots, choice, strict=True):
+        hosts = {i: [x.host for x in sets[i].bricks if x.host not in leaving] for i, _old in slots}
+        for (i, _old), spare in zip(slots, choice, strict=True):
             hosts[i].append(spare.host)
         if all(len(h) == len(set(h)) for h in hosts.values()):
             return True
@@ -133,15 +133,15 @@ def test_a_plan_exists_exactly_when_one_does_and_it_is_sound(case):
         )
         return
     assert brute_force_exists(sets, leaving, spares)
-    after = {i: [x for x in s.bricks] for i, s in enumerate(sets)}
+    after = {i: list(s.bricks) for i, s in enumerate(sets)}
     for index, old, new in plan.replace:
         after[index][after[index].index(old)] = new
-    for index, _ in plan.remove_sets:
+    for index, _bricks in plan.remove_sets:
         del after[index]
     for bricks in after.values():
         assert all(x.host not in leaving for x in bricks)  # every leaving brick is gone
         assert len({x.host for x in bricks}) == len(bricks)  # each set on distinct hosts
-    news = [new for _, _, new in plan.replace]
+    news = [new for _index, _old, new in plan.replace]
     assert len(news) == len(set(news)) and set(news) <= set(spares)
 
 

@@ -402,7 +402,7 @@ def test_a_dead_node_is_proven_dead_marked_offline_its_instances_fail_over_then_
 
 
 def test_an_instance_not_running_after_the_failover_off_a_dead_node_stops_the_removal():
-    result, _ = remove_node3(
+    result, _probed = remove_node3(
         [
             *dead_node3_reads(),
             Expected(OFFLINE_NODE3),
@@ -475,7 +475,7 @@ def test_a_dead_node_in_check_mode_is_proven_dead_and_nothing_is_changed():
 
 
 def test_the_proof_comes_before_the_switch_refusal_and_both_are_said():
-    result, _ = remove_node3(dead_node3_reads(instances="inst2|node3||gluster|Y|up|512\n"), evacuate=False)
+    result, _probed = remove_node3(dead_node3_reads(instances="inst2|node3||gluster|Y|up|512\n"), evacuate=False)
     assert result.failed
     message = result.result["msg"]
     assert message.startswith("refusing to remove node3: node3 is declared dead but is not: Ganeti reports inst2")
@@ -484,7 +484,7 @@ def test_the_proof_comes_before_the_switch_refusal_and_both_are_said():
 
 def test_a_failover_that_does_not_fit_the_targets_memory_is_refused_before_the_offline_mark():
     states = STATES_NODE3_SILENT.replace("|3712", "|400").replace("|3650", "|256")
-    result, _ = remove_node3(dead_node3_reads(states=states))
+    result, _probed = remove_node3(dead_node3_reads(states=states))
     assert result.failed
     assert result.result["msg"] == (
         "refusing to remove node3: inst2 needs 512 MiB free on its new node (its minmem; Ganeti starts it there) "

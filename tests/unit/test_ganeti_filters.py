@@ -91,7 +91,7 @@ def test_hosts_the_controller_cannot_resolve_are_found_by_their_ssh_address_and_
 
 
 def test_an_inventory_keyed_by_fqdn_finds_nodes_ganeti_knows_by_short_name():
-    short = [{**n, "name": n["name"].split(".")[0]} for n in NODES]
+    short = [{**n, "name": n["name"].split(".", maxsplit=1)[0]} for n in NODES]
     hosts = ["node1.example.net", "node2.example.net", "node4.example.net"]
     other = {h: [f"10.0.0.{h[4]}"] for h in hosts}
     plan = ganeti_node_plan(hosts, {}, short, hosts[0], None, other, resolve=lambda n: set())

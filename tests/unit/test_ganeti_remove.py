@@ -99,7 +99,7 @@ def test_evacuate_spreads_shared_storage_instances_over_the_nodes_that_can_take_
 
 def test_the_master_local_storage_and_secondaries_are_refused():
     instances = [instance("local", "node4", "plain"), instance("mirrored", "node1", "drbd", ("node4",))]
-    _, refusals = remove_plan([NODES[0], NODES[3]], instances, evacuate=True, states=STATES)
+    _failovers, refusals = remove_plan([NODES[0], NODES[3]], instances, evacuate=True, states=STATES)
     assert len(refusals) == 4 and refusals[0].startswith("node1 is the master")
     assert any(r.startswith("mirrored has its secondary on node4") for r in refusals)
     assert any(r.startswith("local (plain) cannot fail over off node4") for r in refusals)
@@ -108,7 +108,7 @@ def test_the_master_local_storage_and_secondaries_are_refused():
 def test_a_dead_nodes_instances_fail_over_only_when_asked_by_the_dead_switch():
     dead = [NODES[3]]
     inst1 = instance("inst1", "node4", running=False)
-    _, refusals = remove_plan(dead, [inst1], evacuate=False, dead=True, states=STATES)
+    _failovers, refusals = remove_plan(dead, [inst1], evacuate=False, dead=True, states=STATES)
     assert refusals == [
         "node4 is the primary node of inst1: run with ganeti_failover_dead=true to fail it over to another node, "
         "once you are sure node4 is down (an instance still running there would share its disks with the "
@@ -175,7 +175,9 @@ def test_an_instance_that_stays_down_needs_no_memory_as_in_ganeti():
 
 
 def test_an_instance_without_minmem_is_refused():
-    _, refusals = remove_plan([NODES[3]], [instance("odd", "node4", min_memory=None)], evacuate=True, states=STATES)
+    _failovers, refusals = remove_plan(
+        [NODES[3]], [instance("odd", "node4", min_memory=None)], evacuate=True, states=STATES
+    )
     assert refusals == ["Ganeti gives no minmem for odd, so its new node's memory cannot be checked"]
 
 
@@ -250,7 +252,7 @@ def test_a_node_already_offline_is_checked_on_its_port_since_ganeti_no_longer_as
         "10.88.0.14 does not answer on port 1811",
     ]
     # Cut off its management network, it still answers on the secondary one.
-    refusals, _ = proof_of_death(
+    refusals, _checks = proof_of_death(
         [node4], {"node4": offline}, [], {"node4": {"10.77.0.14": None, "10.88.0.14": "accepted"}}, 1811
     )
     assert len(refusals) == 1 and "10.88.0.14 accepts connections on ganeti-noded's port 1811" in refusals[0]

@@ -94,14 +94,14 @@ def test_the_trigger_runs_without_xml_and_waits_out_daemons_switching_graphs():
     slept = []
     module = RecordingModule([NOT_READY, NOT_READY, LAUNCHED])
     GlusterCli(module, sleep=slept.append).trigger_heal("gv0")
-    assert [argv for argv, _ in module.calls] == [["/usr/sbin/gluster", "--mode=script", "volume", "heal", "gv0"]] * 3
+    assert [argv for argv, _kw in module.calls] == [["/usr/sbin/gluster", "--mode=script", "volume", "heal", "gv0"]] * 3
     assert slept == [0.25, 0.5]
 
 
 def test_a_full_crawl_is_asked_by_its_word():
     module = RecordingModule([LAUNCHED])
     GlusterCli(module, sleep=lambda s: None).trigger_heal("gv0", full=True)
-    argvs = [argv for argv, _ in module.calls]
+    argvs = [argv for argv, _kwargs in module.calls]
     assert argvs == [["/usr/sbin/gluster", "--mode=script", "volume", "heal", "gv0", "full"]]
 
 

@@ -300,7 +300,7 @@ def test_recorded_heal_pending_counts_and_the_unreachable_brick():
     assert [(b["heal_pending"], b["heal_reached"]) for b in volume["bricks"]] == [(6, True), (6, True), (None, False)]
     assert result["verdict"] == "unsafe"  # entries to heal on the set this run would change
     assert "12 entries still to heal on a set this run changes; wait for heal" in [
-        r for _, _, r in module_findings(result)
+        r for _severity, _subject, r in module_findings(result)
     ]
 
 
@@ -309,7 +309,7 @@ def test_recorded_peer_down():
         gluster_volume_health.main, {"volumes": ["hv"]}, recorded("peer-down", "health-pool-list-peer-down.xml")
     ).result
     assert result["verdict"] == "degraded"
-    subjects = {s for _, s, _ in module_findings(result)}
+    subjects = {s for _severity, s, _reason in module_findings(result)}
     assert {"node2", "node2:/bricks/hv"} <= subjects
     node2 = next(b for b in result["volumes"][0]["bricks"] if b["host"] == "node2")
     assert (node2["online"], node2["listed"], node2["heal_reached"]) == (False, False, False)

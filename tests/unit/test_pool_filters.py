@@ -247,7 +247,7 @@ def test_an_inventory_keyed_by_address_finds_members_by_uuid_and_their_gluster_n
 
 def short_name_pool_by_fqdn():
     """A pool built with short names, seen through an inventory keyed by FQDN."""
-    short = {a: name.split(".")[0] for a, name in FQDN.items()}
+    short = {a: name.split(".", maxsplit=1)[0] for a, name in FQDN.items()}
 
     def member(address, uuid, *others):
         peers = []

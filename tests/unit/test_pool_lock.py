@@ -112,12 +112,12 @@ def _take(path, barrier, results):
 def test_of_runs_that_try_at_the_same_moment_exactly_one_wins(tmp_path):
     path = str(tmp_path / "pool.lock")
     barrier, results = multiprocessing.Barrier(6), multiprocessing.Queue()
-    racers = [multiprocessing.Process(target=_take, args=(path, barrier, results)) for _ in range(6)]
+    racers = [multiprocessing.Process(target=_take, args=(path, barrier, results)) for _racer in range(6)]
     for racer in racers:
         racer.start()
     for racer in racers:
         racer.join(10)
-    outcomes = sorted(results.get(timeout=5) for _ in racers)
+    outcomes = sorted(results.get(timeout=5) for _racer in racers)
     assert outcomes == ["lost"] * 5 + ["won"]
 
 

@@ -96,14 +96,14 @@ def test_transition(owed, observation, action):
 
 
 def test_the_table_covers_every_state_and_kind_of_observation():
-    kinds = {type(o) for _, o, _ in TRANSITIONS}
-    assert {(s, k) for s, _, _ in TRANSITIONS for k in kinds} == {(s, type(o)) for s, o, _ in TRANSITIONS}
-    assert {s for s, _, _ in TRANSITIONS} == {NOTHING, FIX_LAYOUT, FULL}
+    kinds = {type(o) for _owed, o, _action in TRANSITIONS}
+    assert {(s, k) for s, _o, _a in TRANSITIONS for k in kinds} == {(s, type(o)) for s, o, _a in TRANSITIONS}
+    assert {s for s, _o, _a in TRANSITIONS} == {NOTHING, FIX_LAYOUT, FULL}
     assert kinds == {BricksAdded, PassRunning, Settled, PassFinished}
 
 
 def test_a_mark_is_set_only_to_a_value_it_may_take_and_that_says_what_is_owed():
-    for owed, _, action in TRANSITIONS:
+    for owed, _observation, action in TRANSITIONS:
         if action.set_mark is not None:
             assert parse(action.set_mark, "gv0") == action.owed
             assert action.set_mark != value_of(owed)
