@@ -46,14 +46,33 @@ master:
   description: The master node's name as ssconf records it on this host; null without a cluster.
   returned: always
   type: str
+  sample: node1
 is_master:
   description: Whether this host is the master.
   returned: always
   type: bool
+  sample: true
 cluster:
   description: The cluster's configuration as far as the gluster disk template is concerned.
   returned: on the master
   type: dict
+  sample:
+    name: cluster1
+    master: node1
+    enabled_disk_templates:
+      - file
+      - gluster
+    ipolicy_disk_templates:
+      - file
+      - gluster
+    gluster_params:
+      access: kernelspace
+      host: 127.0.0.1
+      port: '24007'
+      volume: gv0
+    gluster_storage_dir: /var/run/ganeti/gluster
+    file_storage_dir: /srv/ganeti/file-storage
+    ssh_key_type: rsa
   contains:
     name:
       description: The cluster name.
@@ -86,6 +105,19 @@ nodes:
   returned: on the master
   type: list
   elements: dict
+  sample:
+    - name: node1
+      master_candidate: true
+      offline: false
+      master: true
+      pip: 10.77.0.11
+      sip: 10.77.0.11
+    - name: node2
+      master_candidate: true
+      offline: false
+      master: false
+      pip: 10.77.0.12
+      sip: 10.77.0.12
   contains:
     name:
       description: Node name.
@@ -99,16 +131,24 @@ nodes:
     master:
       description: Whether the node is the master.
       type: bool
+    pip:
+      description: The node's primary IP.
+      type: str
+    sip:
+      description: The node's secondary IP (its primary IP when it has none).
+      type: str
 file_storage_paths:
   description: The text of the master's C(/etc/ganeti/file-storage-paths); null when it does not exist or is empty.
   returned: on the master
   type: str
+  sample: "/srv/ganeti/file-storage\n/var/run/ganeti/gluster\n"
 ssh_public_key:
   description:
     - The master's C(~root/.ssh/id_TYPE.pub) for the cluster's key type (RV(cluster.ssh_key_type)).
     - Null when it is missing or empty.
   returned: on the master
   type: str
+  sample: "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7 root@node1\n"
 """
 
 import os

@@ -70,10 +70,34 @@ commands:
   returned: always
   type: list
   elements: list
+  sample:
+    - - /usr/sbin/gnt-cluster
+      - modify
+      - --enabled-disk-templates=file,gluster
+      - --ipolicy-disk-templates=file,gluster
+      - -D
+      - gluster:access=kernelspace
 cluster:
   description: The cluster's configuration after the run (see M(ganeti_gluster.cluster.ganeti_cluster_info)).
   returned: success
   type: dict
+  sample:
+    name: cluster1
+    master: node1
+    enabled_disk_templates:
+      - file
+      - gluster
+    ipolicy_disk_templates:
+      - file
+      - gluster
+    gluster_params:
+      access: kernelspace
+      host: 127.0.0.1
+      port: '24007'
+      volume: gv0
+    gluster_storage_dir: /var/run/ganeti/gluster
+    file_storage_dir: /srv/ganeti/file-storage
+    ssh_key_type: rsa
 """
 
 from ansible.module_utils.basic import AnsibleModule

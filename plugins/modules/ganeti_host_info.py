@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 ---
 module: ganeti_host_info
 short_description: Read, on one host, what it brings to a Ganeti cluster that keeps disks on GlusterFS
-version_added: "0.3.0"
+version_added: "0.1.0"
 description:
   - Reports, in one call, what the ganeti_gluster_disk role would otherwise gather facts, stat files
     and run a command per question for, on every host - its names, whether Ganeti is installed,
@@ -53,24 +53,38 @@ host:
   description: This host as it knows itself, as RV(ganeti_gluster.cluster.gluster_pool_info#module:host) gives it.
   returned: always
   type: dict
+  sample:
+    hostname: node4
+    fqdn: node4.example.org
+    addresses:
+      - 10.77.0.14
 ganeti_installed:
   description: Whether C(/usr/sbin/ganeti-noded) exists.
   returned: always
   type: bool
+  sample: true
 missing_packages:
   description: Those of O(packages) that are not installed, in the order given.
   returned: always
   type: list
   elements: str
+  sample:
+    - qemu-block-extra
 host_keys:
   description: The host's SSH public host keys (ed25519, ecdsa, rsa, those present), one line each.
   returned: always
   type: list
   elements: str
+  sample:
+    - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB root@node4
+    - ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC9 root@node4
 hook:
   description: With O(hook_python), what the check found; null without it.
   returned: always
   type: dict
+  sample:
+    ok: true
+    message: ansible-runner importable, playbook found
   contains:
     ok:
       description: Whether the Python runs, imports C(ansible_runner) and the playbook exists.

@@ -118,31 +118,47 @@ added:
   returned: always
   type: list
   elements: str
+  sample:
+    - node4
 commands:
   description: The Ganeti commands run, or in check mode those that would run, as argv lists.
   returned: always
   type: list
   elements: list
+  sample:
+    - - /usr/sbin/gnt-node
+      - add
+      - node4
 known_hosts_lines:
   description: The lines put into O(known_hosts) for the adds (and taken out again).
   returned: always
   type: list
   elements: str
+  sample:
+    - node4 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB ganeti-gluster-node-add
 removed:
   description: With O(state=absent), the nodes removed (or that would be).
   returned: when state is absent
   type: list
   elements: str
+  sample:
+    - node3
 failed_over:
   description: With O(state=absent), each instance failed over (C(instance), C(from), C(to)).
   returned: when state is absent
   type: list
   elements: dict
+  sample:
+    - instance: inst2
+      from: node3
+      to: node1
 offlined:
   description: With O(dead), the nodes marked offline (or that would be).
   returned: when state is absent
   type: list
   elements: str
+  sample:
+    - node3
 dead_checks:
   description: With O(dead), what the module saw of each dead node (signs of life first), by node name.
   returned: when state is absent
@@ -153,6 +169,19 @@ nodes:
   returned: success
   type: list
   elements: dict
+  sample:
+    - name: node1
+      master_candidate: true
+      offline: false
+      master: true
+      pip: 10.77.0.11
+      sip: 10.77.0.11
+    - name: node2
+      master_candidate: true
+      offline: false
+      master: false
+      pip: 10.77.0.12
+      sip: 10.77.0.12
 """
 
 import contextlib

@@ -107,14 +107,17 @@ formatted:
   description: Whether O(device) was (or, in check mode, would be) formatted.
   returned: always
   type: bool
+  sample: true
 mounted:
   description: Whether O(device) was (or would be) mounted by this run.
   returned: always
   type: bool
+  sample: true
 unmounted:
   description: With O(state=unmounted), whether O(device) was (or would be) unmounted by this run.
   returned: always
   type: bool
+  sample: false
 fstab_changed:
   description:
     - Whether the C(/etc/fstab) entry was (or would be) written.
@@ -122,31 +125,58 @@ fstab_changed:
       O(mount_point) before and after.
   returned: always
   type: bool
+  sample: true
 created:
   description: Whether the brick directory was (or would be) created.
   returned: always
   type: bool
+  sample: true
 cleared_volume_id:
   description: The volume id cleared from the directory, if any.
   returned: always
   type: str
+  sample: null
 device_bytes:
   description: Size of O(device) in bytes.
   returned: when device is given
   type: int
+  sample: 53687091200
 uuid:
   description: Filesystem UUID of O(device) (unknown in check mode before formatting).
   returned: when device is given
   type: str
+  sample: 0f6e4b0c-5b8f-4a47-9d4c-2d1c7e6a9b01
 commands:
   description: Commands run (or that would run) as argv lists.
   returned: always
   type: list
   elements: list
+  sample:
+    - - /usr/sbin/mkfs.xfs
+      - -q
+      - -i
+      - size=512
+      - /dev/vdb
+    - - /usr/bin/mount
+      - /bricks/b1
 brick:
   description: The brick as M(ganeti_gluster.cluster.gluster_brick_info) reports it, after the run.
   returned: always
   type: dict
+  sample:
+    path: /bricks/b1/brick
+    exists: true
+    mount_point: /bricks/b1
+    device: /dev/vdb
+    fs_type: xfs
+    mount_options: rw,noatime,inode64
+    xfs_inode_size: 512
+    size_bytes: 53660876800
+    free_bytes: 53286178816
+    on_root_fs: false
+    volume_id: null
+    empty: true
+    entries: 0
 """
 
 import contextlib

@@ -53,6 +53,20 @@ bricks:
   returned: always
   type: list
   elements: dict
+  sample:
+    - path: /bricks/b1/brick
+      exists: true
+      mount_point: /bricks/b1
+      device: /dev/vdb
+      fs_type: xfs
+      mount_options: rw,noatime,inode64
+      xfs_inode_size: 512
+      size_bytes: 53660876800
+      free_bytes: 53286178816
+      on_root_fs: false
+      volume_id: null
+      empty: true
+      entries: 0
   contains:
     path:
       description: The brick path, normalised.

@@ -103,6 +103,8 @@ detached:
   returned: always
   type: list
   elements: str
+  sample:
+    - node5
 handed_over:
   description:
     - With O(state=leaving), the record of the hand-over in force on this host, with C(host_uuid), C(pool)
@@ -110,6 +112,14 @@ handed_over:
       in no pool, and in check mode when there was none yet.
   returned: always
   type: dict
+  sample:
+    host_uuid: 5ce3b234-9c83-451b-861c-2a998baa4118
+    pool:
+      - c4a3ad5d-ff05-457b-9125-a67f64cca061
+      - e1bdcbc9-ad46-4cd2-b8f2-5b6903378063
+    owner: remove-node.yml by ops
+    since: 1796324823.4
+    since_text: '2026-12-03T19:07:03Z'
 commands:
   description: The C(gluster) commands run, or in check mode those that would run, as argv lists.
   returned: always
@@ -121,6 +131,16 @@ peers:
   returned: always
   type: list
   elements: dict
+  sample:
+    - uuid: e1bdcbc9-ad46-4cd2-b8f2-5b6903378063
+      hostname: node2
+      hostnames:
+        - node2
+      connected: true
+      state: 3
+      state_str: Peer in Cluster
+      local: false
+      in_cluster: true
 """
 
 import time

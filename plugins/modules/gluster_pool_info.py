@@ -41,6 +41,10 @@ daemon:
   description: This host's glusterd, as far as the pool's readers need it.
   returned: always
   type: dict
+  sample:
+    installed: true
+    systemd: true
+    enabled: true
   contains:
     installed:
       description: Whether the glusterd program is on the host (C(/usr/sbin/glusterd) or on C(PATH)).
@@ -61,6 +65,33 @@ peers:
   returned: success
   type: list
   elements: dict
+  sample:
+    - uuid: 5ce3b234-9c83-451b-861c-2a998baa4118
+      hostname: localhost
+      hostnames:
+        - localhost
+      connected: true
+      state: null
+      state_str: null
+      local: true
+      in_cluster: true
+      addresses:
+        - 10.77.0.11
+      bricks:
+        - gv0:node1:/bricks/b1/brick
+    - uuid: e1bdcbc9-ad46-4cd2-b8f2-5b6903378063
+      hostname: node2
+      hostnames:
+        - node2
+      connected: true
+      state: 3
+      state_str: Peer in Cluster
+      local: false
+      in_cluster: true
+      addresses:
+        - 10.77.0.12
+      bricks:
+        - gv0:node2:/bricks/b1/brick
   contains:
     uuid:
       description: The peer's glusterd UUID.
@@ -101,6 +132,11 @@ host:
     - The gluster_pool role matches inventory hosts to peers with it.
   returned: always
   type: dict
+  sample:
+    hostname: node1
+    fqdn: node1.example.org
+    addresses:
+      - 10.77.0.11
   contains:
     hostname:
       description: The host name.

@@ -170,20 +170,53 @@ added_bricks:
   returned: always
   type: list
   elements: str
+  sample:
+    - node4:/bricks/b1/brick
+    - node5:/bricks/b1/brick
+    - node6:/bricks/b1/brick
 unmanaged_bricks:
   description: Bricks in the volume that O(bricks) does not list. Reported, never removed.
   returned: always
   type: list
   elements: str
+  sample:
+    []
 commands:
   description: The C(gluster) commands run, or in check mode those that would run, as argv lists.
   returned: always
   type: list
   elements: list
+  sample:
+    - - /usr/sbin/gluster
+      - --mode=script
+      - --xml
+      - volume
+      - add-brick
+      - gv0
+      - replica
+      - '3'
+      - node4:/bricks/b1/brick
+      - node5:/bricks/b1/brick
+      - node6:/bricks/b1/brick
+    - - /usr/sbin/gluster
+      - --mode=script
+      - --xml
+      - volume
+      - rebalance
+      - gv0
+      - fix-layout
+      - start
 rebalance:
   description: The rebalance run or waited for by this run.
   returned: when a rebalance ran
   type: dict
+  sample:
+    task_id: 0b0c9f5e-5d1e-4f4e-9a57-6f7d1d3c2a10
+    status: fix-layout completed
+    failures: 0
+    files: 0
+    failed_nodes: []
+    passes: 1
   contains:
     task_id:
       description: Gluster's rebalance task id.

@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 ---
 module: gluster_volume_drain
 short_description: Move every brick of some hosts out of a GlusterFS volume without losing a file
-version_added: "0.2.0"
+version_added: "0.1.0"
 description:
   - Plans, for each replica or disperse set that holds bricks of the leaving O(hosts), how its data stays
     safe (the planner in C(drain_plan.py)), then acts on it.
@@ -112,6 +112,15 @@ plan:
   description: What happens to each brick of the leaving hosts.
   returned: always
   type: dict
+  sample:
+    remove_sets: []
+    replace:
+      - set: 0
+        old: node3:/bricks/b1/brick
+        new: node4:/bricks/s1/brick
+    data_to_move: 0
+    data_to_heal: 209715200
+    warnings: []
   contains:
     remove_sets:
       description: Sets removed with a data migration (C(set), C(bricks)).
@@ -127,6 +136,10 @@ plan:
     data_to_heal:
       description: Bytes self-heal copies onto the replacing bricks.
       type: int
+    warnings:
+      description: What the plan could not honour (a failure domain shared), in words.
+      type: list
+      elements: str
 heal:
   description: Each wait for heal, as it ended (or where it stood when the module failed).
   returned: always (empty when no brick was replaced)
@@ -154,6 +167,17 @@ commands:
   returned: always
   type: list
   elements: list
+  sample:
+    - - /usr/sbin/gluster
+      - --mode=script
+      - --xml
+      - volume
+      - replace-brick
+      - gv0
+      - node3:/bricks/b1/brick
+      - node4:/bricks/s1/brick
+      - commit
+      - force
 """
 
 import time

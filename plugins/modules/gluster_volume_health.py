@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 ---
 module: gluster_volume_health
 short_description: Tell whether GlusterFS volumes are healthy, degraded or unsafe to change
-version_added: "0.2.0"
+version_added: "0.1.0"
 description:
   - Reads, in XML mode only, C(pool list), C(volume info), and for each started volume C(volume get VOL all),
     C(volume status VOL detail), C(volume status VOL), C(volume heal VOL info summary) (replicated and
@@ -80,6 +80,7 @@ verdict:
   returned: success
   type: str
   choices: [healthy, degraded, unsafe]
+  sample: degraded
 reasons:
   description: "Every finding as C(SUBJECT: REASON), worst volume first."
   returned: success
@@ -92,11 +93,75 @@ peers:
   returned: success
   type: list
   elements: dict
+  sample:
+    - hostname: node2
+      uuid: e1bdcbc9-ad46-4cd2-b8f2-5b6903378063
+      connected: false
+      state: Peer in Cluster
+    - hostname: localhost
+      uuid: 5ce3b234-9c83-451b-861c-2a998baa4118
+      connected: true
+      state: this host
 volumes:
   description: One report per volume.
   returned: success
   type: list
   elements: dict
+  sample:
+    - name: hv
+      type: Replicate
+      status: Started
+      verdict: healthy
+      findings: []
+      bricks:
+        - name: node1:/bricks/hv
+          host: node1
+          path: /bricks/hv
+          host_uuid: 0b182932-fe5a-4f4c-8ddf-c6e339728300
+          set: 0
+          arbiter: false
+          online: true
+          listed: true
+          peer_connected: true
+          size_total: 270553174016
+          size_free: 246663430144
+          free_percent: 91.2
+          inodes_total: 16777216
+          inodes_free: 16357146
+          inodes_free_percent: 97.5
+          heal_reached: true
+          heal_status: Connected
+          heal_pending: 0
+          split_brain: 0
+          possibly_healing: 0
+      sets:
+        - index: 0
+          bricks:
+            - node1:/bricks/hv
+            - node2:/bricks/hv
+            - node3:/bricks/hv
+          online: 3
+          quorum: 2
+          in_quorum: true
+          heal_pending: 0
+          touched: false
+      self_heal:
+        - host: node1
+          host_uuid: 0b182932-fe5a-4f4c-8ddf-c6e339728300
+          online: true
+        - host: node2
+          host_uuid: 809f9917-66e5-48fd-9138-e1449e0c73d5
+          online: true
+        - host: node3
+          host_uuid: d48889f2-f5d0-43b7-9d6f-58fa117bc5a4
+          online: true
+      tasks: []
+      quorum:
+        client: auto
+        server_enabled: false
+        server_met: true
+        server_active: 3
+        server_total: 3
   contains:
     name:
       description: The volume.

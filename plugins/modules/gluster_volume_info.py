@@ -45,19 +45,53 @@ peers:
   returned: always
   type: list
   elements: dict
+  sample:
+    - uuid: e1bdcbc9-ad46-4cd2-b8f2-5b6903378063
+      hostname: node2
+      hostnames:
+        - node2
+      connected: true
+      state: 3
+      state_str: Peer in Cluster
+      local: false
+      in_cluster: true
 exists:
   description: Whether the volume exists.
   returned: always
   type: bool
+  sample: true
 volume:
   description: The volume as in RV(ganeti_gluster.cluster.gluster_volume#module:volume).
   returned: when it exists
   type: dict
+  sample:
+    name: gv0
+    id: 1d1779f0-2d14-4383-8acd-1acb3e82209a
+    status: Started
+    type: Replicate
+    brick_count: 3
+    distribute_count: 1
+    replica_count: 3
+    arbiter_count: 0
+    disperse_count: 0
+    redundancy_count: 0
+    bricks:
+      - node1:/bricks/b1/brick
+      - node2:/bricks/b1/brick
+      - node3:/bricks/b1/brick
+    options:
+      cluster.granular-entry-heal: 'on'
+      nfs.disable: 'on'
 bricks:
   description: Each brick of the volume with its process state (offline when the volume is stopped).
   returned: when it exists
   type: list
   elements: dict
+  sample:
+    - name: node1:/bricks/b1/brick
+      host_uuid: 5ce3b234-9c83-451b-861c-2a998baa4118
+      arbiter: false
+      online: true
   contains:
     name:
       description: The brick as C(HOST:/path).
@@ -75,6 +109,12 @@ rebalance:
   description: The last rebalance of a started, distributed volume, or null when there was none.
   returned: when it exists
   type: dict
+  sample:
+    task_id: fdd67b17-1535-4cfc-9052-2690b31582d4
+    status: fix-layout completed
+    failures: 0
+    files: 0
+    failed_nodes: []
 """
 
 from ansible.module_utils.basic import AnsibleModule
