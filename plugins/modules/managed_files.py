@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 ---
 module: managed_files
 short_description: Keep a set of small text files (and their directories) as given, in one call
-version_added: "0.2.0"
+version_added: "0.1.0"
 description:
   - Reads each file, compares its content and mode with those given, and writes only those that differ,
     each to a temporary file beside it, then renamed over it (C(atomic_move)). Creates the O(directories)
