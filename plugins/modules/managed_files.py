@@ -39,7 +39,17 @@ options:
         type: raw
         default: "0644"
   directories:
-    description: Directories to create first where missing (mode 0755), such as the files' parents.
+    description: Directories to create first where missing (mode 0755), even when no file goes there. The
+      files' parents that are missing are created too.
+    type: list
+    elements: path
+    default: []
+  exclusive:
+    description:
+      - Trees that hold only the given O(files), such as a copy of a collection; any other file under them
+        is removed, then the directories left empty; C(__pycache__) directories, Python's cache of what it
+        imported from there, are left alone. Each must hold at least one of the O(files), which keeps a
+        mistyped path from emptying a tree that is not this task's.
     type: list
     elements: path
     default: []
@@ -47,7 +57,7 @@ attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
-    details: Reports in RV(written) and RV(created_directories) what it would write, and writes nothing.
+    details: Reports in RV(written), RV(created_directories) and RV(removed) what it would change, and changes nothing.
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
@@ -82,6 +92,12 @@ created_directories:
   returned: always
   type: list
   elements: str
+removed:
+  description: Files under O(exclusive) removed (or that would be), as they were not given.
+  returned: always
+  type: list
+  elements: str
+  sample: [/var/lib/ganeti-gluster/collections/ansible_collections/ganeti_gluster/cluster/plugins/modules/old.py]
 """
 
 import os
@@ -120,6 +136,21 @@ def current(path):
     return content, stat.st_mode & 0o7777, (stat.st_uid, stat.st_gid)
 
 
+def inside(path, tree):
+    return os.path.normpath(path).startswith(os.path.normpath(tree) + os.sep)
+
+
+def strays(tree, keep):
+    """Files (and links) under `tree` that are not in `keep`, and its directories, deepest first."""
+    found, directories = [], []
+    for root, dirs, files in os.walk(tree):
+        # Python's own cache of what it imported from the tree: not content, and rebuilt.
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        directories.extend(os.path.join(root, d) for d in dirs)
+        found.extend(p for p in (os.path.join(root, f) for f in files) if p not in keep)
+    return sorted(found), sorted(directories, key=len, reverse=True)
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -134,6 +165,7 @@ def main():
                 },
             },
             "directories": {"type": "list", "elements": "path", "default": []},
+            "exclusive": {"type": "list", "elements": "path", "default": []},
         },
         supports_check_mode=True,
     )
@@ -143,15 +175,21 @@ def main():
     problems += [f"{d}: not an absolute path" for d in module.params["directories"] if not os.path.isabs(d)]
     paths = [f["path"] for f in wanted]
     problems += [f"{p}: given twice" for p in sorted({p for p in paths if paths.count(p) > 1})]
+    for tree in module.params["exclusive"]:
+        if not os.path.isabs(tree) or os.path.normpath(tree) == "/":
+            problems.append(f"exclusive {tree}: not an absolute path below /")
+        elif not any(inside(p, tree) for p in paths):
+            problems.append(f"exclusive {tree}: none of the files goes there; refusing to empty it")
     if problems:
         module.fail_json(msg="; ".join(problems))
 
-    result = {"changed": False, "written": [], "created_directories": []}
+    result = {"changed": False, "written": [], "created_directories": [], "removed": []}
     diffs = []
     owner = (os.geteuid(), os.getegid())
     try:
-        for directory in module.params["directories"]:
-            if not os.path.isdir(directory):
+        parents = [os.path.dirname(p) for p in paths]
+        for directory in dict.fromkeys(module.params["directories"] + sorted(parents, key=len)):
+            if not os.path.isdir(directory) and directory not in result["created_directories"]:
                 result["created_directories"].append(directory)
                 if not module.check_mode:
                     os.makedirs(directory, mode=DIRECTORY_MODE, exist_ok=True)
@@ -172,9 +210,24 @@ def main():
             )
             if not module.check_mode:
                 replace_file(module, path, content, mode=mode, owner=owner)
+        keep = {os.path.normpath(p) for p in paths}
+        for tree in module.params["exclusive"]:
+            if not os.path.isdir(tree):
+                continue
+            found, directories = strays(os.path.normpath(tree), keep)
+            for path in found:
+                before, _mode, _owner = current(path) if not os.path.islink(path) else ("", None, None)
+                result["removed"].append(path)
+                diffs.append({"before_header": path, "after_header": path, "before": before or "", "after": ""})
+                if not module.check_mode:
+                    os.unlink(path)
+            if not module.check_mode:
+                for directory in directories:
+                    if not os.listdir(directory):
+                        os.rmdir(directory)
     except OSError as exc:
         module.fail_json(msg=f"cannot write {exc.filename or 'a file'}: {exc.strerror or exc}", **result)
-    result["changed"] = bool(result["written"] or result["created_directories"])
+    result["changed"] = bool(result["written"] or result["created_directories"] or result["removed"])
     if module._diff:
         result["diff"] = diffs
     module.exit_json(**result)

@@ -64,3 +64,51 @@ def test_bad_modes_and_relative_paths_are_refused_before_any_write(tmp_path):
     assert exit_.failed
     assert exit_.result["msg"] == f"relative/file: not an absolute path; {tmp_path / 'f'}: mode 'rwx' is not octal"
     assert list(tmp_path.iterdir()) == []
+
+
+def tree_args(tmp_path, names, **extra):
+    tree = tmp_path / "copy"
+    return {
+        "files": [{"path": str(tree / name), "content": f"{name}\n"} for name in names],
+        "exclusive": [str(tree)],
+        **extra,
+    }
+
+
+def test_an_exclusive_tree_gets_its_parents_and_loses_files_no_longer_given(tmp_path):
+    first = run_module(managed_files.main, tree_args(tmp_path, ["a/b/one.py", "two.yml"]), []).result
+    assert first["created_directories"] == [str(tmp_path / "copy"), str(tmp_path / "copy" / "a" / "b")]
+    assert (tmp_path / "copy" / "a" / "b" / "one.py").read_text() == "a/b/one.py\n"
+    (tmp_path / "beside").write_text("not in the tree\n")
+    (tmp_path / "copy" / "a" / "__pycache__").mkdir()
+    (tmp_path / "copy" / "a" / "__pycache__" / "one.cpython-311.pyc").write_bytes(b"\x00")
+    checked = run_module(managed_files.main, tree_args(tmp_path, ["two.yml"], _ansible_check_mode=True), []).result
+    assert checked["changed"] and checked["removed"] == [str(tmp_path / "copy" / "a" / "b" / "one.py")]
+    assert (tmp_path / "copy" / "a" / "b" / "one.py").exists()
+    result = run_module(managed_files.main, tree_args(tmp_path, ["two.yml"], _ansible_diff=True), []).result
+    assert result["removed"] == checked["removed"] and result["written"] == []
+    assert result["diff"] == [
+        {
+            "before_header": checked["removed"][0],
+            "after_header": checked["removed"][0],
+            "before": "a/b/one.py\n",
+            "after": "",
+        }
+    ]
+    assert sorted(p.name for p in (tmp_path / "copy").iterdir()) == ["a", "two.yml"]
+    assert [p.name for p in (tmp_path / "copy" / "a").iterdir()] == ["__pycache__"]
+    assert (tmp_path / "beside").exists()
+    assert not run_module(managed_files.main, tree_args(tmp_path, ["two.yml"]), []).result["changed"]
+
+
+def test_an_exclusive_tree_without_a_given_file_is_refused(tmp_path):
+    (tmp_path / "keep").mkdir()
+    (tmp_path / "keep" / "data").write_text("x")
+    args = {"files": [{"path": str(tmp_path / "f"), "content": "x"}], "exclusive": [str(tmp_path / "keep"), "/"]}
+    exit_ = run_module(managed_files.main, args, [])
+    assert exit_.failed
+    assert exit_.result["msg"] == (
+        f"exclusive {tmp_path / 'keep'}: none of the files goes there; refusing to empty it; "
+        "exclusive /: not an absolute path below /"
+    )
+    assert (tmp_path / "keep" / "data").exists() and not (tmp_path / "f").exists()
