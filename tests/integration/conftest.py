@@ -11,8 +11,8 @@ from .lab_helpers import lab, ssh
 # Per host, short: enough to tell a crashed daemon or a lost peer from a product bug.
 SNAPSHOT = (
     "gluster volume status all 2>&1 | grep -v '^-*$' | head -40; "
-    'for f in glustershd glusterd; do echo "== $f.log"; '
-    "tail -n 8 /var/log/glusterfs/$f.log 2>/dev/null; done"
+    'for f in glusterfs/glustershd glusterfs/glusterd ganeti/ganeti-gluster-join; do echo "== $f.log"; '
+    "tail -n 8 /var/log/$f.log 2>/dev/null; done"
 )
 
 

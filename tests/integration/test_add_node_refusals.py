@@ -15,8 +15,8 @@ import time
 
 import pytest
 
+from .ansible_helpers import gluster_xml, run_playbook
 from .ansible_helpers import pool as pool_of
-from .ansible_helpers import run_playbook
 from .lab_helpers import REPO, fresh_lab, lab, lab_state, ssh
 
 pytestmark = pytest.mark.lab
@@ -393,8 +393,33 @@ def test_a_drain_or_a_full_rebalance_join_while_heal_is_pending(pool, tmp_path):
         assert re.search(r"\d+ entries still to heal on a set this run changes; wait for heal", message), message
     finally:
         ssh("node1", "umount /mnt/heal; gluster --mode=script volume set gv0 cluster.self-heal-daemon on")
+        restore_self_heal_daemons()
         ssh("node1", "gluster --mode=script volume heal gv0")
         wait_healed()
+
+
+def self_heal_daemons_down():
+    """Peers (by UUID) of gv0's bricks whose self-heal daemon `volume status` shows offline."""
+    info = gluster_xml("node1", "volume", "info", "gv0")
+    hosts = {b.get("uuid") or b.findtext("hostUuid") for b in info.iterfind(".//brick")}
+    status = gluster_xml("node1", "volume", "status", "gv0", "shd")
+    online = {n.findtext("peerid") for n in status.iterfind(".//node") if n.findtext("status") == "1"}
+    return hosts - online
+
+
+def restore_self_heal_daemons(timeout=30):
+    """Every brick's host with its self-heal daemon running again, as the next tests
+    need. Turned back on, Gluster 10 starts the daemons itself; where one stays down
+    (once on CI, node1's), `volume start force` starts it, as an admin would."""
+    deadline = time.monotonic() + timeout
+    while self_heal_daemons_down() and time.monotonic() < deadline:
+        time.sleep(1)
+    if self_heal_daemons_down():
+        assert ssh("node1", "gluster --mode=script volume start gv0 force").returncode == 0
+        deadline = time.monotonic() + timeout
+        while down := self_heal_daemons_down():
+            assert time.monotonic() < deadline, f"self-heal daemons still down on {down}"
+            time.sleep(1)
 
 
 def wait_healed(timeout=120):
@@ -513,6 +538,8 @@ def test_a_drain_is_refused_before_anything_changes(node4_joined, tmp_path, setu
         for host, command in setup.items():
             out = ssh(host, command.replace("DEV", device))
             assert out.returncode == 0, out.stderr
+        # The pool these refusals start from has every self-heal daemon running.
+        assert not self_heal_daemons_down()
         spare_before = ssh("node3", "getfattr -d -m . -e hex /bricks/b2/brick; ls -A /bricks/b2").stdout
         inventory = write_inventory(tmp_path / "i.yml", node3_bricks=NODE3_SPARE)
         found = refused(node4_joined, inventory, {"remove_nodes": "node4"}, "remove-node.yml")
