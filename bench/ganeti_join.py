@@ -73,9 +73,11 @@ ganeti_master:
 ganeti_nodes:
   hosts:
 {nodes}  vars:
+    ganeti_gluster_disk_hook_project_dir: "{{{{ lab_project_dir }}}}"
+    ganeti_gluster_disk_hook_python: "{{{{ ansible_playbook_python }}}}"
     ganeti_gluster_disk_hook_inventory:
       - "{{{{ lab_state_dir }}}}/inventory-inside.yml"
-      - "{{{{ ganeti_gluster_disk_hook_project_dir }}}}/bench/.ganeti-join-inventory/hosts.yml"
+      - "{{{{ lab_project_dir }}}}/bench/.ganeti-join-inventory/hosts.yml"
 """
     )
 

@@ -553,6 +553,11 @@ class Lab:
             "lab_cluster_name": "labcluster",
             "lab_cluster_address": self.cluster_address,
             "lab_state_dir": str(self.state_dir),
+            # The checkout the lab runs from: the controller's, which the hosts see too.
+            "lab_project_dir": str(HERE.parent),
+            # The hosts cannot reach the package index: the node-add hook's virtualenv
+            # comes from the wheelhouse scripts/setup downloads (an air-gapped site's way).
+            "ganeti_gluster_disk_hook_wheelhouse": str(HERE.parent / ".wheelhouse"),
         }
 
     # -- down ---------------------------------------------------------------

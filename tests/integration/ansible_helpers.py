@@ -4,7 +4,11 @@ cluster state back with the collection's own parsers over SSH."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import tempfile
+from pathlib import Path
 
 import ansible_runner
 
@@ -78,3 +82,19 @@ def run_playbook(
                 if not data.get("ignore_errors"):
                     failures.setdefault(data["host"], data["res"].get("msg", ""))
         return runner.rc, failures
+
+
+def install_built_collection(work: Path) -> Path:
+    """Build the collection's tarball and install it as a user does, under `work`, away
+    from the repo (whose ansible.cfg would find the repo itself): the collections path."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    galaxy = str(Path(sys.executable).with_name("ansible-galaxy"))
+
+    def run(*args):
+        out = subprocess.run([galaxy, "collection", *args], cwd=work, env=env, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+
+    run("build", "--output-path", str(work / "build"), str(REPO))
+    (archive,) = (work / "build").glob("*.tar.gz")
+    run("install", "-p", str(work / "installed"), str(archive))
+    return work / "installed"

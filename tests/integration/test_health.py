@@ -22,7 +22,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli
     rebalance_process_unanswered,
 )
 
-from .ansible_helpers import gluster_xml
+from .ansible_helpers import gluster_xml, install_built_collection
 from .fault_lab import LAB_HOSTS, cluster_state, peers, play, pool_healthy, wait_until
 from .lab_helpers import REPO, fresh_lab, ssh
 
@@ -215,19 +215,7 @@ def test_a_running_rebalance_makes_it_degraded(pool):
 def test_the_installed_collection_runs_its_playbooks_by_name(pool):
     # As a user who installed the built collection runs it: by its name, from elsewhere,
     # with only the installed copy on the collections path.
-    build, installed = pool / "build", pool / "installed"
-    galaxy = str(Path(sys.executable).with_name("ansible-galaxy"))
-    # Away from the repo: its ansible.cfg would find the repo itself already installed.
-    away = {"cwd": pool, "env": {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}}
-    out = subprocess.run(
-        [galaxy, "collection", "build", "--output-path", str(build), str(REPO)], capture_output=True, text=True, **away
-    )
-    assert out.returncode == 0, out.stderr
-    (archive,) = build.glob("*.tar.gz")
-    out = subprocess.run(
-        [galaxy, "collection", "install", "-p", str(installed), str(archive)], capture_output=True, text=True, **away
-    )
-    assert out.returncode == 0, out.stderr
+    installed = install_built_collection(pool)
     assert (installed / "ansible_collections" / "ganeti_gluster" / "cluster" / "playbooks" / "health.yml").is_file()
     report = pool / "installed-report.json"
     out = subprocess.run(

@@ -137,14 +137,14 @@ def env(node="node4", master="node1", **extra):
 
 
 def test_not_on_the_master_it_logs_and_exits_0(hook, tmp_path, monkeypatch):
-    monkeypatch.setattr(hook, "host_helpers", lambda project: helpers(me="node2"))
+    monkeypatch.setattr(hook, "host_helpers", lambda config: helpers(me="node2"))
     config = write_config(tmp_path)
     assert hook.main(env(), config) == 0
     assert "this host is not the master (node1)" in (tmp_path / "log" / "join.log").read_text()
 
 
 def test_a_playbooks_marker_makes_it_stand_aside(hook, tmp_path, monkeypatch):
-    monkeypatch.setattr(hook, "host_helpers", lambda project: helpers(me="node1"))
+    monkeypatch.setattr(hook, "host_helpers", lambda config: helpers(me="node1"))
     monkeypatch.setattr(hook, "join", lambda *a: pytest.fail("the hook joined a node a playbook is joining"))
     config = write_config(tmp_path)
     (tmp_path / "data" / "joining").mkdir(parents=True)
@@ -191,7 +191,7 @@ class FakeRunnerApi:
 @pytest.fixture
 def on_master(hook, monkeypatch):
     """Run as the master node1; put back the environment the join sets for Ansible."""
-    monkeypatch.setattr(hook, "host_helpers", lambda project: helpers(me="node1"))
+    monkeypatch.setattr(hook, "host_helpers", lambda config: helpers(me="node1"))
     saved = dict(os.environ)
     yield
     os.environ.clear()

@@ -58,6 +58,9 @@ MARKER_MAX_AGE = 3600
 DEFAULTS = {
     "playbook": "playbooks/add-node.yml",
     "inventory": [],
+    # Where ansible_collections/ lives: the role's copy of the collection; empty for a
+    # checkout of the project, whose collections/ dir holds it.
+    "collections_path": "",
     "extra_vars": {},
     "group": "gluster_pool",
     "log_file": "/var/log/ganeti/ganeti-gluster-join.log",
@@ -130,10 +133,15 @@ def import_runner():
     return ansible_runner
 
 
-def host_helpers(project_dir):
+def collections_path(config):
+    """The directory that holds ansible_collections/ganeti_gluster/cluster for this project."""
+    return config["collections_path"] or os.path.join(config["project_dir"], "collections")
+
+
+def host_helpers(config):
     """The collection's hosts module (plugins/module_utils/hosts.py), from the project the
     hook runs: one answer to "are these two names one host?" for the playbooks and the hook."""
-    collections = os.path.join(project_dir, "collections")
+    collections = collections_path(config)
     if collections not in sys.path:
         sys.path.insert(0, collections)
     try:
@@ -362,6 +370,8 @@ def join(node, config, environ, ansible_runner, deadline):
     cfg = os.path.join(config["project_dir"], "ansible.cfg")
     if os.path.isfile(cfg):
         env["ANSIBLE_CONFIG"] = cfg
+    if config["collections_path"]:
+        env["ANSIBLE_COLLECTIONS_PATH"] = config["collections_path"]
     os.environ.update(env)
 
     statuses = []
@@ -390,9 +400,19 @@ def join(node, config, environ, ansible_runner, deadline):
         log.error("cannot read the inventory %s: %s", config["inventory"], (error or inventory or "").strip())
         print(f"ganeti-gluster: cannot read the inventory; see {config['log_file']}")
         return NOT_SET_UP
-    host = inventory_host(node, inventory, config["group"], host_helpers(config["project_dir"]), environ)
+    host = inventory_host(node, inventory, config["group"], host_helpers(config), environ)
     if host is None:
-        log.info("%s is not in the group %s of %s: nothing to join", node, config["group"], config["inventory"])
+        # A node declared after the role last rendered the inventory, or one meant for
+        # VMs only: say so where the admin looks, and join nothing.
+        log.warning(
+            "%s is not in the group %s of %s: nothing joined. If it should hold bricks, declare it there "
+            "(in your inventory, then run site.yml to renew this one) and run add-node.yml -e add_nodes=%s",
+            node,
+            config["group"],
+            config["inventory"],
+            node,
+        )
+        print(f"ganeti-gluster: {node} is not in the group {config['group']} of the hook's inventory; not joined")
         return DONE
 
     runs_dir = os.path.join(config["data_dir"], "runs")
@@ -469,7 +489,7 @@ def main(environ=None, config_path=CONFIG_FILE, started=None):
         return NOT_SET_UP
     setup_logging(config["log_file"])
     try:
-        hosts = host_helpers(config["project_dir"])
+        hosts = host_helpers(config)
     except HookSetupError as exc:
         log.error("node add of %s: %s", node, exc)
         print(f"ganeti-gluster: {exc}")

@@ -1,0 +1,140 @@
+"""The collection as users get it: the built tarball installed into a collections path of
+its own, its playbooks run by name from elsewhere, and the node-add hook laid by the role
+with every default, on hosts that cannot see the controller's checkout, its Python or the
+installed copy (a tmpfs over each inside every host; /tmp is a host's own). Then a plain
+`gnt-node add node4` on the master joins node4 to the pool through the hook."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+
+import ansible_runner
+import pytest
+from ansible import release as ansible_release
+
+from .ansible_helpers import install_built_collection, pool, volume_info
+from .lab_helpers import REPO, fresh_lab, lab, ssh
+
+pytestmark = pytest.mark.lab
+
+LAB_HOSTS = REPO / "inventory" / "lab" / "lab_hosts"
+HOOK_PYTHON = "/var/lib/ganeti-gluster/venv/bin/python3"
+CORE_VERSION = ansible_release.__version__
+INVENTORY = """\
+gluster_pool:
+  hosts:
+    node1:
+    node2:
+    node3:
+    # Declared before it exists, as the hook's inventory needs: a client of the
+    # volume, for VMs, with no brick of its own.
+    node4:
+      gluster_pool_bricks: []
+  vars:
+    gluster_pool_volume: gv0
+    gluster_pool_replica: 3
+    gluster_pool_bricks:
+      - {path: /bricks/b1/brick, device: "{{ lab_block_devices[0] }}"}
+ganeti_master:
+  hosts:
+    node1:
+ganeti_nodes:
+  hosts:
+    node1:
+    node2:
+    node3:
+    node4:
+"""
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """The lab with Ganeti initialised on node1, and the collection built and installed
+    under the controller's /tmp (pytest's; no host sees it): (collections path, work dir)."""
+    work = tmp_path_factory.mktemp("installed")
+    collections = install_built_collection(work)
+    (work / "hosts.yml").write_text(INVENTORY)
+    with fresh_lab(4):
+        rc, stats = play(collections, work, str(REPO / "molecule" / "shared" / "ganeti-init.yml"))
+        assert rc == 0, stats
+        for host in ("node1", "node2", "node3", "node4"):
+            # The checkout holds the controller's Python (.venv) too.
+            out = lab("exec", host, "--", "mount", "-t", "tmpfs", "-o", "size=1M", "tmpfs", str(REPO))
+            assert out.returncode == 0, out.stderr
+            assert ssh(host, f"test -e {REPO}/galaxy.yml || test -e {sys.executable}").returncode == 1
+        yield collections, work
+
+
+def play(collections, work, playbook, limit=None, extravars=None):
+    """ansible-playbook by name (or a path), from `work`, with only the installed copy on
+    the collections path: (rc, stats), or (rc, failures)."""
+    with tempfile.TemporaryDirectory() as private_dir:
+        runner = ansible_runner.run(
+            private_data_dir=private_dir,
+            project_dir=str(work),
+            playbook=playbook,
+            cmdline=f"--inventory={LAB_HOSTS} --inventory={work / 'hosts.yml'}",
+            limit=limit,
+            extravars=extravars or {},
+            envvars={"ANSIBLE_COLLECTIONS_PATH": str(collections), "ANSIBLE_HOST_KEY_CHECKING": "true"},
+            quiet=True,
+        )
+        failed = [
+            f"{e['event_data'].get('host')}: {e['event_data'].get('task')}: {e['event_data']['res'].get('msg')}"
+            for e in runner.events
+            if e.get("event") in ("runner_on_failed", "runner_on_unreachable")
+            and not e["event_data"].get("ignore_errors")
+        ]
+        changed = [
+            f"{e['event_data'].get('host')}: {e['event_data'].get('task')}"
+            for e in runner.events
+            if e.get("event") == "runner_on_ok" and e["event_data"]["res"].get("changed")
+        ]
+        return runner.rc, failed or {**runner.stats, "changed_tasks": changed}
+
+
+def test_site_from_the_installed_collection_lays_the_hook_and_gnt_node_add_joins_through_it(installed):
+    collections, work = installed
+    rc, stats = play(collections, work, "ganeti_gluster.cluster.site", limit="node1,node2,node3")
+    assert rc == 0, stats
+    # What the hook runs is the role's own, on every master candidate.
+    candidates = ssh("node1", "gnt-node list --no-headers -o name,master_candidate").stdout.split("\n")
+    assert len([line for line in candidates if line.strip().endswith("Y")]) == 3, candidates
+    for host in ("node1", "node2", "node3"):
+        shebang = ssh(host, "head -1 /etc/ganeti/hooks/node-add-post.d/50-ganeti-gluster-join").stdout.strip()
+        assert shebang == f"#!{HOOK_PYTHON}"
+        version = "import ansible_runner, ansible.release; print(ansible.release.__version__)"
+        out = ssh(host, f"{HOOK_PYTHON} -c '{version}'")
+        assert (out.returncode, out.stdout.strip()) == (0, CORE_VERSION), out.stderr
+        copy = "/var/lib/ganeti-gluster/collections/ansible_collections/ganeti_gluster/cluster"
+        assert ssh(host, f"test -f {copy}/playbooks/add-node.yml && test -f {copy}/MANIFEST.json").returncode == 0
+    # A second run changes nothing, the hook's copy and virtualenv included.
+    rc, stats = play(collections, work, "ganeti_gluster.cluster.site", limit="node1,node2,node3")
+    assert rc == 0 and not any(stats["changed"].values()), stats["changed_tasks"]
+
+    # The hook's inventory already knows node4, declared before it exists.
+    listed = ssh("node1", f"{HOOK_PYTHON[:-7]}ansible-inventory -i /var/lib/ganeti-gluster/inventory.yml --list")
+    assert listed.returncode == 0, listed.stderr
+    rendered = ssh("node1", "cat /var/lib/ganeti-gluster/inventory.yml").stdout
+    assert "node4" in json.loads(listed.stdout).get("gluster_pool", {}).get("hosts", []), (rendered, listed.stderr)
+    # As an admin does it: the master's key on node4 (as Ganeti needs), then gnt-node add.
+    key = ssh("node1", "cat /root/.ssh/id_rsa.pub").stdout.strip()
+    assert ssh("node4", f"echo '{key}' >> /root/.ssh/authorized_keys").returncode == 0
+    out = ssh("node1", "gnt-node add --no-ssh-key-check node4", timeout=900)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "node4" in ssh("node1", "gnt-node list --no-headers -o name").stdout.split()
+    peers = {p.hostname: p for p in pool("node1") if not p.is_local}
+    joined = ssh("node1", "tail -5 /var/log/ganeti/ganeti-gluster-join.log").stdout
+    assert "node4" in peers and peers["node4"].in_cluster and peers["node4"].connected, joined
+    # The Ganeti side on node4 too: the master's file-storage-paths, with the gluster
+    # storage dir, and the hook laid there (a new master candidate) from the master's copy.
+    paths = {h: ssh(h, "cat /etc/ganeti/file-storage-paths").stdout for h in ("node1", "node4")}
+    assert paths["node4"] == paths["node1"] and "/var/run/ganeti/gluster" in paths["node4"], paths
+    shebang = ssh("node4", "head -1 /etc/ganeti/hooks/node-add-post.d/50-ganeti-gluster-join").stdout.strip()
+    assert shebang == f"#!{HOOK_PYTHON}"
+    assert ssh("node4", f"{HOOK_PYTHON} -c 'import ansible_runner'").returncode == 0
+    # The hook's run, with its artifacts on the master.
+    assert ssh("node1", "ls /var/lib/ganeti-gluster/runs | grep -c node4").stdout.strip() == "1"
+    assert [b.name for b in volume_info("node1", "gv0").bricks] == [f"node{i}:/bricks/b1/brick" for i in (1, 2, 3)]
