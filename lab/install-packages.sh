@@ -13,6 +13,7 @@ packages=(
     python3 python3-apt
     python3-venv                # the project's own virtualenv (scripts/setup)
     socat
+    shellcheck                  # ansible-test sanity's shellcheck test (scripts/test)
 )
 
 missing=()
