@@ -93,7 +93,8 @@ created_directories:
   type: list
   elements: str
 removed:
-  description: Files under O(exclusive) removed (or that would be), as they were not given.
+  description: Files under O(exclusive) removed (or that would be), as they were not given, then the
+    directories left empty (with a final C(/)).
   returned: always
   type: list
   elements: str
@@ -146,7 +147,8 @@ def strays(tree, keep):
     for root, dirs, files in os.walk(tree):
         # Python's own cache of what it imported from the tree: not content, and rebuilt.
         dirs[:] = [d for d in dirs if d != "__pycache__"]
-        directories.extend(os.path.join(root, d) for d in dirs)
+        # A link to a directory is an entry of its parent, never walked into nor removed.
+        directories.extend(p for p in (os.path.join(root, d) for d in dirs) if not os.path.islink(p))
         found.extend(p for p in (os.path.join(root, f) for f in files) if p not in keep)
     return sorted(found), sorted(directories, key=len, reverse=True)
 
@@ -221,9 +223,13 @@ def main():
                 diffs.append({"before_header": path, "after_header": path, "before": before or "", "after": ""})
                 if not module.check_mode:
                     os.unlink(path)
-            if not module.check_mode:
-                for directory in directories:
-                    if not os.listdir(directory):
+            # Deepest first: a directory whose entries all go goes too (in check mode, would).
+            going = set(found)
+            for directory in directories:
+                if all(os.path.join(directory, entry) in going for entry in os.listdir(directory)):
+                    going.add(directory)
+                    result["removed"].append(directory + os.sep)
+                    if not module.check_mode:
                         os.rmdir(directory)
     except OSError as exc:
         module.fail_json(msg=f"cannot write {exc.filename or 'a file'}: {exc.strerror or exc}", **result)

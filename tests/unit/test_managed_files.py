@@ -83,7 +83,9 @@ def test_an_exclusive_tree_gets_its_parents_and_loses_files_no_longer_given(tmp_
     (tmp_path / "copy" / "a" / "__pycache__").mkdir()
     (tmp_path / "copy" / "a" / "__pycache__" / "one.cpython-311.pyc").write_bytes(b"\x00")
     checked = run_module(managed_files.main, tree_args(tmp_path, ["two.yml"], _ansible_check_mode=True), []).result
-    assert checked["changed"] and checked["removed"] == [str(tmp_path / "copy" / "a" / "b" / "one.py")]
+    # b goes with its one file; a keeps Python's cache, and stays.
+    gone = [str(tmp_path / "copy" / "a" / "b" / "one.py"), str(tmp_path / "copy" / "a" / "b") + "/"]
+    assert checked["changed"] and checked["removed"] == gone
     assert (tmp_path / "copy" / "a" / "b" / "one.py").exists()
     result = run_module(managed_files.main, tree_args(tmp_path, ["two.yml"], _ansible_diff=True), []).result
     assert result["removed"] == checked["removed"] and result["written"] == []
@@ -96,6 +98,10 @@ def test_an_exclusive_tree_gets_its_parents_and_loses_files_no_longer_given(tmp_
         }
     ]
     assert sorted(p.name for p in (tmp_path / "copy").iterdir()) == ["a", "two.yml"]
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "copy" / "link").symlink_to(tmp_path / "elsewhere")
+    linked = run_module(managed_files.main, tree_args(tmp_path, ["two.yml"]), []).result
+    assert not linked["changed"] and (tmp_path / "copy" / "link").is_symlink()
     assert [p.name for p in (tmp_path / "copy" / "a").iterdir()] == ["__pycache__"]
     assert (tmp_path / "beside").exists()
     assert not run_module(managed_files.main, tree_args(tmp_path, ["two.yml"]), []).result["changed"]
