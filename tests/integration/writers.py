@@ -42,6 +42,10 @@ with open(state, "w") as f:
 # lab with QEMU 7.2), so the gfapi writer is one qemu-io with its commands on the command
 # line: GFAPI_WRITES writes with a pause between them, over a minute in all, over one open.
 # A test asserts it still ran when the change it watches ended (gfapi_running).
+# Each write is flushed before qemu-io reports it (writethrough), as a guest's
+# acknowledged durable write. With writeback (qemu-io's default) the image came
+# out unlike the writes on the volume and on every brick twice on CI, with no
+# write reported failed: write-behind acknowledges writes before any brick has them.
 GFAPI_WRITES = 2400
 GFAPI_PAUSE_MS = 25
 
@@ -98,7 +102,7 @@ class Writers:
         assert out.returncode == 0, out.stderr
         out = ssh(
             self.gfapi_host,
-            f'nohup sh -c "qemu-io -f raw {commands} {self.url}; touch /run/gfapi-writer.done" '
+            f'nohup sh -c "qemu-io -f raw -t writethrough {commands} {self.url}; touch /run/gfapi-writer.done" '
             "</dev/null >/run/gfapi-writer.log 2>&1 &",
         )
         assert out.returncode == 0, out.stderr
