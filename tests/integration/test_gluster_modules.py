@@ -334,7 +334,11 @@ def test_drain_replaces_a_brick_whose_set_stays_and_heal_ends_under_vm_writes(de
     assert fuse_written > 0 and gfapi_written > 0
     assert writers.fuse_file_is_exact(fuse_written, new_set) == {"volume": True, **dict.fromkeys(new_set, True)}
     exact = writers.gfapi_file_is_exact(gfapi_written, new_set)
-    assert exact == {"volume": True, **dict.fromkeys(new_set, True)}, (exact, writers.gfapi_read_output)
+    assert exact == {"volume": True, **dict.fromkeys(new_set, True)}, (
+        exact,
+        writers.gfapi_unlike,
+        writers.gfapi_read_output,
+    )
     assert ssh("node1", "umount /mnt/writers").returncode == 0
     now = checksums("gv0")
     assert {k: v for k, v in now.items() if k.startswith("./d/")} == files and len(files) == 60

@@ -43,9 +43,10 @@ with open(state, "w") as f:
 # line: GFAPI_WRITES writes with a pause between them, over a minute in all, over one open.
 # A test asserts it still ran when the change it watches ended (gfapi_running).
 # Each write is flushed before qemu-io reports it (writethrough), as a guest's
-# acknowledged durable write. With writeback (qemu-io's default) the image came
-# out unlike the writes on the volume and on every brick twice on CI, with no
-# write reported failed: write-behind acknowledges writes before any brick has them.
+# acknowledged durable write. qemu-io reports on stdout (buffered when it is a file)
+# and gfapi logs on stderr (unbuffered): sharing one file, a log line written during
+# a replace-brick lands inside a buffered "wrote" line, one write goes uncounted and
+# the known image is wrong on every copy (seen twice on CI). They go to two files.
 GFAPI_WRITES = 2400
 GFAPI_PAUSE_MS = 25
 
@@ -103,7 +104,7 @@ class Writers:
         out = ssh(
             self.gfapi_host,
             f'nohup sh -c "qemu-io -f raw -t writethrough {commands} {self.url}; touch /run/gfapi-writer.done" '
-            "</dev/null >/run/gfapi-writer.log 2>&1 &",
+            "</dev/null >/run/gfapi-writer.out 2>/run/gfapi-writer.err &",
         )
         assert out.returncode == 0, out.stderr
 
@@ -123,9 +124,9 @@ class Writers:
         out = ssh(
             self.gfapi_host,
             "for i in $(seq 1 600); do [ -e /run/gfapi-writer.done ] && break; sleep 0.2; done; "
-            "test -e /run/gfapi-writer.done && grep -c '^wrote 65536/65536' /run/gfapi-writer.log; "
-            "grep -c '^write failed' /run/gfapi-writer.log || true; "
-            "grep -m 5 -i 'failed' /run/gfapi-writer.log || true",
+            "test -e /run/gfapi-writer.done && grep -c '^wrote 65536/65536' /run/gfapi-writer.out; "
+            "grep -c '^write failed' /run/gfapi-writer.out || true; "
+            "grep -m 5 -i 'failed' /run/gfapi-writer.out /run/gfapi-writer.err || true",
             timeout=180,
         )
         # qemu-io reports a failed write as "write failed: ERROR"; gfapi's own log lines
@@ -147,21 +148,39 @@ class Writers:
 
     def gfapi_file_is_exact(self, written, bricks):
         """sha256 of the gfapi image read back through gfapi (qemu-img convert, a fresh
-        client) and on each of `bricks`, each against the one the writes make; what the
-        read printed is kept in self.gfapi_read_output for the assertion's message."""
+        client) and on each of `bricks`, each against the one the writes make. For the
+        assertion's message, self.gfapi_read_output keeps what the read printed and
+        self.gfapi_unlike, for each copy that differs, its first blocks unlike the writes."""
         want = hashlib.sha256(expected(written)).hexdigest()
-        out = ssh(
-            self.gfapi_host,
-            f"qemu-img convert -f raw -O raw {self.url} /run/gfapi-check.img && "
-            "sha256sum /run/gfapi-check.img; rm -f /run/gfapi-check.img",
-            timeout=120,
-        )
+        copy = "/run/gfapi-check.img"
+        out = ssh(self.gfapi_host, f"qemu-img convert -f raw -O raw {self.url} {copy} && sha256sum {copy}", timeout=120)
         self.gfapi_read_output = (out.returncode, out.stdout, out.stderr)
+        self.gfapi_unlike = {}
         seen = {"volume": out.returncode == 0 and out.stdout.split()[:1] == [want]}
+        if out.returncode == 0 and not seen["volume"]:
+            self.gfapi_unlike["volume"] = self._blocks_unlike(self.gfapi_host, copy, written)
+        ssh(self.gfapi_host, f"rm -f {copy}")
         for brick in bricks:
             host, path = brick.split(":", 1)
             seen[brick] = self._sha(host, f"{path}/{self.gfapi_file}") == want
+            if not seen[brick]:
+                self.gfapi_unlike[brick] = self._blocks_unlike(host, f"{path}/{self.gfapi_file}", written)
         return seen
+
+    @staticmethod
+    def _blocks_unlike(host, path, written):
+        """Up to 8 (block, byte it holds or None when mixed, byte the writes leave) that differ."""
+        script = (
+            "import sys\n"
+            f"f = open(sys.argv[1], 'rb')\nfor _ in range({BLOCKS}):\n"
+            f"    b = f.read({BLOCK})\n    print(b[0] if b and b == b[:1] * {BLOCK} else -1)\n"
+        )
+        out = ssh(host, f'python3 -c "{script}" {path}', timeout=120)
+        if out.returncode != 0:
+            return out.stderr
+        held = [None if int(v) < 0 else int(v) for v in out.stdout.split()]
+        want = [last_pattern(written, slot) or 0 for slot in range(BLOCKS)]
+        return [(slot, held[slot], want[slot]) for slot in range(BLOCKS) if held[slot] != want[slot]][:8]
 
     @staticmethod
     def _sha(host, path):
