@@ -1,8 +1,9 @@
 """The collection as users get it: the built tarball installed into a collections path of
 its own, its playbooks run by name from elsewhere, and the node-add hook laid by the role
 with every default, on hosts that cannot see the controller's checkout, its Python or the
-installed copy (a tmpfs over each inside every host; /tmp is a host's own). Then a plain
-`gnt-node add node4` on the master joins node4 to the pool through the hook."""
+installed copy (a tmpfs over each inside every host; /tmp is a host's own). Then, with the
+master failed over to another candidate since, a plain `gnt-node add node4` on it joins
+node4 to the pool through the hook."""
 
 from __future__ import annotations
 
@@ -119,22 +120,27 @@ def test_site_from_the_installed_collection_lays_the_hook_and_gnt_node_add_joins
     assert listed.returncode == 0, listed.stderr
     rendered = ssh("node1", "cat /var/lib/ganeti-gluster/inventory.yml").stdout
     assert "node4" in json.loads(listed.stdout).get("gluster_pool", {}).get("hosts", []), (rendered, listed.stderr)
-    # As an admin does it: the master's key on node4 (as Ganeti needs), then gnt-node add.
-    key = ssh("node1", "cat /root/.ssh/id_rsa.pub").stdout.strip()
-    assert ssh("node4", f"echo '{key}' >> /root/.ssh/authorized_keys").returncode == 0
-    out = ssh("node1", "gnt-node add --no-ssh-key-check node4", timeout=900)
+    # The master moves to node2 after site.yml rendered the hook's inventory (it names
+    # node1 in ganeti_master): the hook on node2 runs the join with node2 as master.
+    out = ssh("node2", "gnt-cluster master-failover", timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "node4" in ssh("node1", "gnt-node list --no-headers -o name").stdout.split()
+    assert ssh("node1", "gnt-cluster getmaster").stdout.strip() == "node2"
+    # As an admin does it: the master's key on node4 (as Ganeti needs), then gnt-node add.
+    key = ssh("node2", "cat /root/.ssh/id_rsa.pub").stdout.strip()
+    assert ssh("node4", f"echo '{key}' >> /root/.ssh/authorized_keys").returncode == 0
+    out = ssh("node2", "gnt-node add --no-ssh-key-check node4", timeout=900)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "node4" in ssh("node2", "gnt-node list --no-headers -o name").stdout.split()
     peers = {p.hostname: p for p in pool("node1") if not p.is_local}
-    joined = ssh("node1", "tail -5 /var/log/ganeti/ganeti-gluster-join.log").stdout
+    joined = ssh("node2", "tail -5 /var/log/ganeti/ganeti-gluster-join.log").stdout
     assert "node4" in peers and peers["node4"].in_cluster and peers["node4"].connected, joined
     # The Ganeti side on node4 too: the master's file-storage-paths, with the gluster
     # storage dir, and the hook laid there (a new master candidate) from the master's copy.
-    paths = {h: ssh(h, "cat /etc/ganeti/file-storage-paths").stdout for h in ("node1", "node4")}
-    assert paths["node4"] == paths["node1"] and "/var/run/ganeti/gluster" in paths["node4"], paths
+    paths = {h: ssh(h, "cat /etc/ganeti/file-storage-paths").stdout for h in ("node2", "node4")}
+    assert paths["node4"] == paths["node2"] and "/var/run/ganeti/gluster" in paths["node4"], paths
     shebang = ssh("node4", "head -1 /etc/ganeti/hooks/node-add-post.d/50-ganeti-gluster-join").stdout.strip()
     assert shebang == f"#!{HOOK_PYTHON}"
     assert ssh("node4", f"{HOOK_PYTHON} -c 'import ansible_runner'").returncode == 0
     # The hook's run, with its artifacts on the master.
-    assert ssh("node1", "ls /var/lib/ganeti-gluster/runs | grep -c node4").stdout.strip() == "1"
+    assert ssh("node2", "ls /var/lib/ganeti-gluster/runs | grep -c node4").stdout.strip() == "1"
     assert [b.name for b in volume_info("node1", "gv0").bricks] == [f"node{i}:/bricks/b1/brick" for i in (1, 2, 3)]

@@ -53,7 +53,9 @@ def helpers(me="node1", resolver=None):
 
 def test_inventory_host_finds_the_node_by_exact_name_or_address_in_the_group_and_its_children(hook):
     def find(node, **environ):
-        return hook.inventory_host(node, INVENTORY, "gluster_pool", helpers(), environ)
+        return hook.inventory_host(
+            node, INVENTORY, "gluster_pool", helpers(), hook.node_identity(real_hosts, node, environ)
+        )
 
     assert find("node4.example.net") == "node4.example.net"
     assert find("node2.example.net", GANETI_NODE_PIP="10.0.0.2") == "node2"  # by address
@@ -67,7 +69,16 @@ def test_inventory_host_finds_the_node_by_exact_name_or_address_in_the_group_and
 def test_two_inventory_hosts_for_one_node_are_refused(hook):
     inventory = {"gluster_pool": {"hosts": ["node2", "10.0.0.2"]}}
     with pytest.raises(hook.HookSetupError, match=r"matches more than one host of the group gluster_pool"):
-        hook.inventory_host("node2.example.net", inventory, "gluster_pool", helpers(), {"GANETI_NODE_PIP": "10.0.0.2"})
+        wanted = hook.node_identity(real_hosts, "node2.example.net", {"GANETI_NODE_PIP": "10.0.0.2"})
+        hook.inventory_host("node2.example.net", inventory, "gluster_pool", helpers(), wanted)
+
+
+def test_the_masters_addresses_come_from_ganetis_ssconf(hook, tmp_path):
+    (tmp_path / "ssconf_node_primary_ips").write_text("node1.example.net 10.0.0.1\nnode2.example.net 10.0.0.2\n")
+    (tmp_path / "ssconf_node_secondary_ips").write_text("node2.example.net 10.1.0.2\n")
+    assert hook.ssconf_node_addresses("node2.example.net", str(tmp_path)) == ["10.0.0.2", "10.1.0.2"]
+    assert hook.ssconf_node_addresses("node9", str(tmp_path)) == []
+    assert hook.ssconf_node_addresses("node1", str(tmp_path / "none")) == []
 
 
 def test_failures_lists_failed_and_unreachable_results_but_not_ignored_ones(hook):
@@ -226,6 +237,25 @@ def test_the_run_gets_what_is_left_of_the_hooks_deadline(hook, tmp_path, monkeyp
     # As if the hook had waited 200 s for the lock already.
     assert hook.main(env(), config, started=time.monotonic() - 200) == 0
     assert hook.HOOK_DEADLINE - 205 <= api.runs[0]["timeout"] <= hook.HOOK_DEADLINE - 200
+
+
+def test_the_run_names_the_master_the_hook_runs_on_after_a_master_failover(hook, tmp_path, monkeypatch, on_master):
+    # Rendered while node2 was master; node1 is now (gnt-cluster master-failover).
+    inventory = {
+        "gluster_pool": {"hosts": ["node1", "node2", "node4"]},
+        "ganeti_nodes": {"hosts": ["node1", "node2", "node4"]},
+        "ganeti_master": {"hosts": ["node2"]},
+    }
+    api = runner_api(monkeypatch)
+    monkeypatch.setattr(api, "get_inventory", lambda **kwargs: (inventory, ""))
+    assert hook.main(env(master="node1"), write_config(tmp_path)) == 0
+    assert api.runs[0]["extravars"]["ganeti_gluster_disk_master"] == "node1"
+    # A master the inventory does not have: the run keeps the inventory's, and the log says so.
+    api.runs.clear()
+    inventory["ganeti_nodes"]["hosts"].remove("node1")
+    assert hook.main(env(master="node1"), write_config(tmp_path)) == 0
+    assert "ganeti_gluster_disk_master" not in api.runs[0]["extravars"]
+    assert "the master node1 is not in the group ganeti_nodes" in log_of(tmp_path)
 
 
 def test_a_run_that_outlasts_its_timeout_is_logged_as_such_and_exits_3(hook, tmp_path, monkeypatch, on_master, capsys):

@@ -41,6 +41,7 @@ import pwd
 import shutil
 import signal
 import sys
+import tempfile
 import time
 
 CONFIG_FILE = "/etc/ganeti/ganeti-gluster-join.json"
@@ -55,6 +56,7 @@ DONE, FAILED, NOT_SET_UP, RUN_TIMED_OUT, LOCK_BUSY = 0, 1, 2, 3, 4
 # A marker older than this was left by a playbook run that died; it no longer
 # means a playbook is joining the node.
 MARKER_MAX_AGE = 3600
+SSCONF_DIR = "/var/lib/ganeti"
 DEFAULTS = {
     "playbook": "playbooks/add-node.yml",
     "inventory": [],
@@ -63,6 +65,8 @@ DEFAULTS = {
     "collections_path": "",
     "extra_vars": {},
     "group": "gluster_pool",
+    # Where the master is looked for: the run names it (ganeti_gluster_disk_master).
+    "ganeti_group": "ganeti_nodes",
     "log_file": "/var/log/ganeti/ganeti-gluster-join.log",
     "data_dir": "/var/lib/ganeti-gluster",
     "keep_runs": 20,
@@ -156,6 +160,15 @@ def node_identity(hosts, node, environ):
     return hosts.identity([node], [environ.get("GANETI_NODE_PIP"), environ.get("GANETI_NODE_SIP")])
 
 
+def ssconf_node_addresses(node, ssconf_dir=SSCONF_DIR):
+    """`node`'s primary and secondary IPs as Ganeti's ssconf files on this node list them."""
+    found = []
+    for name in ("ssconf_node_primary_ips", "ssconf_node_secondary_ips"):
+        with contextlib.suppress(OSError), open(os.path.join(ssconf_dir, name), encoding="utf-8") as lines:
+            found += [fields[1] for fields in map(str.split, lines) if len(fields) == 2 and fields[0] == node]
+    return found
+
+
 def group_hosts(inventory, group):
     """Hosts of `group` and its children in `ansible-inventory --list` output."""
     hosts, pending, seen = set(), [group], set()
@@ -170,11 +183,10 @@ def group_hosts(inventory, group):
     return hosts
 
 
-def inventory_host(node, inventory, group, hosts, environ):
+def inventory_host(node, inventory, group, hosts, wanted):
     """The inventory name of Ganeti's `node` in `group`, or None: the host one of whose
     names (inventory name, ansible_host, ganeti_gluster_disk_node_name) is the node's name
-    or resolves to its primary or secondary IP. Two such hosts are an error."""
-    wanted = node_identity(hosts, node, environ)
+    or resolves to one of its IPs (`wanted`, its identity). Two such hosts are an error."""
     hostvars = (inventory.get("_meta") or {}).get("hostvars") or {}
     found = []
     for host in sorted(group_hosts(inventory, group)):
@@ -400,7 +412,8 @@ def join(node, config, environ, ansible_runner, deadline):
         log.error("cannot read the inventory %s: %s", config["inventory"], (error or inventory or "").strip())
         print(f"ganeti-gluster: cannot read the inventory; see {config['log_file']}")
         return NOT_SET_UP
-    host = inventory_host(node, inventory, config["group"], host_helpers(config), environ)
+    hosts = host_helpers(config)
+    host = inventory_host(node, inventory, config["group"], hosts, node_identity(hosts, node, environ))
     if host is None:
         # A node declared after the role last rendered the inventory, or one meant for
         # VMs only: say so where the admin looks, and join nothing.
@@ -415,11 +428,23 @@ def join(node, config, environ, ansible_runner, deadline):
         print(f"ganeti-gluster: {node} is not in the group {config['group']} of the hook's inventory; not joined")
         return DONE
 
+    master = environ.get("GANETI_MASTER", "")
+    master_identity = hosts.identity([master], ssconf_node_addresses(master))
+    master_host = inventory_host(master, inventory, config["ganeti_group"], hosts, master_identity)
+    if master_host is None:
+        # The run's own checks then name what is wrong with the inventory's master.
+        log.warning(
+            "the master %s is not in the group %s of %s; the run takes the host of ganeti_master",
+            master,
+            config["ganeti_group"],
+            config["inventory"],
+        )
+
     runs_dir = os.path.join(config["data_dir"], "runs")
     os.makedirs(runs_dir, mode=0o700, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    run_dir = os.path.join(runs_dir, f"{stamp}-{host}")
-    os.makedirs(run_dir, mode=0o700)
+    # Unique even for two joins within a second; sorted by time for prune_runs.
+    run_dir = tempfile.mkdtemp(prefix=f"{stamp}-{host}-", dir=runs_dir)
     playbook = os.path.join(config["project_dir"], config["playbook"])
     # What is left of the hook's time, and never more than run_timeout.
     timeout = int(min(config["run_timeout"], seconds_left(deadline)))
@@ -440,7 +465,13 @@ def join(node, config, environ, ansible_runner, deadline):
         inventory=config["inventory"],
         # The role then leaves cluster-wide settings alone: `gnt-node add`
         # holds its locks until this hook returns.
-        extravars={**config["extra_vars"], "add_nodes": host, "ganeti_gluster_disk_in_hook": True},
+        # The master this hook runs on, whatever master the inventory was rendered with.
+        extravars={
+            **config["extra_vars"],
+            "add_nodes": host,
+            "ganeti_gluster_disk_in_hook": True,
+            **({"ganeti_gluster_disk_master": master_host} if master_host else {}),
+        },
         quiet=True,
         timeout=timeout,
     )
