@@ -7,6 +7,7 @@ lab inventory  print the running lab as Ansible inventory (JSON)
 lab exec HOST -- CMD...   run a command inside a host
 lab ssh HOST [CMD...]     ssh to a host as Ansible does
 lab poweroff HOST         cut a host's power (its processes end, its link goes down)
+lab reboot HOST           reset a host: its processes end, then it boots again
 """
 
 from __future__ import annotations
@@ -74,6 +75,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     poweroff = sub.add_parser("poweroff", help="cut a host's power: its processes end, its link goes down")
     poweroff.add_argument("host")
 
+    reboot = sub.add_parser(
+        "reboot", help="reset a host: its processes end, then it boots again with its disks and fstab mounts"
+    )
+    reboot.add_argument("host")
+
     ssh = sub.add_parser("ssh", help="ssh to a host")
     ssh.add_argument("host")
     ssh.add_argument("cmd", nargs=argparse.REMAINDER)
@@ -120,6 +126,10 @@ def dispatch(lab: Lab, args: argparse.Namespace) -> int:
     if args.command == "poweroff":
         lab.poweroff(args.host)
         print(f"lab: {args.host} is off")
+        return 0
+    if args.command == "reboot":
+        boots = lab.reboot(args.host)
+        print(f"lab: {args.host} is up again (boot {boots})")
         return 0
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     if args.command == "exec":

@@ -26,15 +26,20 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from lab.power import BOOTS, HOLDER_PID, POWER_REQUEST
+
 HERE = Path(__file__).resolve().parent
 NODE_INIT = HERE / "node-init.sh"
 REAPER = HERE / "reaper.py"
+POWER = HERE / "power.py"
 
 MAX_HOSTS = 24
 # A DNS domain for --domain: dot-separated labels of letters, digits and inner hyphens.
 DOMAIN = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$")
 DISKS_PER_HOST = 2
 READY_TIMEOUT = 20.0
+# A reboot ends every process of the host first, then boots it and waits for its sshd.
+REBOOT_TIMEOUT = 60.0
 TEARDOWN_TIMEOUT = 20.0
 ZOMBIE_GRACE = 5.0
 
@@ -93,6 +98,18 @@ class Host:
     holder_pid: int = 0
     # `lab poweroff` ended every process of the host and took its link down.
     powered_off: bool = False
+
+    @property
+    def directory(self) -> Path:
+        """The host's files in the state dir: its tree (root/), disks, logs and power files."""
+        return Path(self.root).parent
+
+    def current_holder(self) -> int:
+        """PID 1 of the host's current boot (lab/power.py writes it at each boot)."""
+        try:
+            return int((self.directory / HOLDER_PID).read_text())
+        except (OSError, ValueError):
+            return self.holder_pid
 
 
 @dataclass
@@ -223,17 +240,25 @@ class Lab:
 
     def load_state(self) -> LabState | None:
         try:
-            return LabState.load(self.state_file)
+            state = LabState.load(self.state_file)
         except FileNotFoundError:
             return None
         except (ValueError, TypeError, KeyError):
             # A half-written state file from a crash: treat the lab as leftovers.
             return None
+        # A host may have rebooted itself (shutdown -r inside it) since the file was written.
+        for host in state.hosts:
+            host.holder_pid = host.current_holder()
+        return state
 
     def is_running(self, state: LabState) -> bool:
+        # A host that reboots has no PID 1 for a moment, but its power supply runs.
         return (
             bool(state.hosts)
-            and all(h.powered_off or process_in_netns(h.holder_pid, h.netns) for h in state.hosts)
+            and all(
+                h.powered_off or process_in_netns(h.holder_pid, h.netns) or process_in_netns(h.launcher_pid, h.netns)
+                for h in state.hosts
+            )
             and netns_inode(self.switch_netns) is not None
         )
 
@@ -367,6 +392,8 @@ class Lab:
         (root / "etc/hosts").write_text(self._etc_hosts(state))
         fstab = Path("/etc/fstab")
         (root / "etc/fstab").write_text(fstab.read_text() if fstab.exists() else "")
+        # What a boot leaves to the machine: node-init.sh mounts only what the host added.
+        (root / ".machine-fstab").write_text((root / "etc/fstab").read_text())
         (root / ".private-dirs").write_text("\n".join(PRIVATE_DIRS) + "\n")
         (root / ".private-files").write_text("\n".join(PRIVATE_FILES) + "\n")
         return subprocess.Popen(
@@ -431,25 +458,19 @@ class Lab:
         return devices
 
     def _launch(self, host: Host) -> int:
-        with open(Path(host.root).parent / "init.log", "w") as log:
+        """Start the host's power supply (lab/power.py), which boots it; return its pid."""
+        with open(host.directory / "init.log", "a") as log:
             proc = subprocess.Popen(
                 [
                     "ip",
                     "netns",
                     "exec",
                     host.netns,
-                    "unshare",
-                    "--mount",
-                    "--uts",
-                    "--pid",
-                    "--fork",
-                    "--mount-proc",
-                    "--propagation",
-                    "private",
-                    "/bin/bash",
-                    str(NODE_INIT),
-                    host.root,
+                    "/usr/bin/python3",
+                    str(POWER),
+                    str(host.directory),
                     host.name,
+                    str(NODE_INIT),
                     str(REAPER),
                 ],
                 stdin=subprocess.DEVNULL,
@@ -465,10 +486,8 @@ class Lab:
         pending = list(state.hosts)
         while pending:
             for host in list(pending):
-                if not host.holder_pid:
-                    host.holder_pid = child_of(host.launcher_pid)
-                sshd_pid = Path(host.root) / "run/sshd.pid"
-                if host.holder_pid and sshd_pid.exists():
+                if self._booted(host):
+                    host.holder_pid = host.current_holder()
                     pending.remove(host)
                 elif not os.path.exists(f"/proc/{host.launcher_pid}"):
                     raise LabError(f"{host.name} did not start: {self._init_log_tail(host)}")
@@ -477,6 +496,12 @@ class Lab:
                 raise LabError(f"{names} not ready after {READY_TIMEOUT:.0f}s: {self._init_log_tail(pending[0])}")
             if pending:
                 time.sleep(0.02)
+
+    @staticmethod
+    def _booted(host: Host, after: int = 0) -> bool:
+        """The host's boot (a PID 1 other than `after`) has its sshd up."""
+        holder = host.current_holder() if (host.directory / HOLDER_PID).exists() else 0
+        return bool(holder) and holder != after and (Path(host.root) / "run/sshd.pid").exists()
 
     @staticmethod
     def _init_log_tail(host: Host) -> str:
@@ -653,6 +678,31 @@ class Lab:
         known = ", ".join(h.name for h in state.hosts)
         raise LabError(f"no host {name!r} in the lab (hosts: {known})")
 
+    def reboot(self, name: str) -> int:
+        """What a reset button does: the host's link goes down and every process of it
+        ends, as in poweroff; then its power supply boots it again (its tree and disks
+        as they were, /run empty, a new boot id) and its sshd comes up. Returns the
+        host's boot count."""
+        with self.locked():
+            state = self.running_state()
+            host = self.find_host(name, state)
+            (host.directory / POWER_REQUEST).write_text("reboot\n")
+            run(["ip", "-n", host.netns, "link", "set", "eth0", "down"])
+            old = host.holder_pid
+            if process_in_netns(old, host.netns):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(old, signal.SIGKILL)
+            deadline = time.monotonic() + REBOOT_TIMEOUT
+            while not self._booted(host, after=old):
+                if not process_in_netns(host.launcher_pid, host.netns):
+                    raise LabError(f"{name} did not boot again: {self._init_log_tail(host)}")
+                if time.monotonic() > deadline:
+                    raise LabError(f"{name} not up {REBOOT_TIMEOUT:.0f}s after its reboot: {self._init_log_tail(host)}")
+                time.sleep(0.05)
+            host.holder_pid = host.current_holder()
+            state.save(self.state_file)
+            return int((host.directory / BOOTS).read_text())
+
     def poweroff(self, name: str) -> None:
         """What a host's power failing looks like to the others: its link goes down
         first, so that nothing more leaves it (not even the FIN of a socket its dying
@@ -662,6 +712,8 @@ class Lab:
         with self.locked():
             state = self.running_state()
             host = self.find_host(name, state)
+            # Its power supply must not boot it again.
+            (host.directory / POWER_REQUEST).unlink(missing_ok=True)
             run(["ip", "-n", host.netns, "link", "set", "eth0", "down"])
             inode = netns_inode(host.netns)
             host.powered_off = True
@@ -698,14 +750,6 @@ class Lab:
             "LC_ALL=C",
             *command,
         ]
-
-
-def child_of(pid: int) -> int:
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return 0
-    return int(children[0]) if children else 0
 
 
 def preflight() -> None:

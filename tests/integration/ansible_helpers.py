@@ -24,14 +24,15 @@ FINAL_EVENTS = {"runner_on_ok", "runner_on_failed", "runner_on_unreachable"}
 
 
 def run_module(host: str, module: str, args: dict, check: bool = False, diff: bool = False) -> dict:
-    """The module's result dict for `host`, with `failed` and `changed` always set."""
+    """The result dict of `module` (the collection's, or one named in full) for `host`,
+    with `failed` and `changed` always set."""
     flags = (["--check"] if check else []) + (["--diff"] if diff else [])
     with tempfile.TemporaryDirectory() as private_dir:
         runner = ansible_runner.run(
             private_data_dir=private_dir,
             inventory=str(REPO / "inventory" / "lab"),
             host_pattern=host,
-            module=f"ganeti_gluster.cluster.{module}",
+            module=module if "." in module else f"ganeti_gluster.cluster.{module}",
             module_args=json.dumps(args),
             cmdline=" ".join(flags) or None,
             envvars={"ANSIBLE_CONFIG": str(REPO / "ansible.cfg")},

@@ -24,6 +24,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli
 )
 from lab.cli import lab_slot
 
+from .ansible_helpers import run_module
 from .lab_helpers import LAB, STATE_DIR, lab, lab_state, ssh
 
 pytestmark = pytest.mark.lab
@@ -273,3 +274,56 @@ def test_exec_on_an_unknown_host_says_which_hosts_exist(clean_machine):
     out = lab("exec", "node7", "--", "true")
     assert out.returncode == 1
     assert out.stderr.strip() == "lab: no host 'node7' in the lab (hosts: node1)"
+
+
+def test_a_rebooted_host_comes_back_as_a_machine_does(clean_machine):
+    """`lab reboot` and a reboot from inside (Ansible's reboot module, through the host's
+    own shutdown): every process ends, /run is emptied, the disks and the file systems of
+    its fstab come back, glusterd starts as its enabled unit would, the boot id changes;
+    the machine's own boot id and the other host do not."""
+    machine_boot = Path("/proc/sys/kernel/random/boot_id").read_text()
+    assert lab("up", "2").returncode == 0
+    device = next(h["block_devices"][0] for h in lab_state()["hosts"] if h["name"] == "node2")
+    prepare = (
+        f"mkfs.xfs -q {device} && mkdir -p /bricks/b1 && "
+        f'echo "UUID=$(blkid -o value -s UUID {device}) /bricks/b1 xfs noatime,nofail 0 0" >> /etc/fstab && '
+        "mount /bricks/b1 && echo kept > /bricks/b1/file && glusterd -p /run/glusterd.pid && "
+        "touch /run/left-by-the-last-boot && (setsid sleep 1000 </dev/null >/dev/null 2>&1 &)"
+    )
+    assert ssh("node2", prepare).returncode == 0
+    glusterd_uuid = gluster_pool("node2")[0].uuid
+
+    def boot(host):
+        if host == "node1":  # no glusterd there
+            return ssh(host, "cat /proc/sys/kernel/random/boot_id").stdout.split()
+        # sshd may answer before glusterd has started, as on a machine.
+        wait = "for i in $(seq 1 50); do [ -s /run/glusterd.pid ] && break; sleep 0.2; done"
+        # glusterd's start time (ticks since the machine booted): a new boot's pid may be the same.
+        started = "cut -d' ' -f22 /proc/$(cat /run/glusterd.pid)/stat"
+        out = ssh(host, f"{wait}; cat /proc/sys/kernel/random/boot_id; {started}; pgrep -x sleep || true")
+        assert out.returncode == 0, out.stderr
+        return out.stdout.split()
+
+    first, node1_first = boot("node2"), boot("node1")
+    rebooted = lab("reboot", "node2")
+    assert rebooted.returncode == 0, rebooted.stderr
+    second = boot("node2")
+    # A new boot id and glusterd, and no process of the last boot (sleep).
+    assert second[0] != first[0] and second[1] != first[1] and len(second) == 2, (first, second)
+    kept = ssh("node2", "cat /bricks/b1/file && ! test -e /run/left-by-the-last-boot")
+    assert (kept.returncode, kept.stdout) == (0, "kept\n"), kept.stderr
+    assert gluster_pool("node2")[0].uuid == glusterd_uuid
+    assert boot("node1") == node1_first
+
+    # Ansible's reboot action: the host's own shutdown -r, then a new boot id.
+    result = run_module("node2", "ansible.builtin.reboot", {"reboot_timeout": 120})
+    assert not result["failed"] and result["rebooted"], result
+    third = boot("node2")
+    assert third[0] not in (first[0], second[0]) and third[1] != second[1], (second, third)
+    assert ssh("node2", "cat /bricks/b1/file").stdout == "kept\n"
+    assert lab("exec", "node2", "--", "true").returncode == 0
+    # Only a reboot is done from inside; the machine's own init was never asked.
+    refused = ssh("node2", "shutdown -h now")
+    assert refused.returncode == 1 and "lab poweroff" in refused.stderr
+    assert boot("node1") == node1_first
+    assert Path("/proc/sys/kernel/random/boot_id").read_text() == machine_boot
