@@ -208,6 +208,10 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli 
     with_lines,
     without_lines,
 )
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_placement import (
+    failover_targets,
+    place_instances,
+)
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import is_valid_host
 
 # Read by the role's node-remove-pre hook (ganeti_gluster_remove.py, MARKER_DIR).
@@ -316,83 +320,6 @@ def proof_of_death(leaving, states, instances, answers, port):
                 "confirm that it stays off, then run again (a host that runs leaves with remove-node.yml)"
             )
     return refusals, seen
-
-
-def failover_targets(states, leaving):
-    """(targets, why each other node is not one) among the nodes that stay: a failover's
-    target must be online, not drained (Ganeti's CheckNodeNotDrained), vm_capable, and
-    answer the master (Ganeti asks it for its bridges and, to start the instance, its
-    free memory). Pure."""
-    targets, excluded = [], []
-    for state in states:
-        if state.name in leaving:
-            continue
-        if state.offline:
-            excluded.append(f"{state.name} is offline")
-        elif state.drained:
-            excluded.append(f"{state.name} is drained")
-        elif not state.vm_capable:
-            excluded.append(f"{state.name} is not vm_capable")
-        elif state.boot_id is None:
-            excluded.append(f"{state.name}'s ganeti-noded does not answer the master")
-        else:
-            targets.append(state)
-    return targets, excluded
-
-
-def _pack(starting, room, pick):
-    """Place each instance of `starting` (largest first) on the node `pick` chooses among
-    those with room for its minmem; (placement, instances that fit nowhere, room left)."""
-    room = dict(room)
-    placed, unplaced = {}, []
-    for instance in sorted(starting, key=lambda i: -i.min_memory):
-        fitting = [name for name, free in room.items() if free is not None and free >= instance.min_memory]
-        if not fitting:
-            unplaced.append(instance)
-            continue
-        target = pick(fitting, key=lambda name: room[name])
-        room[target] -= instance.min_memory
-        placed[instance.name] = target
-    return placed, unplaced, room
-
-
-def place_instances(moving, targets):
-    """({instance: target}, shortages) for failing `moving` over onto `targets` so that the
-    whole evacuation fits. Pure.
-
-    Ganeti checks, before it starts a failed-over instance (admin state up), that the
-    target has the instance's minmem free (TLMigrateInstance.CheckPrereq,
-    CheckNodeFreeMemory); one that stays down needs none. Over an evacuation a target
-    needs the sum of what it receives. Greedy, largest first: each onto the target with
-    the most memory left (load spreads); if that leaves one out, again onto the target
-    with the least memory that still fits (packs tighter). Ties go by Ganeti's node
-    order. Instances that stay down go to the target that received fewest."""
-    shortages = [
-        f"Ganeti gives no minmem for {i.name}, so its new node's memory cannot be checked"
-        for i in moving
-        if i.admin_up and i.min_memory is None
-    ]
-    starting = [i for i in moving if i.admin_up and i.min_memory is not None]
-    room = {t.name: t.memory_free for t in targets}
-    placed, unplaced, left = _pack(starting, room, max)
-    if unplaced:
-        placed, unplaced, left = _pack(starting, room, min)
-    for instance in unplaced:
-        free = ", ".join(f"{name} {'unknown' if mib is None else f'{mib} MiB'}" for name, mib in left.items())
-        shortages.append(
-            f"{instance.name} needs {instance.min_memory} MiB free on its new node (its minmem; Ganeti starts it "
-            f"there) and no node has that much left once the others are placed ({free}): free memory there, or "
-            "move instances elsewhere first"
-        )
-    received = dict.fromkeys(room, 0)
-    for target in placed.values():
-        received[target] += 1
-    for instance in moving:
-        if not instance.admin_up:
-            target = min(received, key=lambda name: received[name])
-            received[target] += 1
-            placed[instance.name] = target
-    return placed, shortages
 
 
 def remove_plan(leaving, instances, evacuate, dead=False, states=()):
