@@ -12,6 +12,7 @@ module can say what is wrong before it runs any Ganeti command.
 from __future__ import annotations
 
 import os
+import re
 import socket
 from dataclasses import dataclass, field
 
@@ -227,6 +228,13 @@ class Instance:
     admin_up: bool = True
     # be/minmem in MiB (None: Ganeti could not fill its backend parameters).
     min_memory: int | None = None
+    # Read by instance_move_list_args() only: be/maxmem, oper_ram (MiB the running
+    # guest has now, as its hypervisor reports; None when it does not run), tags, and
+    # be/always_failover (Ganeti then fails it over whenever asked to migrate it).
+    max_memory: int | None = None
+    memory: int | None = None
+    tags: tuple = ()
+    always_failover: bool = False
 
     def as_dict(self):
         return {
@@ -257,6 +265,77 @@ def parse_instance_list(text):
         )
         for name, pnode, snodes, template, running, admin, minmem in _rows(text, INSTANCE_FIELDS, command)
     ]
+
+
+# What a move off a node needs besides: the memory Ganeti weighs for a live migration
+# (be/maxmem; oper_ram, the memory the running guest has), the tags a roll marks, and
+# whether Ganeti turns a migration into a failover. tags print comma-joined
+# (gnt-instance list's format override); a tag has no comma.
+INSTANCE_MOVE_FIELDS = (*INSTANCE_FIELDS, "be/maxmem", "oper_ram", "tags", "be/always_failover")
+
+
+def parse_instance_moves(text):
+    """Instances from ``gnt-instance list`` run with instance_move_list_args()."""
+    command = "gnt-instance list"
+    return [
+        Instance(
+            name,
+            pnode,
+            _word_list(snodes),
+            template,
+            running == "Y",
+            admin == "up",
+            _mebibytes(minmem, f"the minmem of {name}", command),
+            _mebibytes(maxmem, f"the maxmem of {name}", command),
+            _mebibytes(ram, f"the memory {name} runs with", command),
+            _word_list(tags),
+            always_failover == "Y",
+        )
+        for name, pnode, snodes, template, running, admin, minmem, maxmem, ram, tags, always_failover in _rows(
+            text, INSTANCE_MOVE_FIELDS, command
+        )
+    ]
+
+
+# Ganeti's tag rule (objects.TaggableObject.ValidateTag, constants.MAX_TAG_LEN).
+TAG_PATTERN = re.compile(r"^[\w.+*/:@-]+$")
+MAX_TAG_LENGTH = 128
+
+
+def tag_problem(tag):
+    """Why Ganeti would refuse `tag`, or None."""
+    if not tag:
+        return "a tag cannot be empty"
+    if len(tag) > MAX_TAG_LENGTH:
+        return f"tag {tag!r} is longer than Ganeti's {MAX_TAG_LENGTH} characters"
+    if not TAG_PATTERN.match(tag):
+        return f"tag {tag!r} has characters Ganeti does not allow in a tag (letters, digits and _.+*/:@- only)"
+    return None
+
+
+def parse_tags(text):
+    """Tags from ``gnt-node list-tags``: one a line."""
+    return tuple(line.strip() for line in text.splitlines() if line.strip())
+
+
+# A job's states (constants.JOB_STATUS_*, as gnt-job list prints them): these three end it.
+JOB_ENDED = frozenset(["success", "error", "canceled"])
+
+
+def parse_job_id(text):
+    """The job id a command run with submitted() printed (--print-jobid: the first line)."""
+    first = text.strip().splitlines()[:1]
+    if not first or not first[0].strip().isdigit():
+        raise ValueError(f"Ganeti printed {text.strip()[:80]!r}, not the id of the job it submitted")
+    return int(first[0].strip())
+
+
+def parse_job_status(text, job_id):
+    """The status of job `job_id` from ``gnt-job list`` run with job_status_args()."""
+    for job, status in _rows(text, ("id", "status"), "gnt-job list"):
+        if job == str(job_id):
+            return status
+    raise ValueError(f"gnt-job list does not list job {job_id}")
 
 
 # -- command builders ----------------------------------------------------------
@@ -295,6 +374,60 @@ def instance_list_args():
 
 def failover_args(instance, target):
     return ["gnt-instance", "failover", "--force", f"--target-node={target}", instance]
+
+
+def instance_move_list_args():
+    return [
+        "gnt-instance",
+        "list",
+        "--no-headers",
+        "--separator=|",
+        "--units=m",
+        "--output=" + ",".join(INSTANCE_MOVE_FIELDS),
+    ]
+
+
+def migrate_args(instance, target):
+    """Live-migrate `instance` to `target`. --no-runtime-changes: Ganeti shrinks a guest
+    whose memory the target cannot hold (TLMigrateInstance._ExecMigration balloons it
+    down) unless told not to; a migration then fails instead."""
+    return ["gnt-instance", "migrate", "--force", "--no-runtime-changes", f"--target-node={target}", instance]
+
+
+def submitted(args):
+    """`args` (a command whose last word is its object) sent to Ganeti's queue as a job,
+    its id printed, without waiting for it (--submit --print-jobid)."""
+    return [*args[:-1], "--submit", "--print-jobid", args[-1]]
+
+
+def job_status_args(job_id):
+    return ["gnt-job", "list", "--no-headers", "--separator=|", "--output=id,status", str(job_id)]
+
+
+def job_wait_args(job_id):
+    """Wait for a job to end; its exit code and stderr say how it ended (Ganeti's error)."""
+    return ["gnt-job", "wait", str(job_id)]
+
+
+def node_drained_args(name, drained):
+    """Set a node's drained flag. Draining demotes a master candidate; --auto-promote lets
+    Ganeti promote another when the pool would be short (LUNodeSetParams.CheckPrereq)."""
+    if drained:
+        return ["gnt-node", "modify", "--drained=yes", "--auto-promote", name]
+    return ["gnt-node", "modify", "--drained=no", name]
+
+
+def node_tags_args(name):
+    return ["gnt-node", "list-tags", name]
+
+
+def add_tags_args(kind, name, tags):
+    """``gnt-node add-tags`` or ``gnt-instance add-tags`` (kind "node" or "instance")."""
+    return [f"gnt-{kind}", "add-tags", name, *tags]
+
+
+def remove_tags_args(kind, name, tags):
+    return [f"gnt-{kind}", "remove-tags", name, *tags]
 
 
 def node_remove_args(name):
@@ -467,3 +600,9 @@ class GanetiCli:
 
     def node_states(self):
         return self._listed(node_state_args(), parse_node_states)
+
+    def instance_moves(self):
+        return self._listed(instance_move_list_args(), parse_instance_moves)
+
+    def node_tags(self, name):
+        return self._listed(node_tags_args(name), parse_tags)
