@@ -234,7 +234,8 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts impor
 ROLL_TAG = "ganeti-gluster:rolling"
 # On an instance: the node it left, for migrate_back.
 HOME_TAG_PREFIX = "ganeti-gluster:home:"
-MIGRATE, FAILOVER = "migrate", "failover"
+MIGRATE = "migrate"
+FAILOVER = "failover"
 # Ganeti's DTS_INT_MIRROR: the disks' other copy is on the secondary node.
 MIRRORED_ON_A_SECONDARY = frozenset(["drbd"])
 
