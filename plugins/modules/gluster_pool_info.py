@@ -159,11 +159,10 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli
     GlusterCli,
     GlusterError,
 )
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_processes import systemd_is_init
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import addresses, this_host
 
 GLUSTERD = "/usr/sbin/glusterd"
-SYSTEMD_RUN_DIR = "/run/systemd/system"  # present only when systemd is the init system...
-PID1_NAME = "/proc/1/comm"  # ...unless a container bind-mounts the host's /run/systemd
 
 
 def peer_entry(peer, volumes):
@@ -174,20 +173,11 @@ def peer_entry(peer, volumes):
     return entry
 
 
-def init_name():
-    """The name of PID 1, or None where /proc does not say."""
-    try:
-        with open(PID1_NAME, encoding="utf-8") as f:
-            return f.read().strip()
-    except OSError:
-        return None
-
-
 def daemon_state(module):
     """Whether glusterd is installed and, under systemd, enabled: what a role would
     otherwise gather facts and stat files for."""
     installed = os.path.exists(GLUSTERD) or module.get_bin_path("glusterd") is not None
-    systemd = os.path.isdir(SYSTEMD_RUN_DIR) and init_name() in ("systemd", None)
+    systemd = systemd_is_init()
     enabled = None
     if systemd:
         systemctl = module.get_bin_path("systemctl")

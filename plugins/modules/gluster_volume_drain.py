@@ -146,7 +146,8 @@ heal:
   type: list
   elements: dict
   sample:
-    - sets: [0]
+    - volume: gv0
+      sets: [0]
       seconds: 21.4
       entries_first: 49
       entries_fewest: 3
@@ -196,27 +197,18 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli
     GlusterCli,
     GlusterError,
 )
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.heal_wait import POLL_SECONDS, HealWaiter
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.heal_watch import (
-    DONE,
     HEAL_DONE,
     HEAL_MARK,
     RETRIGGER_AFTER,
-    SPLIT_BRAIN,
     STALL_AFTER,
-    STALLED,
-    TRIGGER_FULL,
-    TRIGGER_INDEX,
-    HealSample,
-    HealWatch,
     heal_mark,
     owed_heal,
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import read_volume
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import find_peer, is_this_host, normalized
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import normalized, peer_of
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.pool_lock import LOCK_OPTIONS, held_by
-
-POLL_SECONDS = (0.25, 5.0)
-BYTES_EVERY_SECONDS = 15
 
 
 def brick_blockers(bricks, heal_expected=frozenset()):
@@ -296,21 +288,6 @@ def lost_blockers(report, peers, lost_uuids, healing_sets, shown="the dead hosts
     return list(dict.fromkeys(found))
 
 
-def peer_of(name, peers, resolve=True):
-    """The entry of `pool list` (this host's own included) that `name` designates: a name
-    the pool lists for it, or with `resolve` an address they share, or this host. None
-    when it is no peer. Names of one host differ from pool to pool (an admin may probe
-    by FQDN and name bricks by short name), so hosts are compared by this, never as text."""
-    wanted = normalized(name)
-    for peer in peers:
-        if not peer.is_local and wanted in {normalized(n) for n in peer.names}:
-            return peer
-    found = find_peer(name, peers) if resolve else None
-    if found is None and resolve and is_this_host(name):
-        found = next((p for p in peers if p.is_local), None)
-    return found
-
-
 def still_alive(report, peers, lost_uuids):
     """What shows, now, that a host given as dead is not: its peer connected, a brick of it
     online. Read under the pool's lock just before any replace-brick,
@@ -343,6 +320,17 @@ class Drain:
         self.cli = GlusterCli(module)
         self.commands = []
         self.result = {"changed": False, "commands": self.commands, "plan": {}, "heal": []}
+        p = module.params
+        self.heal = HealWaiter(
+            module,
+            self.cli,
+            self.commands,
+            self.result["heal"],
+            self.fail,
+            p["heal_retrigger_after"],
+            p["heal_stall_timeout"],
+            p["timeout"],
+        )
 
     def fail(self, msg, **extra):
         self.module.fail_json(msg=msg, **{k: v for k, v in self.result.items() if k != "changed"}, **extra)
@@ -450,14 +438,14 @@ class Drain:
         self.refuse(volume, self.heal_blockers(report, plan), what)
         # The hosts go, and the next brick is replaced, only once what an earlier run replaced has healed.
         if healing and not self.module.check_mode:
-            self.wait_healed(name, healing, owed, replaced_now=False)
+            self.heal.wait(name, healing, owed, fresh=False)
             self.mark_heal(volume, [])
 
         for index, old, new in plan.replace:
             self.mark_heal(volume, [str(new)])
             self.act("volume", "replace-brick", name, str(old), str(new), "commit", "force")
             if not self.module.check_mode:
-                self.wait_healed(name, [index], [str(new)])
+                self.heal.wait(name, [index], [str(new)])
                 self.mark_heal(volume, [])
         if plan.remove_sets:
             bricks = [str(b) for _index, group in plan.remove_sets for b in group]
@@ -564,7 +552,7 @@ class Drain:
             healing.append(index)
         if not self.module.check_mode and healing:
             # Each set heals from its own bricks: one wait for all of them, triggered once.
-            self.wait_healed(name, sorted(set(healing)), new_bricks, replaced_now=bool(plan.replace))
+            self.heal.wait(name, sorted(set(healing)), new_bricks, fresh=bool(plan.replace))
             self.mark_heal(volume, [])
         return self.result
 
@@ -579,91 +567,6 @@ class Drain:
                 self.fail(
                     f"{what} not done after {timeout} s; it goes on in the background, and the next run waits "
                     "for it again"
-                )
-            time.sleep(next(pauses))
-
-    def heal_sample(self, name, indices, new_bricks, with_bytes=True):
-        """Entries to heal on the sets `indices` (None when heal info misses a brick of
-        theirs), entries in split-brain, and with `with_bytes` the bytes on the `new_bricks`
-        (as placed)."""
-        volume = self.cli.volume(name)
-        members = {b.name: b for i in indices for b in volume.bricks[i * volume.set_size : (i + 1) * volume.set_size]}
-        counts = [h for h in self.cli.heal_summary(name) if h.name in members]
-        reached = len(counts) == len(members) and all(h.reached for h in counts)
-        entries = sum(h.pending + h.possibly_healing for h in counts) if reached else None
-        split_brain = sum(h.split_brain or 0 for h in counts if h.reached)
-        healed = None
-        placed = [members[b] for b in new_bricks if b in members]
-        if placed and with_bytes:
-            detail = {(d.peer_uuid, d.path): d for d in self.cli.volume_status_detail(name)}
-            sizes = [detail.get((b.host_uuid, b.path)) for b in placed]
-            if all(d is not None and d.size_total is not None for d in sizes):
-                healed = sum(d.size_total - d.size_free for d in sizes)
-        return HealSample(entries, split_brain, healed)
-
-    def trigger(self, name, full=False):
-        """Start the crawl. A refusal that outlasts GlusterCli's wait is a warning: glusterd
-        fails the command when any daemon cannot start every crawl (a brick down anywhere in
-        the volume), while the others started theirs; the wait judges by progress, starts it
-        again, and fails with the counts if heal stalls."""
-        self.commands.append(self.cli.heal_argv(name, full))
-        try:
-            self.cli.trigger_heal(name, full=full)
-        except GlusterError as exc:
-            self.module.warn(f"{exc.message} The wait for heal goes on and starts the crawl again if nothing moves.")
-
-    def wait_healed(self, name, indices, new_bricks, replaced_now=True):
-        """Start the self-heal daemons' crawl, then wait until heal shows nothing pending, in
-        split-brain or possibly healing on the sets `indices`, judged by progress (heal_watch):
-        the crawl started again when nothing moves, a failure with the numbers when heal stalls.
-        A set an earlier run replaced into is read first, and left alone once healed."""
-        p = self.params
-        label = f"set{'s' if len(indices) > 1 else ''} {', '.join(map(str, indices))} of volume {name}"
-        if not replaced_now and self.heal_sample(name, indices, new_bricks, with_bytes=False).entries == 0:
-            return
-        self.trigger(name)
-        watch = HealWatch(time.monotonic(), p["heal_retrigger_after"], p["heal_stall_timeout"])
-        deadline = watch.started + p["timeout"]
-        pauses = backoff(*POLL_SECONDS)
-        report = {"sets": indices, **watch.progress(watch.started)}
-        self.result["heal"].append(report)
-        last = (None, None)
-        bytes_read = None
-        while True:
-            # The new bricks' fill takes glusterd's volume lock (status detail): read it seldom.
-            with_bytes = bytes_read is None or time.monotonic() - bytes_read >= BYTES_EVERY_SECONDS
-            sample = self.heal_sample(name, indices, new_bricks, with_bytes)
-            now = time.monotonic()
-            if with_bytes:
-                bytes_read = now
-            action = watch.observe(now, sample)
-            report.update(watch.progress(now))
-            seen = (sample.entries, sample.healed_bytes if sample.healed_bytes is not None else last[1])
-            if seen != last:
-                last = seen
-                self.module.log(f"heal of {label}: {seen[0]} entries to heal, {seen[1]} bytes on the new bricks")
-            if action == DONE:
-                return
-            if action == SPLIT_BRAIN:
-                self.fail(
-                    f"{label} has {sample.split_brain} entries in split-brain after the replacement; resolve them "
-                    f"(gluster volume heal {name} info split-brain), then run again"
-                )
-            if action == STALLED:
-                self.fail(
-                    f"heal of {label} has stalled: {sample.entries if sample.entries is not None else 'unknown'} "
-                    f"entries still to heal (first {watch.first_entries}, fewest {watch.fewest_entries}), "
-                    f"{watch.most_bytes} bytes on the new bricks, no progress for {p['heal_stall_timeout']} s although "
-                    f"the crawl was started {watch.triggers + 1} times. See gluster volume heal {name} info and "
-                    "/var/log/glusterfs/glustershd.log on the hosts of those sets (a full brick, a file locked by a "
-                    "client, a brick that does not answer); fix it and run again, which waits for the same heal."
-                )
-            if action in (TRIGGER_FULL, TRIGGER_INDEX):
-                self.trigger(name, full=action == TRIGGER_FULL)
-            if now >= deadline:
-                self.fail(
-                    f"heal of {label} not done after {p['timeout']} s ({sample.entries} entries still to heal, "
-                    f"first {watch.first_entries}); it goes on in the background, and the next run waits for it again"
                 )
             time.sleep(next(pauses))
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import parse_volume_status
+
 from .ansible_helpers import gluster_xml, pool, run_module, volume_info
 from .lab_helpers import fresh_lab, lab_state, ssh
 from .writers import Writers
@@ -24,9 +26,15 @@ LIFECYCLE = {
         "test_drain_replaces_a_brick_whose_set_stays_and_heal_ends_under_vm_writes",
     ),
     "heal after a replace-brick, with a FUSE and a gfapi writer rewriting files on that set throughout": (
-        "starts the self-heal daemons' crawl itself, then again when nothing progresses; ends when heal info shows "
-        "nothing pending, in split-brain or possibly healing: 0 failed writes, both files exact on every brick",
+        "starts the self-heal daemons' crawl itself, then again when nothing progresses (their own crawl set a day "
+        "apart); ends when heal info shows nothing pending, in split-brain or possibly healing: 0 failed writes, "
+        "both files exact on every brick",
         "test_drain_replaces_a_brick_whose_set_stays_and_heal_ends_under_vm_writes",
+    ),
+    "a host's brick back after it was down while files changed (a restart, a rolling upgrade)": (
+        "gluster_volume_heal refuses while the brick is down, then starts the crawl itself (the daemons' own set a "
+        "day apart) and returns once heal info shows nothing pending: the brick's copies equal its set's",
+        "test_heal_after_a_brick_was_down_is_started_and_waited_for",
     ),
     "a brick with no spare on a host outside its set": (
         "refused before any change, naming what to add; volume info as it was",
@@ -314,6 +322,9 @@ def test_drain_replaces_a_brick_whose_set_stays_and_heal_ends_under_vm_writes(de
     ]
     assert volume_info_xml() == before
 
+    # As on a pool whose self-heal daemons have run for weeks, their own crawl comes too
+    # late to end this heal (it comes every cluster.heal-timeout): the drain starts it.
+    assert ssh("node1", "gluster --mode=script volume set gv0 cluster.heal-timeout 86400").returncode == 0
     fuse_file, gfapi_file = files_on(f"node4:{BRICK}", 2, "vm")
     writers = Writers("gv0", "node1", fuse_file, "node2", gfapi_file)
     writers.start()
@@ -343,6 +354,98 @@ def test_drain_replaces_a_brick_whose_set_stays_and_heal_ends_under_vm_writes(de
     now = checksums("gv0")
     assert {k: v for k, v in now.items() if k.startswith("./d/")} == files and len(files) == 60
     assert not run_module("node1", "gluster_volume_drain", args)["changed"]
+    assert ssh("node1", "gluster --mode=script volume reset gv0 cluster.heal-timeout").returncode == 0
+
+
+def brick_sums(brick, directory="d"):
+    """name -> sha256 of the files of `directory` on `brick` (HOST:PATH), as the brick holds them."""
+    host, path = brick.split(":", 1)
+    out = ssh(host, f"cd {path}/{directory} && find . -type f | sort | xargs -r sha256sum", timeout=120)
+    assert out.returncode == 0, out.stderr
+    return dict(reversed(line.split(maxsplit=1)) for line in out.stdout.splitlines())
+
+
+def test_heal_after_a_brick_was_down_is_started_and_waited_for(devices):
+    """node2's brick of set 0 stops while files change; the module refuses while it is down,
+    then, once it is back, starts the crawl itself (the daemons' own one set a day apart) and
+    returns when heal info shows nothing: node2's copies equal node1's."""
+    down = f"node2:{BRICK}"
+    pid = next(b.pid for b in parse_volume_status(gluster_xml("node1", "volume", "status", "gv0")) if b.name == down)
+    assert ssh("node1", "gluster --mode=script volume set gv0 cluster.heal-timeout 86400").returncode == 0
+    assert ssh("node2", f"kill {pid}").returncode == 0
+    write_files("gv0", 60)  # new content in every file of d/
+    before = volume_info_xml()
+    refused = run_module("node1", "gluster_volume_heal", {"hosts": ["node2"]})
+    assert refused["failed"] and refused["commands"] == [], refused
+    assert refused["msg"].startswith(f"bricks {down} of volume gv0 are offline: heal cannot end without them")
+    assert volume_info_xml() == before
+    summary = gluster_xml("node1", "volume", "heal", "gv0", "info", "summary")
+    assert int(summary.findtext(".//brick/numberOfEntriesInHealPending")) > 0
+
+    assert ssh("node1", "gluster --mode=script volume start gv0 force").returncode == 0
+    healed = run_module("node1", "gluster_volume_heal", {"hosts": ["node2"]})
+    assert not healed["failed"], healed
+    assert [v["sets"] for v in healed["volumes"]] == [[0, 1]]
+    heal = gluster_xml("node1", "volume", "heal", "gv0", "info", "summary")
+    assert {b.findtext("numberOfEntriesInHealPending") for b in heal.iterfind(".//brick")} == {"0"}
+    assert brick_sums(down) == brick_sums(f"node1:{BRICK}") and len(brick_sums(down)) > 0
+    assert not run_module("node1", "gluster_volume_heal", {"hosts": ["node2"]})["changed"]
+    assert ssh("node1", "gluster --mode=script volume reset gv0 cluster.heal-timeout").returncode == 0
+
+
+GLUSTER_PIDS = "pgrep -x 'glusterd|glusterfsd|glusterfs' | sort -n | tr '\\n' ' '"
+STORAGE = "/var/run/ganeti/gluster/gv0"
+# As /proc/mounts names it (/var/run links to /run).
+MOUNTED = "/run/ganeti/gluster/gv0"
+
+
+def test_daemons_stop_every_gluster_process_then_start_and_heal(devices):
+    """node3 as a rolling upgrade takes it down: refused while a FUSE mount is busy or a
+    gfapi client runs there; then every Gluster process ends (the FUSE mount first, kept
+    for the start), files change meanwhile, and once started again heal brings node3's
+    bricks back to their sets' copies."""
+    mount = f"mkdir -p {STORAGE} && mount -t glusterfs node3:/gv0 {STORAGE}"
+    assert ssh("node3", mount).returncode == 0
+    pids = ssh("node3", GLUSTER_PIDS).stdout
+    busy = ssh("node3", f"cd {STORAGE} && (setsid sleep 600 </dev/null >/dev/null 2>&1 & echo $!)").stdout.strip()
+    refused = run_module("node3", "gluster_daemons", {"state": "stopped"})
+    assert refused["failed"] and f"{MOUNTED} by {busy} (sleep 600)" in refused["msg"], refused
+    assert ssh("node3", f"kill {busy}").returncode == 0
+    assert ssh("node3", "qemu-img create -q -f raw gluster://node3/gv0/gfapi.img 1M").returncode == 0
+    gfapi = "setsid qemu-io -f raw -c 'sleep 600000' gluster://node3/gv0/gfapi.img </dev/null >/dev/null 2>&1 & echo $!"
+    qemu = ssh("node3", gfapi).stdout.strip()
+    held = "for i in $(seq 1 100); do grep -q libgfapi /proc/{0}/maps && break; sleep 0.1; done"
+    assert ssh("node3", held.format(qemu)).returncode == 0
+    refused = run_module("node3", "gluster_daemons", {"state": "stopped"})
+    assert refused["failed"] and "through libgfapi on this host: " + qemu in refused["msg"], refused
+    assert ssh("node3", f"kill {qemu}").returncode == 0
+    assert ssh("node3", GLUSTER_PIDS).stdout == pids and ssh("node3", f"mountpoint -q {STORAGE}").returncode == 0
+
+    checked = run_module("node3", "gluster_daemons", {"state": "stopped"}, check=True)
+    assert checked["changed"] and [p["role"] for p in checked["stopped"]][:1] == ["glusterd"], checked
+    assert sorted(str(p["pid"]) for p in checked["stopped"]) == sorted(pids.split())
+    assert ssh("node3", GLUSTER_PIDS).stdout == pids
+    stopped = run_module("node3", "gluster_daemons", {"state": "stopped"})
+    assert stopped["changed"] and not stopped["failed"] and stopped["killed"] == [], stopped
+    assert ssh("node3", GLUSTER_PIDS).stdout.strip() == ""
+    assert ssh("node3", f"mountpoint -q {STORAGE}").returncode != 0
+    assert not run_module("node3", "gluster_daemons", {"state": "stopped"})["changed"]
+    node3 = next(p for p in pool("node1") if "node3" in p.names)
+    assert not node3.connected
+    write_files("gv0", 60)  # files change while node3 is down
+
+    started = run_module("node3", "gluster_daemons", {"state": "started"})
+    assert started["changed"] and started["started"] and not started["failed"], started
+    assert started["mounted"] == [{"source": "node3:/gv0", "target": MOUNTED}]
+    assert ssh("node3", f"mountpoint -q {STORAGE}").returncode == 0
+    status = parse_volume_status(gluster_xml("node1", "volume", "status", "gv0"))
+    assert all(b.online for b in status) and len(status) == 6
+    healed = run_module("node1", "gluster_volume_heal", {"hosts": ["node3"]})
+    assert not healed["failed"], healed
+    assert brick_sums(f"node3:{BRICK}") == brick_sums(f"node1:{BRICK}")
+    assert brick_sums("node3:/bricks/b2/spare") == brick_sums(f"node1:{SPARE}")
+    assert not run_module("node3", "gluster_daemons", {"state": "started"})["changed"]
+    assert ssh("node3", f"rm -f {STORAGE}/gfapi.img && umount {STORAGE}").returncode == 0
 
 
 def test_drain_removes_a_set_with_its_data_moved(devices):

@@ -6,10 +6,10 @@ from dataclasses import replace
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_placement import BrickRef
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import assess
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import peer_of
 from ansible_collections.ganeti_gluster.cluster.plugins.modules.gluster_volume_drain import (
     blockers,
     lost_blockers,
-    peer_of,
     set_states,
     still_alive,
 )

@@ -3,6 +3,7 @@ from unittest import mock
 
 import pytest
 
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import gluster_processes
 from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_pool_info
 
 from .module_harness import Expected, run_module
@@ -19,7 +20,7 @@ IP_ADDRESSES = Expected(
 @pytest.fixture(autouse=True)
 def without_systemd(tmp_path):
     """The machine running the tests may or may not boot with systemd: these hosts do not."""
-    with mock.patch.object(gluster_pool_info, "SYSTEMD_RUN_DIR", str(tmp_path / "no-systemd")):
+    with mock.patch.object(gluster_processes, "SYSTEMD_RUN_DIR", str(tmp_path / "no-systemd")):
         yield
 
 
@@ -62,8 +63,8 @@ def test_reports_whether_glusterd_is_installed_and_enabled_under_systemd(tmp_pat
     stdout = (FIXTURES / "pool-list-peer-down.xml").read_text()
     (tmp_path / "comm").write_text("systemd\n")
     with (
-        mock.patch.object(gluster_pool_info, "SYSTEMD_RUN_DIR", str(tmp_path / "systemd")),
-        mock.patch.object(gluster_pool_info, "PID1_NAME", str(tmp_path / "comm")),
+        mock.patch.object(gluster_processes, "SYSTEMD_RUN_DIR", str(tmp_path / "systemd")),
+        mock.patch.object(gluster_processes, "PID1_NAME", str(tmp_path / "comm")),
     ):
         out = run_module(
             gluster_pool_info.main,
@@ -86,8 +87,8 @@ def test_a_container_that_sees_the_hosts_systemd_is_not_under_systemd(tmp_path):
     (tmp_path / "comm").write_text("bash\n")
     stdout = (FIXTURES / "pool-list-peer-down.xml").read_text()
     with (
-        mock.patch.object(gluster_pool_info, "SYSTEMD_RUN_DIR", str(tmp_path / "systemd")),
-        mock.patch.object(gluster_pool_info, "PID1_NAME", str(tmp_path / "comm")),
+        mock.patch.object(gluster_processes, "SYSTEMD_RUN_DIR", str(tmp_path / "systemd")),
+        mock.patch.object(gluster_processes, "PID1_NAME", str(tmp_path / "comm")),
     ):
         reads = [IP_ADDRESSES, Expected(POOL_LIST, 0, stdout), Expected(VOLUME_INFO, 0, VOLUMES)]
         out = run_module(gluster_pool_info.main, {}, reads)

@@ -1,0 +1,146 @@
+# Copyright: contributors to ganeti_gluster.cluster
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""This host's Gluster processes, its FUSE mounts of Gluster volumes and what uses
+them, read from /proc: what stopping Gluster on a host must find, each by its pid.
+
+glusterd, glusterfsd and glusterfs are one binary (glusterd and glusterfs link to
+glusterfsd), so /proc/PID/exe names glusterfsd for all three; the name a process
+was started by (argv[0]) tells them apart. After a package upgrade the binary a
+process runs is deleted: its exe then ends in " (deleted)", and it is still ours.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+
+PROC = "/proc"
+BINARY = "glusterfsd"
+# The order Gluster's upgrade guide stops them in: the management daemon, the
+# bricks, then every other glusterfs process (self-heal daemon, rebalance, clients).
+ROLES = ("glusterd", "glusterfsd", "glusterfs")
+DELETED = " (deleted)"
+FUSE_TYPE = "fuse.glusterfs"
+SYSTEMD_RUN_DIR = "/run/systemd/system"  # present only when systemd is the init system...
+PID1_NAME = "/proc/1/comm"  # ...unless a container bind-mounts the host's /run/systemd
+
+
+@dataclass(frozen=True)
+class Process:
+    pid: int
+    role: str  # glusterd, glusterfsd or glusterfs; or the program's name for another process
+    cmdline: tuple[str, ...]
+
+    def as_dict(self):
+        return {"pid": self.pid, "role": self.role, "cmdline": " ".join(self.cmdline)}
+
+
+def _read(path, binary=False):
+    try:
+        with open(path, "rb" if binary else "r") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def _pids(proc):
+    try:
+        return sorted(int(entry) for entry in os.listdir(proc) if entry.isdigit())
+    except OSError:
+        return []
+
+
+def _cmdline(proc, pid):
+    raw = _read(f"{proc}/{pid}/cmdline", binary=True) or b""
+    return tuple(part.decode("utf-8", "replace") for part in raw.split(b"\0") if part)
+
+
+def gluster_processes(proc=PROC):
+    """Every Gluster process of this host, in ROLES order then by pid."""
+    found = []
+    for pid in _pids(proc):
+        try:
+            exe = os.readlink(f"{proc}/{pid}/exe")
+        except OSError:
+            continue  # gone, or a kernel thread
+        if os.path.basename(exe.removesuffix(DELETED)) != BINARY:
+            continue
+        cmdline = _cmdline(proc, pid)
+        role = os.path.basename(cmdline[0]) if cmdline else ""
+        if role in ROLES:
+            found.append(Process(pid, role, cmdline))
+    return sorted(found, key=lambda p: (ROLES.index(p.role), p.pid))
+
+
+def gfapi_users(proc=PROC):
+    """Processes other than Gluster's own that have libgfapi loaded (QEMU with a
+    gluster:// disk, qemu-img): they lose their volume when Gluster stops here."""
+    ours = {p.pid for p in gluster_processes(proc)}
+    found = []
+    for pid in _pids(proc):
+        if pid in ours or pid == os.getpid():
+            continue
+        maps = _read(f"{proc}/{pid}/maps")
+        if maps and "libgfapi.so" in maps:
+            cmdline = _cmdline(proc, pid)
+            found.append(Process(pid, os.path.basename(cmdline[0]) if cmdline else "?", cmdline))
+    return found
+
+
+def _unescape(field):
+    """A /proc/mounts field: spaces and the like are octal escapes there."""
+    return field.encode().decode("unicode_escape") if "\\" in field else field
+
+
+def fuse_mounts(mounts=f"{PROC}/self/mounts"):
+    """(source, mount point) of each FUSE mount of a Gluster volume on this host."""
+    text = _read(mounts) or ""
+    found = []
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) >= 3 and fields[2] == FUSE_TYPE:
+            found.append((_unescape(fields[0]), _unescape(fields[1])))
+    return found
+
+
+def _under(path, mountpoint):
+    return path == mountpoint or path.startswith(mountpoint.rstrip("/") + "/")
+
+
+def users_of(mountpoint, proc=PROC):
+    """Processes with their working directory, root or an open file under `mountpoint`:
+    what keeps it busy (umount would fail)."""
+    found = []
+    for pid in _pids(proc):
+        try:
+            fds = [f"fd/{fd}" for fd in os.listdir(f"{proc}/{pid}/fd")]
+        except OSError:
+            fds = []
+        links = []
+        for name in ("cwd", "root", *fds):
+            with contextlib.suppress(OSError):
+                links.append(os.readlink(f"{proc}/{pid}/{name}"))
+        if any(_under(link, mountpoint) for link in links):
+            cmdline = _cmdline(proc, pid)
+            found.append(Process(pid, os.path.basename(cmdline[0]) if cmdline else "?", cmdline))
+    return found
+
+
+def is_running(pid, proc=PROC):
+    """Whether `pid` still runs (a zombie has ended)."""
+    stat = _read(f"{proc}/{pid}/stat")
+    if stat is None:
+        return False
+    # The state follows the command name, which is in parentheses and may hold spaces.
+    return stat.rsplit(")", 1)[-1].split()[:1] != ["Z"]
+
+
+def init_name():
+    """The name of PID 1, or None where /proc does not say."""
+    text = _read(PID1_NAME)
+    return text.strip() if text is not None else None
+
+
+def systemd_is_init():
+    return os.path.isdir(SYSTEMD_RUN_DIR) and init_name() in ("systemd", None)

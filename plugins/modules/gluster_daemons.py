@@ -1,0 +1,344 @@
+#!/usr/bin/python
+# Copyright: contributors to ganeti_gluster.cluster
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: gluster_daemons
+short_description: Stop every Gluster process of a host for maintenance, and start it again
+version_added: "0.1.0"
+description:
+  - Runs on the host itself. Gluster's upgrade guide stops a server by stopping glusterd and then every
+    glusterfsd and glusterfs process; this module does that, each process by its pid (never by a name
+    pattern), and starts the host's part of the pool again afterwards.
+  - With O(state=stopped), first reads everything and refuses, stopping nothing, when a process other
+    than Gluster's own uses a volume through libgfapi (QEMU with a C(gluster://) disk; move its instance
+    first) or keeps a FUSE mount of a volume busy (its working directory or an open file under it).
+    Then unmounts this host's FUSE mounts of Gluster volumes (recorded in O(record), so that
+    O(state=started) mounts them again), stops glusterd (through its unit under systemd, which would
+    otherwise start it again), then sends SIGTERM to the bricks (glusterfsd) and then the other
+    glusterfs processes (self-heal daemon, rebalance, clients), and waits for each to end. A process still
+    running O(timeout) seconds after its SIGTERM gets SIGKILL, and RV(killed) names it.
+  - With O(state=started), starts glusterd when it does not answer (its unit under systemd, else the
+    daemon with a pid file), then waits until glusterd answers, every brick of this host in a started
+    volume is online, the self-heal daemon runs here for each started replicated or dispersed volume, and
+    every peer is connected; fails after O(timeout) seconds naming what is missing. Then mounts again what
+    O(state=stopped) recorded.
+  - C(changed) is true when something was stopped, started or mounted.
+options:
+  state:
+    description: V(stopped) stops every Gluster process of this host; V(started) starts it again and waits.
+    type: str
+    choices: [stopped, started]
+    required: true
+  timeout:
+    description:
+      - Seconds each stopped process has to end after SIGTERM before SIGKILL; with O(state=started), seconds to
+        wait for glusterd, the bricks, the self-heal daemons and the peers.
+    type: int
+    default: 120
+  record:
+    description: Where the FUSE mounts that O(state=stopped) unmounted are kept for O(state=started).
+    type: path
+    default: /var/lib/ganeti-gluster/stopped-mounts.json
+extends_documentation_fragment:
+  - ganeti_gluster.cluster.attributes.action_module
+seealso:
+  - module: ganeti_gluster.cluster.gluster_volume_heal
+author:
+  - ganeti_gluster.cluster developers (@ganeti-gluster)
+"""
+
+EXAMPLES = r"""
+- name: Stop Gluster on this host
+  ganeti_gluster.cluster.gluster_daemons:
+    state: stopped
+
+- name: Start it again and wait for its bricks and peers
+  ganeti_gluster.cluster.gluster_daemons:
+    state: started
+"""
+
+RETURN = r"""
+stopped:
+  description: The Gluster processes stopped (or, in check mode, to stop), in order.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"pid": 812, "role": "glusterd", "cmdline": "/usr/sbin/glusterd -p /run/glusterd.pid"}]
+killed:
+  description: The pids that needed SIGKILL after O(timeout) seconds.
+  returned: always
+  type: list
+  elements: int
+  sample: []
+unmounted:
+  description: The FUSE mounts unmounted (C(source), C(target)).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"source": "localhost:/gv0", "target": "/var/run/ganeti/gluster/gv0"}]
+mounted:
+  description: The FUSE mounts mounted again with O(state=started).
+  returned: always
+  type: list
+  elements: dict
+  sample: []
+started:
+  description: Whether glusterd was started.
+  returned: always
+  type: bool
+  sample: true
+commands:
+  description: What was run or signalled (argv lists; a signal as C(kill -TERM PID)), in order.
+  returned: always
+  type: list
+  elements: list
+  sample: [["umount", "/var/run/ganeti/gluster/gv0"], ["/usr/bin/systemctl", "stop", "glusterd.service"]]
+"""
+
+import contextlib
+import json
+import os
+import signal
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common import C_LOCALE, backoff
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.files import read_text, replace_file
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import GlusterCli, GlusterError
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_processes import (
+    fuse_mounts,
+    gfapi_users,
+    gluster_processes,
+    is_running,
+    systemd_is_init,
+    users_of,
+)
+
+GLUSTERD_UNIT = "glusterd.service"
+GLUSTERD_PIDFILE = "/run/glusterd.pid"
+SELF_HEAL_DAEMON = "Self-heal Daemon"
+KILL_GRACE = 5
+POLL_SECONDS = (0.2, 2.0)
+
+
+def describe(processes):
+    return ", ".join(f"{p.pid} ({' '.join(p.cmdline)[:80]})" for p in processes)
+
+
+class Daemons:
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.commands = []
+        self.result = {
+            "changed": False,
+            "stopped": [],
+            "killed": [],
+            "unmounted": [],
+            "mounted": [],
+            "started": False,
+            "commands": self.commands,
+        }
+
+    def fail(self, msg, **extra):
+        self.module.fail_json(msg=msg, **{k: v for k, v in self.result.items() if k != "changed"}, **extra)
+
+    def run_argv(self, argv, what):
+        self.commands.append(argv)
+        self.result["changed"] = True
+        if self.module.check_mode:
+            return
+        rc, out, err = self.module.run_command(argv, check_rc=False, environ_update=C_LOCALE)
+        if rc != 0:
+            self.fail(f"{what} failed (exit {rc}): {' '.join((err or out).split()) or 'no output'}", rc=rc)
+
+    def recorded(self):
+        text = read_text(self.params["record"])
+        try:
+            return [tuple(m) for m in json.loads(text)] if text else []
+        except (ValueError, TypeError):
+            self.fail(f"{self.params['record']} is not a list of mounts; remove it after checking what it held")
+
+    def record(self, mounts):
+        os.makedirs(os.path.dirname(self.params["record"]), mode=0o700, exist_ok=True)
+        replace_file(self.module, self.params["record"], json.dumps(sorted(set(mounts))) + "\n", new_mode=0o600)
+
+    # -- stopped ------------------------------------------------------------
+
+    def stop(self):
+        processes = gluster_processes()
+        mounts = fuse_mounts()
+        users = gfapi_users()
+        if users:
+            self.fail(
+                f"processes use Gluster through libgfapi on this host: {describe(users)}. They would lose their "
+                "disks: move them first (an instance: gnt-instance migrate), then run again. Nothing was stopped."
+            )
+        clients = {p.pid for p in processes}
+        busy = {target: [p for p in users_of(target) if p.pid not in clients] for _source, target in mounts}
+        busy = {target: found for target, found in busy.items() if found}
+        if busy:
+            self.fail(
+                "FUSE mounts of Gluster volumes are in use: "
+                + "; ".join(f"{target} by {describe(found)}" for target, found in busy.items())
+                + ". End or move those processes, then run again. Nothing was stopped."
+            )
+        self.result["stopped"] = [p.as_dict() for p in processes]
+        self.result["unmounted"] = [{"source": s, "target": t} for s, t in mounts]
+        if self.module._diff:
+            self.result["diff"] = {
+                "before": {"processes": [f"{p.role} {p.pid}" for p in processes], "mounts": [t for _s, t in mounts]},
+                "after": {"processes": [], "mounts": []},
+            }
+        if not processes and not mounts:
+            return
+        self.result["changed"] = True
+        if mounts and not self.module.check_mode:
+            self.record(self.recorded() + mounts)
+        for _source, target in mounts:
+            self.run_argv([self.module.get_bin_path("umount", required=True), target], f"umount {target}")
+        if systemd_is_init() and any(p.role == "glusterd" for p in processes):
+            systemctl = self.module.get_bin_path("systemctl", required=True)
+            self.run_argv([systemctl, "stop", GLUSTERD_UNIT], "systemctl stop glusterd")
+        # The bricks once glusterd is gone (it would restart them), then the rest.
+        for role in ("glusterd", "glusterfsd", "glusterfs"):
+            self.end([p for p in processes if p.role == role])
+
+    def end(self, processes):
+        """SIGTERM each of `processes`, then wait for them; SIGKILL what outlasts the timeout."""
+        for process in processes:
+            if self.module.check_mode or is_running(process.pid):
+                self.commands.append(["kill", "-TERM", str(process.pid)])
+            if not self.module.check_mode:
+                self.signal(process.pid, signal.SIGTERM)
+        if self.module.check_mode:
+            return
+        left = self.wait_gone([p.pid for p in processes], self.params["timeout"])
+        for pid in left:
+            self.commands.append(["kill", "-KILL", str(pid)])
+            self.result["killed"].append(pid)
+            self.signal(pid, signal.SIGKILL)
+        left = self.wait_gone(left, KILL_GRACE)
+        if left:
+            self.fail(f"processes {', '.join(map(str, left))} still run after SIGKILL; see what holds them (D state)")
+
+    @staticmethod
+    def signal(pid, number):
+        with contextlib.suppress(ProcessLookupError):  # ended meanwhile
+            os.kill(pid, number)
+
+    @staticmethod
+    def wait_gone(pids, timeout):
+        deadline = time.monotonic() + timeout
+        pauses = backoff(*POLL_SECONDS)
+        while True:
+            left = [pid for pid in pids if is_running(pid)]
+            if not left or time.monotonic() >= deadline:
+                return left
+            time.sleep(next(pauses))
+
+    # -- started ------------------------------------------------------------
+
+    def start(self):
+        cli = GlusterCli(self.module)
+        if not self.answers(cli):
+            if systemd_is_init():
+                systemctl = self.module.get_bin_path("systemctl", required=True)
+                self.run_argv([systemctl, "start", GLUSTERD_UNIT], "systemctl start glusterd")
+            else:
+                glusterd = self.module.get_bin_path("glusterd", required=True, opt_dirs=["/usr/sbin"])
+                self.run_argv([glusterd, "-p", GLUSTERD_PIDFILE], "glusterd")
+            self.result["started"] = True
+        recorded = self.recorded()
+        mounted = {target for _source, target in fuse_mounts()}
+        remount = [(s, t) for s, t in recorded if t not in mounted]
+        if self.module._diff:
+            self.result["diff"] = {
+                "before": {"glusterd": not self.result["started"], "mounts": sorted(mounted)},
+                "after": {"glusterd": True, "mounts": sorted(mounted | {t for _s, t in remount})},
+            }
+        if self.module.check_mode:
+            self.result["mounted"] = [{"source": s, "target": t} for s, t in remount]
+            self.result["changed"] = self.result["changed"] or bool(remount)
+            return
+        self.wait_ready(cli)
+        for source, target in remount:
+            argv = [self.module.get_bin_path("mount", required=True), "-t", "glusterfs", source, target]
+            self.run_argv(argv, f"mount {target}")
+            self.result["mounted"].append({"source": source, "target": target})
+        if recorded:
+            os.unlink(self.params["record"])
+
+    @staticmethod
+    def answers(cli):
+        try:
+            cli.pool_list()
+        except GlusterError:
+            return False
+        return True
+
+    def missing(self, cli):
+        """What this host's part of the pool still lacks (empty when ready)."""
+        try:
+            peers = cli.pool_list()
+            volumes = cli.volumes()
+        except GlusterError as exc:
+            return [f"glusterd does not answer ({exc.message})"]
+        own = next(p.uuid for p in peers if p.is_local)
+        found = [f"peer {p.hostname} is not connected" for p in peers if not p.is_local and not p.connected]
+        for volume in volumes:
+            if not volume.started:
+                continue
+            mine = {b.name for b in volume.bricks if b.host_uuid == own}
+            if mine:
+                online = {b.name for b in cli.volume_status(volume.name) if b.online}
+                found += [f"brick {name} of volume {volume.name} is offline" for name in sorted(mine - online)]
+            if volume.set_size > 1 and mine:
+                daemons, _tasks = cli.volume_status_daemons(volume.name)
+                if not any(d.kind == SELF_HEAL_DAEMON and d.peer_uuid == own and d.online for d in daemons):
+                    found.append(f"the self-heal daemon of volume {volume.name} does not run here")
+        return found
+
+    def wait_ready(self, cli):
+        deadline = time.monotonic() + self.params["timeout"]
+        pauses = backoff(*POLL_SECONDS)
+        while True:
+            found = self.missing(cli)
+            if not found:
+                return
+            if time.monotonic() >= deadline:
+                self.fail(
+                    f"after {self.params['timeout']} s: {'; '.join(found)}. See /var/log/glusterfs/glusterd.log "
+                    "and the bricks' logs under /var/log/glusterfs/bricks/ here (a brick's file system not "
+                    "mounted, a peer unreachable); fix it and run again."
+                )
+            time.sleep(next(pauses))
+
+    def run(self):
+        if self.params["state"] == "stopped":
+            self.stop()
+        else:
+            self.start()
+        return self.result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "state": {"type": "str", "choices": ["stopped", "started"], "required": True},
+            "timeout": {"type": "int", "default": 120},
+            "record": {"type": "path", "default": "/var/lib/ganeti-gluster/stopped-mounts.json"},
+        },
+        supports_check_mode=True,
+    )
+    daemons = Daemons(module)
+    module.exit_json(**daemons.run())
+
+
+if __name__ == "__main__":
+    main()

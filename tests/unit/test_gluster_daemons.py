@@ -1,0 +1,76 @@
+"""gluster_daemons' decisions with this host's processes and mounts given: what it
+refuses before stopping anything, and what it would stop, in which order."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_processes import Process
+from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_daemons
+
+from .module_harness import run_module
+
+GLUSTERD = Process(7, "glusterd", ("/usr/sbin/glusterd", "-p", "/run/glusterd.pid"))
+BRICK = Process(10, "glusterfsd", ("/usr/sbin/glusterfsd", "-s", "node1"))
+SHD = Process(12, "glusterfs", ("/usr/sbin/glusterfs", "--volfile-id", "shd/gv0"))
+FUSE = Process(13, "glusterfs", ("/usr/sbin/glusterfs", "--volfile-server=node1", "/mnt/gv0"))
+QEMU = Process(20, "qemu-system-x86_64", ("qemu-system-x86_64", "-drive", "file=gluster://node1/gv0/d"))
+SLEEP = Process(22, "sleep", ("sleep", "600"))
+
+
+@pytest.fixture
+def host(tmp_path):
+    """This host as the module reads it; a test changes what it needs."""
+    state = {"processes": [SHD, BRICK, GLUSTERD, FUSE], "gfapi": [], "mounts": [("node1:/gv0", "/mnt/gv0")]}
+    users = {"/mnt/gv0": [FUSE]}
+    with (
+        mock.patch.object(gluster_daemons, "gluster_processes", lambda: sorted(state["processes"], key=order)),
+        mock.patch.object(gluster_daemons, "gfapi_users", lambda: state["gfapi"]),
+        mock.patch.object(gluster_daemons, "fuse_mounts", lambda: state["mounts"]),
+        mock.patch.object(gluster_daemons, "users_of", lambda target: users.get(target, [])),
+        mock.patch.object(gluster_daemons, "systemd_is_init", lambda: False),
+        mock.patch.object(gluster_daemons.os, "kill", lambda pid, sig: pytest.fail(f"signalled {pid}")),
+    ):
+        yield state, users, str(tmp_path / "record.json")
+
+
+def order(process):
+    return (("glusterd", "glusterfsd", "glusterfs").index(process.role), process.pid)
+
+
+def test_check_mode_lists_the_mount_then_glusterd_bricks_and_the_rest_and_signals_none(host):
+    _state, _users, record = host
+    result = run_module(gluster_daemons.main, {"state": "stopped", "record": record, "_ansible_check_mode": True}, [])
+    assert not result.failed and result.result["changed"], result.result
+    assert result.result["commands"] == [
+        ["/usr/sbin/umount", "/mnt/gv0"],
+        ["kill", "-TERM", "7"],
+        ["kill", "-TERM", "10"],
+        ["kill", "-TERM", "12"],
+        ["kill", "-TERM", "13"],
+    ]
+
+
+def test_a_gfapi_user_is_refused_before_anything_stops(host):
+    state, _users, record = host
+    state["gfapi"] = [QEMU]
+    result = run_module(gluster_daemons.main, {"state": "stopped", "record": record}, [])
+    assert result.failed and result.result["commands"] == []
+    assert result.result["msg"].startswith("processes use Gluster through libgfapi on this host: 20 (qemu-system")
+
+
+def test_a_busy_mount_is_refused_by_who_holds_it_but_not_its_own_client(host):
+    _state, users, record = host
+    users["/mnt/gv0"] = [FUSE, SLEEP]
+    result = run_module(gluster_daemons.main, {"state": "stopped", "record": record}, [])
+    assert result.failed and result.result["commands"] == []
+    assert "FUSE mounts of Gluster volumes are in use: /mnt/gv0 by 22 (sleep 600)." in result.result["msg"]
+
+
+def test_nothing_running_is_no_change(host):
+    state, _users, record = host
+    state["processes"], state["mounts"] = [], []
+    result = run_module(gluster_daemons.main, {"state": "stopped", "record": record}, [])
+    assert (result.failed, result.result["changed"], result.result["commands"]) == (False, False, [])

@@ -1,0 +1,75 @@
+"""What stopping Gluster on a host finds in /proc: its processes by the name they
+were started with (one binary for all three), libgfapi users, FUSE mounts and what
+keeps them busy. On a /proc tree laid out as the kernel shows it."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import gluster_processes as gp
+
+
+def process(proc, pid, argv, exe, maps="", cwd="/", fds=(), state="S"):
+    d = proc / str(pid)
+    (d / "fd").mkdir(parents=True)
+    os.symlink(exe, d / "exe")
+    os.symlink(cwd, d / "cwd")
+    os.symlink("/", d / "root")
+    for n, target in enumerate(fds):
+        os.symlink(target, d / "fd" / str(n))
+    (d / "cmdline").write_bytes(b"\0".join(a.encode() for a in argv) + b"\0")
+    (d / "maps").write_text(maps)
+    (d / "stat").write_text(f"{pid} ({os.path.basename(argv[0])} x) {state} 1 2 3\n")
+
+
+@pytest.fixture
+def proc(tmp_path):
+    p = tmp_path / "proc"
+    process(p, 10, ["/usr/sbin/glusterfsd", "-s", "node1", "--volfile-id", "gv0.node1.b"], "/usr/sbin/glusterfsd")
+    process(p, 7, ["/usr/sbin/glusterd", "-p", "/run/glusterd.pid"], "/usr/sbin/glusterfsd")
+    # Upgraded under it: the binary it runs is deleted.
+    process(p, 12, ["/usr/sbin/glusterfs", "--volfile-id", "shd/gv0"], "/usr/sbin/glusterfsd (deleted)")
+    gfapi = "7f00-7f01 r-xp 0 08:01 5 /usr/lib/x86_64-linux-gnu/libgfapi.so.0.0.0\n"
+    process(
+        p, 20, ["qemu-system-x86_64", "-drive", "file=gluster://node1/gv0/disk"], "/usr/bin/qemu-system-x86_64", gfapi
+    )
+    # Named glusterfs, another binary: not Gluster's.
+    process(p, 21, ["glusterfs"], "/usr/bin/python3")
+    process(p, 22, ["sleep", "600"], "/usr/bin/sleep", cwd="/mnt/gv0/dir")
+    process(p, 23, ["tail", "-f", "x"], "/usr/bin/tail", fds=["/mnt/gv01/log"])
+    process(p, 24, ["cat", "/mnt/gv0/file"], "/usr/bin/cat", fds=["/mnt/gv0/file"])
+    process(p, 25, ["cat"], "/usr/bin/cat", state="Z")
+    (p / "self").mkdir()
+    (p / "self" / "mounts").write_text(
+        "/dev/sda1 / ext4 rw 0 0\n"
+        "node1:/gv0 /mnt/gv0 fuse.glusterfs rw,relatime 0 0\n"
+        "node1:/gv0 /var/run/ganeti/gluster\\040x fuse.glusterfs rw 0 0\n"
+    )
+    return str(p)
+
+
+def test_gluster_processes_by_the_name_they_were_started_with_in_stop_order(proc):
+    found = gp.gluster_processes(proc)
+    assert [(p.pid, p.role) for p in found] == [(7, "glusterd"), (10, "glusterfsd"), (12, "glusterfs")]
+
+
+def test_gfapi_users_are_other_processes_with_libgfapi_loaded(proc):
+    assert [p.pid for p in gp.gfapi_users(proc)] == [20]
+
+
+def test_fuse_mounts_with_their_escapes_undone(proc):
+    assert gp.fuse_mounts(f"{proc}/self/mounts") == [
+        ("node1:/gv0", "/mnt/gv0"),
+        ("node1:/gv0", "/var/run/ganeti/gluster x"),
+    ]
+
+
+def test_users_of_a_mount_are_under_it_not_beside_it(proc):
+    # /mnt/gv01 is another path.
+    assert [p.pid for p in gp.users_of("/mnt/gv0", proc)] == [22, 24]
+
+
+def test_a_zombie_no_longer_runs(proc):
+    assert gp.is_running(10, proc) and not gp.is_running(25, proc) and not gp.is_running(99, proc)

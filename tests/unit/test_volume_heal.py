@@ -1,0 +1,117 @@
+"""gluster_volume_heal with scripted gluster output (captured from real glusterd): it
+starts a crawl only when something is to heal, waits until heal info shows nothing,
+and refuses before any crawl when a watched brick is offline or in split-brain."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import heal_wait
+from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_volume_heal
+
+from .module_harness import Expected, out, read, run_module
+
+pytestmark = pytest.mark.usefixtures("on_node1")
+
+HEAL = ["/usr/sbin/gluster", "--mode=script", "volume", "heal", "hv"]
+POOL = read(["pool", "list"], "health-pool-list.xml")
+INFO = read(["volume", "info"], "health-volume-info.xml")
+
+
+def status(fixture):
+    return read(["volume", "status", "hv"], fixture)
+
+
+def summary(pending):
+    """heal info summary of hv, all bricks connected, `pending` entries on each: the
+    recorded healthy output with its counts set."""
+    text = out("health-heal-summary-healthy.xml")
+    for tag in ("totalNumberOfEntries", "numberOfEntriesInHealPending"):
+        text = text.replace(f"<{tag}>0</{tag}>", f"<{tag}>{pending}</{tag}>")
+    return Expected(["/usr/sbin/gluster", "--mode=script", "--xml", "volume", "heal", "hv", "info", "summary"], 0, text)
+
+
+@pytest.fixture(autouse=True)
+def no_pause():
+    with mock.patch.object(heal_wait.time, "sleep", lambda seconds: None):
+        yield
+
+
+def test_nothing_to_heal_starts_no_crawl():
+    result = run_module(
+        gluster_volume_heal.main,
+        {"hosts": ["node3"]},
+        [POOL, INFO, status("health-status-healthy.xml"), INFO, summary(0)],
+    )
+    assert not result.failed, result.result
+    assert (result.result["changed"], result.result["commands"]) == (False, [])
+    assert result.result["volumes"] == [{"name": "hv", "sets": [0], "entries": 0, "healed": True}]
+
+
+def test_check_mode_reports_the_crawl_and_starts_none():
+    args = {"hosts": ["node3"], "_ansible_check_mode": True, "_ansible_diff": True}
+    result = run_module(
+        gluster_volume_heal.main, args, [POOL, INFO, status("health-status-healthy.xml"), INFO, summary(6)]
+    )
+    assert not result.failed, result.result
+    assert (result.result["changed"], result.result["commands"]) == (True, [HEAL])
+    assert result.result["diff"] == {"before": {"hv": 18}, "after": {"hv": 0}}
+
+
+def test_pending_entries_start_the_crawl_and_the_wait_ends_at_zero():
+    script = [
+        POOL,
+        INFO,
+        status("health-status-healthy.xml"),
+        INFO,
+        summary(6),
+        Expected(HEAL),
+        INFO,
+        summary(2),
+        INFO,
+        summary(0),
+    ]
+    result = run_module(gluster_volume_heal.main, {"volumes": ["hv"]}, script)
+    assert not result.failed, result.result
+    assert result.result["changed"] and result.result["commands"] == [HEAL]
+    (wait,) = result.result["heal"]
+    # 6 on each of the 3 bricks before the crawl; 2 on each at the wait's first read.
+    assert result.result["volumes"] == [{"name": "hv", "sets": [0], "entries": 18, "healed": True}]
+    assert (wait["volume"], wait["sets"], wait["entries_first"], wait["entries_fewest"]) == ("hv", [0], 6, 6)
+
+
+def test_an_offline_brick_of_a_watched_set_is_refused_before_any_crawl():
+    result = run_module(
+        gluster_volume_heal.main, {"hosts": ["node2"]}, [POOL, INFO, status("health-status-heal-pending.xml")]
+    )
+    assert result.failed and result.result["commands"] == []
+    assert result.result["msg"].startswith("bricks node3:/bricks/hv of volume hv are offline: heal cannot end")
+
+
+def test_split_brain_is_refused_before_any_crawl():
+    script = [
+        POOL,
+        INFO,
+        status("health-status-split-brain.xml"),
+        INFO,
+        read(["volume", "heal", "hv", "info", "summary"], "health-heal-summary-split-brain.xml"),
+    ]
+    result = run_module(gluster_volume_heal.main, {}, script)
+    assert result.failed and result.result["commands"] == []
+    assert "entries in split-brain on sets 0" in result.result["msg"]
+
+
+def test_a_host_that_is_no_peer_is_refused_by_name():
+    result = run_module(gluster_volume_heal.main, {"hosts": ["node9"]}, [POOL])
+    assert result.failed
+    assert result.result["msg"] == (
+        "node9: no peer of the pool by that name or address (the pool has localhost, node2, node3); "
+        "name hosts as `gluster pool list` does"
+    )
+
+
+def test_an_unknown_volume_is_refused():
+    result = run_module(gluster_volume_heal.main, {"volumes": ["gv9"]}, [POOL, INFO])
+    assert result.failed and result.result["msg"] == "no volume gv9 in the pool (it has hv)"
