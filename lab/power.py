@@ -4,9 +4,10 @@ Runs in the host's network namespace (`ip netns exec`), outside its PID
 namespace, for as long as the host has power. Each boot is a fresh mount, UTS
 and PID namespace running node-init.sh: what a machine keeps across a reboot
 (the host's tree, its disks) stays; what it loses (/run, every process) goes.
-When the host's init ends, the host is booted again only if a reboot was asked
-for (POWER_REQUEST holds "reboot": `lab reboot`, or the host's own `shutdown
--r`); otherwise the power stays off and this process ends.
+A reboot is asked for by writing "reboot" to POWER_REQUEST (`lab reboot`, or the
+host's own `shutdown -r`, lab/systemctl-shim.sh): this process then resets the
+host (link down, its init killed) and boots it again. When the host's init ends
+otherwise (poweroff, teardown), the power stays off and this process ends.
 
 usage: power.py HOST_DIR NAME NODE_INIT REAPER
   HOST_DIR  the host's directory in the lab's state dir (its tree is HOST_DIR/root)
@@ -14,8 +15,10 @@ usage: power.py HOST_DIR NAME NODE_INIT REAPER
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -27,6 +30,7 @@ POWER_REQUEST = "power-request"
 HOLDER_PID = "holder.pid"
 BOOT_ID = "boot_id"
 BOOTS = "boots"
+REBOOT_GRACE = 1.0
 
 
 def child_of(pid: int) -> int:
@@ -77,6 +81,27 @@ def boot(host_dir: Path, name: str, node_init: str, reaper: str, log) -> subproc
     return proc
 
 
+def requested(request: Path) -> str:
+    try:
+        return request.read_text().strip()
+    except FileNotFoundError:
+        return ""
+
+
+def reset(host_dir: Path, proc: subprocess.Popen) -> None:
+    """What a reset button does: the link goes down first (nothing more leaves the host),
+    then its init ends, which ends every process of its PID namespace."""
+    subprocess.run(["ip", "link", "set", "eth0", "down"], check=False)
+    try:
+        holder = int((host_dir / HOLDER_PID).read_text())
+    except (OSError, ValueError):
+        holder = child_of(proc.pid)
+    if holder and child_of(proc.pid) == holder:  # still this boot's init, not a reused pid
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(holder, signal.SIGKILL)
+    proc.wait()
+
+
 def clear_run(root: Path) -> None:
     """/run is a tmpfs on a real machine: empty at each boot."""
     run_dir = root / "run"
@@ -95,13 +120,15 @@ def main(argv: list[str]) -> int:
             boots += 1
             write_atomically(host_dir / BOOTS, f"{boots}\n")
             proc = boot(host_dir, name, node_init, reaper, log)
-            proc.wait()
             request = host_dir / POWER_REQUEST
-            try:
-                wanted = request.read_text().strip()
-            except FileNotFoundError:
-                wanted = ""
-            if wanted != "reboot":
+            while proc.poll() is None:
+                if requested(request) == "reboot":
+                    # A moment for the command that asked (ssh, Ansible) to return its status.
+                    time.sleep(REBOOT_GRACE)
+                    reset(host_dir, proc)
+                    break
+                time.sleep(0.2)
+            if requested(request) != "reboot":
                 return 0
             request.unlink()
             clear_run(host_dir / "root")
