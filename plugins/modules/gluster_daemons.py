@@ -40,9 +40,11 @@ options:
     type: int
     default: 120
   record:
-    description: Where the FUSE mounts that O(state=stopped) unmounted are kept for O(state=started).
+    description:
+      - Where O(state=stopped) notes that it stopped Gluster here, with the FUSE mounts it unmounted, for
+        O(state=started) to mount again; O(state=started) removes it. C(rolling.yml) resumes a host that has it.
     type: path
-    default: /var/lib/ganeti-gluster/stopped-mounts.json
+    default: /var/lib/ganeti-gluster/gluster-stopped.json
 extends_documentation_fragment:
   - ganeti_gluster.cluster.attributes.action_module
 seealso:
@@ -198,7 +200,9 @@ class Daemons:
         if not processes and not mounts:
             return
         self.result["changed"] = True
-        if mounts and not self.module.check_mode:
+        # Written even with no mount: it also says that Gluster here was stopped for
+        # maintenance (rolling.yml resumes such a host first).
+        if not self.module.check_mode:
             self.record(self.recorded() + mounts)
         for _source, target in mounts:
             self.run_argv([self.module.get_bin_path("umount", required=True), target], f"umount {target}")
@@ -264,15 +268,19 @@ class Daemons:
             }
         if self.module.check_mode:
             self.result["mounted"] = [{"source": s, "target": t} for s, t in remount]
-            self.result["changed"] = self.result["changed"] or bool(remount)
+            self.result["changed"] = self.result["changed"] or os.path.exists(self.params["record"])
             return
         self.wait_ready(cli)
         for source, target in remount:
+            # A mount point under /run is gone after a reboot.
+            os.makedirs(target, exist_ok=True)
             argv = [self.module.get_bin_path("mount", required=True), "-t", "glusterfs", source, target]
             self.run_argv(argv, f"mount {target}")
             self.result["mounted"].append({"source": source, "target": target})
-        if recorded:
+        if os.path.exists(self.params["record"]):
+            # The host's maintenance ends here.
             os.unlink(self.params["record"])
+            self.result["changed"] = True
 
     @staticmethod
     def answers(cli):
@@ -332,7 +340,7 @@ def main():
         argument_spec={
             "state": {"type": "str", "choices": ["stopped", "started"], "required": True},
             "timeout": {"type": "int", "default": 120},
-            "record": {"type": "path", "default": "/var/lib/ganeti-gluster/stopped-mounts.json"},
+            "record": {"type": "path", "default": "/var/lib/ganeti-gluster/gluster-stopped.json"},
         },
         supports_check_mode=True,
     )

@@ -99,3 +99,33 @@ def install_built_collection(work: Path) -> Path:
     (archive,) = (work / "build").glob("*.tar.gz")
     run("install", "-p", str(work / "installed"), str(archive))
     return work / "installed"
+
+
+def run_playbook_from(cwd, playbook, inventories, envvars=None, limit=None, extravars=None):
+    """ansible-playbook `playbook` (a path, or a name the collections path has) from `cwd`:
+    (rc, stats with "changed_tasks"), or (rc, the failed and unreachable results)."""
+    with tempfile.TemporaryDirectory() as private_dir:
+        runner = ansible_runner.run(
+            private_data_dir=private_dir,
+            project_dir=str(cwd),
+            playbook=str(playbook),
+            cmdline=" ".join(f"--inventory={inventory}" for inventory in inventories),
+            limit=limit,
+            extravars=extravars or {},
+            envvars={"ANSIBLE_HOST_KEY_CHECKING": "true", **(envvars or {})},
+            quiet=True,
+        )
+        failed = [
+            f"{e['event_data'].get('host')}: {e['event_data'].get('task')}: {e['event_data']['res'].get('msg')}"
+            for e in runner.events
+            if e.get("event") in ("runner_on_failed", "runner_on_unreachable")
+            and not e["event_data"].get("ignore_errors")
+        ]
+        changed = [
+            f"{e['event_data'].get('host')}: {e['event_data'].get('task')}"
+            for e in runner.events
+            if e.get("event") == "runner_on_ok" and e["event_data"]["res"].get("changed")
+        ]
+        if runner.stats is None:  # ansible-playbook stopped before any play (a bad inventory, a missing playbook)
+            return runner.rc, [runner.stdout.read()[-2000:]]
+        return runner.rc, failed or {**runner.stats, "changed_tasks": changed}

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
 
-import ansible_runner
 import pytest
 from ansible import release as ansible_release
 
-from .ansible_helpers import install_built_collection, pool, volume_info
+from .ansible_helpers import install_built_collection, pool, run_playbook_from, volume_info
 from .lab_helpers import REPO, fresh_lab, lab, ssh
 
 pytestmark = pytest.mark.lab
@@ -71,29 +69,9 @@ def installed(tmp_path_factory):
 def play(collections, work, playbook, limit=None, extravars=None):
     """ansible-playbook by name (or a path), from `work`, with only the installed copy on
     the collections path: (rc, stats), or (rc, failures)."""
-    with tempfile.TemporaryDirectory() as private_dir:
-        runner = ansible_runner.run(
-            private_data_dir=private_dir,
-            project_dir=str(work),
-            playbook=playbook,
-            cmdline=f"--inventory={LAB_HOSTS} --inventory={work / 'hosts.yml'}",
-            limit=limit,
-            extravars=extravars or {},
-            envvars={"ANSIBLE_COLLECTIONS_PATH": str(collections), "ANSIBLE_HOST_KEY_CHECKING": "true"},
-            quiet=True,
-        )
-        failed = [
-            f"{e['event_data'].get('host')}: {e['event_data'].get('task')}: {e['event_data']['res'].get('msg')}"
-            for e in runner.events
-            if e.get("event") in ("runner_on_failed", "runner_on_unreachable")
-            and not e["event_data"].get("ignore_errors")
-        ]
-        changed = [
-            f"{e['event_data'].get('host')}: {e['event_data'].get('task')}"
-            for e in runner.events
-            if e.get("event") == "runner_on_ok" and e["event_data"]["res"].get("changed")
-        ]
-        return runner.rc, failed or {**runner.stats, "changed_tasks": changed}
+    inventories = [LAB_HOSTS, work / "hosts.yml"]
+    envvars = {"ANSIBLE_COLLECTIONS_PATH": str(collections)}
+    return run_playbook_from(work, playbook, inventories, envvars, limit, extravars)
 
 
 def test_site_from_the_installed_collection_lays_the_hook_and_gnt_node_add_joins_through_it(installed):

@@ -70,17 +70,39 @@ class Writers:
     and the gfapi writer on `gfapi_host` writing `gfapi_file`, both names relative to the
     volume's root."""
 
-    def __init__(self, volume, fuse_host, fuse_file, gfapi_host, gfapi_file):
+    def __init__(
+        self,
+        volume,
+        fuse_host,
+        fuse_file,
+        gfapi_host,
+        gfapi_file,
+        gfapi_writes=GFAPI_WRITES,
+        pause_ms=None,
+        servers=None,
+    ):
+        """`servers`: the volume's servers both clients ask for its layout, in turn (a writer on
+        a host outside the pool, through a roll that takes each server down); the writer's own
+        host by default."""
         self.volume, self.fuse_host, self.fuse_file = volume, fuse_host, fuse_file
         self.gfapi_host, self.gfapi_file = gfapi_host, gfapi_file
-        self.url = f"gluster://{gfapi_host}/{volume}/{gfapi_file}"
+        self.gfapi_writes, self.pause_ms = gfapi_writes, GFAPI_PAUSE_MS if pause_ms is None else pause_ms
+        self.fuse_servers = servers or [fuse_host]
+        self.gfapi_servers = servers or [gfapi_host]
+        self.url = f"gluster://{self.gfapi_servers[0]}/{volume}/{gfapi_file}"
+        # The same image with every server, as QEMU's option syntax names them.
+        self.image_opts = f"driver=raw,file.driver=gluster,file.volume={volume},file.path={gfapi_file}," + ",".join(
+            f"file.server.{n}.type=inet,file.server.{n}.host={host},file.server.{n}.port=24007"
+            for n, host in enumerate(self.gfapi_servers)
+        )
 
     def start(self):
         script = FUSE_WRITER.replace("'", "'\\''")
+        backups = f"-o backup-volfile-servers={':'.join(self.fuse_servers[1:])} " if self.fuse_servers[1:] else ""
         out = ssh(
             self.fuse_host,
-            f"mkdir -p /mnt/writers && (mountpoint -q /mnt/writers || mount -t glusterfs "
-            f"{self.fuse_host}:/{self.volume} /mnt/writers) && printf '%s' '{script}' > /run/fuse-writer.py && "
+            f"mkdir -p /mnt/writers && (mountpoint -q /mnt/writers || mount -t glusterfs {backups}"
+            f"{self.fuse_servers[0]}:/{self.volume} /mnt/writers) && printf '%s' '{script}' > /run/fuse-writer.py && "
             "rm -f /run/fuse-writer.state",
         )
         assert out.returncode == 0, out.stderr
@@ -92,8 +114,8 @@ class Writers:
         )
         assert out.returncode == 0, out.stderr
         commands = " ".join(
-            f"-c 'write -P {i % 250 + 1} {(i % BLOCKS) * BLOCK} 64k' -c 'sleep {GFAPI_PAUSE_MS}'"
-            for i in range(GFAPI_WRITES)
+            f"-c 'write -P {i % 250 + 1} {(i % BLOCKS) * BLOCK} 64k' -c 'sleep {self.pause_ms}'"
+            for i in range(self.gfapi_writes)
         )
         out = ssh(
             self.gfapi_host,
@@ -103,7 +125,8 @@ class Writers:
         assert out.returncode == 0, out.stderr
         out = ssh(
             self.gfapi_host,
-            f'nohup sh -c "qemu-io -f raw -t writethrough {commands} {self.url}; touch /run/gfapi-writer.done" '
+            f'nohup sh -c "qemu-io --image-opts -t writethrough {commands} {self.image_opts}; '
+            'touch /run/gfapi-writer.done" '
             "</dev/null >/run/gfapi-writer.out 2>/run/gfapi-writer.err &",
         )
         assert out.returncode == 0, out.stderr
@@ -111,9 +134,9 @@ class Writers:
     def gfapi_running(self):
         return ssh(self.gfapi_host, "pgrep -x qemu-io").returncode == 0
 
-    def stop(self):
-        """Stop the FUSE writer, wait for the gfapi one to end its writes; (FUSE writes, FUSE
-        failures, gfapi writes that succeeded, gfapi failures)."""
+    def stop(self, gfapi_wait=120):
+        """Stop the FUSE writer, wait up to `gfapi_wait` seconds for the gfapi one to end its
+        writes; (FUSE writes, FUSE failures, gfapi writes that succeeded, gfapi failures)."""
         out = ssh(
             self.fuse_host,
             "kill -TERM $(cat /run/fuse-writer.pid); for i in $(seq 1 100); do "
@@ -123,11 +146,11 @@ class Writers:
         fuse_written, fuse_failed = map(int, out.stdout.split())
         out = ssh(
             self.gfapi_host,
-            "for i in $(seq 1 600); do [ -e /run/gfapi-writer.done ] && break; sleep 0.2; done; "
+            f"for i in $(seq 1 {gfapi_wait * 5}); do [ -e /run/gfapi-writer.done ] && break; sleep 0.2; done; "
             "test -e /run/gfapi-writer.done && grep -c '^wrote 65536/65536' /run/gfapi-writer.out; "
             "grep -c '^write failed' /run/gfapi-writer.out || true; "
             "grep -m 5 -i 'failed' /run/gfapi-writer.out /run/gfapi-writer.err || true",
-            timeout=180,
+            timeout=gfapi_wait + 60,
         )
         # qemu-io reports a failed write as "write failed: ERROR"; gfapi's own log lines
         # (a brick reconnecting during a replace-brick) are no failed write.

@@ -15,6 +15,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.filter import (
     gluster_drain,
     gluster_health,
     gluster_pool,
+    rolling,
 )
 
 FILTER_DIR = Path(__file__).resolve().parents[2] / "plugins" / "filter"
@@ -22,7 +23,7 @@ FILTER_DIR = Path(__file__).resolve().parents[2] / "plugins" / "filter"
 UNDOCUMENTED = {"resolve"}
 FILTERS = {
     name: function
-    for module in (ganeti_nodes, gluster_drain, gluster_health, gluster_pool)
+    for module in (ganeti_nodes, gluster_drain, gluster_health, gluster_pool, rolling)
     for name, function in module.FilterModule().filters().items()
 }
 

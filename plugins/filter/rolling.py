@@ -1,0 +1,86 @@
+# Copyright: contributors to ganeti_gluster.cluster
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure decisions of rolling.yml, made on the controller before any node is touched.
+
+rolling_order: the hosts to roll, one at a time, the Ganeti master last.
+
+rolling_refusals: what forbids taking each of them down with every volume
+served: Gluster supports no online upgrade of a dispersed or a pure distribute
+volume, and a replica set must keep its quorum with the host down.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import has_quorum
+
+
+def rolling_order(hosts, wanted=None, master=None, unfinished=None):
+    """hosts: the inventory's hosts of gluster_pool and ganeti_nodes, in inventory order;
+    wanted: the hosts asked for (a list or a comma-separated string; empty or None: all);
+    master: the host that is the Ganeti master (None without Ganeti); unfinished: hosts an
+    earlier roll left down or drained, finished first whether asked for or not.
+
+    Returns {"order": hosts to roll, the master last; "errors": names not in `hosts`}."""
+    hosts = list(dict.fromkeys(hosts))
+    if isinstance(wanted, str):
+        wanted = [n.strip() for n in wanted.split(",") if n.strip()]
+    wanted = list(dict.fromkeys(wanted or hosts))
+    errors = [
+        f"{name} is not a host of gluster_pool or ganeti_nodes in this inventory"
+        for name in wanted
+        if name not in hosts
+    ]
+    first = [h for h in hosts if h in (unfinished or ())]
+    order = first + [h for h in hosts if h in wanted and h != master and h not in first]
+    if master in wanted and master not in first:
+        order.append(master)
+    return {"order": order, "errors": errors}
+
+
+def _members(volume, index):
+    return [b for b in volume["bricks"] if b["set"] == index]
+
+
+def rolling_refusals(volumes, uuids):
+    """volumes: the volume reports of gluster_volume_health; uuids: host to roll -> its
+    glusterd UUID. Each line says what taking one host down would break, and what to do."""
+    refusals = []
+    for volume in volumes:
+        name, kind = volume["name"], (volume.get("type") or "").lower()
+        holders = [h for h, uuid in uuids.items() if any(b["host_uuid"] == uuid for b in volume["bricks"])]
+        if not holders:
+            continue
+        if "disperse" in kind:
+            refusals.append(
+                f"volume {name} is dispersed ({volume['type']}), and Gluster supports no online upgrade of a "
+                f"dispersed volume ({', '.join(holders)} hold bricks of it): follow Gluster's offline upgrade "
+                "procedure (stop the volume, upgrade every server, start it)"
+            )
+            continue
+        if all(len(_members(volume, s["index"])) == 1 for s in volume["sets"]):
+            refusals.append(
+                f"volume {name} is pure distribute: its files on {', '.join(holders)} are unreachable while that "
+                "host is down, and Gluster supports no online upgrade of it: follow Gluster's offline upgrade "
+                "procedure, or make it replicated first"
+            )
+            continue
+        options = {"cluster.quorum-type": (volume.get("quorum") or {}).get("client") or "auto"}
+        for host in holders:
+            for entry in volume["sets"]:
+                members = _members(volume, entry["index"])
+                flags = [b["host_uuid"] != uuids[host] for b in members]
+                if all(flags):
+                    continue
+                if not has_quorum(flags, entry["quorum"], "replicate", options):
+                    refusals.append(
+                        f"set {entry['index']} of volume {name} ({', '.join(b['name'] for b in members)}) keeps "
+                        f"{sum(flags)} of {len(members)} bricks with {host} down, {entry['quorum']} needed: its files "
+                        "would not be writable. Add an arbiter or a third replica first (or move a brick off "
+                        f"{host})"
+                    )
+    return refusals
+
+
+class FilterModule:
+    def filters(self):
+        return {"rolling_order": rolling_order, "rolling_refusals": rolling_refusals}

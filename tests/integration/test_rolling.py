@@ -1,0 +1,184 @@
+"""rolling.yml on the lab: four nodes of a Ganeti cluster and a replica 3 volume of two
+sets, two instances on the gluster template, and a FUSE and a gfapi writer on a fifth
+host (a client of the volume, outside the pool) running through the whole roll. Every
+node is rebooted by the operator's tasks (ansible.builtin.reboot), the master last.
+
+Asserted on what the cluster shows: no write failed and both files are exact on every
+brick; every file written before is unchanged; each instance runs at every moment
+sampled; every node booted again (a new boot id); nothing is left to heal and no node
+stays drained."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import parse_volume_status
+
+from .ansible_helpers import gluster_xml, run_playbook_from, volume_info
+from .lab_helpers import REPO, fresh_lab, ssh
+from .writers import Writers
+
+pytestmark = pytest.mark.lab
+
+LAB_HOSTS = REPO / "inventory" / "lab" / "lab_hosts"
+NODES = ("node1", "node2", "node3", "node4")
+INVENTORY = """\
+gluster_pool:
+  hosts:
+    node1:
+      gluster_pool_bricks: &two
+        - {path: /bricks/b1/brick, device: "{{ lab_block_devices[0] }}"}
+        - {path: /bricks/b2/brick, device: "{{ lab_block_devices[1] }}"}
+    node2:
+      gluster_pool_bricks: *two
+    node3:
+    node4:
+  vars:
+    gluster_pool_volume: gv0
+    gluster_pool_replica: 3
+    gluster_pool_bricks:
+      - {path: /bricks/b1/brick, device: "{{ lab_block_devices[0] }}"}
+ganeti_master:
+  hosts:
+    node1:
+ganeti_nodes:
+  hosts:
+    node1:
+    node2:
+    node3:
+    node4:
+  vars:
+    # An operator's own checkout on the master candidates (the lab's hosts see it).
+    ganeti_gluster_disk_hook_project_dir: "{{ lab_project_dir }}"
+    ganeti_gluster_disk_hook_python: "{{ ansible_playbook_python }}"
+"""
+# The operator's work on each node while it is out: a reboot.
+REBOOT_TASKS = """\
+- name: Reboot the node
+  ansible.builtin.reboot:
+    reboot_timeout: 300
+"""
+
+
+def play(work, playbook, extravars=None):
+    envvars = {"ANSIBLE_CONFIG": str(REPO / "ansible.cfg")}
+    return run_playbook_from(work, playbook, [LAB_HOSTS, work / "hosts.yml"], envvars, extravars=extravars)
+
+
+def boot_id(host):
+    return ssh(host, "cat /proc/sys/kernel/random/boot_id").stdout.strip()
+
+
+def instances():
+    """name -> (primary node, oper_state) as the master (whichever node it is) reports."""
+    for host in NODES:
+        out = ssh(host, "gnt-instance list --no-headers --separator=' ' -o name,pnode,oper_state", timeout=30)
+        if out.returncode == 0:
+            return {name: (pnode, state) for name, pnode, state in (line.split() for line in out.stdout.splitlines())}
+    return None
+
+
+def migrating():
+    """The instances a running job migrates (the fake hypervisor marks one down on its old
+    node before up on its new one, within the job: a real one keeps it running)."""
+    for host in NODES:
+        out = ssh(host, "gnt-job list --no-headers --running -o summary", timeout=30)
+        if out.returncode == 0:
+            return {
+                line.strip()[len("INSTANCE_MIGRATE(") : -1]
+                for line in out.stdout.splitlines()
+                if line.strip().startswith("INSTANCE_MIGRATE(")
+            }
+    return set()
+
+
+class Sampler(threading.Thread):
+    """Reads the instances' state every few seconds while the roll runs: (seconds since the
+    start, the instances, those a job was migrating just before or after)."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.samples, self.stopping, self.started = [], threading.Event(), time.monotonic()
+
+    def run(self):
+        while not self.stopping.wait(2):
+            before, seen, after = migrating(), instances(), migrating()
+            self.samples.append((round(time.monotonic() - self.started), seen, before | after))
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    work = tmp_path_factory.mktemp("rolling")
+    (work / "hosts.yml").write_text(INVENTORY)
+    (work / "reboot.yml").write_text(REBOOT_TASKS)
+    with fresh_lab(5):
+        rc, stats = play(work, REPO / "molecule" / "shared" / "ganeti-init.yml")
+        assert rc == 0, stats
+        rc, stats = play(work, REPO / "playbooks" / "site.yml")
+        assert rc == 0, stats
+        for name, node in (("inst1", "node2"), ("inst2", "node3")):
+            add = (
+                "gnt-instance add -t gluster --disk=0:size=1G,access=kernelspace -o lab+default "
+                f"-n {node} --no-name-check --no-ip-check {name}"
+            )
+            out = ssh("node1", add, timeout=300)
+            assert out.returncode == 0, out.stdout + out.stderr
+        yield work
+
+
+def test_a_roll_reboots_every_node_with_vms_running_and_no_write_lost(cluster):
+    work = cluster
+    gv0 = volume_info("node1", "gv0")
+    assert gv0.set_size == 3 and len(gv0.bricks) == 6
+    writers = Writers(
+        "gv0", "node5", "vm-fuse", "node5", "vm-gfapi", gfapi_writes=2000, pause_ms=250, servers=list(NODES)
+    )
+    boots = {host: boot_id(host) for host in NODES}
+    assert all(state == "Y" for _node, state in instances().values()), instances()
+    writers.start()
+    # Files written before the roll, in both sets, read back at the end.
+    write = "mkdir -p /mnt/writers/d && for i in $(seq 1 40); do head -c 64K /dev/urandom > /mnt/writers/d/f$i; done"
+    assert ssh("node5", write).returncode == 0
+    before = ssh("node5", "cd /mnt/writers/d && sha256sum *").stdout
+    sampler = Sampler()
+    sampler.start()
+    started = time.monotonic()
+    try:
+        rc, stats = play(work, REPO / "playbooks" / "rolling.yml", {"rolling_tasks": str(work / "reboot.yml")})
+    finally:
+        sampler.stopping.set()
+        sampler.join()
+    took = time.monotonic() - started
+    # The gfapi client wrote through the whole roll, every server down in turn.
+    assert writers.gfapi_running(), took
+    fuse_written, fuse_failed, gfapi_written, gfapi_failed = writers.stop(gfapi_wait=900)
+    assert rc == 0, stats
+    # Every node booted again; the master role moved off node1 when its turn came.
+    assert all(boot_id(host) != boots[host] for host in NODES), (boots, took)
+    samples = [(t, seen, moving) for t, seen, moving in sampler.samples if seen is not None]
+    down = [
+        (t, name, seen[name])
+        for t, seen, moving in samples
+        for name in seen
+        if seen[name][1] != "Y" and name not in moving
+    ]
+    assert len(samples) > 20 and not down, (down, len(samples))
+    assert {name for _t, seen, _moving in samples for name in seen} == {"inst1", "inst2"}
+    nodes = ssh("node2", "gnt-node list --no-headers --separator=' ' -o name,drained").stdout.split("\n")
+    assert all(line.split()[1] == "N" for line in nodes if line.strip()), nodes
+    heal = gluster_xml("node1", "volume", "heal", "gv0", "info", "summary")
+    assert {b.findtext("numberOfEntriesInHealPending") for b in heal.iterfind(".//brick")} == {"0"}
+    assert all(b.online for b in parse_volume_status(gluster_xml("node1", "volume", "status", "gv0")))
+    assert ssh("node5", "cd /mnt/writers/d && sha256sum *").stdout == before and before.count("\n") == 40
+    assert (fuse_failed, gfapi_failed) == (0, 0), writers.gfapi_failures
+    assert fuse_written > 0 and gfapi_written > 0
+    bricks = [b.name for b in volume_info("node1", "gv0").bricks]
+    fuse_set = [b for b in bricks if ssh(b.split(":")[0], f"test -e {b.split(':')[1]}/vm-fuse").returncode == 0]
+    gfapi_set = [b for b in bricks if ssh(b.split(":")[0], f"test -e {b.split(':')[1]}/vm-gfapi").returncode == 0]
+    assert len(fuse_set) == 3 and len(gfapi_set) == 3
+    assert writers.fuse_file_is_exact(fuse_written, fuse_set) == {"volume": True, **dict.fromkeys(fuse_set, True)}
+    exact = writers.gfapi_file_is_exact(gfapi_written, gfapi_set)
+    assert exact == {"volume": True, **dict.fromkeys(gfapi_set, True)}, (exact, writers.gfapi_unlike)

@@ -1,0 +1,51 @@
+"""rolling.yml's decisions before any node is touched: the order, and what a host down would break."""
+
+from __future__ import annotations
+
+from ansible_collections.ganeti_gluster.cluster.plugins.filter.rolling import rolling_order, rolling_refusals
+
+
+def report(name, kind, sets, client="auto"):
+    """A gluster_volume_health volume report: `sets` lists each set's host UUIDs."""
+    bricks, entries = [], []
+    for index, hosts in enumerate(sets):
+        for n, uuid in enumerate(hosts):
+            bricks.append({"name": f"{uuid}:/b{index}{n}", "host_uuid": uuid, "set": index})
+        size = len(hosts)
+        entries.append({"index": index, "quorum": 1 if size == 1 else size // 2 + 1})
+    return {"name": name, "type": kind, "bricks": bricks, "sets": entries, "quorum": {"client": client}}
+
+
+def test_the_master_goes_last_and_unknown_names_are_errors():
+    hosts = ["node1", "node2", "node3", "node4"]
+    assert rolling_order(hosts, None, "node1") == {"order": ["node2", "node3", "node4", "node1"], "errors": []}
+    assert rolling_order(hosts, "node3, node1,node3", "node1")["order"] == ["node3", "node1"]
+    # node4 was left down by an interrupted roll: finished first, even when not asked for.
+    assert rolling_order(hosts, "node2,node1", "node1", ["node4"])["order"] == ["node4", "node2", "node1"]
+    assert rolling_order(hosts, ["node9"], None) == {
+        "order": [],
+        "errors": ["node9 is not a host of gluster_pool or ganeti_nodes in this inventory"],
+    }
+
+
+def test_replica_3_sets_on_distinct_hosts_roll():
+    volume = report("gv0", "Distributed-Replicate", [["u1", "u2", "u3"], ["u4", "u1", "u2"]])
+    assert rolling_refusals([volume], {"node1": "u1", "node4": "u4"}) == []
+
+
+def test_two_bricks_of_a_set_on_one_host_and_replica_2_lose_quorum():
+    twice = report("gv0", "Replicate", [["u1", "u1", "u2"]])
+    (line,) = rolling_refusals([twice], {"node1": "u1", "node2": "u2"})
+    assert line.startswith("set 0 of volume gv0 (u1:/b00, u1:/b01, u2:/b02) keeps 1 of 3 bricks with node1 down")
+    pair = report("gv1", "Replicate", [["u1", "u2"]])
+    # auto quorum on 2 bricks: the first alone holds it, the second alone does not.
+    assert rolling_refusals([pair], {"node2": "u2"}) == []
+    assert len(rolling_refusals([pair], {"node1": "u1"})) == 1
+
+
+def test_dispersed_and_pure_distribute_volumes_are_refused_only_where_a_host_holds_bricks():
+    dispersed = report("ec", "Disperse", [["u1", "u2", "u3"]])
+    plain = report("plain", "Distribute", [["u1"], ["u2"]])
+    refusals = rolling_refusals([dispersed, plain], {"node1": "u1"})
+    assert [line.split(" is ")[0] for line in refusals] == ["volume ec", "volume plain"]
+    assert rolling_refusals([dispersed, plain], {"node5": "u5"}) == []
