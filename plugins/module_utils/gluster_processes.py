@@ -31,6 +31,8 @@ class Process:
     pid: int
     role: str  # glusterd, glusterfsd or glusterfs; or the program's name for another process
     cmdline: tuple[str, ...]
+    # When it started (clock ticks after boot): a pid reused later has another.
+    started: int | None = None
 
     def as_dict(self):
         return {"pid": self.pid, "role": self.role, "cmdline": " ".join(self.cmdline)}
@@ -69,7 +71,7 @@ def gluster_processes(proc=PROC):
         cmdline = _cmdline(proc, pid)
         role = os.path.basename(cmdline[0]) if cmdline else ""
         if role in ROLES:
-            found.append(Process(pid, role, cmdline))
+            found.append(Process(pid, role, cmdline, start_time(pid, proc)))
     return sorted(found, key=lambda p: (ROLES.index(p.role), p.pid))
 
 
@@ -127,13 +129,26 @@ def users_of(mountpoint, proc=PROC):
     return found
 
 
-def is_running(pid, proc=PROC):
-    """Whether `pid` still runs (a zombie has ended)."""
+def _stat_fields(pid, proc):
+    """The fields of /proc/PID/stat after the command name (which is in parentheses and
+    may hold spaces): state first; None when the process is gone."""
     stat = _read(f"{proc}/{pid}/stat")
-    if stat is None:
+    return None if stat is None else stat.rsplit(")", 1)[-1].split()
+
+
+def start_time(pid, proc=PROC):
+    fields = _stat_fields(pid, proc)
+    # starttime is field 22 of stat, the 20th after the command name.
+    return int(fields[19]) if fields and len(fields) > 19 and fields[19].isdigit() else None
+
+
+def is_running(pid, proc=PROC, started=None):
+    """Whether `pid` still runs (a zombie has ended) and, given `started`, is still the
+    process that started then, not another that got its pid."""
+    fields = _stat_fields(pid, proc)
+    if not fields or fields[0] == "Z":
         return False
-    # The state follows the command name, which is in parentheses and may hold spaces.
-    return stat.rsplit(")", 1)[-1].split()[:1] != ["Z"]
+    return started is None or start_time(pid, proc) == started
 
 
 def init_name():

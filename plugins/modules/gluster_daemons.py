@@ -215,21 +215,25 @@ class Daemons:
 
     def end(self, processes):
         """SIGTERM each of `processes`, then wait for them; SIGKILL what outlasts the timeout."""
+        # Each pid is signalled only while it is still the process read (same start time):
+        # one that ended meanwhile (systemctl stop, umount) may have passed its pid on.
         for process in processes:
-            if self.module.check_mode or is_running(process.pid):
+            if self.module.check_mode:
                 self.commands.append(["kill", "-TERM", str(process.pid)])
-            if not self.module.check_mode:
+            elif is_running(process.pid, started=process.started):
+                self.commands.append(["kill", "-TERM", str(process.pid)])
                 self.signal(process.pid, signal.SIGTERM)
         if self.module.check_mode:
             return
-        left = self.wait_gone([p.pid for p in processes], self.params["timeout"])
-        for pid in left:
-            self.commands.append(["kill", "-KILL", str(pid)])
-            self.result["killed"].append(pid)
-            self.signal(pid, signal.SIGKILL)
+        left = self.wait_gone(processes, self.params["timeout"])
+        for process in left:
+            self.commands.append(["kill", "-KILL", str(process.pid)])
+            self.result["killed"].append(process.pid)
+            self.signal(process.pid, signal.SIGKILL)
         left = self.wait_gone(left, KILL_GRACE)
         if left:
-            self.fail(f"processes {', '.join(map(str, left))} still run after SIGKILL; see what holds them (D state)")
+            pids = ", ".join(str(p.pid) for p in left)
+            self.fail(f"processes {pids} still run after SIGKILL; see what holds them (D state)")
 
     @staticmethod
     def signal(pid, number):
@@ -237,11 +241,11 @@ class Daemons:
             os.kill(pid, number)
 
     @staticmethod
-    def wait_gone(pids, timeout):
+    def wait_gone(processes, timeout):
         deadline = time.monotonic() + timeout
         pauses = backoff(*POLL_SECONDS)
         while True:
-            left = [pid for pid in pids if is_running(pid)]
+            left = [p for p in processes if is_running(p.pid, started=p.started)]
             if not left or time.monotonic() >= deadline:
                 return left
             time.sleep(next(pauses))
@@ -297,7 +301,9 @@ class Daemons:
             volumes = cli.volumes()
         except GlusterError as exc:
             return [f"glusterd does not answer ({exc.message})"]
-        own = next(p.uuid for p in peers if p.is_local)
+        own = next((p.uuid for p in peers if p.is_local), None)
+        if own is None:
+            return ["glusterd lists no entry for this host in its pool list"]
         found = [f"peer {p.hostname} is not connected" for p in peers if not p.is_local and not p.connected]
         for volume in volumes:
             if not volume.started:

@@ -129,12 +129,60 @@ def cluster(tmp_path_factory):
         yield work
 
 
+def cluster_state():
+    """What a refusal must leave as it was."""
+    return (
+        ssh("node1", "gluster --mode=script --xml volume info").stdout,
+        ssh("node1", "gluster --mode=script --xml pool list").stdout,
+        ssh("node1", "gnt-node list --no-headers -o name,drained,pinst_cnt,tags").stdout,
+        boot_id("node2"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("case", "prepare", "undo", "message"),
+    [
+        ("unknown name", None, None, "node9 is not a host of gluster_pool or ganeti_nodes in this inventory"),
+        (
+            "pure distribute volume",
+            "mkdir -p /bricks/b1/plain && gluster --mode=script volume create plain node4:/bricks/b1/plain && "
+            "gluster --mode=script volume start plain",
+            "gluster --mode=script volume stop plain && gluster --mode=script volume delete plain && "
+            "rm -rf /bricks/b1/plain",
+            "volume plain is pure distribute",
+        ),
+        (
+            "instance on local storage",
+            "gnt-instance add -t file --disk=0:size=1G -o lab+default -n node3 --no-name-check --no-ip-check local1",
+            "gnt-instance remove -f local1",
+            "local1",
+        ),
+    ],
+)
+def test_refusals_come_before_any_node_is_touched(cluster, case, prepare, undo, message):
+    host = "node4" if case == "pure distribute volume" else "node1"
+    if prepare:
+        out = ssh(host, prepare, timeout=300)
+        assert out.returncode == 0, out.stdout + out.stderr
+    try:
+        before = cluster_state()
+        extravars = {"rolling_tasks": str(cluster / "reboot.yml")}
+        if case == "unknown name":
+            extravars["rolling_nodes"] = "node2,node9"
+        rc, failures = play(cluster, REPO / "playbooks" / "rolling.yml", extravars)
+        assert rc != 0 and any(message in line for line in failures), failures
+        assert cluster_state() == before
+    finally:
+        if undo:
+            assert ssh(host, undo, timeout=300).returncode == 0
+
+
 def test_a_roll_reboots_every_node_with_vms_running_and_no_write_lost(cluster):
     work = cluster
     gv0 = volume_info("node1", "gv0")
     assert gv0.set_size == 3 and len(gv0.bricks) == 6
     writers = Writers(
-        "gv0", "node5", "vm-fuse", "node5", "vm-gfapi", gfapi_writes=2000, pause_ms=250, servers=list(NODES)
+        "gv0", "node5", "vm-fuse", "node5", "vm-gfapi", gfapi_writes=2000, pause_ms=400, servers=list(NODES)
     )
     boots = {host: boot_id(host) for host in NODES}
     assert all(state == "Y" for _node, state in instances().values()), instances()
@@ -167,8 +215,12 @@ def test_a_roll_reboots_every_node_with_vms_running_and_no_write_lost(cluster):
     ]
     assert len(samples) > 20 and not down, (down, len(samples))
     assert {name for _t, seen, _moving in samples for name in seen} == {"inst1", "inst2"}
-    nodes = ssh("node2", "gnt-node list --no-headers --separator=' ' -o name,drained").stdout.split("\n")
-    assert all(line.split()[1] == "N" for line in nodes if line.strip()), nodes
+    master = ssh("node1", "gnt-cluster getmaster").stdout.strip()
+    assert master == "node2", master  # node1's turn came last: node2 took over
+    nodes = ssh(master, "gnt-node list --no-headers --separator=' ' -o name,drained,tags")
+    assert nodes.returncode == 0 and len(nodes.stdout.splitlines()) == 4, nodes.stderr
+    assert all(line.split()[1] == "N" for line in nodes.stdout.splitlines()), nodes.stdout
+    assert "ganeti-gluster:rolling" not in nodes.stdout
     heal = gluster_xml("node1", "volume", "heal", "gv0", "info", "summary")
     assert {b.findtext("numberOfEntriesInHealPending") for b in heal.iterfind(".//brick")} == {"0"}
     assert all(b.online for b in parse_volume_status(gluster_xml("node1", "volume", "status", "gv0")))

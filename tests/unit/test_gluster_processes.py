@@ -21,7 +21,9 @@ def process(proc, pid, argv, exe, maps="", cwd="/", fds=(), state="S"):
         os.symlink(target, d / "fd" / str(n))
     (d / "cmdline").write_bytes(b"\0".join(a.encode() for a in argv) + b"\0")
     (d / "maps").write_text(maps)
-    (d / "stat").write_text(f"{pid} ({os.path.basename(argv[0])} x) {state} 1 2 3\n")
+    # Fields after the name: state, ppid, ..., starttime (the 20th), as the kernel writes them.
+    after = [state, *("0" * 18), str(1000 + pid), "0"]
+    (d / "stat").write_text(f"{pid} ({os.path.basename(argv[0])} x) {' '.join(after)}\n")
 
 
 @pytest.fixture
@@ -73,3 +75,9 @@ def test_users_of_a_mount_are_under_it_not_beside_it(proc):
 
 def test_a_zombie_no_longer_runs(proc):
     assert gp.is_running(10, proc) and not gp.is_running(25, proc) and not gp.is_running(99, proc)
+
+
+def test_a_pid_passed_on_to_another_process_is_not_the_one_read(proc):
+    (brick,) = [p for p in gp.gluster_processes(proc) if p.role == "glusterfsd"]
+    assert brick.started == 1010 and gp.is_running(10, proc, started=1010)
+    assert not gp.is_running(10, proc, started=999)
