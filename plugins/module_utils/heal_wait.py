@@ -13,7 +13,9 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import GlusterError
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.heal_watch import (
     DONE,
+    RETRIGGER_AFTER,
     SPLIT_BRAIN,
+    STALL_AFTER,
     STALLED,
     TRIGGER_FULL,
     TRIGGER_INDEX,
@@ -23,6 +25,11 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.heal_watch 
 
 POLL_SECONDS = (0.25, 5.0)
 BYTES_EVERY_SECONDS = 15
+# The options of a module that waits for heal (doc fragment heal_wait).
+HEAL_OPTIONS = {
+    "heal_retrigger_after": {"type": "int", "default": RETRIGGER_AFTER},
+    "heal_stall_timeout": {"type": "int", "default": STALL_AFTER},
+}
 
 
 class HealWaiter:
@@ -32,6 +39,14 @@ class HealWaiter:
     def __init__(self, module, cli, commands, reports, fail, retrigger_after, stall_after, timeout):
         self.module, self.cli, self.commands, self.reports, self.fail = module, cli, commands, reports, fail
         self.retrigger_after, self.stall_after, self.timeout = retrigger_after, stall_after, timeout
+
+    @classmethod
+    def for_module(cls, module, cli, commands, reports, fail):
+        """The waiter with the module's HEAL_OPTIONS and its `timeout`."""
+        p = module.params
+        return cls(
+            module, cli, commands, reports, fail, p["heal_retrigger_after"], p["heal_stall_timeout"], p["timeout"]
+        )
 
     def sample(self, name, indices, new_bricks=(), with_bytes=True):
         """Entries to heal on the sets `indices` (None when heal info misses a brick of

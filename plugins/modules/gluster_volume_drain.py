@@ -75,16 +75,9 @@ options:
     description: The O(hosts) are dead; replace their bricks from the other bricks of their sets.
     type: bool
     default: false
-  heal_retrigger_after:
-    description: Seconds without progress of heal after which the self-heal daemons' crawl is started again.
-    type: int
-    default: 60
-  heal_stall_timeout:
-    description: Seconds without progress of heal after which the module fails, naming the counts.
-    type: int
-    default: 900
 extends_documentation_fragment:
   - ganeti_gluster.cluster.attributes.action_module
+  - ganeti_gluster.cluster.heal_wait
   - ganeti_gluster.cluster.pool_lock
 seealso:
   - module: ganeti_gluster.cluster.gluster_volume_health
@@ -197,12 +190,14 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli
     GlusterCli,
     GlusterError,
 )
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.heal_wait import POLL_SECONDS, HealWaiter
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.heal_wait import (
+    HEAL_OPTIONS,
+    POLL_SECONDS,
+    HealWaiter,
+)
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.heal_watch import (
     HEAL_DONE,
     HEAL_MARK,
-    RETRIGGER_AFTER,
-    STALL_AFTER,
     heal_mark,
     owed_heal,
 )
@@ -320,17 +315,7 @@ class Drain:
         self.cli = GlusterCli(module)
         self.commands = []
         self.result = {"changed": False, "commands": self.commands, "plan": {}, "heal": []}
-        p = module.params
-        self.heal = HealWaiter(
-            module,
-            self.cli,
-            self.commands,
-            self.result["heal"],
-            self.fail,
-            p["heal_retrigger_after"],
-            p["heal_stall_timeout"],
-            p["timeout"],
-        )
+        self.heal = HealWaiter.for_module(module, self.cli, self.commands, self.result["heal"], self.fail)
 
     def fail(self, msg, **extra):
         self.module.fail_json(msg=msg, **{k: v for k, v in self.result.items() if k != "changed"}, **extra)
@@ -609,8 +594,7 @@ def main():
             "space_margin": {"type": "float", "default": 0.2},
             "timeout": {"type": "int", "default": 3600},
             "lost": {"type": "bool", "default": False},
-            "heal_retrigger_after": {"type": "int", "default": RETRIGGER_AFTER},
-            "heal_stall_timeout": {"type": "int", "default": STALL_AFTER},
+            **HEAL_OPTIONS,
             **LOCK_OPTIONS,
         },
         supports_check_mode=True,

@@ -42,16 +42,9 @@ options:
     description: Seconds to wait for each volume's heal before failing (heal goes on in the background).
     type: int
     default: 3600
-  heal_retrigger_after:
-    description: Seconds without progress of heal after which the self-heal daemons' crawl is started again.
-    type: int
-    default: 60
-  heal_stall_timeout:
-    description: Seconds without progress of heal after which the module fails, naming the counts.
-    type: int
-    default: 900
 extends_documentation_fragment:
   - ganeti_gluster.cluster.attributes.action_module
+  - ganeti_gluster.cluster.heal_wait
 seealso:
   - module: ganeti_gluster.cluster.gluster_volume_health
   - module: ganeti_gluster.cluster.gluster_volume_drain
@@ -106,11 +99,7 @@ commands:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import GlusterCli, GlusterError
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.heal_wait import HealWaiter
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.heal_watch import (
-    RETRIGGER_AFTER,
-    STALL_AFTER,
-)
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.heal_wait import HEAL_OPTIONS, HealWaiter
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import peer_of
 
 
@@ -132,17 +121,7 @@ class Heal:
         self.cli = GlusterCli(module)
         self.commands = []
         self.result = {"changed": False, "volumes": [], "heal": [], "commands": self.commands}
-        p = module.params
-        self.waiter = HealWaiter(
-            module,
-            self.cli,
-            self.commands,
-            self.result["heal"],
-            self.fail,
-            p["heal_retrigger_after"],
-            p["heal_stall_timeout"],
-            p["timeout"],
-        )
+        self.waiter = HealWaiter.for_module(module, self.cli, self.commands, self.result["heal"], self.fail)
 
     def fail(self, msg, **extra):
         self.module.fail_json(msg=msg, **{k: v for k, v in self.result.items() if k != "changed"}, **extra)
@@ -236,8 +215,7 @@ def main():
             "volumes": {"type": "list", "elements": "str", "default": []},
             "hosts": {"type": "list", "elements": "str", "default": []},
             "timeout": {"type": "int", "default": 3600},
-            "heal_retrigger_after": {"type": "int", "default": RETRIGGER_AFTER},
-            "heal_stall_timeout": {"type": "int", "default": STALL_AFTER},
+            **HEAL_OPTIONS,
         },
         supports_check_mode=True,
     )
