@@ -182,7 +182,7 @@ def test_a_roll_reboots_every_node_with_vms_running_and_no_write_lost(cluster):
     gv0 = volume_info("node1", "gv0")
     assert gv0.set_size == 3 and len(gv0.bricks) == 6
     writers = Writers(
-        "gv0", "node5", "vm-fuse", "node5", "vm-gfapi", gfapi_writes=2000, pause_ms=400, servers=list(NODES)
+        "gv0", "node5", "vm-fuse", "node5", "vm-gfapi", gfapi_writes=2000, pause_ms=600, servers=list(NODES)
     )
     boots = {host: boot_id(host) for host in NODES}
     assert all(state == "Y" for _node, state in instances().values()), instances()
@@ -202,7 +202,7 @@ def test_a_roll_reboots_every_node_with_vms_running_and_no_write_lost(cluster):
     took = time.monotonic() - started
     # The gfapi client wrote through the whole roll, every server down in turn.
     assert writers.gfapi_running(), took
-    fuse_written, fuse_failed, gfapi_written, gfapi_failed = writers.stop(gfapi_wait=900)
+    fuse_written, fuse_failed, gfapi_written, gfapi_failed = writers.stop(gfapi_wait=1500)
     assert rc == 0, stats
     # Every node booted again; the master role moved off node1 when its turn came.
     assert all(boot_id(host) != boots[host] for host in NODES), (boots, took)
