@@ -361,14 +361,14 @@ def cluster_modify_args(enabled_disk_templates=None, ipolicy_disk_templates=None
     return args
 
 
-def instance_list_args():
+def instance_list_args(fields=INSTANCE_FIELDS):
     return [
         "gnt-instance",
         "list",
         "--no-headers",
         "--separator=|",
         "--units=m",
-        "--output=" + ",".join(INSTANCE_FIELDS),
+        "--output=" + ",".join(fields),
     ]
 
 
@@ -377,14 +377,7 @@ def failover_args(instance, target):
 
 
 def instance_move_list_args():
-    return [
-        "gnt-instance",
-        "list",
-        "--no-headers",
-        "--separator=|",
-        "--units=m",
-        "--output=" + ",".join(INSTANCE_MOVE_FIELDS),
-    ]
+    return instance_list_args(INSTANCE_MOVE_FIELDS)
 
 
 def migrate_args(instance, target):
