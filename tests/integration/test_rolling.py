@@ -72,27 +72,32 @@ def boot_id(host):
     return ssh(host, "cat /proc/sys/kernel/random/boot_id").stdout.strip()
 
 
-def instances():
-    """name -> (primary node, oper_state) as the master (whichever node it is) reports."""
+def on_master(command):
+    """`command`'s output on the Ganeti master, whichever node it is now (None: none answered)."""
     for host in NODES:
-        out = ssh(host, "gnt-instance list --no-headers --separator=' ' -o name,pnode,oper_state", timeout=30)
+        out = ssh(host, command, timeout=30)
         if out.returncode == 0:
-            return {name: (pnode, state) for name, pnode, state in (line.split() for line in out.stdout.splitlines())}
+            return out.stdout
     return None
+
+
+def instances():
+    """name -> (primary node, oper_state) as the master reports."""
+    listed = on_master("gnt-instance list --no-headers --separator=' ' -o name,pnode,oper_state")
+    if listed is None:
+        return None
+    return {name: (pnode, state) for name, pnode, state in (line.split() for line in listed.splitlines())}
 
 
 def migrating():
     """The instances a running job migrates (the fake hypervisor marks one down on its old
     node before up on its new one, within the job: a real one keeps it running)."""
-    for host in NODES:
-        out = ssh(host, "gnt-job list --no-headers --running -o summary", timeout=30)
-        if out.returncode == 0:
-            return {
-                line.strip()[len("INSTANCE_MIGRATE(") : -1]
-                for line in out.stdout.splitlines()
-                if line.strip().startswith("INSTANCE_MIGRATE(")
-            }
-    return set()
+    running = on_master("gnt-job list --no-headers --running -o summary") or ""
+    return {
+        line.strip()[len("INSTANCE_MIGRATE(") : -1]
+        for line in running.splitlines()
+        if line.strip().startswith("INSTANCE_MIGRATE(")
+    }
 
 
 class Sampler(threading.Thread):
