@@ -111,6 +111,13 @@ class Host:
         except (OSError, ValueError):
             return self.holder_pid
 
+    def rebooting(self) -> bool:
+        """Its power supply has a reboot to do: the host has no PID 1 for a moment."""
+        try:
+            return (self.directory / POWER_REQUEST).read_text().strip() == "reboot"
+        except OSError:
+            return False
+
 
 @dataclass
 class LabState:
@@ -252,11 +259,15 @@ class Lab:
         return state
 
     def is_running(self, state: LabState) -> bool:
-        # A host that reboots has no PID 1 for a moment, but its power supply runs.
+        # A host that reboots has no PID 1 for a moment, but its power supply runs. A host
+        # whose PID 1 died otherwise (a crash) is not running, even while its power
+        # supply has not yet noticed.
         return (
             bool(state.hosts)
             and all(
-                h.powered_off or process_in_netns(h.holder_pid, h.netns) or process_in_netns(h.launcher_pid, h.netns)
+                h.powered_off
+                or process_in_netns(h.holder_pid, h.netns)
+                or (h.rebooting() and process_in_netns(h.launcher_pid, h.netns))
                 for h in state.hosts
             )
             and netns_inode(self.switch_netns) is not None

@@ -116,11 +116,14 @@ def main(argv: list[str]) -> int:
     host_dir, name, node_init, reaper = Path(argv[0]), argv[1], argv[2], argv[3]
     with open(host_dir / "init.log", "a") as log:
         boots = 0
+        request = host_dir / POWER_REQUEST
         while True:
             boots += 1
             write_atomically(host_dir / BOOTS, f"{boots}\n")
             proc = boot(host_dir, name, node_init, reaper, log)
-            request = host_dir / POWER_REQUEST
+            # The request is withdrawn only now that the new boot's init is known: until
+            # then it is what tells the lab that this host is rebooting, not dead.
+            request.unlink(missing_ok=True)
             while proc.poll() is None:
                 if requested(request) == "reboot":
                     # A moment for the command that asked (ssh, Ansible) to return its status.
@@ -130,7 +133,6 @@ def main(argv: list[str]) -> int:
                 time.sleep(0.2)
             if requested(request) != "reboot":
                 return 0
-            request.unlink()
             clear_run(host_dir / "root")
             # The link comes up with the machine, as a NIC does at power-on.
             subprocess.run(["ip", "link", "set", "eth0", "up"], check=False)
