@@ -83,6 +83,8 @@ def gluster_health_table(result):
     lines.append(f"peers: {peers or 'none'}")
     for reason in result.get("not_read", []):
         lines.append(f"not read: {reason}")
+    for node in result.get("left_drained_by_roll", []):
+        lines.append(f"Ganeti node {node}: drained by a roll that did not finish (run playbooks/rolling.yml again)")
     return "\n".join(lines)
 
 

@@ -88,6 +88,17 @@ class Node:
         return agreement(identity([name], resolve=resolve or addresses), mine) is not None
 
 
+def find_node(nodes, wanted):
+    """(node, refusal): the one node of Ganeti's that `wanted` names (hosts rules)."""
+    matches = [n for n in nodes if n.is_named(wanted)]
+    if not matches:
+        known = ", ".join(n.name for n in nodes) or "none"
+        return None, f"{wanted} is not a Ganeti node (Ganeti's nodes: {known}); give one by its name or address"
+    if len(matches) > 1:
+        return None, f"{wanted} names more than one Ganeti node ({', '.join(n.name for n in matches)})"
+    return matches[0], None
+
+
 def _word_list(value):
     """'file, gluster' -> ('file', 'gluster'); Ganeti prints an empty list as nothing."""
     if value is None:
@@ -299,6 +310,41 @@ def parse_instance_moves(text):
 
 # Ganeti's tag rule (objects.TaggableObject.ValidateTag, constants.MAX_TAG_LEN).
 TAG_PATTERN = re.compile(r"^[\w.+*/:@-]+$")
+# A line of `gnt-cluster verify --error-codes` (cmdlib/cluster/verify.py, _ErrorMsgList):
+# "  - LEVEL:CODE:KIND:ITEM:MESSAGE", the first of a list after the job's timestamp.
+VERIFY_LINE = re.compile(r"(?:^|\s)- (ERROR|WARNING):([A-Z0-9_]+):([a-z]+):([^:]*):(.*)$")
+VERIFY_JOBS_FAILED = re.compile(r"^(\d+) job\(s\) failed while verifying the cluster", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class VerifyFinding:
+    """One error or warning of `gnt-cluster verify`, about a node, an instance, the cluster..."""
+
+    level: str
+    code: str
+    kind: str
+    item: str
+    message: str
+
+    def as_dict(self):
+        return {"level": self.level, "code": self.code, "kind": self.kind, "item": self.item, "message": self.message}
+
+
+def parse_verify(text):
+    """(findings, jobs that failed) from `gnt-cluster verify --error-codes`."""
+    findings = [
+        VerifyFinding(*(part.strip() for part in match.groups()))
+        for match in (VERIFY_LINE.search(line) for line in text.splitlines())
+        if match
+    ]
+    failed = VERIFY_JOBS_FAILED.search(text)
+    return findings, int(failed.group(1)) if failed else 0
+
+
+def cluster_verify_args():
+    return ["gnt-cluster", "verify", "--error-codes"]
+
+
 MAX_TAG_LENGTH = 128
 
 
@@ -590,6 +636,17 @@ class GanetiCli:
 
     def nodes(self):
         return self._listed(node_list_args(), parse_node_list)
+
+    def verify(self):
+        """(findings, failed jobs) of `gnt-cluster verify`, which exits 1 when it found an error."""
+        args = cluster_verify_args()
+        argv = self.argv(args)
+        rc, out, err = self.module.run_command(argv, check_rc=False, environ_update=C_LOCALE)
+        findings, failed_jobs = parse_verify(out)
+        if rc != 0 and not findings and not failed_jobs:
+            detail = (err.strip() or out.strip() or "no output").splitlines()[-1]
+            raise GanetiError(f"gnt-cluster verify failed (exit {rc}): {detail}", argv, rc, out, err)
+        return findings, failed_jobs
 
     def node_states(self):
         return self._listed(node_state_args(), parse_node_states)

@@ -212,6 +212,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli 
     add_tags_args,
     check_master,
     failover_args,
+    find_node,
     job_status_args,
     job_wait_args,
     migrate_args,
@@ -262,17 +263,6 @@ class Move:
         """Whether the instance must run on its target: a live migration keeps it as it
         was; a failover starts it there when its admin state is up, and only then."""
         return self.instance.running if (how or self.how) == MIGRATE else self.instance.admin_up
-
-
-def find_node(nodes, wanted):
-    """(node, refusal): the one node of Ganeti's that `wanted` names (hosts rules)."""
-    matches = [n for n in nodes if n.is_named(wanted)]
-    if not matches:
-        known = ", ".join(n.name for n in nodes) or "none"
-        return None, f"{wanted} is not a Ganeti node (Ganeti's nodes: {known}); give one by its name or address"
-    if len(matches) > 1:
-        return None, f"{wanted} names more than one Ganeti node ({', '.join(n.name for n in matches)})"
-    return matches[0], None
 
 
 def migration_memory(instance):

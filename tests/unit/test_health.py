@@ -431,6 +431,17 @@ def test_the_table_and_the_metrics_of_a_recorded_state():
     assert text.count("# TYPE ") == text.count("# HELP ")
 
 
+def test_the_table_names_what_could_not_be_read_and_nodes_a_roll_left_drained():
+    from ansible_collections.ganeti_gluster.cluster.plugins.filter.gluster_health import gluster_health_table
+
+    result = run_module(gluster_volume_health.main, {"volumes": ["hv"]}, recorded("healthy")).result
+    report = {**result, "not_read": ["node4: unreachable"], "left_drained_by_roll": ["node3.example.com"]}
+    tail = gluster_health_table(report).splitlines()[-2:]
+    assert tail[0] == "not read: node4: unreachable"
+    assert tail[1].startswith("Ganeti node node3.example.com: drained by a roll that did not finish")
+    assert "drained" not in gluster_health_table(result)
+
+
 class FakeCli:
     """read_volume's reads, answered from objects; records which it ran."""
 
