@@ -6,7 +6,8 @@ rolling_order: the hosts to roll, one at a time, the Ganeti master last.
 
 rolling_refusals: what forbids taking each of them down with every volume
 served: Gluster supports no online upgrade of a dispersed or a pure distribute
-volume, and a replica set must keep its quorum with the host down.
+volume, a replica set must keep its quorum with the host down, and so must the
+pool's server quorum when a volume has it on.
 """
 
 from __future__ import annotations
@@ -47,6 +48,16 @@ def rolling_refusals(volumes, uuids):
     refusals = []
     for volume in volumes:
         name, kind = volume["name"], (volume.get("type") or "").lower()
+        quorum = volume.get("quorum") or {}
+        # Server quorum counts every peer of the pool, whether it holds bricks of the volume or not.
+        if uuids and quorum.get("server_enabled") and quorum["server_total"] - 1 < quorum["server_needed"]:
+            refusals.append(
+                f"volume {name} has server quorum on (cluster.server-quorum-type server), which needs "
+                f"{quorum['server_needed']} of the pool's {quorum['server_total']} peers active: with one of "
+                f"{', '.join(uuids)} down, glusterd would stop every brick of {name} on every server. Add a peer, "
+                "or lower cluster.server-quorum-ratio, first"
+            )
+            continue
         holders = [h for h, uuid in uuids.items() if any(b["host_uuid"] == uuid for b in volume["bricks"])]
         if not holders:
             continue
@@ -64,7 +75,7 @@ def rolling_refusals(volumes, uuids):
                 "procedure, or make it replicated first"
             )
             continue
-        options = {"cluster.quorum-type": (volume.get("quorum") or {}).get("client") or "auto"}
+        options = {"cluster.quorum-type": quorum.get("client") or "auto"}
         for host in holders:
             for entry in volume["sets"]:
                 members = _members(volume, entry["index"])

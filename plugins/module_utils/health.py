@@ -102,12 +102,16 @@ def server_quorum(peers, options):
     counted = [p for p in peers if p.is_local or p.state == PEER_IN_CLUSTER]
     total = len(counted)
     active = sum(1 for p in counted if p.is_local or p.connected)
+    return enabled, active >= server_quorum_needed(total, options), active, total
+
+
+def server_quorum_needed(total, options):
+    """How many of `total` counted peers server quorum needs active."""
     try:
         ratio = float(str(options.get("cluster.server-quorum-ratio", "")).strip().rstrip("%"))
     except ValueError:
         ratio = 0.0
-    needed = math.ceil(ratio * total / 100) if ratio > 0 else total // 2 + 1
-    return enabled, active >= needed, active, total
+    return math.ceil(ratio * total / 100) if ratio > 0 else total // 2 + 1
 
 
 def _int(text):
@@ -346,6 +350,7 @@ def assess(
             "server_met": met,
             "server_active": active,
             "server_total": total,
+            "server_needed": server_quorum_needed(total, options),
         },
     }
 

@@ -162,6 +162,7 @@ volumes:
         server_met: true
         server_active: 3
         server_total: 3
+        server_needed: 2
   contains:
     name:
       description: The volume.
@@ -195,7 +196,9 @@ volumes:
       type: list
       elements: dict
     quorum:
-      description: C(client) quorum type, and C(server_enabled), C(server_met), C(server_active), C(server_total).
+      description:
+        - C(client) quorum type, and C(server_enabled), C(server_met), C(server_active), C(server_total) and
+          C(server_needed) (the active peers server quorum needs).
       type: dict
 """
 

@@ -49,3 +49,31 @@ def test_dispersed_and_pure_distribute_volumes_are_refused_only_where_a_host_hol
     refusals = rolling_refusals([dispersed, plain], {"node1": "u1"})
     assert [line.split(" is ")[0] for line in refusals] == ["volume ec", "volume plain"]
     assert rolling_refusals([dispersed, plain], {"node5": "u5"}) == []
+
+
+def test_server_quorum_that_one_peer_down_would_lose_is_refused_for_any_host_of_the_pool():
+    from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import server_quorum_needed
+
+    volume = report("gv0", "Replicate", [["u1", "u2", "u3"]])
+    on = {"cluster.server-quorum-type": "server"}
+
+    def with_quorum(total, options):
+        return {
+            **volume,
+            "quorum": {
+                "client": "auto",
+                "server_enabled": True,
+                "server_total": total,
+                "server_needed": server_quorum_needed(total, options),
+            },
+        }
+
+    # 3 peers need 2 (more than half): one down keeps it.
+    assert rolling_refusals([with_quorum(3, on)], {"node1": "u1"}) == []
+    # At a ratio of 90 %, 3 peers need 3; node4 holds no brick of gv0 and still counts.
+    strict = with_quorum(3, {**on, "cluster.server-quorum-ratio": "90"})
+    (line,) = rolling_refusals([strict], {"node4": "u4"})
+    assert line.startswith("volume gv0 has server quorum on (cluster.server-quorum-type server), which needs 3 of")
+    # 2 peers need 2: the default loses it too.
+    assert len(rolling_refusals([with_quorum(2, on)], {"node2": "u2"})) == 1
+    assert rolling_refusals([strict], {}) == []
