@@ -15,13 +15,15 @@ from __future__ import annotations
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import has_quorum
 
 
-def rolling_order(hosts, wanted=None, master=None, unfinished=None):
+def rolling_order(hosts, wanted=None, master=None, unfinished=None, done=None):
     """hosts: the inventory's hosts of gluster_pool and ganeti_nodes, in inventory order;
     wanted: the hosts asked for (a list or a comma-separated string; empty or None: all);
     master: the host that is the Ganeti master (None without Ganeti); unfinished: hosts an
-    earlier roll left down or drained, finished first whether asked for or not.
+    earlier roll left down or drained, finished first whether asked for or not; done:
+    hosts this roll (its rolling_id) has finished, left out.
 
-    Returns {"order": hosts to roll, the master last; "errors": names not in `hosts`}."""
+    Returns {"order": hosts to roll, the master last; "errors": names not in `hosts`;
+    "done": the hosts asked for that are left out as done}."""
     hosts = list(dict.fromkeys(hosts))
     if isinstance(wanted, str):
         wanted = [n.strip() for n in wanted.split(",") if n.strip()]
@@ -32,10 +34,11 @@ def rolling_order(hosts, wanted=None, master=None, unfinished=None):
         if name not in hosts
     ]
     first = [h for h in hosts if h in (unfinished or ())]
-    order = first + [h for h in hosts if h in wanted and h != master and h not in first]
-    if master in wanted and master not in first:
+    skipped = [h for h in hosts if h in wanted and h in (done or ()) and h not in first]
+    order = first + [h for h in hosts if h in wanted and h != master and h not in first + skipped]
+    if master in wanted and master not in first + skipped:
         order.append(master)
-    return {"order": order, "errors": errors}
+    return {"order": order, "errors": errors, "done": skipped}
 
 
 def _members(volume, index):

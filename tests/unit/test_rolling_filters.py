@@ -18,14 +18,30 @@ def report(name, kind, sets, client="auto"):
 
 def test_the_master_goes_last_and_unknown_names_are_errors():
     hosts = ["node1", "node2", "node3", "node4"]
-    assert rolling_order(hosts, None, "node1") == {"order": ["node2", "node3", "node4", "node1"], "errors": []}
+    assert rolling_order(hosts, None, "node1") == {
+        "order": ["node2", "node3", "node4", "node1"],
+        "errors": [],
+        "done": [],
+    }
     assert rolling_order(hosts, "node3, node1,node3", "node1")["order"] == ["node3", "node1"]
     # node4 was left down by an interrupted roll: finished first, even when not asked for.
     assert rolling_order(hosts, "node2,node1", "node1", ["node4"])["order"] == ["node4", "node2", "node1"]
     assert rolling_order(hosts, ["node9"], None) == {
         "order": [],
         "errors": ["node9 is not a host of gluster_pool or ganeti_nodes in this inventory"],
+        "done": [],
     }
+
+
+def test_a_rerun_of_a_roll_leaves_out_what_it_finished_but_not_what_it_left_unfinished():
+    hosts = ["node1", "node2", "node3", "node4"]
+    # Interrupted at node3 after node2: node3 first, node2 left out, the master still last.
+    again = rolling_order(hosts, None, "node1", ["node3"], ["node2"])
+    assert (again["order"], again["done"]) == (["node3", "node4", "node1"], ["node2"])
+    # Every node finished, the master too: nothing to do.
+    assert rolling_order(hosts, None, "node1", [], hosts)["order"] == []
+    # A mark never outweighs an unfinished roll.
+    assert rolling_order(hosts, "node2", "node1", ["node2"], ["node2"])["order"] == ["node2"]
 
 
 def test_replica_3_sets_on_distinct_hosts_roll():
