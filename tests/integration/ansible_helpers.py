@@ -101,9 +101,10 @@ def install_built_collection(work: Path) -> Path:
     return work / "installed"
 
 
-def run_playbook_from(cwd, playbook, inventories, envvars=None, limit=None, extravars=None):
+def run_playbook_from(cwd, playbook, inventories, envvars=None, limit=None, extravars=None, cancel=None):
     """ansible-playbook `playbook` (a path, or a name the collections path has) from `cwd`:
-    (rc, stats with "changed_tasks"), or (rc, the failed and unreachable results)."""
+    (rc, stats with "changed_tasks"), or (rc, the failed and unreachable results).
+    `cancel`, called while it runs: True kills ansible-playbook, as a controller lost."""
     with tempfile.TemporaryDirectory() as private_dir:
         runner = ansible_runner.run(
             private_data_dir=private_dir,
@@ -114,6 +115,7 @@ def run_playbook_from(cwd, playbook, inventories, envvars=None, limit=None, extr
             extravars=extravars or {},
             envvars={"ANSIBLE_HOST_KEY_CHECKING": "true", **(envvars or {})},
             quiet=True,
+            cancel_callback=cancel,
         )
         failed = [
             f"{e['event_data'].get('host')}: {e['event_data'].get('task')}: {e['event_data']['res'].get('msg')}"

@@ -3,10 +3,14 @@ sets, two instances on the gluster template, and a FUSE and a gfapi writer on a 
 host (a client of the volume, outside the pool) running through the whole roll. Every
 node is rebooted by the operator's tasks (ansible.builtin.reboot), the master last.
 
+The roll is interrupted (its controller killed) once Gluster stops on its second node,
+then run again, which finishes that node, leaves out the one already done and rolls
+the rest; a third run of the same roll changes nothing.
+
 Asserted on what the cluster shows: no write failed and both files are exact on every
 brick; every file written before is unchanged; each instance runs at every moment
-sampled; every node booted again (a new boot id); nothing is left to heal and no node
-stays drained."""
+sampled; every node booted again exactly once (its boot id); nothing is left to heal
+and no node stays drained; the pool's op-version is the highest its peers support."""
 
 from __future__ import annotations
 
@@ -63,9 +67,10 @@ REBOOT_TASKS = """\
 """
 
 
-def play(work, playbook, extravars=None):
+def play(work, playbook, extravars=None, cancel=None):
     envvars = {"ANSIBLE_CONFIG": str(REPO / "ansible.cfg")}
-    return run_playbook_from(work, playbook, [LAB_HOSTS, work / "hosts.yml"], envvars, extravars=extravars)
+    inventories = [LAB_HOSTS, work / "hosts.yml"]
+    return run_playbook_from(work, playbook, inventories, envvars, extravars=extravars, cancel=cancel)
 
 
 def boot_id(host):
@@ -182,12 +187,36 @@ def test_refusals_come_before_any_node_is_touched(cluster, case, prepare, undo, 
             assert ssh(host, undo, timeout=300).returncode == 0
 
 
-def test_a_roll_reboots_every_node_with_vms_running_and_no_write_lost(cluster):
+STOPPED = "/var/lib/ganeti-gluster/gluster-stopped.json"
+
+
+def when_gluster_stopped_on(host):
+    """A cancel callback for the runner: True once `host`'s Gluster is being stopped."""
+    last = [0.0]
+
+    def stopped():
+        if time.monotonic() - last[0] < 1:
+            return False
+        last[0] = time.monotonic()
+        return ssh(host, f"test -e {STOPPED}", timeout=30).returncode == 0
+
+    return stopped
+
+
+def no_module_runs_on(host, timeout=120):
+    """Waits until no module of the killed controller still runs on `host`."""
+    deadline = time.monotonic() + timeout
+    while ssh(host, "pgrep -f 'AnsiballZ[_]'").returncode == 0:
+        assert time.monotonic() < deadline, f"a module of the killed run still runs on {host}"
+        time.sleep(1)
+
+
+def test_an_interrupted_roll_goes_on_where_it_stopped_with_vms_running_and_no_write_lost(cluster):
     work = cluster
     gv0 = volume_info("node1", "gv0")
     assert gv0.set_size == 3 and len(gv0.bricks) == 6
     writers = Writers(
-        "gv0", "node5", "vm-fuse", "node5", "vm-gfapi", gfapi_writes=2000, pause_ms=600, servers=list(NODES)
+        "gv0", "node5", "vm-fuse", "node5", "vm-gfapi", gfapi_writes=2000, pause_ms=700, servers=list(NODES)
     )
     boots = {host: boot_id(host) for host in NODES}
     assert all(state == "Y" for _node, state in instances().values()), instances()
@@ -199,8 +228,17 @@ def test_a_roll_reboots_every_node_with_vms_running_and_no_write_lost(cluster):
     sampler = Sampler()
     sampler.start()
     started = time.monotonic()
+    roll = {"rolling_tasks": str(work / "reboot.yml"), "rolling_id": "test-roll"}
     try:
-        rc, stats = play(work, REPO / "playbooks" / "rolling.yml", {"rolling_tasks": str(work / "reboot.yml")})
+        # The order is node2, node3, node4, then node1 (the master). Killed at node3:
+        rc, stopped = play(work, REPO / "playbooks" / "rolling.yml", roll, cancel=when_gluster_stopped_on("node3"))
+        assert rc != 0, stopped
+        no_module_runs_on("node3")
+        halfway = {host: boot_id(host) for host in NODES}
+        assert [h for h in NODES if halfway[h] != boots[h]] == ["node2"], (boots, halfway)
+        tagged = on_master("gnt-node list --no-headers --separator=' ' -o name,drained,tags")
+        assert "node3 Y ganeti-gluster:rolling" in tagged, tagged
+        rc, stats = play(work, REPO / "playbooks" / "rolling.yml", roll)
     finally:
         sampler.stopping.set()
         sampler.join()
@@ -209,8 +247,10 @@ def test_a_roll_reboots_every_node_with_vms_running_and_no_write_lost(cluster):
     assert writers.gfapi_running(), took
     fuse_written, fuse_failed, gfapi_written, gfapi_failed = writers.stop(gfapi_wait=1500)
     assert rc == 0, stats
-    # Every node booted again; the master role moved off node1 when its turn came.
-    assert all(boot_id(host) != boots[host] for host in NODES), (boots, took)
+    # Each node booted again, node2 only once: the second run left it out.
+    after = {host: boot_id(host) for host in NODES}
+    assert after["node2"] == halfway["node2"], (halfway, after)
+    assert all(after[host] not in (boots[host], halfway[host]) for host in ("node3", "node4", "node1")), after
     samples = [(t, seen, moving) for t, seen, moving in sampler.samples if seen is not None]
     down = [
         (t, name, seen[name])
@@ -239,3 +279,12 @@ def test_a_roll_reboots_every_node_with_vms_running_and_no_write_lost(cluster):
     assert writers.fuse_file_is_exact(fuse_written, fuse_set) == {"volume": True, **dict.fromkeys(fuse_set, True)}
     exact = writers.gfapi_file_is_exact(gfapi_written, gfapi_set)
     assert exact == {"volume": True, **dict.fromkeys(gfapi_set, True)}, (exact, writers.gfapi_unlike)
+    versions = [
+        gluster_xml("node1", "volume", "get", "all", option).findtext(".//Opt/Value")
+        for option in ("cluster.op-version", "cluster.max-op-version")
+    ]
+    assert versions[0] == versions[1], versions
+    # The same roll again: every node is done, nothing changes.
+    rc, stats = play(work, REPO / "playbooks" / "rolling.yml", roll)
+    assert rc == 0 and stats["changed_tasks"] == [], stats
+    assert {host: boot_id(host) for host in NODES} == after
