@@ -149,30 +149,71 @@ def cluster_state():
     )
 
 
+GLUSTER = "gluster --mode=script"
+# Beside gv0's bricks, on node2's to node4's first disk: a pure distribute volume, a
+# dispersed one, a replica 2 one, and another with server quorum on, which with the
+# pool's 4 peers at a ratio of 90 % needs them all.
+BREAKABLE_VOLUMES = [
+    (
+        "node1",
+        " && ".join(
+            [
+                f"{GLUSTER} volume create plain node4:/bricks/b1/plain",
+                f"{GLUSTER} volume create ec disperse 3 redundancy 1 "
+                "node2:/bricks/b1/ec node3:/bricks/b1/ec node4:/bricks/b1/ec force",
+                f"{GLUSTER} volume create duo replica 2 node2:/bricks/b1/duo node3:/bricks/b1/duo force",
+                f"{GLUSTER} volume create pair replica 3 node2:/bricks/b1/pair node3:/bricks/b1/pair "
+                "node4:/bricks/b1/pair",
+                f"{GLUSTER} volume set pair cluster.server-quorum-type server",
+                f"{GLUSTER} volume set all cluster.server-quorum-ratio 90",
+                f"for v in plain ec duo pair; do {GLUSTER} volume start $v; done",
+            ]
+        ),
+    )
+]
+UNDO_BREAKABLE_VOLUMES = [
+    (
+        "node1",
+        f"for v in plain ec duo pair; do {GLUSTER} volume stop $v && {GLUSTER} volume delete $v; done && "
+        f"{GLUSTER} volume set all cluster.server-quorum-ratio 51",
+    ),
+    *((host, "rm -rf /bricks/b1/plain /bricks/b1/ec /bricks/b1/duo /bricks/b1/pair") for host in NODES[1:]),
+]
+
+
 @pytest.mark.parametrize(
-    ("case", "prepare", "undo", "message"),
+    ("case", "prepare", "undo", "messages"),
     [
-        ("unknown name", None, None, "node9 is not a host of gluster_pool or ganeti_nodes in this inventory"),
+        ("unknown name", [], [], ("node9 is not a host of gluster_pool or ganeti_nodes in this inventory",)),
         (
-            "pure distribute volume",
-            "mkdir -p /bricks/b1/plain && gluster --mode=script volume create plain node4:/bricks/b1/plain && "
-            "gluster --mode=script volume start plain",
-            "gluster --mode=script volume stop plain && gluster --mode=script volume delete plain && "
-            "rm -rf /bricks/b1/plain",
-            "volume plain is pure distribute",
+            # Every volume refusal at once: the roll names them all in one message.
+            "volumes the roll would break",
+            BREAKABLE_VOLUMES,
+            UNDO_BREAKABLE_VOLUMES,
+            (
+                "volume plain is pure distribute",
+                "volume ec is dispersed",
+                "set 0 of volume duo (node2:/bricks/b1/duo, node3:/bricks/b1/duo) keeps 1 of 2 bricks with node2 down",
+                "volume pair has server quorum on (cluster.server-quorum-type server), which needs 4 of the pool's 4",
+            ),
         ),
         (
             "instance on local storage",
-            "gnt-instance add -t file --disk=0:size=1G -o lab+default -n node3 --no-name-check --no-ip-check local1",
-            "gnt-instance remove -f local1",
-            "local1",
+            [
+                (
+                    "node1",
+                    "gnt-instance add -t file --disk=0:size=1G -o lab+default -n node3 --no-name-check --no-ip-check "
+                    "local1",
+                )
+            ],
+            [("node1", "gnt-instance remove -f local1")],
+            ("local1",),
         ),
     ],
 )
-def test_refusals_come_before_any_node_is_touched(cluster, case, prepare, undo, message):
-    host = "node4" if case == "pure distribute volume" else "node1"
-    if prepare:
-        out = ssh(host, prepare, timeout=300)
+def test_refusals_come_before_any_node_is_touched(cluster, case, prepare, undo, messages):
+    for host, command in prepare:
+        out = ssh(host, command, timeout=300)
         assert out.returncode == 0, out.stdout + out.stderr
     try:
         before = cluster_state()
@@ -180,11 +221,13 @@ def test_refusals_come_before_any_node_is_touched(cluster, case, prepare, undo, 
         if case == "unknown name":
             extravars["rolling_nodes"] = "node2,node9"
         rc, failures = play(cluster, REPO / "playbooks" / "rolling.yml", extravars)
-        assert rc != 0 and any(message in line for line in failures), failures
+        assert rc != 0, failures
+        for message in messages:
+            assert any(message in line for line in failures), (message, failures)
         assert cluster_state() == before
     finally:
-        if undo:
-            assert ssh(host, undo, timeout=300).returncode == 0
+        for host, command in undo:
+            assert ssh(host, command, timeout=300).returncode == 0
 
 
 STOPPED = "/var/lib/ganeti-gluster/gluster-stopped.json"
