@@ -106,6 +106,17 @@ def fuse_mounts(mounts=f"{PROC}/self/mounts"):
     return found
 
 
+def mount_options(target, processes):
+    """The `mount -o` options that mount `target` again as its client runs now. /proc/mounts
+    does not show the glusterd port a mount asked for (Ganeti mounts with -o server-port);
+    the client's own arguments do (mount.glusterfs passes --volfile-server-port)."""
+    for process in processes:
+        if process.role == "glusterfs" and process.cmdline and process.cmdline[-1] == target:
+            ports = [a.split("=", 1)[1] for a in process.cmdline if a.startswith("--volfile-server-port=")]
+            return f"server-port={ports[0]}" if ports else ""
+    return ""
+
+
 def _under(path, mountpoint):
     return path == mountpoint or path.startswith(mountpoint.rstrip("/") + "/")
 

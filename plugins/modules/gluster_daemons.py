@@ -16,10 +16,11 @@ description:
   - With O(state=stopped), first reads everything and refuses, stopping nothing, when a process other
     than Gluster's own uses a volume through libgfapi (QEMU with a C(gluster://) disk; move its instance
     first) or keeps a FUSE mount of a volume busy (its working directory or an open file under it).
-    Then unmounts this host's FUSE mounts of Gluster volumes (recorded in O(record), so that
-    O(state=started) mounts them again), stops glusterd (through its unit under systemd, which would
-    otherwise start it again), then sends SIGTERM to the bricks (glusterfsd) and then the other
-    glusterfs processes (self-heal daemon, rebalance, clients), and waits for each to end. A process still
+    Then unmounts this host's FUSE mounts of Gluster volumes (recorded in O(record) with the glusterd port
+    their client asked for, as Ganeti's does, so that O(state=started) mounts them again alike), stops
+    glusterd (through its unit under systemd, which would otherwise start it again), then sends SIGTERM
+    to the bricks (glusterfsd) and then the other glusterfs processes (self-heal daemon, rebalance,
+    clients), and waits for each to end. A process still
     running O(timeout) seconds after its SIGTERM gets SIGKILL, and RV(killed) names it.
   - With O(state=started), starts glusterd when it does not answer (its unit under systemd, else the
     daemon with a pid file), then waits until glusterd answers, every brick of this host in a started
@@ -117,6 +118,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_pro
     gfapi_users,
     gluster_processes,
     is_running,
+    mount_options,
     systemd_is_init,
     users_of,
 )
@@ -203,7 +205,7 @@ class Daemons:
         # Written even with no mount: it also says that Gluster here was stopped for
         # maintenance (rolling.yml resumes such a host first).
         if not self.module.check_mode:
-            self.record(self.recorded() + mounts)
+            self.record(self.recorded() + [(s, t, mount_options(t, processes)) for s, t in mounts])
         for _source, target in mounts:
             self.run_argv([self.module.get_bin_path("umount", required=True), target], f"umount {target}")
         if systemd_is_init() and any(p.role == "glusterd" for p in processes):
@@ -264,21 +266,24 @@ class Daemons:
             self.result["started"] = True
         recorded = self.recorded()
         mounted = {target for _source, target in fuse_mounts()}
-        remount = [(s, t) for s, t in recorded if t not in mounted]
+        # A record of an earlier release has no options.
+        remount = [(m[0], m[1], m[2] if len(m) > 2 else "") for m in recorded if m[1] not in mounted]
         if self.module._diff:
             self.result["diff"] = {
                 "before": {"glusterd": not self.result["started"], "mounts": sorted(mounted)},
-                "after": {"glusterd": True, "mounts": sorted(mounted | {t for _s, t in remount})},
+                "after": {"glusterd": True, "mounts": sorted(mounted | {t for _s, t, _o in remount})},
             }
         if self.module.check_mode:
-            self.result["mounted"] = [{"source": s, "target": t} for s, t in remount]
+            self.result["mounted"] = [{"source": s, "target": t} for s, t, _o in remount]
             self.result["changed"] = self.result["changed"] or os.path.exists(self.params["record"])
             return
         self.wait_ready(cli)
-        for source, target in remount:
+        for source, target, options in remount:
             # A mount point under /run is gone after a reboot.
             os.makedirs(target, exist_ok=True)
-            argv = [self.module.get_bin_path("mount", required=True), "-t", "glusterfs", source, target]
+            argv = [self.module.get_bin_path("mount", required=True), "-t", "glusterfs"]
+            argv += ["-o", options] if options else []
+            argv += [source, target]
             self.run_argv(argv, f"mount {target}")
             self.result["mounted"].append({"source": source, "target": target})
         if os.path.exists(self.params["record"]):

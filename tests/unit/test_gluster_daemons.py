@@ -3,14 +3,16 @@ refuses before stopping anything, and what it would stop, in which order."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from unittest import mock
 
 import pytest
 
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_processes import Process
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_processes import Process, mount_options
 from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_daemons
 
-from .module_harness import run_module
+from .module_harness import Expected, run_module
 
 GLUSTERD = Process(7, "glusterd", ("/usr/sbin/glusterd", "-p", "/run/glusterd.pid"))
 BRICK = Process(10, "glusterfsd", ("/usr/sbin/glusterfsd", "-s", "node1"))
@@ -74,3 +76,41 @@ def test_nothing_running_is_no_change(host):
     state["processes"], state["mounts"] = [], []
     result = run_module(gluster_daemons.main, {"state": "stopped", "record": record}, [])
     assert (result.failed, result.result["changed"], result.result["commands"]) == (False, False, [])
+
+
+def test_a_mount_is_recorded_with_the_port_its_client_asked_for_and_mounted_again_with_it(host, tmp_path):
+    target = str(tmp_path / "gluster" / "gv0")
+    # Ganeti's mount: -o server-port, which /proc/mounts does not show but its client's arguments do.
+    ganeti = Process(
+        14,
+        "glusterfs",
+        (
+            "/usr/sbin/glusterfs",
+            "--volfile-server=127.0.0.1",
+            "--volfile-server-port=24017",
+            "--volfile-id=/gv0",
+            target,
+        ),
+    )
+    assert mount_options("/mnt/gv0", [FUSE, ganeti]) == ""
+    state, users, record = host
+    state["processes"], state["mounts"] = [GLUSTERD, ganeti], [("127.0.0.1:/gv0", target)]
+    users[target] = [ganeti]
+    # Both processes end of themselves (none is left to signal).
+    with mock.patch.object(gluster_daemons, "is_running", lambda pid, started=None: False):
+        stopped = run_module(
+            gluster_daemons.main, {"state": "stopped", "record": record}, [Expected(["/usr/sbin/umount", target])]
+        )
+    assert not stopped.failed, stopped.result
+    assert json.loads(Path(record).read_text()) == [["127.0.0.1:/gv0", target, "server-port=24017"]]
+
+    state["processes"], state["mounts"] = [], []
+    mount = ["/usr/sbin/mount", "-t", "glusterfs", "-o", "server-port=24017", "127.0.0.1:/gv0", target]
+    with (
+        mock.patch.object(gluster_daemons.Daemons, "wait_ready", lambda self, cli: None),
+        mock.patch.object(gluster_daemons.Daemons, "answers", staticmethod(lambda cli: True)),
+    ):
+        started = run_module(gluster_daemons.main, {"state": "started", "record": record}, [Expected(mount)])
+    assert not started.failed, started.result
+    assert started.result["mounted"] == [{"source": "127.0.0.1:/gv0", "target": target}]
+    assert not Path(record).exists()
