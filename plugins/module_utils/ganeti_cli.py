@@ -643,7 +643,8 @@ class GanetiCli:
         argv = self.argv(args)
         rc, out, err = self.module.run_command(argv, check_rc=False, environ_update=C_LOCALE)
         findings, failed_jobs = parse_verify(out)
-        if rc != 0 and not findings and not failed_jobs:
+        # Exit 1 is explained by an error found or a job failed; warnings alone do not fail it.
+        if rc != 0 and not failed_jobs and not any(f.level == "ERROR" for f in findings):
             detail = (err.strip() or out.strip() or "no output").splitlines()[-1]
             raise GanetiError(f"gnt-cluster verify failed (exit {rc}): {detail}", argv, rc, out, err)
         return findings, failed_jobs

@@ -12,7 +12,8 @@ version_added: "0.1.0"
 description:
   - Runs on the master. Runs C(gnt-cluster verify --error-codes), which checks every node, instance and the
     cluster's own files and configuration, and reads each error and warning it prints.
-  - Fails when an error concerns the cluster itself, or O(node) or an instance whose primary node it is
+  - Fails when an error concerns the cluster itself (or names nothing), O(node) (its own, or another
+    node's that names it, such as a failed connection to it), or an instance whose primary node it is
     (every error when O(node) is not given), naming each. Errors about other nodes and every warning are
     returned, not failed on. Fails too when one of verify's jobs failed, since what it did not check is
     unknown.
@@ -20,7 +21,8 @@ description:
   - Ganeti reports a node whose kernel has no C(/proc/sysrq-trigger) (built without C(CONFIG_MAGIC_SYSRQ))
     as an error of its setup (C(ENODESETUP), "The procfs filesystem doesn't seem to be mounted").
     That file is what C(gnt-node powercycle) writes to. With O(node_without_sysrq_trigger), seen on the
-    node itself, that one error is returned in RV(tolerated) and does not fail the module.
+    node itself, that error is returned in RV(tolerated) and does not fail the module, when it names no
+    other problem of the node's setup.
   - Changes nothing, in check mode as otherwise.
 options:
   node:
@@ -111,21 +113,33 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli 
 )
 
 ERROR = "ERROR"
-# _VerifyNodeSetup's one message covers both /proc/sys and /proc/sysrq-trigger.
-SYSRQ_TRIGGER = "/proc/sysrq-trigger"
+# backend.VerifyNode's NV_NODESETUP problems, joined by "; " after this prefix
+# (cmdlib/cluster/verify.py, _VerifyNodeOS): one finding for all of a node's.
+NODE_SETUP_PREFIX = "node setup error: "
+# Its one message for /proc/sys and /proc/sysrq-trigger alike.
+PROCFS_PROBLEM = (
+    "The procfs filesystem doesn't seem to be mounted under /proc, missing required directory /proc/sys and the "
+    "file /proc/sysrq-trigger"
+)
 
 
 def concerns(finding, node_name, instances):
-    """Whether an error stops work on the node: the cluster's own, the node's, or one of its primaries'."""
-    if finding.kind == "cluster" or node_name is None:
+    """Whether an error stops work on the node: the cluster's own or one without a name (ENODESSH
+    has none), the node's or one of its primaries', or another node's that names it (ENODENET:
+    'tcp communication with node 'NODE': failure...')."""
+    if finding.kind == "cluster" or node_name is None or finding.item in ("", "None"):
         return True
     if finding.kind == "node":
-        return finding.item == node_name
+        return finding.item == node_name or f"'{node_name}'" in finding.message
     return finding.kind == "instance" and finding.item in instances
 
 
-def is_missing_sysrq_trigger(finding):
-    return finding.code == "ENODESETUP" and SYSRQ_TRIGGER in finding.message
+def is_only_the_procfs_problem(finding):
+    """The node-setup error says nothing but Ganeti's procfs problem (no other, such as sysfs)."""
+    if finding.code != "ENODESETUP" or not finding.message.startswith(NODE_SETUP_PREFIX):
+        return False
+    problems = finding.message[len(NODE_SETUP_PREFIX) :].split("; ")
+    return all(problem.strip() == PROCFS_PROBLEM for problem in problems)
 
 
 def main():
@@ -155,7 +169,7 @@ def main():
     for finding in findings:
         if finding.level != ERROR or not concerns(finding, node_name, instances):
             continue
-        tolerable = finding.item == node_name and is_missing_sysrq_trigger(finding)
+        tolerable = finding.item == node_name and is_only_the_procfs_problem(finding)
         if tolerable and module.params["node_without_sysrq_trigger"]:
             result["tolerated"].append(finding.as_dict())
         else:

@@ -54,6 +54,23 @@ def test_a_missing_sysrq_trigger_seen_on_the_node_is_tolerated_for_that_node_onl
     assert len(result.result["findings"]) == 2
 
 
+def test_a_sysfs_problem_beside_it_is_not_tolerated():
+    both = NO_SYSRQ.replace(
+        "node2:node setup error: ",
+        "node2:node setup error: The sysfs filesytem doesn't seem to be mounted under /sys, missing required "
+        "directories /sys/block and /sys/class/net; ",
+    )
+    result = verify({"node": "node2", "node_without_sysrq_trigger": True}, both)
+    assert result.failed
+    assert result.result["tolerated"] == []
+
+
+def test_warnings_alone_do_not_explain_a_failed_verify():
+    result = verify({}, "  - WARNING:ENODEN1:node:node2:not enough memory\n", rc=1)
+    assert result.failed
+    assert result.result["msg"].startswith("gnt-cluster verify failed (exit 1)")
+
+
 def test_without_that_sight_the_same_error_stops_the_node():
     result = verify({"node": "node2"}, NO_SYSRQ)
     assert result.failed
@@ -69,6 +86,18 @@ def test_without_that_sight_the_same_error_stops_the_node():
         ("  - ERROR:EINSTANCEDOWN:instance:inst2:instance not running on its primary node node1\n", False),
         ("  - ERROR:ENODEHV:node:node1:hypervisor fake verify failure\n", False),
         ("  - WARNING:ENODEN1:node:node2:not enough memory to accomodate instance failovers\n", False),
+        # Ganeti names no node in an SSH setup error, and a node's network from the others.
+        ("  - ERROR:ENODESSH:node:None:Node node2 is missing from ssh_known_hosts\n", True),
+        (
+            "  - ERROR:ENODENET:node:node1:tcp communication with node 'node2': failure using the primary "
+            "interface(s)\n",
+            True,
+        ),
+        (
+            "  - ERROR:ENODENET:node:node1:tcp communication with node 'node3': failure using the primary "
+            "interface(s)\n",
+            False,
+        ),
     ],
 )
 def test_errors_of_the_cluster_the_node_and_its_primaries_stop_it_others_do_not(line, stops):
