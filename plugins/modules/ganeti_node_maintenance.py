@@ -86,6 +86,13 @@ options:
     description: With O(state=undrained), move the instances the roll moved off this node back onto it.
     type: bool
     default: false
+  after_handover:
+    description:
+      - In check mode only, with O(state=drained), plan the drain of the master as it will be once a master
+        candidate has taken over (C(rolling.yml) plans every node's drain before its first node, the master's too).
+      - Refused outside check mode.
+    type: bool
+    default: false
   timeout:
     description: Seconds each instance move (a Ganeti job) may take before the module stops waiting for it.
     type: int
@@ -496,7 +503,7 @@ class Maintenance:
         if refusal:
             self.refuse([refusal])
         self.result["node"] = node.name
-        if node.master and self.params["state"] == "drained":
+        if node.master and self.params["state"] == "drained" and not self.params["after_handover"]:
             # Ganeti changes the master's flags only through master-failover (LUNodeSetParams).
             candidates = ", ".join(n.name for n in nodes if n.master_candidate and not n.master and not n.offline)
             self.refuse(
@@ -663,6 +670,7 @@ def main():
             "allow_failover": {"type": "bool", "default": False},
             "migrate_back": {"type": "bool", "default": False},
             "timeout": {"type": "int", "default": 900},
+            "after_handover": {"type": "bool", "default": False},
         },
         supports_check_mode=True,
     )
@@ -673,6 +681,8 @@ def main():
         module.fail_json(msg=f"timeout must be 1 second or more, not {params['timeout']}")
     if params["migrate_back"] and params["state"] != "undrained":
         module.fail_json(msg="migrate_back applies to state=undrained only")
+    if params["after_handover"] and not (module.check_mode and params["state"] == "drained"):
+        module.fail_json(msg="after_handover plans a drain in check mode only (state=drained, check_mode)")
     run = Maintenance(module)
     try:
         if params["state"] == "drained":

@@ -665,3 +665,17 @@ def test_a_failed_move_back_keeps_the_instances_home_tag_and_the_nodes_roll_tag(
         "next run moves them back. Run again with allow_failover=true to fail it over instead (it stops and starts)."
     )
     assert result.result["commands"] == [UNDRAIN, migrate("inst1", "node2")]
+
+
+def test_the_masters_drain_is_planned_as_after_its_handover_in_check_mode_only():
+    # inst9 runs on the master, node1: it would go to node2 (the most memory free), and nothing is run.
+    result = maintain(
+        {"node": "node1", "state": "drained", "after_handover": True},
+        reads(node="node1", instances=ON_NODE2),
+        check_mode=True,
+    )
+    assert not result.failed, result.result
+    assert [(m["instance"], m["to"]) for m in result.result["plan"]] == [("inst9", "node2")]
+    refused = maintain({"node": "node1", "state": "drained", "after_handover": True}, [])
+    assert refused.failed
+    assert refused.result["msg"].startswith("after_handover plans a drain in check mode only")
