@@ -8,6 +8,9 @@ rolling_refusals: what forbids taking each of them down with every volume
 served: Gluster supports no online upgrade of a dispersed or a pure distribute
 volume, a replica set must keep its quorum with the host down, and so must the
 pool's server quorum when a volume has it on.
+
+rolling_plan: what --check prints: each host's turn, its instances' moves, and its
+sets as they stand while it is down.
 """
 
 from __future__ import annotations
@@ -95,6 +98,32 @@ def rolling_refusals(volumes, uuids):
     return refusals
 
 
+def rolling_plan(order, moves, volumes, uuids, master=None):
+    """order: the hosts to roll; moves: host -> the instance moves its drain would make
+    (ganeti_node_maintenance's plan); volumes: gluster_volume_health's volume reports;
+    uuids: host -> glusterd UUID; master: the Ganeti master. One line per host: its turn,
+    its instances' moves, and each replica set it holds a brick of, as it stands with the
+    host down (bricks online, and the quorum needed)."""
+    lines = []
+    for turn, host in enumerate(order, 1):
+        handover = " (the Ganeti master: handed over to a master candidate first)" if host == master else ""
+        planned = moves.get(host) or []
+        instances = ", ".join(f"{m['instance']} to {m['to']} ({m['how']})" for m in planned) or "none"
+        sets = []
+        for volume in volumes:
+            for entry in volume["sets"]:
+                members = _members(volume, entry["index"])
+                if host not in uuids or not any(b["host_uuid"] == uuids[host] for b in members):
+                    continue
+                up = sum(1 for b in members if b["host_uuid"] != uuids[host] and b.get("online"))
+                sets.append(
+                    f"{volume['name']} set {entry['index']} {up} of {len(members)} up ({entry['quorum']} needed)"
+                )
+        down = "; ".join(sets) or "no brick"
+        lines.append(f"{turn}. {host}{handover}: instances {instances}; while it is down: {down}")
+    return lines
+
+
 class FilterModule:
     def filters(self):
-        return {"rolling_order": rolling_order, "rolling_refusals": rolling_refusals}
+        return {"rolling_order": rolling_order, "rolling_refusals": rolling_refusals, "rolling_plan": rolling_plan}

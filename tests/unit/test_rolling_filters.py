@@ -93,3 +93,21 @@ def test_server_quorum_that_one_peer_down_would_lose_is_refused_for_any_host_of_
     # 2 peers need 2: the default loses it too.
     assert len(rolling_refusals([with_quorum(2, on)], {"node2": "u2"})) == 1
     assert rolling_refusals([strict], {}) == []
+
+
+def test_the_plan_says_each_turn_its_moves_and_its_sets_while_down():
+    from ansible_collections.ganeti_gluster.cluster.plugins.filter.rolling import rolling_plan
+
+    volume = report("gv0", "Distributed-Replicate", [["u1", "u2", "u3"], ["u4", "u1", "u2"]])
+    for brick in volume["bricks"]:
+        brick["online"] = brick["host_uuid"] != "u3"  # node3's brick is down now
+    moves = {"node2": [{"instance": "inst1", "to": "node4", "how": "migrate"}]}
+    uuids = {"node1": "u1", "node2": "u2", "node4": "u4"}
+    lines = rolling_plan(["node2", "node4", "node1"], moves, [volume], uuids, "node1")
+    assert lines == [
+        "1. node2: instances inst1 to node4 (migrate); while it is down: gv0 set 0 1 of 3 up (2 needed); "
+        "gv0 set 1 2 of 3 up (2 needed)",
+        "2. node4: instances none; while it is down: gv0 set 1 2 of 3 up (2 needed)",
+        "3. node1 (the Ganeti master: handed over to a master candidate first): instances none; while it is down: "
+        "gv0 set 0 1 of 3 up (2 needed); gv0 set 1 2 of 3 up (2 needed)",
+    ]
