@@ -174,7 +174,7 @@ def cluster_state():
 
 GLUSTER = "gluster --mode=script"
 # Beside gv0's bricks, on node2's to node4's first disk: a pure distribute volume, a
-# dispersed one, a replica 2 one, and another with server quorum on, which with the
+# dispersed one, a replica 2 one with client quorum, and another with server quorum on, which with the
 # pool's 4 peers at a ratio of 90 % needs them all.
 BREAKABLE_VOLUMES = [
     (
@@ -185,6 +185,8 @@ BREAKABLE_VOLUMES = [
                 f"{GLUSTER} volume create ec disperse 3 redundancy 1 "
                 "node2:/bricks/b1/ec node3:/bricks/b1/ec node4:/bricks/b1/ec force",
                 f"{GLUSTER} volume create duo replica 2 node2:/bricks/b1/duo node3:/bricks/b1/duo force",
+                # Gluster leaves a replica 2 volume without client quorum; with it, the first brick counts.
+                f"{GLUSTER} volume set duo cluster.quorum-type auto",
                 f"{GLUSTER} volume create pair replica 3 node2:/bricks/b1/pair node3:/bricks/b1/pair "
                 "node4:/bricks/b1/pair",
                 f"{GLUSTER} volume set pair cluster.server-quorum-type server",
