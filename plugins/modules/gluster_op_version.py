@@ -17,7 +17,7 @@ description:
     every peer of the pool supports). When the pool's version is lower than O(op_version), sets it
     (C(gluster volume set all cluster.op-version)). Never lowers it (Gluster does not either).
   - Run it once every client runs the new release too (FUSE mounts and QEMU through libgfapi, on hosts outside
-    the pool as well): glusterd refuses while a connected client is too old, but one that is not connected
+    the pool as well); glusterd refuses while a connected client is too old, but one that is not connected
     then cannot mount afterwards, and a raise cannot be undone. C(rolling.yml) runs it after an upgrade
     (C(rolling_upgrade=glusterfs)) or when asked (C(rolling_raise_op_version=true)).
   - Refuses, before any change, when a peer is not connected (its supported version is unknown, and
