@@ -12,8 +12,9 @@ template on node2 and one on node3. Each run, with nothing for the operator to d
   the summary;
 - floor: the same for node3, one direct command per step: drain, `gnt-node
   migrate`, unmount its FUSE mounts, stop glusterd, its bricks and its other
-  glusterfs processes by pid, start glusterd, wait until its brick is online, mount
-  again, `volume heal`, wait until heal info shows nothing, undrain.
+  glusterfs processes by pid, start glusterd, wait until its brick and its
+  self-heal daemon are online, mount again, `volume heal`, wait until heal info
+  shows nothing, undrain.
 
 While the node's glusterd is down, files are written through node4's mount of the
 volume (every 0.2 s, 20 at most), so that there is something to heal. Each
@@ -97,13 +98,22 @@ def heal_pending():
     return sum(int(c) if c.isdigit() else 1 for c in counts)
 
 
-def brick_online(host):
-    status = gluster("node1", "volume", "status", "gv0")
-    return any(n.findtext("hostname") == host and n.findtext("status") == "1" for n in status.iterfind(".//node"))
+def uuid_of(host):
+    info = on(host, "cat /var/lib/glusterd/glusterd.info").stdout
+    return next(line.split("=", 1)[1] for line in info.splitlines() if line.startswith("UUID="))
+
+
+def brick_and_shd_online(host, uuid):
+    """What an operator waits for in `volume status` before `volume heal`: the host's
+    brick and its self-heal daemon online (the heal is refused before the daemon runs)."""
+    nodes = gluster("node1", "volume", "status", "gv0").iterfind(".//node")
+    online = {(n.findtext("hostname"), n.findtext("peerid")) for n in nodes if n.findtext("status") == "1"}
+    return (host, uuid) in online and ("Self-heal Daemon", uuid) in online
 
 
 def floor(host):
     """The roll of `host` by hand, one direct command per step."""
+    uuid = uuid_of(host)
     started = time.perf_counter()
     on("node1", f"gnt-node modify --drained=yes {host}")
     on("node1", f"gnt-node migrate -f {host}")
@@ -116,7 +126,7 @@ def floor(host):
     while on(host, "pgrep -x 'glusterd|glusterfsd|glusterfs' || true").stdout.strip():
         time.sleep(0.05)
     on(host, "glusterd -p /run/glusterd.pid")
-    while not brick_online(host):
+    while not brick_and_shd_online(host, uuid):
         time.sleep(0.1)
     for source, target in mounts:
         on(host, f"mount -t glusterfs {source} {target}")
