@@ -73,7 +73,10 @@ gluster_pool:
 
 
 def sh(*argv, **kwargs):
-    return subprocess.run(argv, check=True, capture_output=True, text=True, **kwargs)
+    proc = subprocess.run(argv, check=False, capture_output=True, text=True, **kwargs)
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(argv)}: exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
 
 
 def on(host, script):

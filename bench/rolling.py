@@ -2,8 +2,8 @@
 """Time one node's rolling maintenance against the same steps typed by hand, in one lab.
 
 A 4-host lab: a Ganeti cluster on node1 to node4 (node1 the master), a replica 3
-volume gv0 on node1 to node3 (site.yml, not timed), one instance on the gluster
-template on node2 and one on node3. Each run, with nothing for the operator to do
+volume gv0 on node1 to node3, node4 a peer without bricks (site.yml, not timed),
+one instance on the gluster template on node2 and one on node3. Each run, with nothing for the operator to do
 (no reboot: what is timed is what the roll adds around the operator's work):
 
 - rolling: `rolling.yml -e rolling_nodes=node2` (a new rolling_id each run): the
@@ -43,6 +43,8 @@ gluster_pool:
     node1:
     node2:
     node3:
+    # A peer without bricks: its instances mount the volume from its own glusterd.
+    node4: {{gluster_pool_bricks: []}}
   vars:
     gluster_pool_volume: gv0
     gluster_pool_replica: 3

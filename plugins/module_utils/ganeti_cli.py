@@ -28,7 +28,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts impor
 SSCONF_DIR = "/var/lib/ganeti"
 GLUSTER = "gluster"
 GLUSTER_ACCESS = ("kernelspace", "userspace")
-NODE_FIELDS = ("name", "master_candidate", "offline", "master", "pip", "sip")
+NODE_FIELDS = ("name", "master_candidate", "offline", "master", "pip", "sip", "vm_capable")
 
 
 class GanetiError(CommandError):
@@ -69,6 +69,7 @@ class Node:
     master: bool
     pip: str = ""
     sip: str = ""
+    vm_capable: bool = True
 
     def as_dict(self):
         return {
@@ -78,6 +79,7 @@ class Node:
             "master": self.master,
             "pip": self.pip,
             "sip": self.sip,
+            "vm_capable": self.vm_capable,
         }
 
     def is_named(self, name, resolve=None):
@@ -152,8 +154,9 @@ def parse_node_list(text):
             master=master == "Y",
             pip=pip,
             sip=sip,
+            vm_capable=vm_capable == "Y",
         )
-        for name, candidate, offline, master, pip, sip in _rows(text, NODE_FIELDS, "gnt-node list")
+        for name, candidate, offline, master, pip, sip, vm_capable in _rows(text, NODE_FIELDS, "gnt-node list")
     ]
 
 

@@ -112,12 +112,14 @@ nodes:
       master: true
       pip: 10.77.0.11
       sip: 10.77.0.11
+      vm_capable: true
     - name: node2
       master_candidate: true
       offline: false
       master: false
       pip: 10.77.0.12
       sip: 10.77.0.12
+      vm_capable: true
   contains:
     name:
       description: Node name.
@@ -137,6 +139,9 @@ nodes:
     sip:
       description: The node's secondary IP (its primary IP when it has none).
       type: str
+    vm_capable:
+      description: Whether the node may run instances.
+      type: bool
 file_storage_paths:
   description: The text of the master's C(/etc/ganeti/file-storage-paths); null when it does not exist or is empty.
   returned: on the master

@@ -89,9 +89,9 @@ HOLD_ON_NODE3_TASKS = f"""\
 """
 
 
-def play(work, playbook, extravars=None, cancel=None):
+def play(work, playbook, extravars=None, cancel=None, inventory="hosts.yml"):
     envvars = {"ANSIBLE_CONFIG": str(REPO / "ansible.cfg")}
-    inventories = [LAB_HOSTS, work / "hosts.yml"]
+    inventories = [LAB_HOSTS, work / inventory]
     return run_playbook_from(work, playbook, inventories, envvars, extravars=extravars, cancel=cancel)
 
 
@@ -253,6 +253,20 @@ def test_refusals_come_before_any_node_is_touched(cluster, case, prepare, undo, 
     finally:
         for host, command in undo:
             assert ssh(host, command, timeout=300).returncode == 0
+
+
+def test_a_ganeti_node_outside_the_pool_is_refused(cluster):
+    """With the default gluster:host (127.0.0.1) a node mounts the volume from its own
+    glusterd: node5, a Ganeti host but no peer, could take no instance."""
+    ganeti_hosts = "    node4:\n  vars:\n    # An operator"
+    outside = INVENTORY.replace(ganeti_hosts, ganeti_hosts.replace("node4:\n", "node4:\n    node5:\n"))
+    assert outside != INVENTORY
+    (cluster / "outside.yml").write_text(outside)
+    before = cluster_state()
+    rc, failures = play(cluster, REPO / "playbooks" / "site.yml", inventory="outside.yml")
+    assert rc != 0, failures
+    assert any("but node5 is not in the group gluster_pool" in line for line in failures), failures
+    assert cluster_state() == before
 
 
 def when_held_on(host):
