@@ -13,8 +13,8 @@ one instance on the gluster template on node2 and one on node3. Each run, with n
 - floor: the same for node3, one direct command per step: drain, `gnt-node
   migrate`, unmount its FUSE mounts, stop glusterd, its bricks and its other
   glusterfs processes by pid, start glusterd, wait until its brick and its
-  self-heal daemon are online, mount again, `volume heal`, wait until heal info
-  shows nothing, undrain.
+  self-heal daemon are online, mount again, `volume heal` (again while glusterd
+  refuses it), wait until heal info shows nothing, undrain.
 
 While the node's glusterd is down, files are written through node4's mount of the
 volume (every 0.2 s, 20 at most), so that there is something to heal. Each
@@ -26,6 +26,7 @@ instance goes back home after its run (not timed).
 from __future__ import annotations
 
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -94,6 +95,10 @@ class WritesWhileDown(threading.Thread):
         self.join()
 
 
+def on_status(host, script):
+    return subprocess.run([LAB, "exec", host, "--", "sh", "-ec", script], capture_output=True, check=False).returncode
+
+
 def heal_pending():
     summary = gluster("node1", "volume", "heal", "gv0", "info", "summary")
     counts = (b.findtext("numberOfEntriesInHealPending") or "0" for b in summary.iterfind(".//brick"))
@@ -132,7 +137,9 @@ def floor(host):
         time.sleep(0.1)
     for source, target in mounts:
         on(host, f"mount -t glusterfs {source} {target}")
-    on("node1", "gluster --mode=script volume heal gv0")
+    # glusterd refuses the heal for a moment after volume status shows the daemon online.
+    while on_status("node1", "gluster --mode=script volume heal gv0") != 0:
+        time.sleep(0.2)
     while heal_pending():
         time.sleep(0.2)
     on("node1", f"gnt-node modify --drained=no {host}")
