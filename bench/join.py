@@ -72,10 +72,14 @@ gluster_pool:
 """
 
 
+class CommandFailed(Exception):
+    """A bench command exited non-zero: its argv, exit code and the end of its output."""
+
+
 def sh(*argv, **kwargs):
     proc = subprocess.run(argv, check=False, capture_output=True, text=True, **kwargs)
     if proc.returncode != 0:
-        sys.exit(f"{' '.join(argv)}: exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        raise CommandFailed(f"{' '.join(argv)}: exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return proc
 
 

@@ -36,7 +36,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
 
-from join import B1, LAB, gluster, on, playbook, sh, start  # noqa: E402
+from join import B1, LAB, CommandFailed, gluster, on, playbook, sh, start  # noqa: E402
 
 INVENTORY = f"""\
 gluster_pool:
@@ -76,15 +76,18 @@ class WritesWhileDown(threading.Thread):
 
     def __init__(self, host):
         super().__init__(daemon=True)
-        self.host, self.written, self.ending = host, 0, threading.Event()
+        self.host, self.written, self.ending, self.error = host, 0, threading.Event(), None
 
     def run(self):
-        while not self.ending.is_set() and not glusterd_down(self.host):
-            time.sleep(0.1)
-        while self.written < 20 and glusterd_down(self.host):
-            on("node4", f"head -c 256K /dev/urandom > /mnt/bench/f{time.monotonic_ns()}")
-            self.written += 1
-            time.sleep(0.2)
+        try:
+            while not self.ending.is_set() and not glusterd_down(self.host):
+                time.sleep(0.1)
+            while self.written < 20 and glusterd_down(self.host):
+                on("node4", f"head -c 256K /dev/urandom > /mnt/bench/f{time.monotonic_ns()}")
+                self.written += 1
+                time.sleep(0.2)
+        except CommandFailed as exc:
+            self.error = exc
 
     def __enter__(self):
         self.start()
@@ -93,6 +96,17 @@ class WritesWhileDown(threading.Thread):
     def __exit__(self, *exc):
         self.ending.set()
         self.join()
+        if self.error is not None and exc[0] is None:
+            raise self.error
+
+
+def until(done, what, timeout=300):
+    """Polls `done` every 0.1 s; a bench that waits longer than `timeout` stops, naming `what`."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            raise CommandFailed(f"waited {timeout} s for {what}")
+        time.sleep(0.1)
 
 
 def on_status(host, script):
@@ -130,18 +144,15 @@ def floor(host):
         on(host, f"umount {target}")
     for name in ("glusterd", "glusterfsd", "glusterfs"):
         on(host, f"for pid in $(pgrep -x {name}); do kill $pid; done")
-    while on(host, "pgrep -x 'glusterd|glusterfsd|glusterfs' || true").stdout.strip():
-        time.sleep(0.05)
+    gone = "! pgrep -x 'glusterd|glusterfsd|glusterfs'"
+    until(lambda: on_status(host, gone) == 0, f"{host}'s gluster processes to end")
     on(host, "glusterd -p /run/glusterd.pid")
-    while not brick_and_shd_online(host, uuid):
-        time.sleep(0.1)
+    until(lambda: brick_and_shd_online(host, uuid), f"{host}'s brick and self-heal daemon online")
     for source, target in mounts:
         on(host, f"mount -t glusterfs {source} {target}")
     # glusterd refuses the heal for a moment after volume status shows the daemon online.
-    while on_status("node1", "gluster --mode=script volume heal gv0") != 0:
-        time.sleep(0.2)
-    while heal_pending():
-        time.sleep(0.2)
+    until(lambda: on_status("node1", "gluster --mode=script volume heal gv0") == 0, "glusterd to take the heal")
+    until(lambda: not heal_pending(), "heal to finish")
     on("node1", f"gnt-node modify --drained=no {host}")
     return time.perf_counter() - started
 

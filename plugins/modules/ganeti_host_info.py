@@ -12,8 +12,8 @@ version_added: "0.1.0"
 description:
   - Reports, in one call, what the ganeti_gluster_disk role would otherwise gather facts, stat files
     and run a command per question for, on every host - its names, whether Ganeti is installed,
-    which of O(packages) are missing, its SSH host public keys and, with O(hook_python), whether that
-    Python can run the node-add hook.
+    which of O(packages) are missing, its SSH host public keys, with O(hook_python) whether that
+    Python can run the node-add hook, and with O(gluster_volume) whether its glusterd knows that volume.
   - Read-only; it changes nothing on the host.
 options:
   packages:
@@ -31,6 +31,11 @@ options:
   hook_playbook:
     description: With O(hook_python), a playbook path that must exist on the host.
     type: path
+  gluster_volume:
+    description:
+      - A GlusterFS volume whose configuration this host's glusterd must hold (every peer of the volume's
+        pool holds it, with bricks or without) for a FUSE mount from the host itself.
+    type: str
 extends_documentation_fragment:
   - ganeti_gluster.cluster.attributes.info_module
 seealso:
@@ -78,6 +83,13 @@ host_keys:
   sample:
     - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB root@node4
     - ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC9 root@node4
+gluster_volume_known:
+  description:
+    - With O(gluster_volume), whether this host's glusterd holds that volume's configuration
+      (C(/var/lib/glusterd/vols/NAME/info)), that is whether the host is a peer of its pool; null without it.
+  returned: always
+  type: bool
+  sample: true
 hook:
   description: With O(hook_python), what the check found; null without it.
   returned: always
@@ -95,6 +107,7 @@ hook:
 """
 
 import os
+import re
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -103,6 +116,8 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.files impor
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import this_host
 
 GANETI_NODED = "/usr/sbin/ganeti-noded"
+GLUSTERD_VOLUMES = "/var/lib/glusterd/vols"
+VOLUME_NAME = r"[A-Za-z0-9_-]{1,64}"
 HOST_KEY_TYPES = ("ed25519", "ecdsa", "rsa")
 SSH_DIR = "/etc/ssh"
 # Run by the hook's Python: whether it imports ansible_runner, and finds the playbook.
@@ -154,11 +169,14 @@ def main():
             "packages": {"type": "list", "elements": "str", "default": []},
             "hook_python": {"type": "path"},
             "hook_playbook": {"type": "path"},
+            "gluster_volume": {"type": "str"},
         },
         required_by={"hook_playbook": "hook_python"},
         supports_check_mode=True,
     )
     p = module.params
+    if p["gluster_volume"] is not None and not re.fullmatch(VOLUME_NAME, p["gluster_volume"]):
+        module.fail_json(msg=f"gluster_volume must be a GlusterFS volume name, not {p['gluster_volume']!r}")
     module.exit_json(
         changed=False,
         host=this_host(module),
@@ -166,6 +184,11 @@ def main():
         missing_packages=missing_packages(module, p["packages"]),
         host_keys=host_keys(),
         hook=hook_check(module, p["hook_python"], p["hook_playbook"]) if p["hook_python"] else None,
+        gluster_volume_known=(
+            os.path.isfile(os.path.join(GLUSTERD_VOLUMES, p["gluster_volume"], "info"))
+            if p["gluster_volume"] is not None
+            else None
+        ),
     )
 
 

@@ -176,12 +176,14 @@ nodes:
       master: true
       pip: 10.77.0.11
       sip: 10.77.0.11
+      vm_capable: true
     - name: node2
       master_candidate: true
       offline: false
       master: false
       pip: 10.77.0.12
       sip: 10.77.0.12
+      vm_capable: true
 """
 
 import contextlib

@@ -23,6 +23,8 @@ def test_scenario(scenario, tmp_path):
     if lab("status").returncode == 0:
         pytest.fail(f"a lab is already up in this slot ({STATE_DIR}); run 'bin/lab down' before the tests")
     env = dict(os.environ, ANSIBLE_FORCE_COLOR="false", PY_COLORS="0", NO_COLOR="1")
+    # Molecule's state of its own: another lane may run the same scenario (scripts/core-matrix molecule).
+    env["MOLECULE_EPHEMERAL_DIRECTORY"] = str(tmp_path / "molecule-state")
     log = tmp_path / f"molecule-{scenario}.log"
     with open(log, "w") as out:
         proc = subprocess.run(

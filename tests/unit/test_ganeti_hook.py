@@ -258,6 +258,20 @@ def test_the_run_names_the_master_the_hook_runs_on_after_a_master_failover(hook,
     assert "the master node1 is not in the group ganeti_nodes" in log_of(tmp_path)
 
 
+def test_a_node_the_inventory_does_not_declare_fails_the_hook_and_says_why(hook, tmp_path, monkeypatch, on_master):
+    inventory = {
+        "gluster_pool": {"hosts": ["node1", "node2"]},
+        "ganeti_nodes": {"hosts": ["node1", "node2"]},
+        "ganeti_master": {"hosts": ["node1"]},
+    }
+    api = runner_api(monkeypatch)
+    monkeypatch.setattr(api, "get_inventory", lambda **kwargs: (inventory, ""))
+    assert hook.main(env(), write_config(tmp_path)) == hook.FAILED
+    assert api.runs == []
+    assert "node4 is not in the group gluster_pool" in log_of(tmp_path)
+    assert "gluster_pool_bricks: []" in log_of(tmp_path)
+
+
 def test_a_run_that_outlasts_its_timeout_is_logged_as_such_and_exits_3(hook, tmp_path, monkeypatch, on_master, capsys):
     task_start = {"event": "runner_on_start", "event_data": {"host": "node1", "task": "Add the bricks"}}
     api = runner_api(monkeypatch, status="timeout", rc=254, events=[task_start])

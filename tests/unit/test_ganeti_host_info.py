@@ -22,6 +22,7 @@ def host_dirs(tmp_path):
     with (
         mock.patch.object(ganeti_host_info, "SSH_DIR", str(ssh)),
         mock.patch.object(ganeti_host_info, "GANETI_NODED", str(tmp_path / "ganeti-noded")),
+        mock.patch.object(ganeti_host_info, "GLUSTERD_VOLUMES", str(tmp_path / "vols")),
         mock.patch.object(hosts, "addresses", lambda name: set()),
     ):
         yield tmp_path
@@ -101,3 +102,15 @@ def test_rpm_hosts_are_asked_once_for_every_package(host_dirs):
         bins={"dpkg-query": None},
     )
     assert found.result["missing_packages"] == ["qemu-kvm-block-gluster"]
+
+
+def test_says_whether_its_glusterd_knows_the_volume(host_dirs):
+    unknown = run_module(ganeti_host_info.main, {"gluster_volume": "gv0"}, [IP])
+    assert unknown.result["gluster_volume_known"] is False
+    (host_dirs / "vols" / "gv0").mkdir(parents=True)
+    (host_dirs / "vols" / "gv0" / "info").write_text("type=2\n")
+    known = run_module(ganeti_host_info.main, {"gluster_volume": "gv0"}, [IP])
+    assert known.result["gluster_volume_known"] is True
+    assert run_module(ganeti_host_info.main, {}, [IP]).result["gluster_volume_known"] is None
+    refused = run_module(ganeti_host_info.main, {"gluster_volume": "../gv0"}, [])
+    assert refused.failed and "volume name" in refused.result["msg"]

@@ -415,18 +415,23 @@ def join(node, config, environ, ansible_runner, deadline):
     hosts = host_helpers(config)
     host = inventory_host(node, inventory, config["group"], hosts, node_identity(hosts, node, environ))
     if host is None:
-        # A node declared after the role last rendered the inventory, or one meant for
-        # VMs only: say so where the admin looks, and join nothing.
-        log.warning(
-            "%s is not in the group %s of %s: nothing joined. If it should hold bricks, declare it there "
-            "(in your inventory, then run site.yml to renew this one) and run add-node.yml -e add_nodes=%s",
+        # A node declared after the role last rendered the inventory. Ganeti shows a
+        # failed post hook's output: the admin sees that the node joined Ganeti only.
+        log.error(
+            "%s is not in the group %s of %s: it joined Ganeti, not the pool. A node reaches instance disks "
+            "through a glusterd of its own (the disk template's default gluster:host), so every node that runs "
+            "instances is a peer, with bricks or without (gluster_pool_bricks: []). Declare it in your inventory, "
+            "run site.yml (which renews this inventory), or add-node.yml -e add_nodes=%s",
             node,
             config["group"],
             config["inventory"],
             node,
         )
-        print(f"ganeti-gluster: {node} is not in the group {config['group']} of the hook's inventory; not joined")
-        return DONE
+        print(
+            f"ganeti-gluster: {node} is not in the group {config['group']} of the hook's inventory: not joined to "
+            f"the pool; see {config['log_file']}"
+        )
+        return FAILED
 
     master = environ.get("GANETI_MASTER", "")
     master_identity = hosts.identity([master], ssconf_node_addresses(master))
