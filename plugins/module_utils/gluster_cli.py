@@ -17,6 +17,9 @@ from dataclasses import dataclass
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common import C_LOCALE, CommandError, backoff
 
+# What glusterd accepts as a volume name.
+VOLUME_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
 # glusterd could not take a volume's or the cluster's lock (EG_ANOTRANS): another
 # transaction holds it. Nothing was done; the same command may run again.
 OP_ERRNO_BUSY = 30802

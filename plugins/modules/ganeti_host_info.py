@@ -107,17 +107,16 @@ hook:
 """
 
 import os
-import re
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common import C_LOCALE
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.files import texts_of
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import VOLUME_NAME
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import this_host
 
 GANETI_NODED = "/usr/sbin/ganeti-noded"
 GLUSTERD_VOLUMES = "/var/lib/glusterd/vols"
-VOLUME_NAME = r"[A-Za-z0-9_-]{1,64}"
 HOST_KEY_TYPES = ("ed25519", "ecdsa", "rsa")
 SSH_DIR = "/etc/ssh"
 # Run by the hook's Python: whether it imports ansible_runner, and finds the playbook.
@@ -175,7 +174,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    if p["gluster_volume"] is not None and not re.fullmatch(VOLUME_NAME, p["gluster_volume"]):
+    if p["gluster_volume"] is not None and not VOLUME_NAME.match(p["gluster_volume"]):
         module.fail_json(msg=f"gluster_volume must be a GlusterFS volume name, not {p['gluster_volume']!r}")
     module.exit_json(
         changed=False,

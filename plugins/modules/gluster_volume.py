@@ -242,7 +242,6 @@ rebalance:
       type: int
 """
 
-import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -255,6 +254,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_place
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common import backoff
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
+    VOLUME_NAME,
     GlusterCli,
     GlusterError,
     GlusterOpError,
@@ -279,7 +279,6 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.rebalance_m
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.rebalance_mark import OPTION as REBALANCE_MARK
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.rebalance_mark import parse as parse_mark
 
-VOLUME_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 POLL_SECONDS = (0.25, 2.0)
 BRICKS_ONLINE_TIMEOUT = 60
 PASS_ATTEMPTS = 3
