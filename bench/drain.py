@@ -34,7 +34,7 @@ import statistics
 import tempfile
 import time
 
-from join import B1, B2, LAB, REPO, build_pool, gluster, lab_up, on, playbook, sh, start
+from join import B1, B2, LAB, REPO, build_pool, gluster, lab_up, on, on_rc, playbook, sh, start
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
     parse_heal_summary,
@@ -89,10 +89,6 @@ def trigger_heal():
     """`volume heal gv0`, again while the daemons switch to the new graph (a few seconds)."""
     while on_rc("node1", "gluster --mode=script volume heal gv0") != 0:
         time.sleep(0.25)
-
-
-def on_rc(host, script):
-    return int(sh(LAB, "exec", host, "--", "sh", "-c", f"{script} >/dev/null 2>&1; echo $?").stdout.strip())
 
 
 def wait_healed(set_bricks):

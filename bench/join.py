@@ -83,6 +83,12 @@ def sh(*argv, **kwargs):
     return proc
 
 
+def on_rc(host, script):
+    """The exit status of `script` on `host`, for a command that may fail (the lab's own
+    failure to run it still raises)."""
+    return int(sh(LAB, "exec", host, "--", "sh", "-c", f"{script} >/dev/null 2>&1; echo $?").stdout.strip())
+
+
 def on(host, script):
     return sh(LAB, "exec", host, "--", "sh", "-ec", script)
 

@@ -3,8 +3,9 @@
 
 A 4-host lab: a Ganeti cluster on node1 to node4 (node1 the master), a replica 3
 volume gv0 on node1 to node3, node4 a peer without bricks (site.yml, not timed),
-one instance on the gluster template on node2 and one on node3. Each run, with nothing for the operator to do
-(no reboot: what is timed is what the roll adds around the operator's work):
+one instance on the gluster template on node2 and one on node3. Each run, with
+nothing for the operator to do (no reboot: what is timed is what the roll adds
+around the operator's work):
 
 - rolling: `rolling.yml -e rolling_nodes=node2` (a new rolling_id each run): the
   plan, the gate (health, Ganeti's verify), the drain with a live migration, Gluster
@@ -26,7 +27,6 @@ instance goes back home after its run (not timed).
 from __future__ import annotations
 
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,7 +36,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
 
-from join import B1, LAB, CommandFailed, gluster, on, playbook, sh, start  # noqa: E402
+from join import B1, LAB, CommandFailed, gluster, on, on_rc, playbook, sh, start  # noqa: E402
 
 INVENTORY = f"""\
 gluster_pool:
@@ -109,10 +109,6 @@ def until(done, what, timeout=300):
         time.sleep(0.1)
 
 
-def on_status(host, script):
-    return subprocess.run([LAB, "exec", host, "--", "sh", "-ec", script], capture_output=True, check=False).returncode
-
-
 def heal_pending():
     summary = gluster("node1", "volume", "heal", "gv0", "info", "summary")
     counts = (b.findtext("numberOfEntriesInHealPending") or "0" for b in summary.iterfind(".//brick"))
@@ -145,13 +141,13 @@ def floor(host):
     for name in ("glusterd", "glusterfsd", "glusterfs"):
         on(host, f"for pid in $(pgrep -x {name}); do kill $pid; done")
     gone = "! pgrep -x 'glusterd|glusterfsd|glusterfs'"
-    until(lambda: on_status(host, gone) == 0, f"{host}'s gluster processes to end")
+    until(lambda: on_rc(host, gone) == 0, f"{host}'s gluster processes to end")
     on(host, "glusterd -p /run/glusterd.pid")
     until(lambda: brick_and_shd_online(host, uuid), f"{host}'s brick and self-heal daemon online")
     for source, target in mounts:
         on(host, f"mount -t glusterfs {source} {target}")
     # glusterd refuses the heal for a moment after volume status shows the daemon online.
-    until(lambda: on_status("node1", "gluster --mode=script volume heal gv0") == 0, "glusterd to take the heal")
+    until(lambda: on_rc("node1", "gluster --mode=script volume heal gv0") == 0, "glusterd to take the heal")
     until(lambda: not heal_pending(), "heal to finish")
     on("node1", f"gnt-node modify --drained=no {host}")
     return time.perf_counter() - started
