@@ -6,6 +6,8 @@ of a wait."""
 
 from __future__ import annotations
 
+import time
+
 # Messages stay untranslated for the operator reading a failure.
 C_LOCALE = {"LANG": "C", "LC_ALL": "C", "LC_MESSAGES": "C"}
 
@@ -33,3 +35,14 @@ def backoff(first, longest):
     while True:
         yield pause
         pause = min(pause * 2, longest)
+
+
+def paced(first, longest, share=0.1, clock=None):
+    """Pauses for a wait on work that takes a while (a heal, a data migration): each a
+    `share` of the time waited so far, from `first` up to `longest`. The wait then ends
+    at most about that share after the work does, where doubling pauses can add half of
+    it, and a long wait still polls gently."""
+    clock = clock or time.monotonic
+    started = clock()
+    while True:
+        yield min(longest, max(first, share * (clock() - started)))

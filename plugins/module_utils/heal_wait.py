@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common import backoff
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common import paced
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import GlusterError
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.heal_watch import (
     DONE,
@@ -23,6 +23,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.heal_watch 
     HealWatch,
 )
 
+# A wait of a few seconds polls every quarter second, one of an hour every 5 s (paced).
 POLL_SECONDS = (0.25, 5.0)
 BYTES_EVERY_SECONDS = 15
 # The options of a module that waits for heal (doc fragment heal_wait).
@@ -91,7 +92,7 @@ class HealWaiter:
         self.trigger(name)
         watch = HealWatch(time.monotonic(), self.retrigger_after, self.stall_after)
         deadline = watch.started + self.timeout
-        pauses = backoff(*POLL_SECONDS)
+        pauses = paced(*POLL_SECONDS)
         report = {"volume": name, "sets": indices, **watch.progress(watch.started)}
         self.reports.append(report)
         last = (None, None)

@@ -179,7 +179,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_placement import BrickRef, PlacementError
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common import backoff
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common import paced
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.drain_plan import (
     DrainError,
     SetState,
@@ -543,7 +543,7 @@ class Drain:
 
     def poll(self, what, done, timeout):
         deadline = time.monotonic() + timeout
-        pauses = backoff(*POLL_SECONDS)
+        pauses = paced(*POLL_SECONDS)
         while True:
             state = done()
             if state is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common import paced
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
     HEAL_TRIGGER_WAIT_SECONDS,
     GlusterCli,
@@ -153,3 +154,14 @@ def test_a_daemon_that_misses_a_brick_for_a_moment_is_asked_again():
     module = RecordingModule([commit_failed, LAUNCHED])
     GlusterCli(module, sleep=slept.append).trigger_heal("gv0")
     assert len(module.calls) == 2 and slept == [0.25]
+
+
+def test_paced_pauses_are_a_share_of_the_wait_so_far_within_their_bounds():
+    now = [100.0]
+    pauses = paced(0.25, 5.0, share=0.1, clock=lambda: now[0])
+    seen = []
+    for waited in (0.0, 1.0, 2.5, 8.0, 30.0, 50.0, 3600.0):
+        now[0] = 100.0 + waited
+        seen.append(next(pauses))
+    # A heal done after 8 s is seen within 0.8 s; doubling pauses (4 s by then) could add 4 s.
+    assert seen == [0.25, 0.25, 0.25, 0.8, 3.0, 5.0, 5.0]
