@@ -147,6 +147,21 @@ heal:
       healed_bytes: 209715200
       retriggered: 0
       seconds_without_progress: 0.9
+bricks:
+  description:
+    - The volume's bricks as read before any change, with their sizes (null where a brick is offline) and
+      their set (counted from 0); the drain's and the replacement's spare checks compare a spare's room with
+      what a brick of its set holds.
+  returned: when the volume exists
+  type: list
+  elements: dict
+  sample:
+    - name: node3:/bricks/b1/brick
+      host_uuid: 3c74e68e-e20f-4644-b58b-b3dd8944990b
+      set: 0
+      arbiter: false
+      size_total: 4284481536
+      size_free: 4073254912
 removed_bricks:
   description:
     - The bricks a remove-brick took out (C(name), C(host_uuid), C(path)); as Gluster asks, look for files
@@ -204,6 +219,9 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.heal_watch 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import read_volume
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import normalized, peer_of
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.pool_lock import LOCK_OPTIONS, held_by
+
+# The bricks' fields the module returns (from health.read_volume's report).
+BRICK_FIELDS = ("name", "host_uuid", "set", "arbiter", "size_total", "size_free")
 
 
 def brick_blockers(bricks, heal_expected=frozenset()):
@@ -400,6 +418,9 @@ class Drain:
         # is heal an earlier run's replacement still owes.
         touching = [] if lost else [b for b in leaving_bricks if set_of[b] not in healing]
         report = read_volume(self.cli, volume, peers, touching=touching)
+        # What the spare checks compare a spare's room with; a second read would ask heal
+        # info again, which waits seconds on every brick whose host is down.
+        self.result["bricks"] = [{k: b[k] for k in BRICK_FIELDS} for b in report["bricks"]]
         sets = set_states(volume, report)
         if lost:
             return self.replace_lost(volume, report, peers, sets, free_spares, leaving, keys, shown, owed, healing)

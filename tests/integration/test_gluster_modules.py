@@ -45,6 +45,14 @@ LIFECYCLE = {
         "migration complete with no failed or skipped file",
         "test_drain_removes_a_set_with_its_data_moved",
     ),
+    "a pool probed by FQDN, its first set created by FQDN but for one brick named short, grown by the hook and "
+    "from an inventory of addresses, drained from an inventory of short names (the host leaving a peer by FQDN "
+    "with a brick named short and one by FQDN)": (
+        "remove-node.yml finds the host's bricks by glusterd UUID whatever name each carries, puts a spare outside "
+        "each set in its place (each set on three hosts after), fails the instance over, takes the node out of "
+        "Ganeti, which knows it by FQDN, and detaches it; a second run changes nothing",
+        "molecule/ganeti/verify-drain.yml",
+    ),
 }
 
 BRICK = "/bricks/b1/brick"
