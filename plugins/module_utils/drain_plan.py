@@ -73,6 +73,21 @@ class DrainPlan:
         }
 
 
+def plan_differences(checked, plan):
+    """What `plan` does that `checked` did not, then what `checked` did that `plan` does not,
+    in words (both as DrainPlan.as_dict gives them); empty when both replace and remove the
+    same bricks. Sizes and warnings are not compared: they move with every write."""
+
+    def steps(planned):
+        planned = planned or {}
+        return {f"replace {r['old']} by {r['new']} in set {r['set']}" for r in planned.get("replace") or []} | {
+            f"remove set {r['set']} ({', '.join(r['bricks'])})" for r in planned.get("remove_sets") or []
+        }
+
+    now, before = steps(plan), steps(checked)
+    return [f"now {s}" for s in sorted(now - before)] + [f"no longer {s}" for s in sorted(before - now)]
+
+
 def _names(hosts):
     return ", ".join(sorted(hosts))
 

@@ -75,6 +75,13 @@ options:
     description: The O(hosts) are dead; replace their bricks from the other bricks of their sets.
     type: bool
     default: false
+  checked_plan:
+    description:
+      - The RV(plan) of an earlier run of this module in check mode, whose spares the caller has checked
+        (C(remove-node.yml) and C(replace-node.yml) check theirs in their first play).
+      - Before any change, the module refuses when the plan it makes now replaces or removes other bricks
+        than that one; the caller's checks then vouch for what is done, and the volume is planned once less.
+    type: dict
 extends_documentation_fragment:
   - ganeti_gluster.cluster.attributes.action_module
   - ganeti_gluster.cluster.heal_wait
@@ -198,6 +205,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.drain_plan import (
     DrainError,
     SetState,
+    plan_differences,
     plan_drain,
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
@@ -520,6 +528,14 @@ class Drain:
         except DrainError as exc:
             self.fail(f"{exc} Nothing was changed.")
         self.result["plan"] = plan.as_dict()
+        checked = self.params["checked_plan"]
+        if checked is not None:
+            changes = plan_differences(checked, self.result["plan"])
+            if changes:
+                self.fail(
+                    f"the plan for volume {volume.name} is not the one checked before: {'; '.join(changes)}. The "
+                    "volume or its spares changed since. Nothing was changed; run again, which checks the new plan."
+                )
         if plan.replace and volume.disperse_count:
             # glusterd marks nothing to heal on a disperse brick that replace-brick put in: heal
             # info shows 0 until the self-heal daemon starts on it, so no wait here is sound yet.
@@ -615,6 +631,7 @@ def main():
             "space_margin": {"type": "float", "default": 0.2},
             "timeout": {"type": "int", "default": 3600},
             "lost": {"type": "bool", "default": False},
+            "checked_plan": {"type": "dict"},
             **HEAL_OPTIONS,
             **LOCK_OPTIONS,
         },

@@ -13,6 +13,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_place
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.drain_plan import (
     DrainError,
     SetState,
+    plan_differences,
     plan_drain,
 )
 
@@ -229,3 +230,23 @@ def test_a_spare_named_otherwise_is_not_put_into_a_set_that_holds_its_host():
         plan_drain(sets, {3}, spares=[b("node2:/s")], host_key=key, host_name=lambda k: f"node{k}")
     plan = plan_drain(sets, {3}, spares=[b("node2:/s"), b("node4:/s")], host_key=key)
     assert plan.replace == [(0, b("node3.example.com:/a"), b("node4:/s"))]
+
+
+def test_plan_differences_name_what_changed_since_the_check_and_ignore_sizes():
+    checked = {
+        "replace": [{"set": 0, "old": "n3:/b/1", "new": "n5:/b/2"}],
+        "remove_sets": [],
+        "data_to_heal": 100,
+        "warnings": [],
+    }
+    assert plan_differences(checked, {**checked, "data_to_heal": 900, "warnings": ["a domain shared"]}) == []
+    now = {
+        "replace": [{"set": 0, "old": "n3:/b/1", "new": "n6:/b/2"}],
+        "remove_sets": [{"set": 1, "bricks": ["a", "b"]}],
+    }
+    assert plan_differences(checked, now) == [
+        "now remove set 1 (a, b)",
+        "now replace n3:/b/1 by n6:/b/2 in set 0",
+        "no longer replace n3:/b/1 by n5:/b/2 in set 0",
+    ]
+    assert plan_differences(None, {}) == []
