@@ -16,7 +16,7 @@ detach, matched by glusterd UUID (a pool may know a host by one name, its bricks
 
 from __future__ import annotations
 
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.drain_plan import size_text
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.drain_plan import set_need, size_text
 
 
 def gluster_pool_spare_reads(specs, directory_infos, device_checks, peer_name):
@@ -59,27 +59,13 @@ def gluster_pool_spare_reads(specs, directory_infos, device_checks, peer_name):
     return spares
 
 
-def _set_need(bricks, index, old):
-    """The bytes set `index` holds per brick of the kind `old` is (data or arbiter): its
-    fullest such brick's use, as gluster_volume_drain counts a set's data; None when no
-    such brick's size is known (all offline)."""
-    members = [b for b in bricks or [] if b.get("set") == index]
-    arbiter = next((bool(b.get("arbiter")) for b in members if b.get("name") == old), False)
-    used = [
-        b["size_total"] - b["size_free"]
-        for b in members
-        if bool(b.get("arbiter")) == arbiter and b.get("size_total") is not None and b.get("size_free") is not None
-    ]
-    return (max(used) if used else None), [b["name"] for b in members]
-
-
 def gluster_pool_spare_refusals(spares, plan, bricks, volume="the volume"):
     """Why the spares the plan puts into the volume cannot take their places, in words
     (empty when they can).
 
     spares: gluster_pool_spare_reads of every host with spares; plan: gluster_volume_drain's
-    plan (`replace`: set, old, new); bricks: gluster_volume_health's bricks of the volume
-    (name, set, arbiter, size_total, size_free). A spare must hold the set's data (its
+    plan (`replace`: set, old, new); bricks: the volume's bricks as gluster_volume_drain
+    returns them (name, set, arbiter, size_total, size_free). A spare must hold the set's data (its
     fullest data brick's use, for an arbiter its fullest arbiter's) and be empty; one with a
     volume id is judged by the join's checks (gluster_pool_brick_problems), not here.
     """
@@ -98,7 +84,7 @@ def gluster_pool_spare_refusals(spares, plan, bricks, volume="the volume"):
                 f"metadata: self-heal makes a spare a copy of set {index}, and what it holds would be deleted, "
                 "overwritten or mixed in. Empty it if none of it is needed, or declare another spare"
             )
-        need, names = _set_need(bricks, index, old)
+        need, names = set_need(bricks, index, old)
         if need is not None and spare.get("room") is not None and spare["room"] < need:
             room, held = size_text(spare["room"]), size_text(need)
             if room == held:  # rounded alike: say by how much

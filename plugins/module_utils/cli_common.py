@@ -39,10 +39,15 @@ def backoff(first, longest):
 
 def paced(first, longest, share=0.1, clock=None):
     """Pauses for a wait on work that takes a while (a heal, a data migration): each a
-    `share` of the time waited so far, from `first` up to `longest`. The wait then ends
-    at most about that share after the work does, where doubling pauses can add half of
-    it, and a long wait still polls gently."""
+    `share` of the time since the wait began (when paced was called), from `first` up to
+    `longest`. The wait then ends at most about that share after the work does, where
+    doubling pauses can add as much again as the time waited, and a long wait still polls
+    gently."""
     clock = clock or time.monotonic
     started = clock()
-    while True:
-        yield min(longest, max(first, share * (clock() - started)))
+
+    def pauses():
+        while True:
+            yield min(longest, max(first, share * (clock() - started)))
+
+    return pauses()

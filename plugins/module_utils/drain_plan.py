@@ -73,6 +73,21 @@ class DrainPlan:
         }
 
 
+def set_need(bricks, index, old):
+    """The bytes set `index` holds per brick of the kind `old` is (data or arbiter): its
+    fullest such brick's use, as a drain counts a set's data; None when no such brick's
+    size is known (all offline). Also the names of the set's bricks. bricks: dicts with
+    name, set, arbiter, size_total and size_free."""
+    members = [b for b in bricks or [] if b.get("set") == index]
+    arbiter = next((bool(b.get("arbiter")) for b in members if b.get("name") == old), False)
+    used = [
+        b["size_total"] - b["size_free"]
+        for b in members
+        if bool(b.get("arbiter")) == arbiter and b.get("size_total") is not None and b.get("size_free") is not None
+    ]
+    return (max(used) if used else None), [b["name"] for b in members]
+
+
 def plan_differences(checked, plan):
     """What `plan` does that `checked` did not, then what `checked` did that `plan` does not,
     in words (both as DrainPlan.as_dict gives them); empty when both replace and remove the

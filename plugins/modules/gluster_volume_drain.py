@@ -82,6 +82,13 @@ options:
       - Before any change, the module refuses when the plan it makes now replaces or removes other bricks
         than that one; the caller's checks then vouch for what is done, and the volume is planned once less.
     type: dict
+  spare_room:
+    description:
+      - Bytes each spare (named as in O(spares)) can take, as the caller measured it.
+      - Before any change, a spare the plan puts in with less room than a brick of its set holds as the
+        module reads it then is refused (the data may have grown since the caller's checks).
+    type: dict
+    default: {}
 extends_documentation_fragment:
   - ganeti_gluster.cluster.attributes.action_module
   - ganeti_gluster.cluster.heal_wait
@@ -207,6 +214,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.drain_plan 
     SetState,
     plan_differences,
     plan_drain,
+    set_need,
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
     TASK_REMOVE_BRICK,
@@ -506,6 +514,21 @@ class Drain:
         ]
         return found
 
+    def short_spares(self, plan):
+        """The spares the plan puts in whose room (O(spare_room)) is less than what a brick of
+        their set holds as read now, in words: the caller checked the room against an older read."""
+        room = self.params["spare_room"]
+        short = []
+        for index, old, new in plan.replace:
+            need, _names = set_need(self.result["bricks"], index, str(old))
+            has = room.get(str(new))
+            if need is not None and has is not None and int(has) < need:
+                short.append(
+                    f"spare {new} has room for {has} bytes, less than the {need} bytes a brick of set {index} holds "
+                    f"now: it cannot take {old}'s place"
+                )
+        return short
+
     def plan(self, volume, sets, leaving, spares, keys, shown, margin=0.2, lost=False):
         """plan_drain's plan, reported; its refusals, and a replacement on a disperse volume, fail."""
         domains = {}
@@ -536,6 +559,12 @@ class Drain:
                     f"the plan for volume {volume.name} is not the one checked before: {'; '.join(changes)}. The "
                     "volume or its spares changed since. Nothing was changed; run again, which checks the new plan."
                 )
+        short = self.short_spares(plan)
+        if short:
+            self.fail(
+                f"{'; '.join(short)}. Nothing was changed. Give it a larger filesystem, or take it out of the "
+                "spares so that another is chosen, then run again."
+            )
         if plan.replace and volume.disperse_count:
             # glusterd marks nothing to heal on a disperse brick that replace-brick put in: heal
             # info shows 0 until the self-heal daemon starts on it, so no wait here is sound yet.
@@ -632,6 +661,7 @@ def main():
             "timeout": {"type": "int", "default": 3600},
             "lost": {"type": "bool", "default": False},
             "checked_plan": {"type": "dict"},
+            "spare_room": {"type": "dict", "default": {}},
             **HEAL_OPTIONS,
             **LOCK_OPTIONS,
         },

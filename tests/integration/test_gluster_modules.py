@@ -19,7 +19,7 @@ from .writers import Writers
 pytestmark = pytest.mark.lab
 
 # The drain's cases of docs/reliability.md (scripts/reliability-doc): case -> (what the
-# project does, the test here that builds the state for real).
+# project does, the test that builds the state for real: here, or a molecule playbook).
 LIFECYCLE = {
     "a leaving host named by an address that neither the pool nor the volume uses": (
         "found by its glusterd UUID: its brick is replaced, the set keeps distinct hosts",

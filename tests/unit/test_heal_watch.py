@@ -165,3 +165,10 @@ def test_paced_pauses_are_a_share_of_the_wait_so_far_within_their_bounds():
         seen.append(next(pauses))
     # A heal done after 8 s is seen within 0.8 s; doubling pauses (4 s by then) could add 4 s.
     assert seen == [0.25, 0.25, 0.25, 0.8, 3.0, 5.0, 5.0]
+
+
+def test_paced_counts_from_its_call_a_slow_first_read_included():
+    now = [0.0]
+    pauses = paced(0.25, 5.0, share=0.1, clock=lambda: now[0])
+    now[0] = 30.0  # the first heal info read took 30 s
+    assert next(pauses) == 3.0
