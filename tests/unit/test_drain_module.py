@@ -181,3 +181,58 @@ def test_a_set_an_earlier_run_replaced_into_is_owed_its_heal_and_spares_match_by
     owed, free, healing = Drain.placed(vol, spares, keys)
     assert owed == ["node4:/bricks/b1/brick"] and healing == [0]
     assert free == [BrickRef("node3", "/bricks/b9/brick")]
+
+
+# -- the module end to end on a recorded healthy replica 3 volume (hv on node1-3) --
+
+from unittest import mock  # noqa: E402
+
+import pytest  # noqa: E402
+
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import hosts  # noqa: E402
+from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_volume_drain  # noqa: E402
+
+from .module_harness import run_module  # noqa: E402
+from .test_health import recorded  # noqa: E402
+
+SPARE = "node4:/bricks/s"
+CHECKED = {"replace": [{"set": 0, "old": "node3:/bricks/hv", "new": SPARE}], "remove_sets": []}
+
+
+def drain_in_check_mode(**args):
+    """node3 drained from hv onto SPARE (a host not yet a peer: check mode plans it)."""
+    pool_list, volume_info, *health = recorded("healthy")
+    with mock.patch.object(hosts, "addresses", lambda name: set()):
+        return run_module(
+            gluster_volume_drain.main,
+            {"name": "hv", "hosts": ["node3"], "spares": [SPARE], "_ansible_check_mode": True, **args},
+            # The drain reads the volume before the pool.
+            [volume_info, pool_list, *health],
+        )
+
+
+def test_the_checked_plan_and_enough_room_let_the_drain_go_on_and_the_bricks_sizes_are_returned():
+    result = drain_in_check_mode(checked_plan=CHECKED, spare_room={SPARE: 1 << 40})
+    assert not result.failed, result.result
+    assert result.result["plan"]["replace"] == CHECKED["replace"]
+    assert [b["set"] for b in result.result["bricks"]] == [0, 0, 0]
+    assert all(b["size_total"] > b["size_free"] > 0 for b in result.result["bricks"])
+    assert result.result["commands"][-1][3:8] == ["volume", "replace-brick", "hv", "node3:/bricks/hv", SPARE]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            {"checked_plan": {**CHECKED, "replace": [{**CHECKED["replace"][0], "new": "node5:/bricks/s"}]}},
+            "is not the one checked before: now replace node3:/bricks/hv by node4:/bricks/s in set 0; no longer "
+            "replace node3:/bricks/hv by node5:/bricks/s in set 0",
+        ),
+        ({"spare_room": {SPARE: 1}}, "spare node4:/bricks/s has room for 1 bytes, less than the"),
+    ],
+)
+def test_a_plan_other_than_the_checked_one_or_a_spare_grown_too_small_is_refused_before_any_change(args, message):
+    result = drain_in_check_mode(**args)
+    assert result.failed and message in result.result["msg"], result.result
+    assert "Nothing was changed" in result.result["msg"]
+    assert result.result["commands"] == []
