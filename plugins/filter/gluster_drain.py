@@ -16,7 +16,7 @@ detach, matched by glusterd UUID (a pool may know a host by one name, its bricks
 
 from __future__ import annotations
 
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.drain_plan import set_need, size_text
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.drain_plan import room_shortage
 
 
 def gluster_pool_spare_reads(specs, directory_infos, device_checks, peer_name):
@@ -84,15 +84,11 @@ def gluster_pool_spare_refusals(spares, plan, bricks, volume="the volume"):
                 f"metadata: self-heal makes a spare a copy of set {index}, and what it holds would be deleted, "
                 "overwritten or mixed in. Empty it if none of it is needed, or declare another spare"
             )
-        need, names = set_need(bricks, index, old)
-        if need is not None and spare.get("room") is not None and spare["room"] < need:
-            room, held = size_text(spare["room"]), size_text(need)
-            if room == held:  # rounded alike: say by how much
-                room, held = f"{spare['room']} bytes", f"{need} bytes"
+        short = room_shortage(bricks, index, old, new, spare.get("room"), volume)
+        if short:
             problems.append(
-                f"{new} has room for {room}, less than the {held} a brick of set {index} of "
-                f"{volume} holds ({', '.join(names)}): it cannot take {old}'s place. Give it a larger filesystem, "
-                "or take it out of gluster_pool_bricks so that another spare is chosen"
+                f"{short}. Give it a larger filesystem, or take it out of gluster_pool_bricks so that another spare "
+                "is chosen"
             )
     return problems
 

@@ -107,6 +107,22 @@ def _names(hosts):
     return ", ".join(sorted(hosts))
 
 
+def room_shortage(bricks, index, old, new, room, volume):
+    """Why spare `new`, with `room` bytes, cannot take `old`'s place in set `index` of
+    `volume` (bricks as set_need reads them), in words; None when it can, or when either
+    size is unknown."""
+    need, names = set_need(bricks, index, old)
+    if need is None or room is None or room >= need:
+        return None
+    has, held = size_text(room), size_text(need)
+    if has == held:  # rounded alike: say by how much
+        has, held = f"{room} bytes", f"{need} bytes"
+    return (
+        f"{new} has room for {has}, less than the {held} a brick of set {index} of {volume} holds "
+        f"({', '.join(names)}): it cannot take {old}'s place"
+    )
+
+
 def size_text(value):
     """Bytes for a message: 512 B, 1.5 GiB."""
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):

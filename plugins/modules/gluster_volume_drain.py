@@ -214,7 +214,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.drain_plan 
     SetState,
     plan_differences,
     plan_drain,
-    set_need,
+    room_shortage,
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
     TASK_REMOVE_BRICK,
@@ -517,17 +517,12 @@ class Drain:
     def short_spares(self, plan):
         """The spares the plan puts in whose room (O(spare_room)) is less than what a brick of
         their set holds as read now, in words: the caller checked the room against an older read."""
-        room = self.params["spare_room"]
-        short = []
-        for index, old, new in plan.replace:
-            need, _names = set_need(self.result["bricks"], index, str(old))
-            has = room.get(str(new))
-            if need is not None and has is not None and int(has) < need:
-                short.append(
-                    f"spare {new} has room for {has} bytes, less than the {need} bytes a brick of set {index} holds "
-                    f"now: it cannot take {old}'s place"
-                )
-        return short
+        room = {name: int(has) for name, has in self.params["spare_room"].items() if has is not None}
+        short = (
+            room_shortage(self.result["bricks"], index, str(old), str(new), room.get(str(new)), self.params["name"])
+            for index, old, new in plan.replace
+        )
+        return [f"spare {why} (as read now)" for why in short if why]
 
     def plan(self, volume, sets, leaving, spares, keys, shown, margin=0.2, lost=False):
         """plan_drain's plan, reported; its refusals, and a replacement on a disperse volume, fail."""

@@ -228,7 +228,7 @@ def test_the_checked_plan_and_enough_room_let_the_drain_go_on_and_the_bricks_siz
             "is not the one checked before: now replace node3:/bricks/hv by node4:/bricks/s in set 0; no longer "
             "replace node3:/bricks/hv by node5:/bricks/s in set 0",
         ),
-        ({"spare_room": {SPARE: 1}}, "spare node4:/bricks/s has room for 1 bytes, less than the"),
+        ({"spare_room": {SPARE: 1}}, "spare node4:/bricks/s has room for 1 B, less than the"),
     ],
 )
 def test_a_plan_other_than_the_checked_one_or_a_spare_grown_too_small_is_refused_before_any_change(args, message):
