@@ -89,6 +89,12 @@ def test_site_from_the_installed_collection_lays_the_hook_and_gnt_node_add_joins
         assert (out.returncode, out.stdout.strip()) == (0, CORE_VERSION), out.stderr
         copy = "/var/lib/ganeti-gluster/collections/ansible_collections/ganeti_gluster/cluster"
         assert ssh(host, f"test -f {copy}/playbooks/add-node.yml && test -f {copy}/MANIFEST.json").returncode == 0
+        # The ansible.cfg of the hook's run, as the hook's Ansible reads it.
+        config = "ANSIBLE_CONFIG=/var/lib/ganeti-gluster/ansible.cfg"
+        dump = ssh(host, f"{config} {HOOK_PYTHON[:-7]}ansible-config dump --only-changed --format json")
+        assert dump.returncode == 0, dump.stderr
+        changed = {s["name"]: s["value"] for s in json.loads(dump.stdout) if "name" in s}
+        assert changed.get("ANSIBLE_PIPELINING") is True and changed.get("DEFAULT_FORKS") == 20, changed
     # A second run changes nothing, the hook's copy and virtualenv included.
     rc, stats = play(collections, work, "ganeti_gluster.cluster.site", limit="node1,node2,node3")
     assert rc == 0 and not any(stats["changed"].values()), stats["changed_tasks"]

@@ -231,6 +231,25 @@ def test_the_default_limits_end_the_hook_well_before_ganeti_stops_waiting(hook, 
     assert hook.MAX_RUN_TIMEOUT <= 780
 
 
+def test_the_run_reads_the_roles_ansible_cfg_else_the_projects_own(hook, tmp_path, monkeypatch, on_master):
+    runner_api(monkeypatch)
+    rendered = tmp_path / "data-ansible.cfg"
+    rendered.write_text("[defaults]\nforks = 20\n")
+    assert hook.main(env(), write_config(tmp_path, ansible_config=str(rendered))) == 0
+    assert os.environ["ANSIBLE_CONFIG"] == str(rendered)
+    os.environ.pop("ANSIBLE_CONFIG")
+    own = tmp_path / "project" / "ansible.cfg"
+    own.write_text("[defaults]\n")
+    assert hook.main(env(), write_config(tmp_path)) == 0
+    assert os.environ["ANSIBLE_CONFIG"] == str(own)
+
+
+def test_a_missing_ansible_cfg_is_a_bad_setting(hook, tmp_path, capsys):
+    config = write_config(tmp_path, ansible_config=str(tmp_path / "gone.cfg"))
+    assert hook.main(env(), config) == 2
+    assert "gone.cfg in" in capsys.readouterr().out
+
+
 def test_the_run_gets_what_is_left_of_the_hooks_deadline(hook, tmp_path, monkeypatch, on_master):
     api = runner_api(monkeypatch)
     config = write_config(tmp_path, lock_wait=60, run_timeout=780)

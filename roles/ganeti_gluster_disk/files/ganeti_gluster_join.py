@@ -63,6 +63,8 @@ DEFAULTS = {
     # Where ansible_collections/ lives: the role's copy of the collection; empty for a
     # checkout of the project, whose collections/ dir holds it.
     "collections_path": "",
+    # The ansible.cfg the role writes for the run; empty: the project's own, if it has one.
+    "ansible_config": "",
     "extra_vars": {},
     "group": "gluster_pool",
     # Where the master is looked for: the run names it (ganeti_gluster_disk_master).
@@ -103,6 +105,10 @@ def load_config(path=CONFIG_FILE):
         raise HookSetupError(f"the playbook {playbook} does not exist")
     if not config["inventory"]:
         raise HookSetupError(f"no inventory in {path}")
+    if config["ansible_config"] and not os.path.isfile(config["ansible_config"]):
+        raise HookSetupError(
+            f"ansible_config {config['ansible_config']} in {path} does not exist: apply the role again (site.yml)"
+        )
     check_time_limits(config, path)
     return config
 
@@ -135,6 +141,14 @@ def import_runner():
             "Python that has it (ganeti_gluster_disk_hook_python) and apply the role again"
         ) from None
     return ansible_runner
+
+
+def ansible_config(config):
+    """The ansible.cfg of the hook's run: the role's, else the project's own, else none."""
+    if config["ansible_config"]:
+        return config["ansible_config"]
+    own = os.path.join(config["project_dir"], "ansible.cfg")
+    return own if os.path.isfile(own) else None
 
 
 def collections_path(config):
@@ -379,8 +393,8 @@ def seconds_left(deadline):
 def join(node, config, environ, ansible_runner, deadline):
     """Run add-node.yml for `node`, ending by `deadline` (monotonic); return the hook's exit status."""
     env = {**environ, **hook_environment(sys.executable)}
-    cfg = os.path.join(config["project_dir"], "ansible.cfg")
-    if os.path.isfile(cfg):
+    cfg = ansible_config(config)
+    if cfg:
         env["ANSIBLE_CONFIG"] = cfg
     if config["collections_path"]:
         env["ANSIBLE_COLLECTIONS_PATH"] = config["collections_path"]
