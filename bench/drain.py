@@ -17,7 +17,11 @@ daemons' start-up crawl is long over (none of it timed). Then, in turn:
   replace-brick commit force, volume heal, heal info summary until nothing is
   pending, peer detach. Both heal the same set's data;
 - replacement: node6 powered off (timed from when the pool sees it
-  disconnected), `replace-node.yml -e failed=node6 -e replacement=node7`: node7
+  disconnected, and at least a minute after the drain's run, so that the
+  controller holds no SSH connection to it any more, as when a host died
+  before its replacement was started: through a connection ssh still keeps to a
+  host that died, it waits for its keep-alives, tens of seconds),
+  `replace-node.yml -e failed=node6 -e replacement=node7`: node7
   prepared and probed, node6's brick replaced by node7's, heal started and
   waited for, node6 detached;
 - replacement floor: node3 powered off, the same by hand onto node8: start
@@ -62,6 +66,9 @@ gluster_pool:
 REPLACE_INVENTORY = INVENTORY.replace("    node4:\n    node5:\n", "").replace(
     "    node6:\n", "    node6:\n    node7:\n"
 )
+
+
+CONTROL_PERSIST = 60
 
 
 def write_data(files, kib):
@@ -145,8 +152,11 @@ def one_run(inventory, replace_inventory, files, kib, settle):
         write_data(files, kib)
         time.sleep(settle)
         drain = playbook([inventory], REPO / "playbooks" / "remove-node.yml", "-e", "remove_nodes=node4")
+        drain_ended = time.monotonic()
         drain_bare = drain_floor(devices)
         power_off("node6")
+        # ansible.cfg's ControlPersist=60s: the drain's connection to node6 is closed by then.
+        time.sleep(max(0.0, CONTROL_PERSIST + 5 - (time.monotonic() - drain_ended)))
         replacing = ["-e", "failed=node6", "-e", "replacement=node7"]
         replace = playbook([replace_inventory], REPO / "playbooks" / "replace-node.yml", *replacing)
         power_off("node3")

@@ -234,6 +234,15 @@ UNDO_BREAKABLE_VOLUMES = [
             [("node1", "gnt-instance remove -f local1")],
             ("local1",),
         ),
+        (
+            # Ganeti starts a migrated instance only where its minmem is free. 1 TiB: --force lets
+            # a running instance's memory grow past what any node has, --ignore-ipolicy past
+            # the instance policy's 32 GiB.
+            "too little memory for an instance",
+            [("node1", "gnt-instance modify --force --ignore-ipolicy -B minmem=1048576,maxmem=1048576 inst1")],
+            [("node1", "gnt-instance modify --force -B minmem=default,maxmem=default inst1")],
+            ("inst1 needs 1048576 MiB free on its new node",),
+        ),
     ],
 )
 def test_refusals_come_before_any_node_is_touched(cluster, case, prepare, undo, messages):
