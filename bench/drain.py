@@ -68,6 +68,7 @@ REPLACE_INVENTORY = INVENTORY.replace("    node4:\n    node5:\n", "").replace(
 )
 
 
+# ansible.cfg's ssh_args: ControlPersist=60s.
 CONTROL_PERSIST = 60
 
 
@@ -155,7 +156,7 @@ def one_run(inventory, replace_inventory, files, kib, settle):
         drain_ended = time.monotonic()
         drain_bare = drain_floor(devices)
         power_off("node6")
-        # ansible.cfg's ControlPersist=60s: the drain's connection to node6 is closed by then.
+        # The drain's connection to node6 is closed by then.
         time.sleep(max(0.0, CONTROL_PERSIST + 5 - (time.monotonic() - drain_ended)))
         replacing = ["-e", "failed=node6", "-e", "replacement=node7"]
         replace = playbook([replace_inventory], REPO / "playbooks" / "replace-node.yml", *replacing)

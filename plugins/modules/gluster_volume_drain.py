@@ -517,11 +517,15 @@ class Drain:
     def short_spares(self, plan):
         """The spares the plan puts in whose room (O(spare_room)) is less than what a brick of
         their set holds as read now, in words: the caller checked the room against an older read."""
-        room = {name: int(has) for name, has in self.params["spare_room"].items() if has is not None}
-        short = (
-            room_shortage(self.result["bricks"], index, str(old), str(new), room.get(str(new)), self.params["name"])
-            for index, old, new in plan.replace
-        )
+        room = self.params["spare_room"]
+        short = []
+        for index, old, new in plan.replace:
+            has = room.get(str(new))
+            try:
+                has = None if has is None else int(has)
+            except (TypeError, ValueError):
+                self.fail(f"spare_room: the room of {new} must be a number of bytes, not {has!r}")
+            short.append(room_shortage(self.result["bricks"], index, str(old), str(new), has, self.params["name"]))
         return [f"spare {why} (as read now)" for why in short if why]
 
     def plan(self, volume, sets, leaving, spares, keys, shown, margin=0.2, lost=False):
