@@ -485,6 +485,10 @@ class Rebalance:
     failures: int
     files: int = 0  # files this run moved
     failed_nodes: tuple = ()  # nodes whose own rebalance process failed or stopped
+    # glusterd UUIDs of the nodes listed as completed. The CLI leaves out a node whose
+    # process has not started yet or did not answer, and aggregates the others: a
+    # pass is over only once every node with a brick is listed completed.
+    completed_nodes: frozenset = frozenset()
 
     @property
     def running(self):
@@ -523,6 +527,11 @@ def parse_rebalance_status(root):
             (n.findtext("nodeName") or "").strip()
             for n in node.findall("./node")
             if _int(n.findtext("status"), default=REBALANCE_NOT_STARTED) in REBALANCE_FAILED
+        ),
+        completed_nodes=frozenset(
+            (n.findtext("id") or "").strip()
+            for n in node.findall("./node")
+            if _int(n.findtext("status"), default=REBALANCE_NOT_STARTED) in REBALANCE_COMPLETED
         ),
     )
 

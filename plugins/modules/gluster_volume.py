@@ -580,10 +580,10 @@ class VolumeRun:
             return
         # An interrupted run's pass that goes on: let it finish, then run ours.
         self.settle()
-        self.wait_bricks_online(name)
+        hosts = self.wait_bricks_online(name)
         passes = 0
         while action.start_pass:
-            status = self.run_pass(name, action.start_pass)
+            status = self.run_pass(name, action.start_pass, hosts)
             passes += 1
             action = step(self.owed, PassFinished(status.files, passes, status.failures))
         self.result["rebalance"] = {**status.as_dict(), "passes": passes}
@@ -602,8 +602,9 @@ class VolumeRun:
         except GlusterOpError:
             return None  # glusterd has no rebalance on record (for example after a restart)
 
-    def run_pass(self, name, mode):
-        """Start one rebalance pass and wait for it; start it again when a node's process failed.
+    def run_pass(self, name, mode, hosts):
+        """Start one rebalance pass and wait for it on every node of `hosts` (glusterd UUIDs);
+        start it again when a node's process failed.
 
         The volume is not touched while a pass runs: a `volume set` then changes the
         volfile under the rebalance processes. A process that finishes within a second
@@ -612,7 +613,7 @@ class VolumeRun:
         """
         for attempt in range(1, PASS_ATTEMPTS + 1):
             started = self.act(*rebalance_start_args(name, mode))
-            status = self.wait_rebalance(name, (started.findtext("./volRebalance/task-id") or "").strip())
+            status = self.wait_rebalance(name, (started.findtext("./volRebalance/task-id") or "").strip(), hosts)
             if not status.failed:
                 return status
             where = ", ".join(status.failed_nodes) or "some node"
@@ -631,6 +632,7 @@ class VolumeRun:
         )
 
     def wait_bricks_online(self, name):
+        """Wait until every brick of volume `name` is online; return their hosts' glusterd UUIDs."""
         deadline = time.monotonic() + BRICKS_ONLINE_TIMEOUT
         pauses = backoff(*POLL_SECONDS)
         while True:
@@ -639,7 +641,7 @@ class VolumeRun:
             volume = self.cli.volume(name)
             offline = [b.name for b in volume.bricks if (b.host_uuid, b.path) not in online]
             if not offline:
-                return
+                return {b.host_uuid for b in volume.bricks}
             if time.monotonic() >= deadline:
                 self.module.fail_json(
                     msg=f"bricks of volume {name} not online after {BRICKS_ONLINE_TIMEOUT}s: "
@@ -648,8 +650,9 @@ class VolumeRun:
                 )
             time.sleep(next(pauses))
 
-    def wait_rebalance(self, name, task_id=None):
-        """Wait until the rebalance (task_id's, when given) has completed or failed."""
+    def wait_rebalance(self, name, task_id=None, hosts=()):
+        """Wait until the rebalance (task_id's, when given) has completed, on each node of
+        `hosts` (glusterd UUIDs) too, or failed."""
         timeout = self.params["rebalance_timeout"]
         deadline = time.monotonic() + timeout
         unanswered_since = None
@@ -671,7 +674,10 @@ class VolumeRun:
                 status = None
             if status is not None and task_id and status.task_id != task_id:
                 status = None  # glusterd still shows the previous task
-            if status is not None and status.completed:
+            # Seen on the lab: a new node's process started after the others had
+            # completed; the CLI left it out and said completed.
+            waiting_for = set(hosts) - status.completed_nodes if status is not None else set()
+            if status is not None and status.completed and not waiting_for:
                 if status.failures:
                     self.module.warn(
                         f"rebalance of {name} completed with {status.failures} failures; "
@@ -682,8 +688,9 @@ class VolumeRun:
                 return status
             if time.monotonic() >= deadline:
                 self.module.fail_json(
-                    msg=f"rebalance of volume {name} still running after {timeout}s; it goes on in the "
-                    "background, and the next run waits for it again",
+                    msg=f"rebalance of volume {name} still running after {timeout}s"
+                    + (f" (not yet completed on the nodes {', '.join(sorted(waiting_for))})" if waiting_for else "")
+                    + "; it goes on in the background, and the next run waits for it again",
                     rebalance=status.as_dict() if status else None,
                     **self.result,
                 )

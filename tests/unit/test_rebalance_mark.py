@@ -2,6 +2,7 @@
 pair, and gluster_volume's flows around it with scripted gluster output captured from real
 glusterd (Gluster 10.3)."""
 
+import re
 from unittest import mock
 
 import pytest
@@ -159,7 +160,23 @@ SET_DONE = [*G, "volume", "set", "gv0", MARK, "done"]
 FIRST_TASK = "84a62020-3002-41ab-a27d-5e305853543f"
 OUR_TASK = "0b0c9f5e-5d1e-4f4e-9a57-6f7d1d3c2a10"
 RUNNING = out("rebalance-status-in-progress.xml")
-MOVED_FILES = out("rebalance-status-completed-files.xml")
+# gv0's hosts (volume-info-distributed-replicate.xml): a pass is over once each is listed completed.
+GV0_HOSTS = [
+    "5ce3b234-9c83-451b-861c-2a998baa4118",
+    "c4a3ad5d-ff05-457b-9125-a67f64cca061",
+    "e1bdcbc9-ad46-4cd2-b8f2-5b6903378063",
+    "fe914dd2-ce0f-47d3-9991-22a1842eeb35",
+]
+
+
+def on_hosts(status, hosts):
+    """`status` with its one node's row repeated for each glusterd UUID of `hosts`."""
+    row = re.search(r"<node>.*?</node>", status, re.S).group(0)
+    rows = "".join(re.sub(r"<id>[^<]*</id>", f"<id>{host}</id>", row) for host in hosts)
+    return status.replace(row, rows)
+
+
+MOVED_FILES = on_hosts(out("rebalance-status-completed-files.xml"), GV0_HOSTS)
 OURS_STARTED = out("rebalance-start-full.xml").replace(FIRST_TASK, OUR_TASK)
 OURS_MOVED_FILES = MOVED_FILES.replace(FIRST_TASK, OUR_TASK)
 OURS_MOVED_NOTHING = OURS_MOVED_FILES.replace("<files>1640</files>", "<files>0</files>")
@@ -291,3 +308,28 @@ def test_check_mode_with_the_mark_already_pending_reports_no_set():
     )
     assert not result.failed, result.result
     assert result.result["commands"] == [ADD_BRICK, START_FULL]
+
+
+def test_a_pass_is_waited_for_until_every_host_with_bricks_is_listed_completed(warnings):
+    # The CLI leaves out a node whose rebalance process has not started yet and calls
+    # the others' pass completed (seen on the lab: a join's new host started late).
+    one_row = out("rebalance-status-completed-files.xml").replace(FIRST_TASK, OUR_TASK)
+    without_last = on_hosts(one_row.replace("<files>1640</files>", "<files>0</files>"), GV0_HOSTS[:3])
+    with mock.patch.object(gluster_volume.time, "sleep", lambda seconds: None):
+        result = run_module(
+            gluster_volume.main,
+            {"name": "gv0", "state": "started", "replica": 3, "bricks": GV0, "rebalance": "full"},
+            [
+                Expected([*G, "volume", "info"], 0, volume_info("pending full")),
+                read(["pool", "list"], "pool-list-four.xml"),
+                read(["volume", "rebalance", "gv0", "status"], "rebalance-status-not-started.xml"),
+                *bricks_online(),
+                Expected(START_FULL, 0, OURS_STARTED),
+                Expected(STATUS, 0, without_last),
+                Expected(STATUS, 0, OURS_MOVED_NOTHING),
+                Expected(SET_DONE, 0, SET_OK),
+                read(["volume", "info"], "volume-info-distributed-replicate.xml"),
+            ],
+        )
+    assert not result.failed, result.result
+    assert result.result["rebalance"]["passes"] == 1
