@@ -200,6 +200,17 @@ def bricks_online():
     ]
 
 
+def owed_full_pass_reads():
+    """What gluster_volume reads before the full pass the mark owes: volume info (the mark
+    pending full), the pool, no rebalance on record, every brick online."""
+    return [
+        Expected([*G, "volume", "info"], 0, volume_info("pending full")),
+        read(["pool", "list"], "pool-list-four.xml"),
+        read(["volume", "rebalance", "gv0", "status"], "rebalance-status-not-started.xml"),
+        *bricks_online(),
+    ]
+
+
 @pytest.mark.parametrize(
     ("mark", "sets"),
     [
@@ -245,10 +256,7 @@ def test_last_full_pass_that_still_moved_files_leaves_the_mark_pending(warnings)
         gluster_volume.main,
         {"name": "gv0", "state": "started", "replica": 3, "bricks": GV0, "rebalance": "full"},
         [
-            Expected([*G, "volume", "info"], 0, volume_info("pending full")),
-            read(["pool", "list"], "pool-list-four.xml"),
-            read(["volume", "rebalance", "gv0", "status"], "rebalance-status-not-started.xml"),
-            *bricks_online(),
+            *owed_full_pass_reads(),
             *[Expected(START_FULL, 0, OURS_STARTED), Expected(STATUS, 0, OURS_MOVED_FILES)] * passes,
             # No `volume set ... done`: the next run goes on with the passes.
             read(["volume", "info"], "volume-info-distributed-replicate.xml"),
@@ -320,10 +328,7 @@ def test_a_pass_is_waited_for_until_every_host_with_bricks_is_listed_completed(w
             gluster_volume.main,
             {"name": "gv0", "state": "started", "replica": 3, "bricks": GV0, "rebalance": "full"},
             [
-                Expected([*G, "volume", "info"], 0, volume_info("pending full")),
-                read(["pool", "list"], "pool-list-four.xml"),
-                read(["volume", "rebalance", "gv0", "status"], "rebalance-status-not-started.xml"),
-                *bricks_online(),
+                *owed_full_pass_reads(),
                 Expected(START_FULL, 0, OURS_STARTED),
                 Expected(STATUS, 0, without_last),
                 Expected(STATUS, 0, OURS_MOVED_NOTHING),
