@@ -88,14 +88,27 @@ def rolling_refusals(volumes, uuids):
                 flags = [b["host_uuid"] != uuids[host] for b in members]
                 if all(flags):
                     continue
+                bricks = ", ".join(b["name"] for b in members)
                 if not has_quorum(flags, entry["quorum"], "replicate", options):
                     refusals.append(
-                        f"set {entry['index']} of volume {name} ({', '.join(b['name'] for b in members)}) keeps "
-                        f"{sum(flags)} of {len(members)} bricks with {host} down, {entry['quorum']} needed: its files "
-                        "would not be writable. Add an arbiter or a third replica first (or move a brick off "
-                        f"{host})"
+                        f"set {entry['index']} of volume {name} ({bricks}) keeps {sum(flags)} of {len(members)} "
+                        f"bricks with {host} down, {entry['quorum']} needed: its files would not be writable. Add "
+                        f"an arbiter or a third replica first (or move a brick off {host})"
+                    )
+                elif options["cluster.quorum-type"] == "none" and _data_copies(members, flags) == 1:
+                    # AFR then writes to the one copy left and nothing guards against a split-brain.
+                    refusals.append(
+                        f"set {entry['index']} of volume {name} ({bricks}) keeps one copy of its files with "
+                        f"{host} down, with client quorum off (cluster.quorum-type none): every write would go to "
+                        "that copy alone, with nothing to stop a split-brain. Add an arbiter or a third replica "
+                        f"first (or set cluster.quorum-type auto, or move a brick off {host})"
                     )
     return refusals
+
+
+def _data_copies(members, online_flags):
+    """Copies of the files left online: the bricks online, an arbiter (which holds none) left out."""
+    return sum(1 for brick, online in zip(members, online_flags, strict=True) if online and not brick.get("arbiter"))
 
 
 def rolling_plan(order, moves, volumes, uuids, master=None):

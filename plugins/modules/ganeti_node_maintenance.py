@@ -59,7 +59,8 @@ description:
     C(_.+*/:@-), at most 128 characters); a node name that makes the home tag longer is refused.
   - O(state=undrained) undrains only a node the roll drained (its C(ganeti-gluster:rolling) tag), and takes
     the tag off last. A node drained without the tag stays drained, and the result says so
-    (RV(left_drained_by_admin)). With O(migrate_back), the node is undrained first (Ganeti migrates nothing
+    (RV(left_drained_by_admin)); the instances moved off it lose their home tags and stay where they run.
+    With O(migrate_back), the node is undrained first (Ganeti migrates nothing
     onto a drained node), then each instance tagged with its home tag that runs elsewhere moves back, with the
     same checks and the node's free memory for them all, and loses the tag. Without O(migrate_back), the
     instances stay where they run and the node's home tags are taken off, so no later run moves them.
@@ -626,6 +627,12 @@ class Maintenance:
                     for i in homed
                     if i.pnode != node.name
                 ]
+            # The roll is over for this node: no later run is to move them back onto it.
+            try:
+                for instance in homed:
+                    self.change(remove_tags_args("instance", instance.name, [home_tag(node.name)]))
+            except GanetiError as exc:
+                self.fail(**exc.fail_kwargs())
             if self.module._diff:
                 self.result["diff"] = {
                     "before": {"drained": True, "primaries": primaries},

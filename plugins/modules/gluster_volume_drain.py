@@ -457,6 +457,19 @@ class Drain:
             return self.result
         self.refuse(volume, problems, what)
         plan = self.plan(volume, sets, leaving, free_spares, keys, shown, p["space_margin"])
+        removing = [str(b) for _index, group in plan.remove_sets for b in group]
+        if resuming and set(resuming) != set(removing):
+            # glusterd refuses a new remove-brick while an earlier one is on record.
+            self.refuse(
+                volume,
+                [
+                    f"an earlier run's remove-brick of {', '.join(resuming)} is still on record, and this drain "
+                    f"removes {', '.join(removing) or 'no brick'}: see it through first (gluster volume "
+                    f"remove-brick {name} {' '.join(resuming)} status, then commit), or stop it (... stop), "
+                    "then run again"
+                ],
+                what,
+            )
         self.refuse(volume, self.heal_blockers(report, plan), what)
         # The hosts go, and the next brick is replaced, only once what an earlier run replaced has healed.
         if healing and not self.module.check_mode:
@@ -470,7 +483,7 @@ class Drain:
                 self.heal.wait(name, [index], [str(new)])
                 self.mark_heal(volume, [])
         if plan.remove_sets:
-            bricks = [str(b) for _index, group in plan.remove_sets for b in group]
+            bricks = removing
             if set(resuming) != set(bricks):
                 self.act("volume", "remove-brick", name, *bricks, "start")
             if not self.module.check_mode:
@@ -594,9 +607,9 @@ class Drain:
         self.refuse(volume, problems, f"replace the bricks of {dead}")
         plan = self.plan(volume, sets, lost_uuids, free_spares, keys, shown, lost=True)
         new_bricks = placed + [str(new) for _index, _old, new in plan.replace]
+        self.refuse(volume, self.heal_blockers(report, plan), f"replace the bricks of {dead}")
         if plan.replace:
             self.mark_heal(volume, new_bricks)
-        self.refuse(volume, self.heal_blockers(report, plan), f"replace the bricks of {dead}")
         for index, old, new in plan.replace:
             self.act("volume", "replace-brick", name, str(old), str(new), "commit", "force")
             healing.append(index)

@@ -18,6 +18,8 @@ description:
     host, measured on the lab).
   - Files and the directories it creates are owned by the user the module runs as (root, with
     C(become)); a file owned by anyone else is rewritten.
+  - In diff mode a private file (a mode with no access for group or others, such as an inventory that may
+    hold secrets) is shown by its size only.
 options:
   files:
     description: The files, each with its absolute C(path), its C(content) (text) and its C(mode).
@@ -124,6 +126,14 @@ def parse_mode(value):
     return mode if 0 <= mode <= 0o7777 else None
 
 
+def shown(content, mode):
+    """What a diff shows of a file: a private one's (no access for group or others, such as
+    an inventory that may hold secrets) only its size, so that --diff prints no secret."""
+    if content and mode is not None and not mode & 0o077:
+        return f"(a private file of {len(content)} characters, not shown)\n"
+    return content
+
+
 def current(path):
     """(content, mode, owner) of the file, or (None, None, None) when there is none."""
     try:
@@ -206,8 +216,8 @@ def main():
                 {
                     "before_header": path,
                     "after_header": path,
-                    "before": "" if before is None else before,
-                    "after": content,
+                    "before": shown(before or "", before_mode if before is not None else mode),
+                    "after": shown(content, mode),
                 }
             )
             if not module.check_mode:
@@ -220,7 +230,9 @@ def main():
             for path in found:
                 before, _mode, _owner = current(path) if not os.path.islink(path) else ("", None, None)
                 result["removed"].append(path)
-                diffs.append({"before_header": path, "after_header": path, "before": before or "", "after": ""})
+                diffs.append(
+                    {"before_header": path, "after_header": path, "before": shown(before or "", _mode), "after": ""}
+                )
                 if not module.check_mode:
                     os.unlink(path)
             # Deepest first: a directory whose entries all go goes too (in check mode, would).

@@ -188,9 +188,13 @@ class FakeRunnerApi:
 
     def __init__(self, status="successful", rc=0, events=()):
         self.status, self.rc, self.events = status, rc, list(events)
-        self.runs = []
+        self.runs, self.inventory_dirs = [], []
 
     def get_inventory(self, **kwargs):
+        self.inventory_dirs.append(kwargs["private_data_dir"])
+        # ansible-runner leaves what ansible-inventory printed there.
+        with open(os.path.join(kwargs["private_data_dir"], "inventory-output"), "w") as out:
+            out.write("every host's variables")
         return JOIN_INVENTORY, ""
 
     def run(self, **kwargs):
@@ -225,6 +229,10 @@ def test_the_default_limits_end_the_hook_well_before_ganeti_stops_waiting(hook, 
     (run,) = api.runs
     assert run["timeout"] == hook.DEFAULTS["run_timeout"]
     assert run["extravars"] == {"add_nodes": "node4", "ganeti_gluster_disk_in_hook": True}
+    # The inventory was read in a private dir of the hook's, gone once read.
+    (reading,) = api.inventory_dirs
+    assert os.path.dirname(reading) == os.path.dirname(run["private_data_dir"])
+    assert not os.path.exists(reading)
     reserve = hook.HOOKS_RPC_TIMEOUT - hook.HOOK_DEADLINE
     assert reserve >= 60
     assert hook.DEFAULTS["lock_wait"] + hook.DEFAULTS["run_timeout"] + 60 <= hook.HOOK_DEADLINE

@@ -450,14 +450,24 @@ def test_a_node_its_admin_drained_keeps_the_admins_flag_through_drain_and_undrai
     assert [argv[1] for argv in drained.result["commands"]] == ["add-tags", "migrate"]  # no drain, no node tag
     undrained = maintain(
         {"node": "node2", "state": "undrained", "migrate_back": True},
-        reads(states=STATES_NODE2_DRAINED, instances=row("inst1", "node1", tags=HOME2)),
+        [
+            *reads(states=STATES_NODE2_DRAINED, instances=row("inst1", "node1", tags=HOME2)),
+            Expected(untag("instance", "inst1", HOME2)),
+        ],
         diff=True,
     )
     assert not undrained.failed, undrained.result
     r = undrained.result
-    assert (r["left_drained_by_admin"], r["changed"], r["commands"]) == (True, False, [])
+    # The node stays drained; inst1 stays where it runs and loses its home tag, so no later roll moves it back.
+    assert (r["left_drained_by_admin"], r["changed"]) == (True, True)
+    assert [argv[1] for argv in r["commands"]] == ["remove-tags"]
     assert r["left"] == [{"instance": "inst1", "why": "its home node2 is drained by its admin; it stays on node1"}]
     assert r["diff"]["after"]["drained"] is True
+    again = maintain(
+        {"node": "node2", "state": "undrained", "migrate_back": True},
+        reads(states=STATES_NODE2_DRAINED, instances=row("inst1", "node1")),
+    )
+    assert (again.result["changed"], again.result["commands"]) == (False, [])
 
 
 # After the drain: node2 drained and tagged, inst1 on node1 from node2, inst3 back home by hand.

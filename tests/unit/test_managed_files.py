@@ -47,6 +47,15 @@ def test_a_changed_content_or_mode_is_written_and_only_that(tmp_path):
     }
 
 
+def test_a_private_files_content_stays_out_of_the_diff(tmp_path):
+    secret = {"path": str(tmp_path / "inventory.yml"), "content": "all:\n  vars: {password: hunter2}\n", "mode": "0600"}
+    result = run_module(managed_files.main, {"files": [secret], "_ansible_diff": True}, []).result
+    assert result["written"] == [secret["path"]]
+    assert result["diff"][0]["after"] == "(a private file of 33 characters, not shown)\n"
+    assert "hunter2" not in str(result)
+    assert (tmp_path / "inventory.yml").read_text() == secret["content"]
+
+
 def test_check_mode_reports_and_writes_nothing(tmp_path):
     result = run_module(managed_files.main, files_args(tmp_path, _ansible_check_mode=True), []).result
     assert result["changed"] and len(result["written"]) == 2

@@ -59,6 +59,22 @@ def test_two_bricks_of_a_set_on_one_host_and_replica_2_lose_quorum():
     assert len(rolling_refusals([pair], {"node1": "u1"})) == 1
 
 
+def test_one_copy_left_without_client_quorum_is_refused_but_not_with_an_arbiter():
+    # Gluster's default for replica 2: quorum-type none, so either host down leaves one copy taking writes.
+    pair = report("gv1", "Replicate", [["u1", "u2"]], client="none")
+    pair["sets"][0]["quorum"] = 1
+    for host, uuid in (("node1", "u1"), ("node2", "u2")):
+        (line,) = rolling_refusals([pair], {host: uuid})
+        assert line.startswith(f"set 0 of volume gv1 (u1:/b00, u2:/b01) keeps one copy of its files with {host} down")
+    # A fixed quorum of 1 on replica 3 leaves two copies with one host down.
+    three = report("gv2", "Replicate", [["u1", "u2", "u3"]], client="none")
+    assert rolling_refusals([three], {"node1": "u1"}) == []
+    # Replica 3 arbiter 1 at quorum auto: one data copy and the arbiter keep quorum, as Gluster designs it.
+    arbitrated = report("gv3", "Replicate", [["u1", "u2", "u3"]])
+    arbitrated["bricks"][2]["arbiter"] = True
+    assert rolling_refusals([arbitrated], {"node1": "u1"}) == []
+
+
 def test_dispersed_and_pure_distribute_volumes_are_refused_only_where_a_host_holds_bricks():
     dispersed = report("ec", "Disperse", [["u1", "u2", "u3"]])
     plain = report("plain", "Distribute", [["u1"], ["u2"]])

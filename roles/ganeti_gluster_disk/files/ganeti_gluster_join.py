@@ -402,14 +402,25 @@ def join(node, config, environ, ansible_runner, deadline):
 
     statuses = []
     read_timeout = int(min(INVENTORY_TIMEOUT, seconds_left(deadline)))
-    inventory, error = ansible_runner.get_inventory(
-        action="list",
-        inventories=config["inventory"],
-        response_format="json",
-        quiet=True,
-        timeout=max(read_timeout, 1),
-        status_handler=lambda data, runner_config: statuses.append(data.get("status")),
-    )
+    # ansible-runner keeps what ansible-inventory printed (every host's variables) in its
+    # private data dir: a private one, removed once read, rather than one left in /tmp.
+    runs_dir = os.path.join(config["data_dir"], "runs")
+    os.makedirs(runs_dir, mode=0o700, exist_ok=True)
+    # Named as the runs are, so that prune_runs removes one a killed hook left.
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    reading_dir = tempfile.mkdtemp(prefix=f"{stamp}-inventory-", dir=runs_dir)
+    try:
+        inventory, error = ansible_runner.get_inventory(
+            action="list",
+            inventories=config["inventory"],
+            response_format="json",
+            quiet=True,
+            timeout=max(read_timeout, 1),
+            private_data_dir=reading_dir,
+            status_handler=lambda data, runner_config: statuses.append(data.get("status")),
+        )
+    finally:
+        shutil.rmtree(reading_dir, ignore_errors=True)
     if statuses[-1:] == ["timeout"]:
         log.error(
             "node add of %s: reading the inventory %s ran out of its %s s and was stopped; nothing was run. "
@@ -459,9 +470,6 @@ def join(node, config, environ, ansible_runner, deadline):
             config["inventory"],
         )
 
-    runs_dir = os.path.join(config["data_dir"], "runs")
-    os.makedirs(runs_dir, mode=0o700, exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     # Unique even for two joins within a second; sorted by time for prune_runs.
     run_dir = tempfile.mkdtemp(prefix=f"{stamp}-{host}-", dir=runs_dir)
     playbook = os.path.join(config["project_dir"], config["playbook"])
