@@ -87,14 +87,18 @@ def _deal(bricks, key, set_count):
     return sets
 
 
-def plan_sets(new_bricks, layout, failure_domains=None, volume="the volume"):
+def plan_sets(new_bricks, layout, failure_domains=None, volume="the volume", host_of=None):
     """Order new bricks into whole sets on distinct hosts (and failure domains when possible).
 
     new_bricks: BrickRefs not yet in the volume, in the caller's order.
     failure_domains: host -> domain name; a host without one is its own domain.
+    host_of: brick -> the name of its host, one per host however the bricks name it (a
+    caller that knows the glusterd UUIDs maps node4 and node4.example.com to one name);
+    by default the host as the brick names it. failure_domains are keyed by these names.
     Raises PlacementError when no placement puts each set on distinct hosts.
     """
     failure_domains = failure_domains or {}
+    host_of = host_of or (lambda brick: brick.host)
     new_bricks = list(new_bricks)
     size = layout.set_size
     count = len(new_bricks)
@@ -105,7 +109,7 @@ def plan_sets(new_bricks, layout, failure_domains=None, volume="the volume"):
     if duplicates:
         raise PlacementError(f"bricks listed more than once: {', '.join(sorted(duplicates))}")
 
-    hosts = Counter(b.host for b in new_bricks)
+    hosts = Counter(host_of(b) for b in new_bricks)
     if size > 1 and len(hosts) < size:
         short = size - len(hosts)
         # Bricks to add on other hosts: enough whole sets that no host holds two bricks of one.
@@ -142,7 +146,7 @@ def plan_sets(new_bricks, layout, failure_domains=None, volume="the volume"):
         )
 
     def domain(brick):
-        return failure_domains.get(brick.host) or f"host:{brick.host}"
+        return failure_domains.get(host_of(brick)) or f"host:{host_of(brick)}"
 
     domains = Counter(domain(b) for b in new_bricks)
     busiest, in_busiest = max(sorted(domains.items()), key=lambda kv: kv[1])
@@ -150,7 +154,7 @@ def plan_sets(new_bricks, layout, failure_domains=None, volume="the volume"):
     if in_busiest <= set_count:
         plan.sets = _deal(new_bricks, domain, set_count)
     else:
-        plan.sets = _deal(new_bricks, lambda b: b.host, set_count)
+        plan.sets = _deal(new_bricks, host_of, set_count)
         plan.warnings.append(
             f"failure domain {busiest} holds {in_busiest} of the {count} new bricks but there "
             f"{'is' if set_count == 1 else 'are'} {_plural(set_count, 'set')}; the sets span distinct "

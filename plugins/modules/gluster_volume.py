@@ -504,8 +504,18 @@ class VolumeRun:
             if self.bricks:
                 wanted = set(keys.values())
                 self.result["unmanaged_bricks"] = [b.name for b in volume.bricks if (b.host_uuid, b.path) not in wanted]
+        # Hosts are told apart by glusterd UUID: node4, node4.example.com and its address are
+        # one host, named as its first new brick names it.
+        names = {}
+        for brick in new:
+            names.setdefault(keys[brick][0], brick.host)
+        domains = {
+            names[uuid]: domain
+            for host, domain in p["failure_domains"].items()
+            if (uuid := self.host_uuid(host, peers, local_uuid)) in names
+        }
         try:
-            plan = plan_sets(new, layout, p["failure_domains"], volume=name)
+            plan = plan_sets(new, layout, domains, volume=name, host_of=lambda brick: names[keys[brick][0]])
         except PlacementError as exc:
             self.module.fail_json(msg=str(exc), **self.result)
         for warning in plan.warnings:

@@ -5,8 +5,11 @@ that is already part of a volume, and one whose filesystem is not mounted
 (captured: add-brick-part-of-a-volume.xml without force, -force.xml with it).
 """
 
+from unittest import mock
+
 import pytest
 
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import hosts
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import GlusterOpError, interpret
 from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_volume
 
@@ -108,3 +111,18 @@ def test_force_and_root_bricks_together_are_refused():
     result = run_module(gluster_volume.main, grow(force=True, root_bricks=["node4:/bricks/a/gv"]), [])
     assert result.failed
     assert result.result["msg"] == "parameters are mutually exclusive: force|root_bricks"
+
+
+def test_two_names_of_one_host_are_one_host_to_the_placement():
+    # node2 by its name and by its address: a set of 3 on 2 hosts, refused before anything
+    # runs (with force, glusterd would have taken it).
+    bricks = ["node1:/bricks/x", "node2:/bricks/x", "10.0.0.12:/bricks/y"]
+    node2 = {"node2": {"10.0.0.12"}, "10.0.0.12": {"10.0.0.12"}}
+    with mock.patch.object(hosts, "addresses", lambda name: node2.get(name, set())):
+        result = run_module(
+            gluster_volume.main,
+            {"name": "new", "replica": 3, "bricks": bricks, "force": True, "_ansible_check_mode": True},
+            READ_GV0,
+        )
+    assert result.failed and "the new bricks are on 2 hosts (node1, node2)" in result.result["msg"], result.result
+    assert result.result["commands"] == []
