@@ -265,6 +265,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import find_peer, is_this_host
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.pool_lock import LOCK_OPTIONS, held_by
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.rebalance_mark import DONE as DONE_MARK
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.rebalance_mark import (
     NOT_STARTED,
     NOTHING,
@@ -583,6 +584,17 @@ class VolumeRun:
         if action.warning == NOT_STARTED:
             self.module.warn(f"volume {name} is not started: its rebalance waits for a run that starts it")
         if not action.start_pass:
+            return
+        # The volume as read before this run's change: one set still, unless this run added one.
+        if not self.result.get("added_bricks") and self.volume is not None and not self.volume.is_distributed:
+            # Owed by an add-brick that glusterd then refused, or by a volume a drain has
+            # since taken back to one set: glusterd runs no rebalance on one set.
+            self.module.warn(
+                f"volume {name} has one set: the rebalance {REBALANCE_MARK} owed ({self.owed}) has nothing to "
+                "spread; it is marked done"
+            )
+            self.act("volume", "set", name, REBALANCE_MARK, DONE_MARK)
+            self.owed = None
             return
         if self.module.check_mode:
             self.commands.append(self.cli.argv(*rebalance_start_args(name, action.start_pass)))

@@ -338,3 +338,29 @@ def test_a_pass_is_waited_for_until_every_host_with_bricks_is_listed_completed(w
         )
     assert not result.failed, result.result
     assert result.result["rebalance"]["passes"] == 1
+
+
+def test_a_mark_owed_on_a_volume_of_one_set_is_marked_done_with_a_warning(warnings):
+    # An add-brick that glusterd refused after the mark was set, or a volume drained back to
+    # one set: glusterd refuses a rebalance there ("not a distribute volume"), so every run failed.
+    GV0_ONE_SET = ["node1:/bricks/a/gv", "node2:/bricks/a/gv", "node3:/bricks/a/gv"]
+    info = out("volume-info-replicate.xml")
+    marked = info.replace(
+        "<option>", f"<option><name>{MARK}</name><value>pending fix-layout</value></option><option>", 1
+    )
+    assert marked != info
+    result = run_module(
+        gluster_volume.main,
+        {"name": "gv0", "state": "started", "replica": 3, "bricks": GV0_ONE_SET},
+        [
+            Expected([*G, "volume", "info"], 0, marked),
+            read(["pool", "list"], "pool-list-four.xml"),
+            Expected(SET_DONE, 0, SET_OK),
+            read(["volume", "info"], "volume-info-replicate.xml"),
+        ],
+    )
+    assert not result.failed, result.result
+    assert result.result["commands"] == [SET_DONE]
+    assert warnings == [
+        f"volume gv0 has one set: the rebalance {MARK} owed (fix-layout) has nothing to spread; it is marked done"
+    ]
