@@ -58,11 +58,13 @@ from .lab_helpers import fresh_lab, lab, lab_state, ssh
 
 pytestmark = pytest.mark.lab
 
-HOSTS = 21
+HOSTS = 22
 VOLUME_TASK = "Create or grow the volume"
 BRICKS_TASK = "Prepare the bricks"
 PROBE_TASK = "Probe the hosts that join, from a member of the pool"
 DETACH_TASK = "Detach the drained hosts from the pool"
+LEFT_BEHIND_TASK = "Look for files left on the bricks the drain removed"
+DRAIN_PLAY = "Drain the hosts out of the GlusterFS volume and pool"
 LOCK_DIR = "/var/lib/ganeti-gluster"
 
 # fault -> (what the project does, what the operator does); the rows of docs/reliability.md.
@@ -136,6 +138,11 @@ FAULTS = {
         "the run timeout stops the join and its leftover processes; the node is a Ganeti node, the hook exits 3, "
         "Ganeti warns, the log says which limit ran out and what to run",
         "fix the cause, then run add-node.yml -e add_nodes=NODE (it converges)",
+    ),
+    "ansible-playbook killed (SIGKILL) right after a drain's remove-brick commit, a file left on the removed brick": (
+        "the leaving host noted the bricks the drain removes from it before the drain; every later run looks for "
+        "files on them and keeps the host a peer, its brick mounted, until none is left",
+        "copy the files named back into the volume through a client mount, remove them from the brick, re-run",
     ),
     "an add-brick that failed and left the volume's id on the new bricks": (
         "clears that id (only the target volume's own id, only on empty bricks) and adds them",
@@ -542,7 +549,7 @@ def test_a_join_that_reaches_the_leaving_acting_member_after_its_hand_over(pool,
         {"remove_nodes": "node18"},
         fault_at=DETACH_TASK,
         # The drain's own play: the check play before it starts the same tasks, skipped.
-        in_play="Drain the hosts out of the GlusterFS volume and pool",
+        in_play=DRAIN_PLAY,
         fault=nested("add-node.yml", join, {"add_nodes": "node19"}, report),
         timeout=1800,
     )
@@ -674,6 +681,65 @@ JOINED = {
     "node17": "cb",
     "node19": "cd",
 }
+
+
+def test_files_left_on_a_removed_brick_keep_its_host_across_runs_until_they_are_back(pool):
+    """A pure distribute volume `lo` of node1's spare and node22's brick; remove-node.yml
+    drains node22 (its brick removed with a data migration), killed once the commit is
+    made, a file then left on the removed brick as a migration can leave one."""
+    base = {"node1": [FIRST_BRICK], "node2": [FIRST_BRICK], "node3": [FIRST_BRICK]}
+    joining = hosts_inventory(pool["dir"] / "lo-join.yml", {**base, "node22": []})
+    converges(joining, {"add_nodes": "node22"})
+    device = pool["devices"]["node22"][0]
+    out = ssh("node22", f"mkfs.xfs -q -i size=512 {device} && mkdir -p /bricks/b1 && mount {device} /bricks/b1")
+    assert out.returncode == 0, out.stderr
+    gluster = "gluster --mode=script"
+    write = (
+        f"{gluster} volume create lo node1:/bricks/b2/lo node22:/bricks/b1/lo && {gluster} volume start lo && "
+        "mkdir -p /mnt/lo && mount -t glusterfs node1:/lo /mnt/lo && "
+        "for i in $(seq 1 40); do head -c 16K /dev/urandom > /mnt/lo/f$i; done && "
+        "(cd /mnt/lo && sha256sum f*) > /root/lo.sums && umount /mnt/lo"
+    )
+    out = ssh("node1", write, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert ssh("node22", "ls /bricks/b1/lo | grep -c '^f'").stdout.strip() not in ("", "0")
+    # Each host declares its brick of lo only: a brick of gv0 would be a spare of lo's drain.
+    inventory = pool["dir"] / "lo.yml"
+    hosts_inventory(inventory, {"node1": [spare("lo")], "node2": [], "node3": [], "node22": ["{path: /bricks/b1/lo}"]})
+    inventory.write_text(inventory.read_text().replace("gluster_pool_volume: gv0", "gluster_pool_volume: lo"))
+    inventory.write_text(inventory.read_text().replace("gluster_pool_replica: 3", "gluster_pool_replica: 1"))
+    leave = {"remove_nodes": "node22"}
+    late = "mkdir -p /bricks/b1/lo/d && echo late > /bricks/b1/lo/d/late"
+    run = play(
+        "remove-node.yml",
+        str(inventory),
+        leave,
+        fault_at=LEFT_BEHIND_TASK,
+        fault=on_host("node22", late),
+        kill=True,
+        in_play=DRAIN_PLAY,
+    )
+    assert run.killed, run
+    lo = [b.name for b in volume_info("node1", "lo").bricks]
+    assert lo == ["node1:/bricks/b2/lo"] and peers()["node22"].in_cluster
+    # The next run no longer finds node22's brick in the volume, and still looks there.
+    again = play("remove-node.yml", str(inventory), leave)
+    assert again.rc != 0 and "/bricks/b1/lo holds 1 data files (d/late)" in message(again), again.failures
+    assert peers()["node22"].in_cluster
+    assert ssh("node22", "mountpoint -q /bricks/b1").returncode == 0
+    assert ssh("node22", "rm -r /bricks/b1/lo/d").returncode == 0
+    done = play("remove-node.yml", str(inventory), leave)
+    assert done.rc == 0, done.failures
+    assert "node22" not in peers()
+    assert ssh("node22", "test -e /var/lib/ganeti-gluster/removed-bricks-lo.json").returncode == 1
+    out = ssh(
+        "node1",
+        "mount -t glusterfs node1:/lo /mnt/lo && (cd /mnt/lo && sha256sum f*) | cmp - /root/lo.sums; "
+        f"status=$?; umount /mnt/lo; {gluster} volume stop lo && {gluster} volume delete lo && exit $status",
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert_nothing_lost()
 
 
 def test_every_join_converged_a_run_over_all_of_them_changes_nothing(pool):
