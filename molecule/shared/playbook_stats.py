@@ -1,7 +1,10 @@
 """Run a playbook through ansible-runner and print its stats as JSON, for
 verify steps that assert on them (such as "a second run changes nothing").
 
-    python playbook_stats.py PLAYBOOK INVENTORY... [-e KEY=VALUE]...
+    python playbook_stats.py PLAYBOOK INVENTORY... [-e KEY=VALUE]... [--cancel-when PATH]
+
+--cancel-when kills ansible-playbook once PATH exists on the controller, as a
+controller lost in the middle of a run.
 """
 
 import argparse
@@ -9,6 +12,7 @@ import json
 import shutil
 import sys
 import tempfile
+from pathlib import Path
 
 import ansible_runner
 
@@ -18,6 +22,7 @@ def main():
     parser.add_argument("playbook")
     parser.add_argument("inventory", nargs="+")
     parser.add_argument("-e", "--extra-var", action="append", default=[])
+    parser.add_argument("--cancel-when", type=Path)
     args = parser.parse_args()
     # Kept when the run fails, so that the assertion can point at its events.
     private_dir = tempfile.mkdtemp(prefix="playbook-stats-")
@@ -27,6 +32,7 @@ def main():
         inventory=args.inventory,
         extravars=dict(v.split("=", 1) for v in args.extra_var),
         quiet=True,
+        cancel_callback=(lambda: args.cancel_when.exists()) if args.cancel_when else None,
     )
     # What each failed task said, for the assertions on refusals.
     failures = {

@@ -95,13 +95,14 @@ def rolling_refusals(volumes, uuids):
                         f"bricks with {host} down, {entry['quorum']} needed: its files would not be writable. Add "
                         f"an arbiter or a third replica first (or move a brick off {host})"
                     )
-                elif options["cluster.quorum-type"] == "none" and _data_copies(members, flags) == 1:
+                elif entry["quorum"] <= 1 and len(members) > 1 and _data_copies(members, flags) == 1:
                     # AFR then writes to the one copy left and nothing guards against a split-brain.
                     refusals.append(
                         f"set {entry['index']} of volume {name} ({bricks}) keeps one copy of its files with "
-                        f"{host} down, with client quorum off (cluster.quorum-type none): every write would go to "
-                        "that copy alone, with nothing to stop a split-brain. Add an arbiter or a third replica "
-                        f"first (or set cluster.quorum-type auto, or move a brick off {host})"
+                        f"{host} down, and its client quorum is one brick (cluster.quorum-type "
+                        f"{options['cluster.quorum-type']}): every write would go to that copy alone, with nothing "
+                        "to stop a split-brain. Add an arbiter or a third replica first (or set "
+                        f"cluster.quorum-type auto, or move a brick off {host})"
                     )
     return refusals
 

@@ -549,11 +549,14 @@ def rebalance_state(rows, aggregate):
     The CLI's aggregate ranks only the data rebalance's statuses (cli-xml-output.c); a
     fix-layout pass's (5 to 8) it reads past its table, so it can say completed while
     a node's pass failed. With no rows, the aggregate stands."""
-    for wanted in (REBALANCE_RUNNING, REBALANCE_FAILED, REBALANCE_COMPLETED):
+    for wanted in (REBALANCE_RUNNING, REBALANCE_FAILED):
         for status, status_str in rows:
             if status in wanted:
                 return status, (status_str or "").strip()
-    status, status_str = aggregate
+    for status, status_str in rows:
+        if status not in REBALANCE_COMPLETED:  # a node not started yet
+            return status, (status_str or "").strip()
+    status, status_str = rows[0] if rows else aggregate
     return status, (status_str or "").strip()
 
 

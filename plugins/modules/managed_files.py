@@ -126,10 +126,14 @@ def parse_mode(value):
     return mode if 0 <= mode <= 0o7777 else None
 
 
-def shown(content, mode):
-    """What a diff shows of a file: a private one's (no access for group or others, such as
-    an inventory that may hold secrets) only its size, so that --diff prints no secret."""
-    if content and mode is not None and not mode & 0o077:
+def is_private(mode):
+    """No access for group or others (an inventory that may hold secrets)."""
+    return not mode & 0o077
+
+
+def shown(content, private):
+    """What a diff shows of a file: of a private one only its size, so that --diff prints no secret."""
+    if content and private:
         return f"(a private file of {len(content)} characters, not shown)\n"
     return content
 
@@ -212,12 +216,14 @@ def main():
             if before == content and before_mode == mode and before_owner == owner:
                 continue
             result["written"].append(path)
+            # Private before or after: neither side is shown.
+            private = is_private(mode) or (before is not None and is_private(before_mode))
             diffs.append(
                 {
                     "before_header": path,
                     "after_header": path,
-                    "before": shown(before or "", before_mode if before is not None else mode),
-                    "after": shown(content, mode),
+                    "before": shown(before or "", private),
+                    "after": shown(content, private),
                 }
             )
             if not module.check_mode:
@@ -231,7 +237,12 @@ def main():
                 before, _mode, _owner = current(path) if not os.path.islink(path) else ("", None, None)
                 result["removed"].append(path)
                 diffs.append(
-                    {"before_header": path, "after_header": path, "before": shown(before or "", _mode), "after": ""}
+                    {
+                        "before_header": path,
+                        "after_header": path,
+                        "before": shown(before or "", _mode is not None and is_private(_mode)),
+                        "after": "",
+                    }
                 )
                 if not module.check_mode:
                     os.unlink(path)

@@ -14,6 +14,9 @@ import pytest
 from .lab_helpers import REPO, STATE_DIR, lab
 
 SCENARIOS = sorted(p.parent.name for p in (REPO / "molecule").glob("*/molecule.yml"))
+# Seconds a whole scenario may take; the rolling one waits on a roll of four nodes,
+# each rebooted, twice, and on a writer sized to outlast it.
+TIMEOUTS = {"rolling": 3600}
 
 
 @pytest.mark.lab
@@ -34,7 +37,7 @@ def test_scenario(scenario, tmp_path):
             stdout=out,
             stderr=subprocess.STDOUT,
             check=False,
-            timeout=1800,
+            timeout=TIMEOUTS.get(scenario, 1800),
         )
     if proc.returncode != 0:
         tail = "\n".join(log.read_text().splitlines()[-80:])

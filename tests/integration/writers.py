@@ -7,62 +7,31 @@ compared byte for byte: through the volume and on every brick of its set."""
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 
-from .lab_helpers import ssh
+from .lab_helpers import REPO, ssh
 
-BLOCK = 65536
-BLOCKS = 128  # 8 MiB a file
+# The FUSE writer and the file the writes leave, shared with molecule's scenarios.
+VM_WRITER = REPO / "molecule" / "shared" / "vm_writer.py"
+_spec = importlib.util.spec_from_file_location("vm_writer", VM_WRITER)
+vm_writer = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(vm_writer)
+BLOCK, BLOCKS, expected = vm_writer.BLOCK, vm_writer.BLOCKS, vm_writer.expected
 
-FUSE_WRITER = (
-    """
-import os, signal, sys
-path, state = sys.argv[1], sys.argv[2]
-fd = os.open(path, os.O_RDWR | os.O_CREAT)
-written = failed = 0
-stop = []
-signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-while not stop:
-    try:
-        os.pwrite(fd, bytes([written % 250 + 1]) * %(block)d, (written %% %(blocks)d) * %(block)d)
-        if written %% 16 == 15:
-            os.fsync(fd)
-        written += 1
-    except OSError as exc:
-        failed += 1
-        print(exc, file=sys.stderr, flush=True)
-os.fsync(fd)
-with open(state, "w") as f:
-    f.write(f"{written} {failed}")
-""".replace("%(block)d", str(BLOCK))
-    .replace("%(blocks)d", str(BLOCKS))
-    .replace("%%", "%")
-)
-
-# qemu-io takes no commands from a pipe (it echoes them and writes nothing, seen on the
-# lab with QEMU 7.2), so the gfapi writer is one qemu-io with its commands on the command
-# line: GFAPI_WRITES writes with a pause between them, over a minute in all, over one open.
-# A test asserts it still ran when the change it watches ended (gfapi_running).
-# Each write is flushed before qemu-io reports it (writethrough), as a guest's
-# acknowledged durable write. qemu-io reports on stdout (buffered when it is a file)
-# and gfapi logs on stderr (unbuffered): sharing one file, a log line written during
-# a replace-brick lands inside a buffered "wrote" line, one write goes uncounted and
-# the known image is wrong on every copy (seen twice on CI). They go to two files.
+# The gfapi writer's writes, with a pause between them: over a minute in all (a test
+# asserts it still ran when the change it watches ended: gfapi_running).
+# qemu-io reports on stdout (buffered when it is a file) and gfapi logs on stderr
+# (unbuffered): sharing one file, a log line written during a replace-brick lands
+# inside a buffered "wrote" line, one write goes uncounted and the known image is
+# wrong on every copy (seen twice on CI). They go to two files.
 GFAPI_WRITES = 2400
 GFAPI_PAUSE_MS = 25
-
-
-def expected(written):
-    """The file after `written` writes of the sequence."""
-    blocks = [bytes(BLOCK)] * BLOCKS
-    for i in range(max(written - BLOCKS, 0), written):
-        blocks[i % BLOCKS] = bytes([i % 250 + 1]) * BLOCK
-    return b"".join(blocks)
 
 
 def last_pattern(written, slot):
     """The byte block `slot` holds after `written` writes (None: never written)."""
     last = max((i for i in range(max(written - BLOCKS, 0), written) if i % BLOCKS == slot), default=None)
-    return None if last is None else last % 250 + 1
+    return None if last is None else vm_writer.pattern(last)
 
 
 class Writers:
@@ -97,26 +66,24 @@ class Writers:
         )
 
     def start(self):
-        script = FUSE_WRITER.replace("'", "'\\''")
+        script = VM_WRITER.read_text().replace("'", "'\\''")
+        for host in dict.fromkeys((self.fuse_host, self.gfapi_host)):
+            out = ssh(host, f"printf '%s' '{script}' > /run/vm_writer.py")
+            assert out.returncode == 0, out.stderr
         backups = f"-o backup-volfile-servers={':'.join(self.fuse_servers[1:])} " if self.fuse_servers[1:] else ""
         out = ssh(
             self.fuse_host,
             f"mkdir -p /mnt/writers && (mountpoint -q /mnt/writers || mount -t glusterfs {backups}"
-            f"{self.fuse_servers[0]}:/{self.volume} /mnt/writers) && printf '%s' '{script}' > /run/fuse-writer.py && "
-            "rm -f /run/fuse-writer.state",
+            f"{self.fuse_servers[0]}:/{self.volume} /mnt/writers) && rm -f /run/fuse-writer.state",
         )
         assert out.returncode == 0, out.stderr
         # One command, or `&` would put the whole && chain (and ssh's output) in the background.
         out = ssh(
             self.fuse_host,
-            f"nohup python3 /run/fuse-writer.py /mnt/writers/{self.fuse_file} /run/fuse-writer.state "
+            f"nohup python3 /run/vm_writer.py write /mnt/writers/{self.fuse_file} /run/fuse-writer.state "
             "</dev/null >/run/fuse-writer.log 2>&1 & echo $! > /run/fuse-writer.pid",
         )
         assert out.returncode == 0, out.stderr
-        commands = " ".join(
-            f"-c 'write -P {i % 250 + 1} {(i % BLOCKS) * BLOCK} 64k' -c 'sleep {self.pause_ms}'"
-            for i in range(self.gfapi_writes)
-        )
         out = ssh(
             self.gfapi_host,
             f"rm -f /run/gfapi-writer.done && qemu-img create -q -f raw {self.url} {BLOCK * BLOCKS}",
@@ -125,7 +92,7 @@ class Writers:
         assert out.returncode == 0, out.stderr
         out = ssh(
             self.gfapi_host,
-            f'nohup sh -c "qemu-io --image-opts -t writethrough {commands} {self.image_opts}; '
+            f'nohup sh -c "python3 /run/vm_writer.py gfapi {self.image_opts} {self.gfapi_writes} {self.pause_ms}; '
             'touch /run/gfapi-writer.done" '
             "</dev/null >/run/gfapi-writer.out 2>/run/gfapi-writer.err &",
         )

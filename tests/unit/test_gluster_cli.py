@@ -203,6 +203,8 @@ def test_rebalance_status_completed_and_start():
         ((5, "fix-layout in progress"), True, False, False),
         ((8, "fix-layout failed"), False, True, False),
         ((6, "fix-layout stopped"), False, True, False),
+        # Listed but not started yet: not completed.
+        ((0, "not started"), False, False, False),
     ],
 )
 def test_rebalance_status_comes_from_the_node_rows_not_the_aggregate(node3, running, failed, completed):

@@ -54,6 +54,11 @@ def test_a_private_files_content_stays_out_of_the_diff(tmp_path):
     assert result["diff"][0]["after"] == "(a private file of 33 characters, not shown)\n"
     assert "hunter2" not in str(result)
     assert (tmp_path / "inventory.yml").read_text() == secret["content"]
+    # A file made private: its earlier content stays out too.
+    (tmp_path / "was-public.yml").write_text("password: hunter3\n")
+    made_private = {**secret, "path": str(tmp_path / "was-public.yml")}
+    result = run_module(managed_files.main, {"files": [made_private], "_ansible_diff": True}, []).result
+    assert "hunter3" not in str(result) and "hunter2" not in str(result)
 
 
 def test_check_mode_reports_and_writes_nothing(tmp_path):

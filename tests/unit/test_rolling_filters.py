@@ -66,6 +66,10 @@ def test_one_copy_left_without_client_quorum_is_refused_but_not_with_an_arbiter(
     for host, uuid in (("node1", "u1"), ("node2", "u2")):
         (line,) = rolling_refusals([pair], {host: uuid})
         assert line.startswith(f"set 0 of volume gv1 (u1:/b00, u2:/b01) keeps one copy of its files with {host} down")
+    # A fixed quorum of one brick is the same.
+    fixed = report("gv4", "Replicate", [["u1", "u2"]], client="fixed")
+    fixed["sets"][0]["quorum"] = 1
+    assert len(rolling_refusals([fixed], {"node1": "u1"})) == 1
     # A fixed quorum of 1 on replica 3 leaves two copies with one host down.
     three = report("gv2", "Replicate", [["u1", "u2", "u3"]], client="none")
     assert rolling_refusals([three], {"node1": "u1"}) == []
