@@ -1,7 +1,9 @@
 """What Ganeti's master says of the instances, sampled every 2 s while a change runs.
 
-    python instance_sampler.py sample OUT NODE...   until SIGTERM, one JSON line per
-                                                    sample appended to OUT
+    python instance_sampler.py sample OUT PIDFILE NODE...
+                                                    until SIGTERM, one JSON line per
+                                                    sample appended to OUT; its pid
+                                                    in PIDFILE
     python instance_sampler.py summary OUT          the samples in short, as JSON
 
 The master is asked through whichever of NODE answers first (a roll hands the master
@@ -14,6 +16,7 @@ has been down for 30 s.
 """
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -61,7 +64,10 @@ def lab_gone():
     return out.returncode == 1 and "no lab is up" in out.stderr
 
 
-def sample(out, nodes):
+def sample(out, pid_file, nodes):
+    # Started with setsid: Ansible ends a task's worker with its whole process group
+    # (WorkerProcess._term, os.killpg), and a sampler in it died with it now and then.
+    Path(pid_file).write_text(f"{os.getpid()}\n")
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
     started, gone_since = time.monotonic(), None
@@ -101,8 +107,8 @@ def summary(out):
 
 
 def main(argv):
-    if argv[:1] == ["sample"] and len(argv) >= 3:
-        sample(argv[1], argv[2:])
+    if argv[:1] == ["sample"] and len(argv) >= 4:
+        sample(argv[1], argv[2], argv[3:])
     elif argv[:1] == ["summary"] and len(argv) == 2:
         print(json.dumps(summary(argv[1])))
     else:
