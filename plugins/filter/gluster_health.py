@@ -39,6 +39,11 @@ def gluster_health_table(result):
     for volume in result.get("volumes", []):
         lines.append("")
         lines.append(f"volume {volume['name']} ({volume['type']}, {volume['status']}): {volume['verdict'].upper()}")
+        if volume.get("rolling"):
+            lines.append(
+                f"  rolling maintenance under way: roll {volume['rolling']} (no other run changes the pool until it "
+                "ends; playbooks/rolling.yml finishes it)"
+            )
         for finding in volume["findings"]:
             lines.append(f"  {finding['severity'].upper():8} {finding['subject']}: {finding['reason']}")
         rows = [("BRICK", "SET", "ONLINE", "FREE", "SIZE", "INODES FREE", "HEAL PENDING", "SPLIT-BRAIN", "HEALING")]
@@ -102,6 +107,7 @@ METRICS = {
     "gluster_health_verdict": "Verdict per volume: 0 healthy, 1 degraded, 2 unsafe (ganeti_gluster.cluster).",
     "gluster_health_findings": "Findings per volume and severity (ganeti_gluster.cluster).",
     "gluster_volume_up": "Whether the volume is started.",
+    "gluster_volume_rolling": "1 while a rolling maintenance marks the volume: no other run changes the pool.",
     "gluster_brick_up": "Whether the brick process runs.",
     "gluster_brick_capacity_bytes_total": "Size of the brick's filesystem.",
     "gluster_brick_capacity_free_bytes": "Free space on the brick's filesystem.",
@@ -131,6 +137,10 @@ def gluster_health_prometheus(result, cluster_id="", timestamp=None):
                 _sample("gluster_health_findings", {**vol, "severity": severity}, count)
             )
         samples["gluster_volume_up"].append(_sample("gluster_volume_up", vol, int(volume["status"] == "Started")))
+        roll = volume.get("rolling")
+        samples["gluster_volume_rolling"].append(
+            _sample("gluster_volume_rolling", {**vol, **({"roll": roll} if roll else {})}, int(bool(roll)))
+        )
         for brick in volume["bricks"]:
             labels = {**vol, "host": brick["host"], "brick_path": brick["path"]}
             samples["gluster_brick_up"].append(_sample("gluster_brick_up", labels, int(brick["online"])))

@@ -47,6 +47,9 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.rebalance_m
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.rebalance_mark import (
     parse as parse_mark,
 )
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.roll_mark import MarkError as RollMarkError
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.roll_mark import refusal as roll_refusal
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.roll_mark import rolls_under_way
 
 # gluster_volume waits this long for every brick to be online before a rebalance.
 BRICKS_ONLINE_TIMEOUT = 60
@@ -592,12 +595,27 @@ def gluster_pool_brick_problems(
     return problems
 
 
+def gluster_pool_roll_refusal(volume):
+    """Why no run but a roll may change the pool now, in words; empty when nothing
+    refuses. volume: gluster_volume_info's `volume` (its options hold the roll mark;
+    rolling.yml marks every volume), or nothing. The modules refuse the same under
+    the pool's lock; the preflights say it before anything changes."""
+    if not volume:
+        return ""
+    try:
+        rolls = rolls_under_way([(volume["name"], volume.get("options"))])
+        return roll_refusal(rolls) or ""
+    except RollMarkError as exc:
+        return str(exc)
+
+
 class FilterModule:
     def filters(self):
         return {
             "gluster_pool_plan": gluster_pool_plan,
             "gluster_pool_acting": gluster_pool_acting,
             "gluster_pool_join_blockers": gluster_pool_join_blockers,
+            "gluster_pool_roll_refusal": gluster_pool_roll_refusal,
             "gluster_pool_placement": gluster_pool_placement,
             "gluster_pool_layout": gluster_pool_layout,
             "gluster_pool_brick_problems": gluster_pool_brick_problems,

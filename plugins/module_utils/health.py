@@ -45,6 +45,9 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli
     TASK_REMOVE_BRICK,
     GlusterError,
 )
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.roll_mark import OPTION as ROLL_MARK
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.roll_mark import MarkError as RollMarkError
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.roll_mark import roll_under_way
 
 HEALTHY, DEGRADED, UNSAFE = "healthy", "degraded", "unsafe"
 SEVERITY = {HEALTHY: 0, DEGRADED: 1, UNSAFE: 2}
@@ -338,6 +341,7 @@ def assess(
         "name": volume.name,
         "type": volume.type_str,
         "status": volume.status_str,
+        "rolling": rolling_maintenance(volume),
         "verdict": worst(f["severity"] for f in findings),
         "findings": findings,
         "bricks": bricks,
@@ -353,6 +357,17 @@ def assess(
             "server_needed": server_quorum_needed(total, options),
         },
     }
+
+
+def rolling_maintenance(volume):
+    """The roll whose mark is on the volume (no finding: the roll's own gates read this
+    report, and it is the roll that keeps a node down), or the mark as it reads when
+    this project never writes that value; None without a roll under way."""
+    value = (volume.options or {}).get(ROLL_MARK)
+    try:
+        return roll_under_way(value, volume.name)
+    except RollMarkError:
+        return value
 
 
 def peer_report(peers):

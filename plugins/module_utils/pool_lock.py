@@ -42,6 +42,10 @@ detach cannot run under the acting member's lock. Two things keep it one lock:
   refuses, before changing anything, when it does not: the run fails cleanly
   and its re-run plans from the pool as it is.
 
+A rolling maintenance spans reboots, which no flock can: it marks the volumes
+under the lock instead (roll_mark), and the guard refuses every change while
+another roll's mark is on any volume.
+
 What one lock does not cover: a pool whose members the inventories list
 differently (a member missing from one inventory moves the lowest UUID for its
 runs), and a host that joins with a lower UUID than the member acting for the
@@ -60,6 +64,8 @@ import time
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common import backoff
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import GlusterCli, GlusterError
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.roll_mark import MarkError, rolls_under_way
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.roll_mark import refusal as roll_refusal
 
 DEFAULT_PATH = "/var/lib/ganeti-gluster/pool.lock"
 POLL_SECONDS = (0.05, 1.0)  # first and longest wait between two tries
@@ -279,16 +285,33 @@ LOCK_OPTIONS = {
 }
 
 
-def check_pool(module, cli=None, holder=None):
+def check_pool(module, cli=None, holder=None, roll=None):
     """The guard for an AnsibleModule with LOCK_OPTIONS, under the lock: fails the
     module, naming why, when the run must not change the pool from this host (see
     guard_problem; the lock's holder, when given, logs it as refused); drops a
-    hand-over record that is spent. Nothing to check when the run gave no
-    pool_members (a pool being built, or a caller without a plan)."""
+    hand-over record that is spent. The members are checked when the run gave
+    pool_members (a pool being built, or a caller without a plan, has none). Then,
+    always, a rolling maintenance under way refuses every change but its own (roll:
+    the id of the roll this change is part of; see roll_mark)."""
     params = module.params
-    if not params["pool_members"]:
-        return
     cli = cli or GlusterCli(module)
+    if params["pool_members"]:
+        _check_members(module, cli, holder)
+    try:
+        rolls = rolls_under_way((v.name, v.options) for v in cli.volumes())
+        problem = roll_refusal(rolls, roll)
+    except GlusterError as exc:
+        module.fail_json(**exc.fail_kwargs())
+    except MarkError as exc:
+        problem = str(exc)
+    if problem:
+        if holder is not None:
+            holder["refused"] = problem
+        module.fail_json(msg=problem)
+
+
+def _check_members(module, cli, holder):
+    params = module.params
     try:
         peers = cli.pool_list()
     except GlusterError as exc:
@@ -305,10 +328,10 @@ def check_pool(module, cli=None, holder=None):
             os.unlink(path)
 
 
-def held_by(module):
+def held_by(module, roll=None):
     """The pool's lock for an AnsibleModule with LOCK_OPTIONS, to use in a `with`:
     taken (not in check mode; a failure naming the holder when it stays busy), then
-    the guard checked under it (check_pool, also in check mode)."""
+    the guard checked under it (check_pool, also in check mode; roll: see there)."""
     stack = contextlib.ExitStack()
     params = module.params
     holder = None
@@ -320,5 +343,5 @@ def held_by(module):
         except OSError as exc:
             module.fail_json(msg=f"cannot take the pool's lock {params['lock_path']}: {exc}")
     with stack.pop_all() as held:
-        check_pool(module, holder=holder)
+        check_pool(module, holder=holder, roll=roll)
         return held.pop_all()

@@ -466,7 +466,6 @@ class VolumeRun:
     # -- the run -----------------------------------------------------------
 
     def run(self):
-        self.validate()
         p = self.params
         name = p["name"]
         volume = self.cli.volume(name)
@@ -770,6 +769,8 @@ def main():
         supports_check_mode=True,
     )
     run = VolumeRun(module)
+    # Arguments first: a wrong one fails before the lock is waited for or the pool read.
+    run.validate()
     # Read, compare and act under the pool's lock: another run's change cannot fall in between.
     with held_by(module):
         try:

@@ -111,6 +111,7 @@ volumes:
     - name: hv
       type: Replicate
       status: Started
+      rolling: null
       verdict: healthy
       findings: []
       bricks:
@@ -169,6 +170,13 @@ volumes:
       type: str
     verdict:
       description: This volume's verdict.
+      type: str
+    rolling:
+      description:
+        - The rolling maintenance under way on the volume (the roll's id, from the mark
+          M(ganeti_gluster.cluster.gluster_roll_mark) sets), or the mark as it reads when this collection never
+          writes that value; V(null) when none. No run but that roll changes the pool meanwhile.
+        - "It is no finding, so no verdict: the roll itself takes a node down and gates on this report."
       type: str
     findings:
       description: What makes the verdict, each with C(severity), C(subject) and C(reason).

@@ -89,6 +89,10 @@ class CommandScript:
         return want.rc, want.stdout, want.stderr
 
 
+# What every change reads first, under the lock: the volumes' roll marks (pool_lock.check_pool).
+NO_ROLL = read(["volume", "info"], "volume-info-all.xml")
+
+
 def run_module(main, args: dict, commands: list[Expected], bins: dict[str, str] | None = None) -> ModuleExit:
     """Call main() with args; return how it exited. Every scripted command must run."""
     script = CommandScript(list(commands))

@@ -192,7 +192,7 @@ import pytest  # noqa: E402
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import hosts  # noqa: E402
 from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_volume_drain  # noqa: E402
 
-from .module_harness import run_module  # noqa: E402
+from .module_harness import NO_ROLL, run_module  # noqa: E402
 from .test_health import recorded  # noqa: E402
 
 SPARE = "node4:/bricks/s"
@@ -207,7 +207,7 @@ def drain_in_check_mode(**args):
             gluster_volume_drain.main,
             {"name": "hv", "hosts": ["node3"], "spares": [SPARE], "_ansible_check_mode": True, **args},
             # The drain reads the volume before the pool.
-            [volume_info, pool_list, *health],
+            [NO_ROLL, volume_info, pool_list, *health],
         )
 
 

@@ -7,14 +7,18 @@ import pytest
 
 from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_peer, gluster_volume, gluster_volume_info
 
-from .module_harness import Expected, G, out, read, run_module
+from .module_harness import NO_ROLL, Expected, G, out, read, run_module
 
 pytestmark = pytest.mark.usefixtures("on_node1")
 
 
 GV0 = ["node1:/bricks/a/gv", "node2:/bricks/a/gv", "node3:/bricks/a/gv"]
 GROW = [*GV0, "node4:/bricks/a/gv", "node1:/bricks/b/gv", "node2:/bricks/b/gv"]
-READ_GV0 = [read(["volume", "info"], "volume-info-replicate.xml"), read(["pool", "list"], "pool-list-four.xml")]
+READ_GV0 = [
+    NO_ROLL,
+    read(["volume", "info"], "volume-info-replicate.xml"),
+    read(["pool", "list"], "pool-list-four.xml"),
+]
 
 
 def test_volume_expand_in_check_mode_reports_the_plan_and_runs_no_change():
@@ -61,7 +65,7 @@ def test_volume_layout_change_is_refused():
     result = run_module(
         gluster_volume.main,
         {"name": "gv0", "replica": 2, "bricks": GV0},
-        [read(["volume", "info"], "volume-info-replicate.xml"), read(["pool", "list"], "pool-list-four.xml")],
+        [NO_ROLL, read(["volume", "info"], "volume-info-replicate.xml"), read(["pool", "list"], "pool-list-four.xml")],
     )
     assert result.failed
     assert "volume gv0 is replica 3; this module does not change a volume's layout" in result.result["msg"]
@@ -81,7 +85,11 @@ def test_brick_host_disconnected_is_refused():
     result = run_module(
         gluster_volume.main,
         {"name": "gv0", "replica": 3, "bricks": GV0},
-        [read(["volume", "info"], "volume-info-replicate.xml"), read(["pool", "list"], "pool-list-peer-down.xml")],
+        [
+            NO_ROLL,
+            read(["volume", "info"], "volume-info-replicate.xml"),
+            read(["pool", "list"], "pool-list-peer-down.xml"),
+        ],
     )
     assert result.failed
     assert "brick host node2 is a peer but not in cluster (Peer in Cluster, disconnected)" in result.result["msg"]
@@ -94,6 +102,7 @@ def test_create_runs_create_then_options_then_start():
         gluster_volume.main,
         {"name": "new", "state": "started", "replica": 3, "bricks": bricks, "options": {"nfs.disable": True}},
         [
+            NO_ROLL,
             read(["volume", "info"], "volume-info-replicate.xml"),
             read(["pool", "list"], "pool-list-four.xml"),
             Expected(create, 0, out("volume-info-none.xml")),
@@ -126,7 +135,7 @@ def test_peer_present_probes_only_the_missing_in_check_mode():
     result = run_module(
         gluster_peer.main,
         {"nodes": ["node1", "node2", "node5"], "_ansible_check_mode": True, "_ansible_diff": True},
-        [read(["pool", "list"], "pool-list-four.xml")],
+        [NO_ROLL, read(["pool", "list"], "pool-list-four.xml")],
     )
     assert not result.failed, result.result
     assert result.result["probed"] == ["node5"]
@@ -139,6 +148,7 @@ def test_peer_probe_then_wait_until_in_cluster():
         gluster_peer.main,
         {"nodes": ["node2", "node3", "node4"]},
         [
+            NO_ROLL,
             read(["pool", "list"], "pool-list-two.xml"),
             Expected([*G, "peer", "probe", "node3"], 0, out("peer-probe.xml")),
             Expected([*G, "peer", "probe", "node4"], 0, out("peer-probe.xml")),
@@ -153,7 +163,7 @@ def test_peer_disconnected_times_out_with_node_and_state():
     result = run_module(
         gluster_peer.main,
         {"nodes": ["node2"], "timeout": 0},
-        [read(["pool", "list"], "pool-list-peer-down.xml"), read(["pool", "list"], "pool-list-peer-down.xml")],
+        [NO_ROLL, read(["pool", "list"], "pool-list-peer-down.xml"), read(["pool", "list"], "pool-list-peer-down.xml")],
     )
     assert result.failed
     assert result.result["msg"].startswith("peers not in cluster after 0s (node2: Peer in Cluster, disconnected)")
@@ -164,6 +174,7 @@ def test_peer_absent_refuses_while_it_hosts_bricks():
         gluster_peer.main,
         {"nodes": ["node4"], "state": "absent"},
         [
+            NO_ROLL,
             read(["pool", "list"], "pool-list-four.xml"),
             read(["volume", "info"], "volume-info-distributed-replicate.xml"),
         ],
@@ -243,6 +254,7 @@ def test_rebalance_pass_a_node_reports_failed_is_started_again():
         gluster_volume.main,
         {"name": "gv0", "replica": 3, "bricks": GV0},
         [
+            NO_ROLL,
             *pending_rebalance_reads("fix-layout"),
             Expected(start, 0, STARTED),
             Expected(STATUS, 0, ONE_NODE_FAILED),
@@ -263,7 +275,11 @@ def test_rebalance_that_keeps_failing_names_the_node_and_leaves_the_mark_pending
     result = run_module(
         gluster_volume.main,
         {"name": "gv0", "replica": 3, "bricks": GV0},
-        [*pending_rebalance_reads("full"), *[Expected(start, 0, STARTED), Expected(STATUS, 0, ONE_NODE_FAILED)] * 3],
+        [
+            NO_ROLL,
+            *pending_rebalance_reads("full"),
+            *[Expected(start, 0, STARTED), Expected(STATUS, 0, ONE_NODE_FAILED)] * 3,
+        ],
     )
     assert result.failed
     assert result.result["msg"].startswith("rebalance of volume gv0 failed on localhost 3 times")
@@ -284,6 +300,7 @@ def test_a_rebalance_process_that_gluster_cli_waited_for_in_vain_fails_the_wait_
             gluster_volume.main,
             {"name": "gv0", "replica": 3, "bricks": GV0},
             [
+                NO_ROLL,
                 *pending_rebalance_reads("fix-layout"),
                 Expected(start, 0, STARTED),
                 read(["volume", "rebalance", "gv0", "status"], "rebalance-status-peer-process-exited.xml"),
@@ -303,6 +320,7 @@ def test_rebalance_status_that_fails_right_after_the_start_is_asked_again():
             gluster_volume.main,
             {"name": "gv0", "replica": 3, "bricks": GV0},
             [
+                NO_ROLL,
                 *pending_rebalance_reads("fix-layout"),
                 Expected(start, 0, STARTED),
                 read(["volume", "rebalance", "gv0", "status"], "rebalance-status-not-started.xml"),

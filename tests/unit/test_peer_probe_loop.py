@@ -5,7 +5,7 @@ import pytest
 
 from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_peer
 
-from .module_harness import Expected, G, out, run_module
+from .module_harness import NO_ROLL, Expected, G, out, run_module
 
 pytestmark = pytest.mark.usefixtures("on_node1")
 
@@ -28,6 +28,7 @@ def test_every_missing_node_is_probed_and_only_the_new_ones_are_reported(answers
         gluster_peer.main,
         {"nodes": nodes},
         [
+            NO_ROLL,
             Expected([*G, "pool", "list"], 0, out("pool-list-alone.xml")),
             *(probe(node, answer) for node, answer in zip(nodes, answers, strict=True)),
             Expected([*G, "pool", "list"], 0, out("pool-list-four.xml")),
@@ -44,6 +45,7 @@ def test_nothing_new_when_every_node_was_a_peer_under_another_name():
         gluster_peer.main,
         {"nodes": ["node2", "node3"]},
         [
+            NO_ROLL,
             Expected([*G, "pool", "list"], 0, out("pool-list-alone.xml")),
             probe("node2", "peer-probe-already.xml"),
             probe("node3", "peer-probe-already.xml"),

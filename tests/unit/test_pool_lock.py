@@ -30,7 +30,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.pool_lock i
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_peer, gluster_volume
 
-from .module_harness import Expected, G, out, read, run_module
+from .module_harness import NO_ROLL, Expected, G, out, read, run_module
 
 HOLD = """
 import sys, time
@@ -208,15 +208,18 @@ class FakeModule:
 
 
 class FakeCli:
-    def __init__(self, peers):
-        self.peers, self.reads = peers, 0
+    def __init__(self, peers, volumes=()):
+        self.peers, self.reads, self._volumes = peers, 0, list(volumes)
 
     def pool_list(self):
         self.reads += 1
         return self.peers
 
+    def volumes(self):
+        return self._volumes
 
-def test_the_guard_reads_nothing_without_a_plan():
+
+def test_the_guard_reads_no_pool_list_without_a_plan():
     cli = FakeCli(peers_of(LOCAL))
     check_pool(FakeModule({"pool_members": []}), cli)
     assert cli.reads == 0
@@ -281,6 +284,7 @@ def test_the_leaving_acting_member_hands_over_once_then_changes_nothing(tmp_path
         args,
         [
             pool_list("pool-list-four.xml"),
+            NO_ROLL,
             pool_list("pool-list-four.xml"),
             read(["volume", "info"], "volume-info-none.xml"),
         ],
@@ -290,7 +294,9 @@ def test_the_leaving_acting_member_hands_over_once_then_changes_nothing(tmp_path
     assert first.result["handed_over"] == read_hand_over(lock)
     assert read_hand_over(lock)["owner"] == "remove-node.yml by ops"
     # A re-run of the drain finds it handed over: nothing to do, and the guard lets it through.
-    again = run_module(gluster_peer.main, args, [pool_list("pool-list-four.xml"), pool_list("pool-list-four.xml")])
+    again = run_module(
+        gluster_peer.main, args, [pool_list("pool-list-four.xml"), NO_ROLL, pool_list("pool-list-four.xml")]
+    )
     assert not again.failed, again.result
     assert again.result["changed"] is False and again.result["handed_over"] == first.result["handed_over"]
 
@@ -301,7 +307,7 @@ def test_a_hand_over_in_check_mode_records_nothing(tmp_path):
     result = run_module(
         gluster_peer.main,
         {"nodes": ["node1"], "state": "leaving", "lock_path": lock, "_ansible_check_mode": True},
-        [pool_list("pool-list-four.xml"), read(["volume", "info"], "volume-info-none.xml")],
+        [NO_ROLL, pool_list("pool-list-four.xml"), read(["volume", "info"], "volume-info-none.xml")],
     )
     assert not result.failed, result.result
     assert result.result["changed"] is True and result.result["handed_over"] is None
@@ -314,7 +320,7 @@ def test_no_hand_over_while_this_host_holds_bricks(tmp_path):
     result = run_module(
         gluster_peer.main,
         {"nodes": ["node1"], "state": "leaving", "lock_path": lock},
-        [pool_list("pool-list-four.xml"), read(["volume", "info"], "volume-info-distributed-replicate.xml")],
+        [NO_ROLL, pool_list("pool-list-four.xml"), read(["volume", "info"], "volume-info-distributed-replicate.xml")],
     )
     assert result.failed
     assert result.result["msg"].startswith(

@@ -27,7 +27,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.rebalance_m
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_volume
 
-from .module_harness import Expected, G, out, read, run_module
+from .module_harness import NO_ROLL, Expected, G, out, read, run_module
 
 MARK = "user.ganeti-gluster.rebalance"
 
@@ -226,6 +226,7 @@ def test_bricks_added_while_an_interrupted_pass_runs_wait_for_it_before_any_chan
         gluster_volume.main,
         {"name": "gv0", "state": "started", "replica": 3, "bricks": [*GV0, *NEW_SET], "rebalance": "full"},
         [
+            NO_ROLL,
             Expected([*G, "volume", "info"], 0, volume_info(mark)),
             read(["pool", "list"], "pool-list-four.xml"),
             # The interrupted run's pass goes on: nothing changes until it is over
@@ -256,6 +257,7 @@ def test_last_full_pass_that_still_moved_files_leaves_the_mark_pending(warnings)
         gluster_volume.main,
         {"name": "gv0", "state": "started", "replica": 3, "bricks": GV0, "rebalance": "full"},
         [
+            NO_ROLL,
             *owed_full_pass_reads(),
             *[Expected(START_FULL, 0, OURS_STARTED), Expected(STATUS, 0, OURS_MOVED_FILES)] * passes,
             # No `volume set ... done`: the next run goes on with the passes.
@@ -277,7 +279,7 @@ def test_unknown_mark_fails_clearly_before_anything_changes(mark, warnings):
     result = run_module(
         gluster_volume.main,
         {"name": "gv0", "state": "started", "replica": 3, "bricks": [*GV0, *NEW_SET], "rebalance": "full"},
-        [Expected([*G, "volume", "info"], 0, volume_info(mark))],
+        [NO_ROLL, Expected([*G, "volume", "info"], 0, volume_info(mark))],
     )
     assert result.failed
     assert result.result["msg"] == (
@@ -293,7 +295,11 @@ def test_a_run_with_nothing_owed_and_nothing_to_add_sets_no_mark():
     result = run_module(
         gluster_volume.main,
         {"name": "gv0", "state": "started", "replica": 3, "bricks": GV0, "rebalance": "full"},
-        [Expected([*G, "volume", "info"], 0, volume_info("done")), read(["pool", "list"], "pool-list-four.xml")],
+        [
+            NO_ROLL,
+            Expected([*G, "volume", "info"], 0, volume_info("done")),
+            read(["pool", "list"], "pool-list-four.xml"),
+        ],
     )
     assert (result.failed, result.result["changed"], result.result["commands"]) == (False, False, [])
 
@@ -310,6 +316,7 @@ def test_check_mode_with_the_mark_already_pending_reports_no_set():
             "_ansible_check_mode": True,
         },
         [
+            NO_ROLL,
             Expected([*G, "volume", "info"], 0, volume_info("pending full")),
             read(["pool", "list"], "pool-list-four.xml"),
         ],
@@ -328,6 +335,7 @@ def test_a_pass_is_waited_for_until_every_host_with_bricks_is_listed_completed(w
             gluster_volume.main,
             {"name": "gv0", "state": "started", "replica": 3, "bricks": GV0, "rebalance": "full"},
             [
+                NO_ROLL,
                 *owed_full_pass_reads(),
                 Expected(START_FULL, 0, OURS_STARTED),
                 Expected(STATUS, 0, without_last),
@@ -353,6 +361,7 @@ def test_a_mark_owed_on_a_volume_of_one_set_is_marked_done_with_a_warning(warnin
         gluster_volume.main,
         {"name": "gv0", "state": "started", "replica": 3, "bricks": GV0_ONE_SET},
         [
+            NO_ROLL,
             Expected([*G, "volume", "info"], 0, marked),
             read(["pool", "list"], "pool-list-four.xml"),
             Expected(SET_DONE, 0, SET_OK),

@@ -13,7 +13,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import host
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import GlusterOpError, interpret
 from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_volume
 
-from .module_harness import Expected, G, out, read, run_module
+from .module_harness import NO_ROLL, Expected, G, out, read, run_module
 
 pytestmark = pytest.mark.usefixtures("on_node1")
 
@@ -21,7 +21,11 @@ pytestmark = pytest.mark.usefixtures("on_node1")
 GV0 = ["node1:/bricks/a/gv", "node2:/bricks/a/gv", "node3:/bricks/a/gv"]
 # The new set, in the order the planner gives it to gluster.
 NEW = ["node1:/bricks/b/gv", "node2:/bricks/b/gv", "node4:/bricks/a/gv"]
-READ_GV0 = [read(["volume", "info"], "volume-info-replicate.xml"), read(["pool", "list"], "pool-list-four.xml")]
+READ_GV0 = [
+    NO_ROLL,
+    read(["volume", "info"], "volume-info-replicate.xml"),
+    read(["pool", "list"], "pool-list-four.xml"),
+]
 ADD_BRICK = [*G, "volume", "add-brick", "gv0", "replica", "3", *NEW]
 
 

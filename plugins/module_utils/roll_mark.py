@@ -1,0 +1,92 @@
+# Copyright: contributors to ganeti_gluster.cluster
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The roll mark: a rolling maintenance under way, kept in the pool. Pure, no I/O.
+
+rolling.yml takes one node's Gluster down at a time for as long as the operator's
+tasks take (a reboot), which no lock held by a module can span. So the roll marks
+every volume of the pool, under the pool's lock, before its first node, in the
+volume option ``user.ganeti-gluster.rolling`` (``rolling ROLL``), and marks it
+``done ROLL`` once its last node is healed. glusterd keeps the option on every
+peer (a peer that was down takes it when it comes back), so whichever member a
+run acts from sees it. Every change of the pool (pool_lock.check_pool, under the
+lock) and each playbook's preflight refuse while a roll is under way: the roll
+may have a node drained or down, and a replace-node.yml would take a node the
+roll rebooted for dead.
+
+A mark is ended by a `volume set`, not a `volume reset`: glusterd refuses to
+reset a user.* key (see rebalance_mark).
+"""
+
+from __future__ import annotations
+
+import re
+
+OPTION = "user.ganeti-gluster.rolling"
+UNDER_WAY = "rolling"
+DONE = "done"
+
+# A roll's id goes into the option's value and into commands an operator copies.
+ROLL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+-]{0,127}$")
+
+
+class MarkError(ValueError):
+    """The mark holds a value this project never writes."""
+
+
+def under_way_value(roll):
+    return f"{UNDER_WAY} {roll}"
+
+
+def done_value(roll):
+    return f"{DONE} {roll}"
+
+
+def roll_under_way(value, volume):
+    """The id of the roll the mark says is under way, None when none is (no mark,
+    or `done ...`); MarkError for a value this project never writes.
+
+    value: the option's value from `volume info`, None when the volume has none."""
+    if value is None:
+        return None
+    words = value.split()
+    if words and words[0] == DONE and len(words) <= 2:
+        return None
+    if len(words) == 2 and words[0] == UNDER_WAY and ROLL_ID.match(words[1]):
+        return words[1]
+    raise MarkError(
+        f"volume {volume} has {OPTION} = {value!r}, which is not a value this project writes: "
+        f"'{UNDER_WAY} ROLL' while a rolling maintenance is under way, '{DONE} ROLL' once it ended. If no roll "
+        f"runs, end it: gluster volume set {volume} {OPTION} {DONE}"
+    )
+
+
+def rolls_under_way(volumes):
+    """{roll id: [volume names]} of the rolls the volumes' marks say are under way.
+
+    volumes: (name, options) pairs; MarkError on a value this project never writes."""
+    rolls = {}
+    for name, options in volumes:
+        roll = roll_under_way((options or {}).get(OPTION), name)
+        if roll is not None:
+            rolls.setdefault(roll, []).append(name)
+    return rolls
+
+
+def refusal(rolls, roll=None):
+    """Why a change must not be made while `rolls` ({roll id: [volume names]}, from
+    rolls_under_way) are under way; None when it may. roll: the roll this change is
+    part of (its own mark does not refuse it)."""
+    others = {r: names for r, names in rolls.items() if r != roll}
+    if not others:
+        return None
+    other, names = sorted(others.items())[0]
+    ending = " ".join(f"gluster volume set {name} {OPTION} {DONE};" for name in names)
+    return (
+        f"a rolling maintenance is under way on this pool: roll {other} marked volume"
+        f"{'s' if len(names) > 1 else ''} {', '.join(names)} ({OPTION}), and no other run changes the pool "
+        "until it ends: a node of the roll may be drained, down or rebooting. Nothing was changed. Finish the "
+        f"roll (ansible-playbook playbooks/rolling.yml -e rolling_id={other}, with the work it was given; it "
+        "goes on where it stopped), then run again. If that roll is abandoned and every node is back "
+        f"(playbooks/health.yml says healthy, and names no node left drained by a roll), end it by hand: {ending} "
+        "then run again"
+    )
