@@ -134,8 +134,9 @@ def step(owed, observation):
         # set the directory's final layout hashes them to, where clients trusting that
         # layout (lookup-optimize) do not find them (gluster/glusterfs#973). A pass
         # that moves nothing shows every file is where it belongs. A fix-layout pass
-        # moves no files: one is enough.
-        if owed == FIX_LAYOUT or not (observation.files or observation.failures):
+        # moves no files: one is enough, unless it failed on some directory (a brick
+        # lost meanwhile), whose layout then still leaves the new sets out.
+        if not observation.failures and (owed == FIX_LAYOUT or not observation.files):
             return Action(NOTHING, set_mark=DONE)
         if observation.passes < MAX_FULL_PASSES:
             return Action(owed, start_pass=owed)

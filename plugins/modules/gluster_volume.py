@@ -238,7 +238,9 @@ rebalance:
       description:
         - Passes run. A V(full) rebalance runs again (up to 4 passes) until a pass moves no file,
           because one pass can leave files where clients do not find them by name (gluster/glusterfs#973).
-          When the 4th pass still moved files, the mark stays V(pending full) and the next run goes on.
+          Either kind runs again while a pass fails on some file or directory (a V(fix-layout) that failed on
+          a directory leaves its layout without the new sets). When the 4th pass still moved or failed on
+          something, the mark stays pending and the next run goes on.
       type: int
 """
 
@@ -609,9 +611,15 @@ class VolumeRun:
             action = step(self.owed, PassFinished(status.files, passes, status.failures))
         self.result["rebalance"] = {**status.as_dict(), "passes": passes}
         if action.warning == STILL_MOVING:
+            outcome = " and ".join(
+                f"{verb} {count} {noun}"
+                for verb, count, noun in (("moved", status.files, "files"), ("failed on", status.failures, "entries"))
+                if count
+            )
             self.module.warn(
-                f"rebalance of {name} still moved {status.files} files in pass {passes}, the last one a run makes; "
+                f"rebalance ({self.owed}) of {name} still {outcome} in pass {passes}, the last one a run makes; "
                 f"{REBALANCE_MARK} stays 'pending {self.owed}', so the next run goes on with the passes"
+                + (f" (/var/log/glusterfs/{name}-rebalance.log says why)" if status.failures else "")
             )
         if action.set_mark:
             self.act("volume", "set", name, REBALANCE_MARK, action.set_mark)

@@ -73,6 +73,9 @@ TRANSITIONS = [
     (FIX_LAYOUT, PassFinished(files=0, passes=1), Action(NOTHING, set_mark="done")),
     (FIX_LAYOUT, PassFinished(files=9, passes=1), Action(NOTHING, set_mark="done")),
     (FIX_LAYOUT, PassFinished(files=9, passes=LAST), Action(NOTHING, set_mark="done")),
+    # A fix-layout pass that failed on some directory left their layouts without the new sets.
+    (FIX_LAYOUT, PassFinished(files=0, passes=1, failures=3), Action(FIX_LAYOUT, start_pass=FIX_LAYOUT)),
+    (FIX_LAYOUT, PassFinished(files=0, passes=LAST, failures=3), Action(FIX_LAYOUT, warning=STILL_MOVING)),
     # A full rebalance owed: passes until one moves nothing, at most LAST in a run.
     (FULL, BricksAdded(None), Action(FULL)),
     (FULL, BricksAdded(FIX_LAYOUT), Action(FULL)),
@@ -269,9 +272,36 @@ def test_last_full_pass_that_still_moved_files_leaves_the_mark_pending(warnings)
     assert result.result["rebalance"]["passes"] == passes
     assert result.result["rebalance"]["files"] == 1640
     assert warnings == [
-        f"rebalance of gv0 still moved 1640 files in pass {passes}, the last one a run makes; "
+        f"rebalance (full) of gv0 still moved 1640 files in pass {passes}, the last one a run makes; "
         f"{MARK} stays 'pending full', so the next run goes on with the passes"
     ]
+
+
+def test_fix_layout_passes_that_keep_failing_leave_the_mark_pending(warnings):
+    passes = MAX_FULL_PASSES
+    started = out("rebalance-start-full.xml").replace(FIRST_TASK, OUR_TASK).replace("<op>1</op>", "<op>4</op>")
+    failed_some = OURS_MOVED_NOTHING.replace("<failures>0</failures>", "<failures>3</failures>")
+    result = run_module(
+        gluster_volume.main,
+        {"name": "gv0", "state": "started", "replica": 3, "bricks": GV0},
+        [
+            NO_ROLL,
+            Expected([*G, "volume", "info"], 0, volume_info("pending fix-layout")),
+            read(["pool", "list"], "pool-list-four.xml"),
+            read(["volume", "rebalance", "gv0", "status"], "rebalance-status-not-started.xml"),
+            *bricks_online(),
+            *[Expected(START_FIX_LAYOUT, 0, started), Expected(STATUS, 0, failed_some)] * passes,
+            # No `volume set ... done`: the next run starts the fix-layout again.
+            read(["volume", "info"], "volume-info-distributed-replicate.xml"),
+        ],
+    )
+    assert not result.failed, result.result
+    assert result.result["rebalance"]["passes"] == passes
+    assert warnings[-1] == (
+        f"rebalance (fix-layout) of gv0 still failed on 3 entries in pass {passes}, the last one a run makes; "
+        f"{MARK} stays 'pending fix-layout', so the next run goes on with the passes "
+        "(/var/log/glusterfs/gv0-rebalance.log says why)"
+    )
 
 
 @pytest.mark.parametrize("mark", ["pending", "pending bogus", "weird", "Pending full", ""])
