@@ -137,9 +137,8 @@ def gluster_health_prometheus(result, cluster_id="", timestamp=None):
                 _sample("gluster_health_findings", {**vol, "severity": severity}, count)
             )
         samples["gluster_volume_up"].append(_sample("gluster_volume_up", vol, int(volume["status"] == "Started")))
-        roll = volume.get("rolling")
         samples["gluster_volume_rolling"].append(
-            _sample("gluster_volume_rolling", {**vol, **({"roll": roll} if roll else {})}, int(bool(roll)))
+            _sample("gluster_volume_rolling", vol, int(bool(volume.get("rolling"))))
         )
         for brick in volume["bricks"]:
             labels = {**vol, "host": brick["host"], "brick_path": brick["path"]}

@@ -47,6 +47,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.rebalance_m
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.rebalance_mark import (
     parse as parse_mark,
 )
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.roll_mark import OPTION as ROLL_MARK
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.roll_mark import MarkError as RollMarkError
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.roll_mark import refusal as roll_refusal
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.roll_mark import rolls_under_way
@@ -595,16 +596,14 @@ def gluster_pool_brick_problems(
     return problems
 
 
-def gluster_pool_roll_refusal(volume):
+def gluster_pool_roll_refusal(marks):
     """Why no run but a roll may change the pool now, in words; empty when nothing
-    refuses. volume: gluster_volume_info's `volume` (its options hold the roll mark;
-    rolling.yml marks every volume), or nothing. The modules refuse the same under
+    refuses. marks: volume -> its roll mark as gluster_pool_info's `roll_marks` reads
+    it (rolling.yml marks every volume), or nothing. The modules refuse the same under
     the pool's lock; the preflights say it before anything changes."""
-    if not volume:
-        return ""
+    volumes = [(volume, {ROLL_MARK: value}) for volume, value in sorted((marks or {}).items())]
     try:
-        rolls = rolls_under_way([(volume["name"], volume.get("options"))])
-        return roll_refusal(rolls) or ""
+        return roll_refusal(rolls_under_way(volumes)) or ""
     except RollMarkError as exc:
         return str(exc)
 

@@ -166,6 +166,9 @@ def assess(
     # What could not be read cannot be vouched for: a change must not rely on it.
     for what, error in unread:
         find(UNSAFE, volume.name, f"{what} could not be read: {error}")
+    roll, roll_problem = rolling_maintenance(volume)
+    if roll_problem:
+        find(DEGRADED, volume.name, roll_problem)
     known = details is not None
     by_uuid = {p.uuid: p for p in peers}
     detail_of = {(d.peer_uuid, d.path): d for d in details or ()}
@@ -341,7 +344,7 @@ def assess(
         "name": volume.name,
         "type": volume.type_str,
         "status": volume.status_str,
-        "rolling": rolling_maintenance(volume),
+        "rolling": roll,
         "verdict": worst(f["severity"] for f in findings),
         "findings": findings,
         "bricks": bricks,
@@ -360,14 +363,13 @@ def assess(
 
 
 def rolling_maintenance(volume):
-    """The roll whose mark is on the volume (no finding: the roll's own gates read this
-    report, and it is the roll that keeps a node down), or the mark as it reads when
-    this project never writes that value; None without a roll under way."""
-    value = (volume.options or {}).get(ROLL_MARK)
+    """(roll, problem): the id of the roll whose mark is on the volume (no finding: the
+    roll's own gates read this report, and it is the roll that keeps a node down), None
+    without one; and, for a mark this project never writes, what it blocks."""
     try:
-        return roll_under_way(value, volume.name)
-    except RollMarkError:
-        return value
+        return roll_under_way((volume.options or {}).get(ROLL_MARK), volume.name), None
+    except RollMarkError as exc:
+        return None, f"{exc}; every change of the pool refuses until then"
 
 
 def peer_report(peers):

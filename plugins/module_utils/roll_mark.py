@@ -86,7 +86,7 @@ def refusal(rolls, roll=None):
         f"{'s' if len(names) > 1 else ''} {', '.join(names)} ({OPTION}), and no other run changes the pool "
         "until it ends: a node of the roll may be drained, down or rebooting. Nothing was changed. Finish the "
         f"roll (ansible-playbook playbooks/rolling.yml -e rolling_id={other}, with the work it was given; it "
-        "goes on where it stopped), then run again. If that roll is abandoned and every node is back "
-        f"(playbooks/health.yml says healthy, and names no node left drained by a roll), end it by hand: {ending} "
+        "goes on where it stopped), then run again. If no run of that roll goes on and it is abandoned, end "
+        f"it by hand once the node it took down is back, or lost for good (replace that one afterwards): {ending} "
         "then run again"
     )

@@ -126,6 +126,15 @@ peers:
       description: The peer's bricks in any volume, each as C(VOLUME:HOST:PATH).
       type: list
       elements: str
+roll_marks:
+  description:
+    - The roll mark of each volume that has one (option C(user.ganeti-gluster.rolling), see
+      M(ganeti_gluster.cluster.gluster_roll_mark)), as it reads; the playbooks' preflights refuse while a roll
+      is under way (P(ganeti_gluster.cluster.gluster_pool_roll_refusal#filter)).
+  returned: success
+  type: dict
+  sample:
+    gv0: rolling 2026-12-kernel
 host:
   description:
     - This host as it knows itself, also returned when glusterd does not answer.
@@ -161,6 +170,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_processes import systemd_is_init
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import addresses, this_host
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.roll_mark import OPTION as ROLL_MARK
 
 GLUSTERD = "/usr/sbin/glusterd"
 
@@ -209,6 +219,7 @@ def main():
         host=host,
         daemon=daemon,
         peers=[peer_entry(p, volumes) for p in peers],
+        roll_marks={v.name: v.options[ROLL_MARK] for v in volumes if ROLL_MARK in v.options},
     )
 
 

@@ -4,6 +4,7 @@ gluster_roll_mark, the preflights' filter, the health report)."""
 
 import dataclasses
 import re
+from unittest import mock
 from xml.etree import ElementTree
 
 import pytest
@@ -13,6 +14,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.filter.gluster_health im
     gluster_health_table,
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.filter.gluster_pool import gluster_pool_roll_refusal
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import gluster_processes
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import parse_volume_info
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import read_volume
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.pool_lock import check_pool
@@ -23,7 +25,12 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.roll_mark i
     roll_under_way,
     rolls_under_way,
 )
-from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_peer, gluster_roll_mark, gluster_volume
+from ansible_collections.ganeti_gluster.cluster.plugins.modules import (
+    gluster_peer,
+    gluster_pool_info,
+    gluster_roll_mark,
+    gluster_volume,
+)
 
 from .module_harness import Expected, G, out, read, run_module
 
@@ -206,13 +213,13 @@ def test_a_roll_id_that_is_no_id_runs_nothing(roll):
 # -- what operators and preflights read -------------------------------------------
 
 
-def test_the_preflights_filter_refuses_while_a_roll_is_under_way():
+def test_the_preflights_filter_refuses_while_a_roll_is_under_way_on_any_volume():
     assert gluster_pool_roll_refusal(None) == ""
-    assert gluster_pool_roll_refusal({"name": "gv0", "options": {}}) == ""
-    assert gluster_pool_roll_refusal({"name": "gv0", "options": {OPTION: "done r1"}}) == ""
-    said = gluster_pool_roll_refusal({"name": "gv0", "options": {OPTION: "rolling r1"}})
-    assert said.startswith("a rolling maintenance is under way on this pool: roll r1 marked volume gv0")
-    assert "not a value this project writes" in gluster_pool_roll_refusal({"name": "gv0", "options": {OPTION: "?"}})
+    assert gluster_pool_roll_refusal({}) == ""
+    assert gluster_pool_roll_refusal({"gv0": "done r1"}) == ""
+    said = gluster_pool_roll_refusal({"gv0": "done r1", "hv": "rolling r1"})
+    assert said.startswith("a rolling maintenance is under way on this pool: roll r1 marked volume hv")
+    assert "not a value this project writes" in gluster_pool_roll_refusal({"gv0": "?"})
 
 
 def test_health_names_the_roll_under_way_without_changing_the_verdict():
@@ -223,4 +230,28 @@ def test_health_names_the_roll_under_way_without_changing_the_verdict():
     result = {"verdict": report["verdict"], "volumes": [report], "peers": []}
     assert "rolling maintenance under way: roll r1" in gluster_health_table(result)
     metrics = gluster_health_prometheus(result, "c1", timestamp=0)
-    assert 'gluster_volume_rolling{cluster_id="c1",volume="gv0",roll="r1"} 1' in metrics
+    assert 'gluster_volume_rolling{cluster_id="c1",volume="gv0"} 1' in metrics
+
+
+def test_health_finds_a_mark_it_never_writes_degraded():
+    volume = next(v for v in parse_volume_info(_root(volume_info({"gv0": "maybe"}))) if v.name == "gv0")
+    report = read_volume(None, dataclasses.replace(volume, status=2, status_str="Stopped"), [])
+    assert report["rolling"] is None
+    assert [f["severity"] for f in report["findings"] if "not a value this project writes" in f["reason"]] == [
+        "degraded"
+    ]
+
+
+def test_the_pool_view_carries_each_volumes_mark(tmp_path):
+    ip = Expected(["/usr/sbin/ip", "-json", "address", "show"], 0, "[]")
+    with mock.patch.object(gluster_processes, "SYSTEMD_RUN_DIR", str(tmp_path / "no-systemd")):
+        result = run_module(
+            gluster_pool_info.main,
+            {},
+            [ip, read(["pool", "list"], "pool-list-four.xml"), marked({"gv0": "rolling r1", "ec": "done r0"})],
+        )
+    assert not result.failed, result.result
+    assert result.result["roll_marks"] == {"gv0": "rolling r1", "ec": "done r0"}
+    assert gluster_pool_roll_refusal(result.result["roll_marks"]).startswith(
+        "a rolling maintenance is under way on this pool: roll r1 marked volume gv0"
+    )
