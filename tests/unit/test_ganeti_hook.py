@@ -228,11 +228,7 @@ def test_the_default_limits_end_the_hook_well_before_ganeti_stops_waiting(hook, 
     assert hook.main(env(), write_config(tmp_path)) == 0
     (run,) = api.runs
     assert run["timeout"] == hook.DEFAULTS["run_timeout"]
-    deadline = run["extravars"].pop("gluster_pool_wait_deadline")
     assert run["extravars"] == {"add_nodes": "node4", "ganeti_gluster_disk_in_hook": True}
-    # The rebalance wait ends before the run is killed, its module and the pool's lock with it.
-    assert 0 < deadline - time.time() <= run["timeout"] - hook.AFTER_REBALANCE
-    assert hook.AFTER_REBALANCE < hook.MIN_RUN_TIMEOUT
     # The inventory was read in a private dir of the hook's, gone once read.
     (reading,) = api.inventory_dirs
     assert os.path.dirname(reading) == os.path.dirname(run["private_data_dir"])

@@ -52,9 +52,6 @@ HOOK_DEADLINE = HOOKS_RPC_TIMEOUT - 60
 MIN_RUN_TIMEOUT = 60
 MAX_RUN_TIMEOUT = 780
 INVENTORY_TIMEOUT = 60
-# Seconds the join's run takes after the volume's rebalance (its checks, Ganeti's part):
-# the rebalance wait ends that long before the run's timeout.
-AFTER_REBALANCE = 45
 DONE, FAILED, NOT_SET_UP, RUN_TIMED_OUT, LOCK_BUSY = 0, 1, 2, 3, 4
 # A marker older than this was left by a playbook run that died; it no longer
 # means a playbook is joining the node.
@@ -500,9 +497,6 @@ def join(node, config, environ, ansible_runner, deadline):
             **config["extra_vars"],
             "add_nodes": host,
             "ganeti_gluster_disk_in_hook": True,
-            # The rebalance wait ends before the run's timeout, with what follows it to run:
-            # a module still waiting when the run is killed would hold the pool's lock on.
-            "gluster_pool_wait_deadline": int(time.time()) + timeout - AFTER_REBALANCE,
             **({"ganeti_gluster_disk_master": master_host} if master_host else {}),
         },
         quiet=True,
