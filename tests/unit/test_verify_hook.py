@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import hook_support
 
@@ -161,3 +163,22 @@ def test_a_glusterd_that_does_not_answer_in_time_is_one_error(hook, monkeypatch,
     assert capsys.readouterr().out == (
         "ERROR: gluster: cannot read the Gluster pool here: pool list did not answer within 20 s\n"
     )
+
+
+def test_the_role_lays_every_library_the_hook_imports():
+    """The role copies a list of module_utils for the hook (not the whole collection): each
+    module_utils file the hook imports, and each one those import, must be in it."""
+    libs = yaml.safe_load((REPO / "roles" / "ganeti_gluster_disk" / "vars" / "main.yml").read_text())[
+        "__ganeti_gluster_disk_verify_hook_libs"
+    ]
+    pattern = re.compile(r"plugins\.module_utils(?:\.(\w+)| import (\w+))")
+
+    def imported(path):
+        return {f"{a or b}.py" for a, b in pattern.findall(path.read_text())}
+
+    needed, todo = set(), set(imported(HOOK))
+    while todo:
+        name = todo.pop()
+        needed.add(name)
+        todo |= imported(REPO / "plugins" / "module_utils" / name) - needed
+    assert needed <= set(libs), f"missing from __ganeti_gluster_disk_verify_hook_libs: {sorted(needed - set(libs))}"
