@@ -305,9 +305,14 @@ def check_pool(module, cli=None, holder=None, roll=None):
     except MarkError as exc:
         problem = str(exc)
     if problem:
-        if holder is not None:
-            holder["refused"] = problem
-        module.fail_json(msg=problem)
+        _refuse(module, holder, problem)
+
+
+def _refuse(module, holder, problem, **result):
+    """Fail the module with `problem`; the lock's holder, when given, logs it as refused."""
+    if holder is not None:
+        holder["refused"] = problem
+    module.fail_json(msg=problem, **result)
 
 
 def _check_members(module, cli, holder):
@@ -320,9 +325,7 @@ def _check_members(module, cli, holder):
     path = hand_over_path(params["lock_path"])
     problem = guard_problem(peers, params["pool_members"], params["pool_leaving"], record, path)
     if problem:
-        if holder is not None:
-            holder["refused"] = problem
-        module.fail_json(msg=problem, hand_over=record)
+        _refuse(module, holder, problem, hand_over=record)
     if record is not None and not hand_over_in_force(record, peers) and not module.check_mode:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
