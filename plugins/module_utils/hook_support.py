@@ -68,7 +68,26 @@ class Runner:
         time.sleep(min(pause, max(self.deadline - time.monotonic(), 0)))
 
 
+# Ganeti's ssconf file of the master candidates' names, one per line (ssconf.SimpleStore).
+SSCONF_MASTER_CANDIDATES = "/var/lib/ganeti/ssconf_master_candidates"
+
+
+def own_names():
+    return {socket.getfqdn().lower(), socket.gethostname().lower()}
+
+
 def is_master(environ):
     """Ganeti's own test (ssconf.CheckMaster): the master's name is this host's FQDN."""
     master = environ.get("GANETI_MASTER", "").lower()
-    return bool(master) and master in {socket.getfqdn().lower(), socket.gethostname().lower()}
+    return bool(master) and master in own_names()
+
+
+def is_master_candidate():
+    """Whether Ganeti's ssconf names this host among the master candidates (the master is
+    one); None when ssconf cannot be read here."""
+    try:
+        with open(SSCONF_MASTER_CANDIDATES, encoding="utf-8") as handle:
+            names = {line.strip().lower() for line in handle if line.strip()}
+    except OSError:
+        return None
+    return bool(names & own_names())

@@ -119,6 +119,50 @@ def test_run_bounded_kills_what_outlives_its_time(hook):
     assert hook.time.monotonic() - started < 5
 
 
+JOIN_HOOK = "/etc/ganeti/hooks/node-add-post.d/50-ganeti-gluster-join"
+JOIN_SETTINGS = "/etc/ganeti/ganeti-gluster-join.json"
+
+
+def with_join_hook(hook, monkeypatch, tmp_path, candidates, present):
+    """Settings that ask for the node-add hook; ssconf names `candidates` (None: no ssconf);
+    `present`: the hook's files that exist."""
+    config = Path(hook.CONFIG_FILE)
+    config.write_text(json.dumps({**json.loads(config.read_text()), "join_hook_files": [JOIN_HOOK, JOIN_SETTINGS]}))
+    ssconf = tmp_path / "ssconf_master_candidates"
+    if candidates is not None:
+        ssconf.write_text("".join(f"{name}\n" for name in candidates))
+    monkeypatch.setattr(hook_support, "SSCONF_MASTER_CANDIDATES", str(ssconf))
+    monkeypatch.setattr(hook_support.socket, "getfqdn", lambda: "node2.example.net")
+    monkeypatch.setattr(hook_support.socket, "gethostname", lambda: "node2")
+    access = hook.os.access
+    monkeypatch.setattr(hook.os, "access", lambda path, mode: path in present or access(path, mode))
+    hook.mountinfo = GLUSTER_MOUNT
+
+
+def test_a_master_candidate_without_the_node_add_hook_is_a_warning(hook, monkeypatch, tmp_path, capsys):
+    with_join_hook(hook, monkeypatch, tmp_path, ["node1.example.net", "NODE2.example.net"], [JOIN_SETTINGS])
+    assert hook.main({"GANETI_MASTER": "node1.example.net"}) == 1
+    assert capsys.readouterr().out == (
+        f"WARNING: gluster: this node is a master candidate without the node-add hook ({JOIN_HOOK} missing): "
+        "once it is the master, gnt-node add adds a node to Ganeti only, not to the Gluster pool. Run site.yml, "
+        "which installs the hook on every master candidate\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("candidates", "present"),
+    [
+        (["node1.example.net", "node2.example.net"], [JOIN_HOOK, JOIN_SETTINGS]),  # a candidate with the hook
+        (["node1.example.net"], []),  # not a candidate
+        (None, []),  # no ssconf: not a Ganeti node (yet)
+    ],
+)
+def test_the_node_add_hook_is_asked_of_master_candidates_only(hook, monkeypatch, tmp_path, capsys, candidates, present):
+    with_join_hook(hook, monkeypatch, tmp_path, candidates, present)
+    assert hook.main({"GANETI_MASTER": "node1.example.net"}) == 0
+    assert capsys.readouterr().out == ""
+
+
 def test_only_the_master_reads_the_pool(hook, monkeypatch, capsys):
     monkeypatch.setattr(hook_support.socket, "getfqdn", lambda: "node1.example.net")
     assert hook_support.is_master({"GANETI_MASTER": "NODE1.example.net"})

@@ -11,9 +11,11 @@ verified group; a hook that exits non-zero makes verify print its output under
 and 0 (printing nothing) when there is none.
 
 On every node it checks its own side: the FUSE client (mount.glusterfs) and
-QEMU's gluster driver are installed, and the gluster storage dir, when mounted
+QEMU's gluster driver are installed, the gluster storage dir, when mounted
 (Ganeti mounts it when a disk is first used), is the configured volume and
-answers. On the master only (Ganeti's rule: this host's FQDN is GANETI_MASTER)
+answers, and a master candidate has the node-add hook (when the role installs
+it): a node Ganeti promoted after the last site.yml run would, once master, add
+nodes to Ganeti only. On the master only (Ganeti's rule: this host's FQDN is GANETI_MASTER)
 it reads the pool once, with the rules of gluster_volume_health: peers, bricks,
 heal, split-brain, self-heal daemons, tasks, quorum. Every gluster command has
 COMMAND_TIMEOUT seconds and the whole read DEADLINE, and the mount check
@@ -76,6 +78,16 @@ def node_findings(settings, support):
                 lines = stderr.strip().splitlines() or ["no answer"]
                 why = f" within {MOUNT_TIMEOUT} s" if returncode is None else f": {lines[-1]}"
                 findings.append((ERROR, f"{storage_dir} (volume {settings['volume']}) does not answer{why}"))
+    missing = [path for path in settings.get("join_hook_files") or [] if not os.access(path, os.R_OK)]
+    if missing and support.is_master_candidate():
+        findings.append(
+            (
+                WARNING,
+                f"this node is a master candidate without the node-add hook ({', '.join(missing)} missing): once "
+                "it is the master, gnt-node add adds a node to Ganeti only, not to the Gluster pool. Run site.yml, "
+                "which installs the hook on every master candidate",
+            )
+        )
     return findings
 
 
