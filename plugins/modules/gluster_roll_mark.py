@@ -41,13 +41,10 @@ options:
     type: str
   takeover:
     description:
-      - The ids of runs that hold the roll and no longer go on (a controller killed, a job cancelled, a run
-        stopped by Ctrl-C). With O(state=present), their claims are replaced by O(run). Give them only once
-        those runs are known to be gone; a run that still goes on would take its next node down beside this
-        run's.
-    type: list
-    elements: str
-    default: []
+      - The id of a run that holds the roll and no longer goes on (its controller was killed, its job
+        cancelled). With O(state=present), its claim is replaced by O(run). Give it only once that run is known
+        to be gone; a run that still goes on would take its next node down beside this run's.
+    type: str
   state:
     description:
       - V(present), every volume marked with this roll, held by O(run); V(released), this roll's mark held by
@@ -132,18 +129,18 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.roll_mark i
 )
 
 
-def wanted_marks(volumes, roll, state, run=None, takeover=()):
+def wanted_marks(volumes, roll, state, run=None, takeover=None):
     """({volume: the value its mark must take}, {volume: the other run that holds it}).
 
     volumes: (name, options) pairs, each already checked free of another roll's mark
     (held_by refuses those). A mark of this roll held by a run other than `run` (and
-    than those in `takeover`) is not changed."""
+    than `takeover`) is not changed."""
     changes, held = {}, {}
     for name, options in volumes:
         value = (options or {}).get(OPTION)
         mark = mark_under_way(value, name)
         ours = mark is not None and mark.roll == roll
-        if ours and mark.run not in (None, run, *takeover):
+        if ours and mark.run not in (None, run, takeover):
             held[name] = mark.run
             continue
         wanted = {
@@ -161,8 +158,7 @@ def held_message(roll, held):
     return (
         f"roll {roll} is held by another run of it, {', '.join(sorted(set(held.values())))} "
         f"(volume{'s' if len(held) > 1 else ''} {', '.join(sorted(held))}, {OPTION}): that run goes on, or it was "
-        "cut off before it could let go of the roll (a killed controller, a cancelled job, Ctrl-C, a node that "
-        "did not answer when it failed)"
+        "cut off before it could let go of the roll (a killed controller, a cancelled job)"
     )
 
 
@@ -171,7 +167,7 @@ def main():
         argument_spec={
             "roll": {"type": "str", "required": True},
             "run": {"type": "str"},
-            "takeover": {"type": "list", "elements": "str", "default": []},
+            "takeover": {"type": "str"},
             "state": {"type": "str", "choices": ["present", "released", "absent"], "default": "present"},
             **LOCK_OPTIONS,
         },
@@ -179,12 +175,11 @@ def main():
     )
     p = module.params
     roll, run, state = p["roll"], p["run"] or None, p["state"]
-    ids = [("roll", roll), *([("run", run)] if run else []), *(("takeover", t) for t in p["takeover"])]
-    for option, value in ids:
-        if not ROLL_ID.match(value):
+    for option in ("roll", "run", "takeover"):
+        if (option == "roll" or p[option]) and not ROLL_ID.match(p[option] or ""):
             module.fail_json(
-                msg=f"{option} {value!r} is no {'roll' if option == 'roll' else 'run'} id: letters, digits, '.', "
-                "'_', ':', '+' and '-', at most 128, starting with a letter or digit"
+                msg=f"{option} {p[option]!r} is no {option} id: letters, digits, '.', '_', ':', '+' and '-', at "
+                "most 128, starting with a letter or digit"
             )
     cli = GlusterCli(module)
     result = {"changed": False, "volumes": [], "marks": {}, "held_by": {}, "commands": []}
@@ -192,14 +187,14 @@ def main():
     with held_by(module, roll=roll):
         try:
             volumes = [(v.name, v.options) for v in cli.volumes()]
-            changes, held = wanted_marks(volumes, roll, state, run, p["takeover"])
+            changes, held = wanted_marks(volumes, roll, state, run, p["takeover"] or None)
             result["held_by"] = held
             if held and state == "present":
-                others = ",".join(sorted(set(held.values())))
+                other = min(held.values())
                 module.fail_json(
                     msg=f"{held_message(roll, held)}. Two runs of one roll would take two nodes down at once. "
-                    f"Nothing was changed. Once that run is known to be gone, take the roll over: takeover={others} "
-                    f"(rolling.yml: -e rolling_takeover={others})",
+                    f"Nothing was changed. Once that run is known to be gone, take the roll over: takeover={other} "
+                    f"(rolling.yml: -e rolling_takeover={other})",
                     **result,
                 )
             if held:
