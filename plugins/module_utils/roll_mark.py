@@ -5,13 +5,21 @@
 rolling.yml takes one node's Gluster down at a time for as long as the operator's
 tasks take (a reboot), which no lock held by a module can span. So the roll marks
 every volume of the pool, under the pool's lock, before its first node, in the
-volume option ``user.ganeti-gluster.rolling`` (``rolling ROLL``), and marks it
+volume option ``user.ganeti-gluster.rolling`` (``rolling ROLL RUN``), and marks it
 ``done ROLL`` once its last node is healed. glusterd keeps the option on every
 peer (a peer that was down takes it when it comes back), so whichever member a
 run acts from sees it. Every change of the pool (pool_lock.check_pool, under the
 lock) and each playbook's preflight refuse while a roll is under way: the roll
 may have a node drained or down, and a replace-node.yml would take a node the
 roll rebooted for dead.
+
+RUN names the run that holds the roll (one ansible-playbook run of it). Two runs
+of one roll would each take a node down at once, so a run claims the roll and a
+second run of it is refused while the claim stands. A run that stops lets go of
+the roll (``rolling ROLL``: under way, held by no run), and the next run of it
+claims it. A run cut off before it could let go (a killed controller, a
+cancelled job) leaves its claim, which only an explicit takeover replaces: the
+pool cannot tell a run that died from one that still goes on.
 
 A mark is ended by a `volume set`, not a `volume reset`: glusterd refuses to
 reset a user.* key (see rebalance_mark).
@@ -20,30 +28,40 @@ reset a user.* key (see rebalance_mark).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 OPTION = "user.ganeti-gluster.rolling"
 UNDER_WAY = "rolling"
 DONE = "done"
 
-# A roll's id goes into the option's value and into commands an operator copies.
+# A roll's id, and a run's, go into the option's value and into commands an operator copies.
 ROLL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+-]{0,127}$")
+RUN_ID = ROLL_ID
 
 
 class MarkError(ValueError):
     """The mark holds a value this project never writes."""
 
 
-def under_way_value(roll):
-    return f"{UNDER_WAY} {roll}"
+@dataclass(frozen=True)
+class Mark:
+    """A roll under way: its id, and the run that holds it (None: no run does)."""
+
+    roll: str
+    run: str | None = None
+
+
+def under_way_value(roll, run=None):
+    return f"{UNDER_WAY} {roll}" + (f" {run}" if run else "")
 
 
 def done_value(roll):
     return f"{DONE} {roll}"
 
 
-def roll_under_way(value, volume):
-    """The id of the roll the mark says is under way, None when none is (no mark,
-    or `done ...`); MarkError for a value this project never writes.
+def mark_under_way(value, volume):
+    """The roll the mark says is under way (a Mark), None when none is (no mark, or
+    `done ...`); MarkError for a value this project never writes.
 
     value: the option's value from `volume info`, None when the volume has none."""
     if value is None:
@@ -51,13 +69,19 @@ def roll_under_way(value, volume):
     words = value.split()
     if words and words[0] == DONE and len(words) <= 2:
         return None
-    if len(words) == 2 and words[0] == UNDER_WAY and ROLL_ID.match(words[1]):
-        return words[1]
+    if len(words) in (2, 3) and words[0] == UNDER_WAY and all(ROLL_ID.match(w) for w in words[1:]):
+        return Mark(*words[1:])
     raise MarkError(
         f"volume {volume} has {OPTION} = {value!r}, which is not a value this project writes: "
-        f"'{UNDER_WAY} ROLL' while a rolling maintenance is under way, '{DONE} ROLL' once it ended. If no roll "
-        f"runs, end it: gluster volume set {volume} {OPTION} {DONE}"
+        f"'{UNDER_WAY} ROLL [RUN]' while a rolling maintenance is under way, '{DONE} ROLL' once it ended. If no "
+        f"roll runs, end it: gluster volume set {volume} {OPTION} {DONE}"
     )
+
+
+def roll_under_way(value, volume):
+    """The id of the roll the mark says is under way, None when none is (mark_under_way)."""
+    mark = mark_under_way(value, volume)
+    return mark.roll if mark else None
 
 
 def rolls_under_way(volumes):

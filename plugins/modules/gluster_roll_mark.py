@@ -13,28 +13,44 @@ description:
   - A rolling maintenance (C(rolling.yml)) takes one node's Gluster down at a time for as long as the operator's
     work takes, a reboot included, which no lock held by a module can span. Under the pool's lock, this module
     marks every volume of the pool with the roll (volume option C(user.ganeti-gluster.rolling), value
-    C(rolling ROLL)) before the roll's first node, and marks the roll done (C(done ROLL)) after its last.
+    C(rolling ROLL RUN)) before the roll's first node, and marks the roll done (C(done ROLL)) after its last.
   - While a volume carries the mark of a roll, every module of this collection that changes the pool
     (M(ganeti_gluster.cluster.gluster_peer), M(ganeti_gluster.cluster.gluster_volume),
     M(ganeti_gluster.cluster.gluster_volume_drain)) refuses, under the lock and before any change, and so do
     the preflights of C(site.yml), C(add-node.yml), C(remove-node.yml) and C(replace-node.yml). A roll may have
     a node drained, down or rebooting; a replacement would take that node for dead.
+  - The mark also names the run that holds the roll (O(run)), as two runs of one roll would each take a node
+    down at once. O(state=present) claims the roll for O(run), and refuses, before any change, while another run
+    holds it. A run that stops lets go (O(state=released), C(rolling ROLL)), so that the next run of the roll
+    claims it; a run cut off before it could let go leaves its claim, which only O(takeover) replaces.
   - glusterd keeps the option on every peer; a peer whose glusterd is down takes it when it comes back. The
     mark is ended by C(volume set), never C(volume reset), which glusterd refuses for a C(user.*) option.
   - O(state=present) refuses, before any change, while another roll's mark is on a volume, naming it.
-    O(state=absent) ends only this roll's mark.
+    O(state=released) and O(state=absent) change only this roll's mark, held by O(run) or by no run; a mark
+    another run holds is left as it is, with a warning.
 options:
   roll:
     description:
       - "The roll's id (C(rolling_id)): letters, digits, C(.), C(_), C(:), C(+) and C(-), at most 128."
     type: str
     required: true
+  run:
+    description:
+      - The id of this run of the roll (the same alphabet as O(roll)), unique to it. Without it, the mark names
+        no run, and any run of the roll may claim it.
+    type: str
+  takeover:
+    description:
+      - The id of a run that holds the roll and no longer goes on (its controller was killed, its job
+        cancelled). With O(state=present), its claim is replaced by O(run). Give it only once that run is known
+        to be gone; a run that still goes on would take its next node down beside this run's.
+    type: str
   state:
     description:
-      - V(present), every volume marked with this roll; V(absent), this roll's mark ended on every volume
-        that has it.
+      - V(present), every volume marked with this roll, held by O(run); V(released), this roll's mark held by
+        no run (the roll stays under way); V(absent), this roll's mark ended on every volume that has it.
     type: str
-    choices: [present, absent]
+    choices: [present, released, absent]
     default: present
 extends_documentation_fragment:
   - ganeti_gluster.cluster.attributes.ACTION_MODULE
@@ -50,13 +66,23 @@ EXAMPLES = r"""
 - name: Mark the pool before the roll's first node
   ganeti_gluster.cluster.gluster_roll_mark:
     roll: 2026-12-kernel
+    run: 20261203T101500Z-3f2a
     pool_members: "{{ member_uuids }}"
+  delegate_to: "{{ acting_member }}"
+  run_once: true
+
+- name: Let go of the roll when this run stops early (the next run of the roll goes on)
+  ganeti_gluster.cluster.gluster_roll_mark:
+    roll: 2026-12-kernel
+    run: 20261203T101500Z-3f2a
+    state: released
   delegate_to: "{{ acting_member }}"
   run_once: true
 
 - name: End the roll's mark once its last node healed
   ganeti_gluster.cluster.gluster_roll_mark:
     roll: 2026-12-kernel
+    run: 20261203T101500Z-3f2a
     state: absent
   delegate_to: "{{ acting_member }}"
   run_once: true
@@ -73,14 +99,21 @@ marks:
   description: Each volume's mark after the run (in check mode, what it would be); V(null) for none.
   returned: success
   type: dict
-  sample: {"gv0": "rolling 2026-12-kernel"}
+  sample: {"gv0": "rolling 2026-12-kernel 20261203T101500Z-3f2a"}
+held_by:
+  description: >-
+    Each volume whose mark another run of this roll holds, with that run's id: left as it is (with
+    O(state=present), the module fails before any change).
+  returned: success
+  type: dict
+  sample: {}
 commands:
   description: The commands that changed the pool (in check mode, would change it), as argv lists.
   returned: always
   type: list
   elements: list
   sample: [["/usr/sbin/gluster", "--mode=script", "--xml", "volume", "set", "gv0", "user.ganeti-gluster.rolling",
-            "rolling 2026-12-kernel"]]
+            "rolling 2026-12-kernel 20261203T101500Z-3f2a"]]
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -91,48 +124,81 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.roll_mark i
     OPTION,
     ROLL_ID,
     done_value,
-    roll_under_way,
+    mark_under_way,
     under_way_value,
 )
 
 
-def wanted_marks(volumes, roll, present):
-    """{volume: the value its mark must take} for the volumes whose mark changes.
+def wanted_marks(volumes, roll, state, run=None, takeover=None):
+    """({volume: the value its mark must take}, {volume: the other run that holds it}).
 
     volumes: (name, options) pairs, each already checked free of another roll's mark
-    (held_by refuses those)."""
-    changes = {}
+    (held_by refuses those). A mark of this roll held by a run other than `run` (and
+    than `takeover`) is not changed."""
+    changes, held = {}, {}
     for name, options in volumes:
-        ours = roll_under_way((options or {}).get(OPTION), name) == roll
-        if present and not ours:
-            changes[name] = under_way_value(roll)
-        elif not present and ours:
-            changes[name] = done_value(roll)
-    return changes
+        value = (options or {}).get(OPTION)
+        mark = mark_under_way(value, name)
+        ours = mark is not None and mark.roll == roll
+        if ours and mark.run not in (None, run, takeover):
+            held[name] = mark.run
+            continue
+        wanted = {
+            "present": under_way_value(roll, run),
+            "released": under_way_value(roll) if ours else None,
+            "absent": done_value(roll) if ours else None,
+        }[state]
+        if wanted is not None and wanted != value:
+            changes[name] = wanted
+    return changes, held
+
+
+def held_message(roll, held):
+    """Who holds the roll: held is wanted_marks' {volume: run}."""
+    return (
+        f"roll {roll} is held by another run of it, {', '.join(sorted(set(held.values())))} "
+        f"(volume{'s' if len(held) > 1 else ''} {', '.join(sorted(held))}, {OPTION}): that run goes on, or it was "
+        "cut off before it could let go of the roll (a killed controller, a cancelled job)"
+    )
 
 
 def main():
     module = AnsibleModule(
         argument_spec={
             "roll": {"type": "str", "required": True},
-            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+            "run": {"type": "str"},
+            "takeover": {"type": "str"},
+            "state": {"type": "str", "choices": ["present", "released", "absent"], "default": "present"},
             **LOCK_OPTIONS,
         },
         supports_check_mode=True,
     )
-    roll = module.params["roll"]
-    if not ROLL_ID.match(roll):
-        module.fail_json(
-            msg=f"roll {roll!r} is no roll id: letters, digits, '.', '_', ':', '+' and '-', at most 128, "
-            "starting with a letter or digit"
-        )
+    p = module.params
+    roll, run, state = p["roll"], p["run"] or None, p["state"]
+    for option in ("roll", "run", "takeover"):
+        if (option == "roll" or p[option]) and not ROLL_ID.match(p[option] or ""):
+            module.fail_json(
+                msg=f"{option} {p[option]!r} is no {option} id: letters, digits, '.', '_', ':', '+' and '-', at "
+                "most 128, starting with a letter or digit"
+            )
     cli = GlusterCli(module)
-    result = {"changed": False, "volumes": [], "marks": {}, "commands": []}
+    result = {"changed": False, "volumes": [], "marks": {}, "held_by": {}, "commands": []}
     # Under the lock, which first refuses another roll's mark (pool_lock.check_pool).
     with held_by(module, roll=roll):
         try:
             volumes = [(v.name, v.options) for v in cli.volumes()]
-            changes = wanted_marks(volumes, roll, module.params["state"] == "present")
+            changes, held = wanted_marks(volumes, roll, state, run, p["takeover"] or None)
+            result["held_by"] = held
+            if held and state == "present":
+                other = min(held.values())
+                module.fail_json(
+                    msg=f"{held_message(roll, held)}. Two runs of one roll would take two nodes down at once. "
+                    f"Nothing was changed. Once that run is known to be gone, take the roll over: takeover={other} "
+                    f"(rolling.yml: -e rolling_takeover={other})",
+                    **result,
+                )
+            if held:
+                module.warn(f"{held_message(roll, held)}; its mark is left as it is.")
             before = {name: (options or {}).get(OPTION) for name, options in volumes}
             result["commands"] = [cli.argv("volume", "set", name, OPTION, value) for name, value in changes.items()]
             result["volumes"] = list(changes)

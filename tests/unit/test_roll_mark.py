@@ -20,7 +20,9 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health impo
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.pool_lock import check_pool
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.roll_mark import (
     OPTION,
+    Mark,
     MarkError,
+    mark_under_way,
     refusal,
     roll_under_way,
     rolls_under_way,
@@ -68,7 +70,7 @@ def test_a_roll_is_under_way_only_while_the_mark_says_rolling(value, roll):
     assert roll_under_way(value, "gv0") == roll
 
 
-@pytest.mark.parametrize("value", ["", "rolling", "rolling a b", "Rolling x", "weird", "rolling -x"])
+@pytest.mark.parametrize("value", ["", "rolling", "rolling a b c", "rolling a -b", "Rolling x", "weird", "rolling -x"])
 def test_a_value_never_written_is_refused_saying_how_to_end_it(value):
     with pytest.raises(MarkError, match=f"gluster volume set gv0 {re.escape(OPTION)} done"):
         roll_under_way(value, "gv0")
@@ -191,6 +193,81 @@ def test_absent_ends_only_this_rolls_mark():
     assert not result.failed, result.result
     assert result.result["volumes"] == ["arb", "gv0"]
     assert result.result["marks"] == {"arb": "done r1", "dist": "done r0", "ec": None, "gv0": "done r1"}
+
+
+def test_present_claims_a_roll_no_run_holds_and_keeps_its_own_claim():
+    marks = {v: "rolling r1" for v in VOLUMES}
+    result = run_module(
+        gluster_roll_mark.main,
+        {"roll": "r1", "run": "runA"},
+        [marked(marks), marked(marks), *(volume_set(v, "rolling r1 runA") for v in VOLUMES)],
+    )
+    assert not result.failed, result.result
+    assert result.result["marks"] == {v: "rolling r1 runA" for v in VOLUMES}
+    mine = {v: "rolling r1 runA" for v in VOLUMES}
+    again = run_module(gluster_roll_mark.main, {"roll": "r1", "run": "runA"}, [marked(mine), marked(mine)])
+    assert (again.failed, again.result["changed"]) == (False, False)
+
+
+def test_a_second_run_of_the_roll_is_refused_before_any_set_naming_the_takeover():
+    marks = {"gv0": "rolling r1 runA", "arb": "rolling r1"}
+    result = run_module(gluster_roll_mark.main, {"roll": "r1", "run": "runB"}, [marked(marks), marked(marks)])
+    assert result.failed
+    assert result.result["held_by"] == {"gv0": "runA"}
+    assert "roll r1 is held by another run of it, runA (volume gv0" in result.result["msg"]
+    assert "Nothing was changed" in result.result["msg"]
+    assert "-e rolling_takeover=runA" in result.result["msg"]
+
+
+def test_a_takeover_replaces_only_the_run_it_names():
+    marks = {"gv0": "rolling r1 runA", "arb": "rolling r1 runA"}
+    result = run_module(
+        gluster_roll_mark.main,
+        {"roll": "r1", "run": "runB", "takeover": "runA"},
+        [marked(marks), marked(marks), *(volume_set(v, "rolling r1 runB") for v in VOLUMES)],
+    )
+    assert not result.failed, result.result
+    assert result.result["marks"] == {v: "rolling r1 runB" for v in VOLUMES}
+    wrong = run_module(
+        gluster_roll_mark.main, {"roll": "r1", "run": "runB", "takeover": "runC"}, [marked(marks), marked(marks)]
+    )
+    assert wrong.failed
+    assert wrong.result["held_by"] == {"arb": "runA", "gv0": "runA"}
+
+
+def test_released_lets_go_of_this_runs_claim_and_leaves_another_runs():
+    marks = {"gv0": "rolling r1 runA", "arb": "rolling r1 runB", "dist": "done r0"}
+    with mock.patch("ansible.module_utils.basic.AnsibleModule.warn") as warn:
+        result = run_module(
+            gluster_roll_mark.main,
+            {"roll": "r1", "run": "runA", "state": "released"},
+            [marked(marks), marked(marks), volume_set("gv0", "rolling r1")],
+        )
+    assert not result.failed, result.result
+    assert result.result["volumes"] == ["gv0"]
+    assert result.result["held_by"] == {"arb": "runB"}
+    assert result.result["marks"] == {"arb": "rolling r1 runB", "dist": "done r0", "ec": None, "gv0": "rolling r1"}
+    assert "held by another run of it, runB" in warn.call_args.args[0]
+
+
+def test_absent_ends_the_roll_held_by_this_run_or_by_none_and_not_another_runs():
+    marks = {"gv0": "rolling r1 runA", "arb": "rolling r1", "dist": "rolling r1 runB"}
+    result = run_module(
+        gluster_roll_mark.main,
+        {"roll": "r1", "run": "runA", "state": "absent"},
+        [marked(marks), marked(marks), volume_set("arb", "done r1"), volume_set("gv0", "done r1")],
+    )
+    assert not result.failed, result.result
+    assert result.result["volumes"] == ["arb", "gv0"]
+    assert result.result["held_by"] == {"dist": "runB"}
+
+
+@pytest.mark.parametrize(
+    ("value", "mark"),
+    [("rolling r1 runA", Mark("r1", "runA")), ("rolling r1", Mark("r1")), ("done r1", None), (None, None)],
+)
+def test_the_mark_names_the_roll_and_the_run_that_holds_it(value, mark):
+    assert mark_under_way(value, "gv0") == mark
 
 
 def test_the_guard_checks_the_members_first_then_the_marks():
