@@ -41,10 +41,13 @@ options:
     type: str
   takeover:
     description:
-      - The id of a run that holds the roll and no longer goes on (its controller was killed, its job
-        cancelled). With O(state=present), its claim is replaced by O(run). Give it only once that run is known
-        to be gone; a run that still goes on would take its next node down beside this run's.
-    type: str
+      - The ids of runs that hold the roll and no longer go on (a controller killed, a job cancelled, a run
+        stopped by Ctrl-C). With O(state=present), their claims are replaced by O(run). Give them only once
+        those runs are known to be gone; a run that still goes on would take its next node down beside this
+        run's.
+    type: list
+    elements: str
+    default: []
   state:
     description:
       - V(present), every volume marked with this roll, held by O(run); V(released), this roll's mark held by
@@ -129,18 +132,18 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.roll_mark i
 )
 
 
-def wanted_marks(volumes, roll, state, run=None, takeover=None):
+def wanted_marks(volumes, roll, state, run=None, takeover=()):
     """({volume: the value its mark must take}, {volume: the other run that holds it}).
 
     volumes: (name, options) pairs, each already checked free of another roll's mark
     (held_by refuses those). A mark of this roll held by a run other than `run` (and
-    than `takeover`) is not changed."""
+    than those in `takeover`) is not changed."""
     changes, held = {}, {}
     for name, options in volumes:
         value = (options or {}).get(OPTION)
         mark = mark_under_way(value, name)
         ours = mark is not None and mark.roll == roll
-        if ours and mark.run not in (None, run, takeover):
+        if ours and mark.run not in (None, run, *takeover):
             held[name] = mark.run
             continue
         wanted = {
@@ -158,7 +161,8 @@ def held_message(roll, held):
     return (
         f"roll {roll} is held by another run of it, {', '.join(sorted(set(held.values())))} "
         f"(volume{'s' if len(held) > 1 else ''} {', '.join(sorted(held))}, {OPTION}): that run goes on, or it was "
-        "cut off before it could let go of the roll (a killed controller, a cancelled job)"
+        "cut off before it could let go of the roll (a killed controller, a cancelled job, Ctrl-C, a node that "
+        "did not answer when it failed)"
     )
 
 
@@ -167,7 +171,7 @@ def main():
         argument_spec={
             "roll": {"type": "str", "required": True},
             "run": {"type": "str"},
-            "takeover": {"type": "str"},
+            "takeover": {"type": "list", "elements": "str", "default": []},
             "state": {"type": "str", "choices": ["present", "released", "absent"], "default": "present"},
             **LOCK_OPTIONS,
         },
@@ -175,11 +179,12 @@ def main():
     )
     p = module.params
     roll, run, state = p["roll"], p["run"] or None, p["state"]
-    for option in ("roll", "run", "takeover"):
-        if (option == "roll" or p[option]) and not ROLL_ID.match(p[option] or ""):
+    ids = [("roll", roll), *([("run", run)] if run else []), *(("takeover", t) for t in p["takeover"])]
+    for option, value in ids:
+        if not ROLL_ID.match(value):
             module.fail_json(
-                msg=f"{option} {p[option]!r} is no {option} id: letters, digits, '.', '_', ':', '+' and '-', at "
-                "most 128, starting with a letter or digit"
+                msg=f"{option} {value!r} is no {'roll' if option == 'roll' else 'run'} id: letters, digits, '.', "
+                "'_', ':', '+' and '-', at most 128, starting with a letter or digit"
             )
     cli = GlusterCli(module)
     result = {"changed": False, "volumes": [], "marks": {}, "held_by": {}, "commands": []}
@@ -187,14 +192,14 @@ def main():
     with held_by(module, roll=roll):
         try:
             volumes = [(v.name, v.options) for v in cli.volumes()]
-            changes, held = wanted_marks(volumes, roll, state, run, p["takeover"] or None)
+            changes, held = wanted_marks(volumes, roll, state, run, p["takeover"])
             result["held_by"] = held
             if held and state == "present":
-                other = min(held.values())
+                others = ",".join(sorted(set(held.values())))
                 module.fail_json(
                     msg=f"{held_message(roll, held)}. Two runs of one roll would take two nodes down at once. "
-                    f"Nothing was changed. Once that run is known to be gone, take the roll over: takeover={other} "
-                    f"(rolling.yml: -e rolling_takeover={other})",
+                    f"Nothing was changed. Once that run is known to be gone, take the roll over: takeover={others} "
+                    f"(rolling.yml: -e rolling_takeover={others})",
                     **result,
                 )
             if held:

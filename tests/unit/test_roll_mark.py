@@ -223,16 +223,23 @@ def test_a_takeover_replaces_only_the_run_it_names():
     marks = {"gv0": "rolling r1 runA", "arb": "rolling r1 runA"}
     result = run_module(
         gluster_roll_mark.main,
-        {"roll": "r1", "run": "runB", "takeover": "runA"},
+        {"roll": "r1", "run": "runB", "takeover": ["runA"]},
         [marked(marks), marked(marks), *(volume_set(v, "rolling r1 runB") for v in VOLUMES)],
     )
     assert not result.failed, result.result
     assert result.result["marks"] == {v: "rolling r1 runB" for v in VOLUMES}
     wrong = run_module(
-        gluster_roll_mark.main, {"roll": "r1", "run": "runB", "takeover": "runC"}, [marked(marks), marked(marks)]
+        gluster_roll_mark.main, {"roll": "r1", "run": "runB", "takeover": ["runC"]}, [marked(marks), marked(marks)]
     )
     assert wrong.failed
     assert wrong.result["held_by"] == {"arb": "runA", "gv0": "runA"}
+
+
+def test_the_refusal_names_every_run_to_take_over():
+    marks = {"gv0": "rolling r1 runA", "arb": "rolling r1 runC"}
+    result = run_module(gluster_roll_mark.main, {"roll": "r1", "run": "runB"}, [marked(marks), marked(marks)])
+    assert result.failed
+    assert "-e rolling_takeover=runA,runC" in result.result["msg"]
 
 
 def test_released_lets_go_of_this_runs_claim_and_leaves_another_runs():
@@ -285,6 +292,13 @@ def test_a_roll_id_that_is_no_id_runs_nothing(roll):
     result = run_module(gluster_roll_mark.main, {"roll": roll}, [])
     assert result.failed
     assert "is no roll id" in result.result["msg"]
+
+
+@pytest.mark.parametrize("args", [{"run": "two words"}, {"takeover": ["ok", "-x"]}])
+def test_a_run_id_that_is_no_id_runs_nothing(args):
+    result = run_module(gluster_roll_mark.main, {"roll": "r1", **args}, [])
+    assert result.failed
+    assert "is no run id" in result.result["msg"]
 
 
 # -- what operators and preflights read -------------------------------------------
