@@ -25,6 +25,9 @@ description:
     claims it; a run cut off before it could let go leaves its claim, which only O(takeover) replaces.
   - glusterd keeps the option on every peer; a peer whose glusterd is down takes it when it comes back. The
     mark is ended by C(volume set), never C(volume reset), which glusterd refuses for a C(user.*) option.
+  - While a peer is not connected, no mark is changed (RV(deferred) names the peers; a refusal still refuses):
+    a glusterd that comes back to a volume changed while it was down may lose track of its own self-heal
+    daemon (found on the lab with Gluster 10.3). A run calls the module again once every peer is back.
   - O(state=present) refuses, before any change, while another roll's mark is on a volume, naming it.
     O(state=released) and O(state=absent) change only this roll's mark, held by O(run) or by no run; a mark
     another run holds is left as it is, with a warning.
@@ -103,6 +106,12 @@ marks:
   returned: success
   type: dict
   sample: {"gv0": "rolling 2026-12-kernel 20261203T101500Z-3f2a"}
+deferred:
+  description: The peers not connected, for which the marks were left as they are (empty when none).
+  returned: success
+  type: list
+  elements: str
+  sample: []
 held_by:
   description: >-
     Each volume whose mark another run of this roll holds, with that run's id: left as it is (with
@@ -187,7 +196,7 @@ def main():
                 "'_', ':', '+' and '-', at most 128, starting with a letter or digit"
             )
     cli = GlusterCli(module)
-    result = {"changed": False, "volumes": [], "marks": {}, "held_by": {}, "commands": []}
+    result = {"changed": False, "volumes": [], "marks": {}, "held_by": {}, "deferred": [], "commands": []}
     # Under the lock, which first refuses another roll's mark (pool_lock.check_pool).
     with held_by(module, roll=roll):
         try:
@@ -204,6 +213,12 @@ def main():
                 )
             if held:
                 module.warn(f"{held_message(roll, held)}; its mark is left as it is.")
+            down = sorted(peer.hostname for peer in cli.pool_list() if not peer.is_local and not peer.connected)
+            if changes and down:
+                # A glusterd that comes back to a volume changed meanwhile may lose track of its
+                # self-heal daemon (found on the lab): the mark changes once every peer is back.
+                result["deferred"] = down
+                changes = {}
             before = {name: (options or {}).get(OPTION) for name, options in volumes}
             result["commands"] = [cli.argv("volume", "set", name, OPTION, value) for name, value in changes.items()]
             result["volumes"] = list(changes)

@@ -55,6 +55,10 @@ def marked(marks):
     return Expected([*G, "volume", "info"], 0, volume_info(marks))
 
 
+def pool(fixture="pool-list-four.xml"):
+    return read(["pool", "list"], fixture)
+
+
 def volume_set(name, value):
     return Expected([*G, "volume", "set", name, OPTION, value], 0, out("volume-set.xml"))
 
@@ -151,7 +155,7 @@ def test_present_marks_every_volume_not_yet_marked_by_this_roll():
     result = run_module(
         gluster_roll_mark.main,
         {"roll": "r1", "_ansible_diff": True},
-        [marked(marks), marked(marks), *(volume_set(v, "rolling r1") for v in ["dist", "ec", "gv0"])],
+        [marked(marks), marked(marks), pool(), *(volume_set(v, "rolling r1") for v in ["dist", "ec", "gv0"])],
     )
     assert not result.failed, result.result
     assert result.result["changed"] is True
@@ -164,7 +168,9 @@ def test_present_marks_every_volume_not_yet_marked_by_this_roll():
 
 
 def test_present_in_check_mode_sets_nothing_and_says_what_it_would():
-    result = run_module(gluster_roll_mark.main, {"roll": "r1", "_ansible_check_mode": True}, [marked({}), marked({})])
+    result = run_module(
+        gluster_roll_mark.main, {"roll": "r1", "_ansible_check_mode": True}, [marked({}), marked({}), pool()]
+    )
     assert not result.failed, result.result
     assert result.result["changed"] is True
     assert result.result["commands"] == [[*G, "volume", "set", v, OPTION, "rolling r1"] for v in VOLUMES]
@@ -172,7 +178,7 @@ def test_present_in_check_mode_sets_nothing_and_says_what_it_would():
 
 def test_present_again_changes_nothing():
     marks = {v: "rolling r1" for v in VOLUMES}
-    result = run_module(gluster_roll_mark.main, {"roll": "r1"}, [marked(marks), marked(marks)])
+    result = run_module(gluster_roll_mark.main, {"roll": "r1"}, [marked(marks), marked(marks), pool()])
     assert not result.failed, result.result
     assert (result.result["changed"], result.result["commands"]) == (False, [])
 
@@ -188,7 +194,7 @@ def test_absent_ends_only_this_rolls_mark():
     result = run_module(
         gluster_roll_mark.main,
         {"roll": "r1", "state": "absent"},
-        [marked(marks), marked(marks), volume_set("arb", "done r1"), volume_set("gv0", "done r1")],
+        [marked(marks), marked(marks), pool(), volume_set("arb", "done r1"), volume_set("gv0", "done r1")],
     )
     assert not result.failed, result.result
     assert result.result["volumes"] == ["arb", "gv0"]
@@ -200,12 +206,12 @@ def test_present_claims_a_roll_no_run_holds_and_keeps_its_own_claim():
     result = run_module(
         gluster_roll_mark.main,
         {"roll": "r1", "run": "runA"},
-        [marked(marks), marked(marks), *(volume_set(v, "rolling r1 runA") for v in VOLUMES)],
+        [marked(marks), marked(marks), pool(), *(volume_set(v, "rolling r1 runA") for v in VOLUMES)],
     )
     assert not result.failed, result.result
     assert result.result["marks"] == {v: "rolling r1 runA" for v in VOLUMES}
     mine = {v: "rolling r1 runA" for v in VOLUMES}
-    again = run_module(gluster_roll_mark.main, {"roll": "r1", "run": "runA"}, [marked(mine), marked(mine)])
+    again = run_module(gluster_roll_mark.main, {"roll": "r1", "run": "runA"}, [marked(mine), marked(mine), pool()])
     assert (again.failed, again.result["changed"]) == (False, False)
 
 
@@ -224,7 +230,7 @@ def test_a_takeover_replaces_only_the_run_it_names():
     result = run_module(
         gluster_roll_mark.main,
         {"roll": "r1", "run": "runB", "takeover": ["runA"]},
-        [marked(marks), marked(marks), *(volume_set(v, "rolling r1 runB") for v in VOLUMES)],
+        [marked(marks), marked(marks), pool(), *(volume_set(v, "rolling r1 runB") for v in VOLUMES)],
     )
     assert not result.failed, result.result
     assert result.result["marks"] == {v: "rolling r1 runB" for v in VOLUMES}
@@ -242,13 +248,27 @@ def test_the_refusal_names_every_run_to_take_over():
     assert "-e rolling_takeover=runA,runC" in result.result["msg"]
 
 
+def test_no_mark_changes_while_a_peer_is_down_and_a_refusal_still_refuses():
+    marks = {v: "rolling r1 runA" for v in VOLUMES}
+    result = run_module(
+        gluster_roll_mark.main,
+        {"roll": "r1", "run": "runB", "takeover": ["runA"]},
+        [marked(marks), marked(marks), pool("pool-list-peer-down.xml")],
+    )
+    assert not result.failed, result.result
+    assert (result.result["changed"], result.result["commands"]) == (False, [])
+    assert result.result["deferred"] and result.result["marks"] == marks
+    refused = run_module(gluster_roll_mark.main, {"roll": "r1", "run": "runB"}, [marked(marks), marked(marks)])
+    assert refused.failed and "held by another run of it, runA" in refused.result["msg"]
+
+
 def test_released_lets_go_of_this_runs_claim_and_leaves_another_runs():
     marks = {"gv0": "rolling r1 runA", "arb": "rolling r1 runB", "dist": "done r0"}
     with mock.patch("ansible.module_utils.basic.AnsibleModule.warn") as warn:
         result = run_module(
             gluster_roll_mark.main,
             {"roll": "r1", "run": "runA", "state": "released"},
-            [marked(marks), marked(marks), volume_set("gv0", "rolling r1")],
+            [marked(marks), marked(marks), pool(), volume_set("gv0", "rolling r1")],
         )
     assert not result.failed, result.result
     assert result.result["volumes"] == ["gv0"]
@@ -262,7 +282,7 @@ def test_absent_ends_the_roll_held_by_this_run_or_by_none_and_not_another_runs()
     result = run_module(
         gluster_roll_mark.main,
         {"roll": "r1", "run": "runA", "state": "absent"},
-        [marked(marks), marked(marks), volume_set("arb", "done r1"), volume_set("gv0", "done r1")],
+        [marked(marks), marked(marks), pool(), volume_set("arb", "done r1"), volume_set("gv0", "done r1")],
     )
     assert not result.failed, result.result
     assert result.result["volumes"] == ["arb", "gv0"]
