@@ -25,8 +25,8 @@ description:
     claims it; a run cut off before it could let go leaves its claim, which only O(takeover) replaces.
   - glusterd keeps the option on every peer; a peer whose glusterd is down takes it when it comes back. The
     mark is ended by C(volume set), never C(volume reset), which glusterd refuses for a C(user.*) option.
-  - While a peer is not connected, no mark is changed (RV(deferred) names the peers; a refusal still refuses):
-    a glusterd that comes back to a volume changed while it was down may lose track of its own self-heal
+  - While a peer is not connected, no mark is changed (RV(deferred) names the peers; a refusal still refuses),
+    as a glusterd that comes back to a volume changed while it was down may lose track of its own self-heal
     daemon (found on the lab with Gluster 10.3). A run calls the module again once every peer is back.
   - O(state=present) refuses, before any change, while another roll's mark is on a volume, naming it.
     O(state=released) and O(state=absent) change only this roll's mark, held by O(run) or by no run; a mark
