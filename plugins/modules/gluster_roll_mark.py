@@ -29,8 +29,8 @@ description:
     as a glusterd that comes back to a volume changed while it was down may lose track of its own self-heal
     daemon (found on the lab with Gluster 10.3). A run calls the module again once every peer is back.
   - O(state=present) refuses, before any change, while another roll's mark is on a volume, naming it.
-    O(state=released) and O(state=absent) change only this roll's mark, held by O(run) or by no run; a mark
-    another run holds is left as it is, with a warning.
+    O(state=released) and O(state=absent) change only this roll's mark, held by O(run), by a run in O(takeover)
+    or by no run; a mark another run holds is left as it is, with a warning.
 options:
   roll:
     description:
@@ -45,9 +45,9 @@ options:
   takeover:
     description:
       - The ids of runs that hold the roll and no longer go on (a controller killed, a job cancelled, a run
-        stopped by Ctrl-C). With O(state=present), their claims are replaced by O(run). Give them only once
-        those runs are known to be gone; a run that still goes on would take its next node down beside this
-        run's.
+        stopped by Ctrl-C). Their claims count as this run's, and O(state=present) replaces them by O(run). Give them
+        only once those runs are known to be gone; a run that still goes on would take its next node down beside
+        this run's.
     type: list
     elements: str
     default: []
@@ -204,7 +204,7 @@ def main():
             changes, held = wanted_marks(volumes, roll, state, run, p["takeover"])
             result["held_by"] = held
             if held and state == "present":
-                others = ",".join(sorted(set(held.values())))
+                others = ",".join(sorted(set(held.values()) | set(p["takeover"])))
                 module.fail_json(
                     msg=f"{held_message(roll, held)}. Two runs of one roll would take two nodes down at once. "
                     f"Nothing was changed. Once that run is known to be gone, take the roll over: takeover={others} "

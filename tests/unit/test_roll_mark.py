@@ -262,6 +262,16 @@ def test_no_mark_changes_while_a_peer_is_down_and_a_refusal_still_refuses():
     assert refused.failed and "held by another run of it, runA" in refused.result["msg"]
 
 
+def test_a_refusal_names_the_runs_already_given_with_those_still_to_take_over():
+    marks = {"gv0": "rolling r1 runA", "arb": "rolling r1 runC"}
+    result = run_module(
+        gluster_roll_mark.main, {"roll": "r1", "run": "runB", "takeover": ["runA"]}, [marked(marks), marked(marks)]
+    )
+    assert result.failed
+    assert result.result["held_by"] == {"arb": "runC"}
+    assert "-e rolling_takeover=runA,runC" in result.result["msg"]
+
+
 def test_released_lets_go_of_this_runs_claim_and_leaves_another_runs():
     marks = {"gv0": "rolling r1 runA", "arb": "rolling r1 runB", "dist": "done r0"}
     with mock.patch("ansible.module_utils.basic.AnsibleModule.warn") as warn:
