@@ -15,10 +15,11 @@ roll rebooted for dead.
 
 RUN names the run that holds the roll (one ansible-playbook run of it). Two runs
 of one roll would each take a node down at once, so a run claims the roll and a
-second run of it is refused while the claim stands. A run that stops lets go of
-the roll (``rolling ROLL``: under way, held by no run), and the next run of it
-claims it. A run cut off before it could let go (a killed controller, a
-cancelled job) leaves its claim, which only an explicit takeover replaces: the
+second run of it is refused while the claim stands. A run that stops with every
+peer connected lets go of the roll (``rolling ROLL``: under way, held by no run),
+and the next run of it claims it. A run that stops with a peer down (no mark
+changes then), or is cut off before it could let go (a killed controller, a
+cancelled job), leaves its claim, which only an explicit takeover replaces: the
 pool cannot tell a run that died from one that still goes on.
 
 A mark is ended by a `volume set`, not a `volume reset`: glusterd refuses to
@@ -36,7 +37,6 @@ DONE = "done"
 
 # A roll's id, and a run's, go into the option's value and into commands an operator copies.
 ROLL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+-]{0,127}$")
-RUN_ID = ROLL_ID
 
 
 class MarkError(ValueError):
