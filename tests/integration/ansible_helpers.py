@@ -85,19 +85,21 @@ def run_playbook(
         return runner.rc, failures
 
 
-def install_built_collection(work: Path) -> Path:
-    """Build the collection's tarball and install it as a user does, under `work`, away
-    from the repo (whose ansible.cfg would find the repo itself): the collections path."""
+def galaxy_collection(work: Path, *args):
+    """`ansible-galaxy collection ARGS` from `work`, away from the repo (whose ansible.cfg
+    would find the repo itself) and from the ANSIBLE_ settings of the test's own run."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
     galaxy = str(Path(sys.executable).with_name("ansible-galaxy"))
+    out = subprocess.run([galaxy, "collection", *args], cwd=work, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
 
-    def run(*args):
-        out = subprocess.run([galaxy, "collection", *args], cwd=work, env=env, capture_output=True, text=True)
-        assert out.returncode == 0, out.stderr
 
-    run("build", "--output-path", str(work / "build"), str(REPO))
+def install_built_collection(work: Path) -> Path:
+    """Build the collection's tarball into `work`/build and install it as a user does,
+    under `work`: the collections path."""
+    galaxy_collection(work, "build", "--output-path", str(work / "build"), str(REPO))
     (archive,) = (work / "build").glob("*.tar.gz")
-    run("install", "-p", str(work / "installed"), str(archive))
+    galaxy_collection(work, "install", "-p", str(work / "installed"), str(archive))
     return work / "installed"
 
 

@@ -1,7 +1,9 @@
 """The collection as users get it: the built tarball installed into a collections path of
-its own, its playbooks run by name from elsewhere, and the node-add hook laid by the role
-with every default, on hosts that cannot see the controller's checkout, its Python or the
-installed copy (a tmpfs over each inside every host; /tmp is a host's own). Then, with the
+its own, its playbooks run by name from elsewhere, then from a project laid out for AWX
+(collections/requirements.yml, a playbook that imports the collection's), and the node-add
+hook laid by the role with every default, on hosts that cannot see the controller's
+checkout, its Python or the installed copy (a tmpfs over each inside every host; /tmp is a
+host's own). Then, with the
 master failed over to another candidate since, a plain `gnt-node add node4` on it joins
 node4 to the pool through the hook."""
 
@@ -13,7 +15,7 @@ import sys
 import pytest
 from ansible import release as ansible_release
 
-from .ansible_helpers import install_built_collection, pool, run_playbook_from, volume_info
+from .ansible_helpers import galaxy_collection, install_built_collection, pool, run_playbook_from, volume_info
 from .lab_helpers import REPO, fresh_lab, lab, ssh
 
 pytestmark = pytest.mark.lab
@@ -74,6 +76,21 @@ def play(collections, work, playbook, limit=None, extravars=None):
     return run_playbook_from(work, playbook, inventories, envvars, limit, extravars)
 
 
+def awx_project(work):
+    """A project as the README's AWX section lays one out, a one-line playbook that imports
+    the collection's by name and collections/requirements.yml, whose collections are
+    installed as AWX's project sync installs them: (project dir, collections path). The
+    requirement names the built tarball where a real project names Galaxy or a git URL."""
+    project = work / "awx-project"
+    (project / "collections").mkdir(parents=True)
+    (archive,) = (work / "build").glob("*.tar.gz")
+    requirements = project / "collections" / "requirements.yml"
+    requirements.write_text(f"collections:\n  - name: {archive}\n    type: file\n")
+    (project / "site.yml").write_text("---\n- ansible.builtin.import_playbook: ganeti_gluster.cluster.site\n")
+    galaxy_collection(work, "install", "-r", str(requirements), "-p", str(work / "synced"))
+    return project, work / "synced"
+
+
 def test_site_from_the_installed_collection_lays_the_hook_and_gnt_node_add_joins_through_it(installed):
     collections, work = installed
     rc, stats = play(collections, work, "ganeti_gluster.cluster.site", limit="node1,node2,node3")
@@ -95,8 +112,11 @@ def test_site_from_the_installed_collection_lays_the_hook_and_gnt_node_add_joins
         assert dump.returncode == 0, dump.stderr
         changed = {s["name"]: s["value"] for s in json.loads(dump.stdout) if "name" in s}
         assert changed.get("ANSIBLE_PIPELINING") is True and changed.get("DEFAULT_FORKS") == 20, changed
-    # A second run changes nothing, the hook's copy and virtualenv included.
-    rc, stats = play(collections, work, "ganeti_gluster.cluster.site", limit="node1,node2,node3")
+    # A second run, as AWX runs it, changes nothing, the hook's copy and virtualenv included.
+    project, synced = awx_project(work)
+    inventories = [LAB_HOSTS, work / "hosts.yml"]
+    envvars = {"ANSIBLE_COLLECTIONS_PATH": str(synced)}
+    rc, stats = run_playbook_from(project, "site.yml", inventories, envvars, limit="node1,node2,node3")
     assert rc == 0 and not any(stats["changed"].values()), stats["changed_tasks"]
 
     # The hook's inventory already knows node4, declared before it exists.
