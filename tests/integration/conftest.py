@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 
 from .lab_helpers import lab, ssh
 
 # Per host, short: enough to tell a crashed daemon or a lost peer from a product bug.
+# glusterd logs a status poll's "failed to get index from rsp dict" once per peer
+# without bricks: left out, or it is all the tail shows.
 SNAPSHOT = (
     "gluster volume status all 2>&1 | grep -v '^-*$' | head -40; "
     'for f in glusterfs/glustershd glusterfs/glusterd ganeti/ganeti-gluster-join; do echo "== $f.log"; '
-    "tail -n 8 /var/log/$f.log 2>/dev/null; done"
+    "grep -v 'rsp dict' /var/log/$f.log 2>/dev/null | tail -n 8; done; "
+    'for f in /var/log/glusterfs/*-rebalance.log; do [ -e "$f" ] && echo "== $f" && tail -n 5 "$f"; done'
+)
+# Once, from the first host: every node's row, which a hung rebalance wait needs.
+POOL_SNAPSHOT = (
+    'for v in $(gluster volume list 2>/dev/null); do echo "== rebalance $v"; '
+    "gluster volume rebalance $v status 2>&1 | head -40; done"
 )
 
 
@@ -22,7 +31,14 @@ def pytest_runtest_makereport(item, call):
     if report.when == "call" and report.failed and item.get_closest_marker("lab"):
         status = lab("status", "--json")
         if status.returncode == 0:
-            for host in json.loads(status.stdout)["hosts"]:
+            hosts = json.loads(status.stdout)["hosts"]
+            for host in hosts:
                 out = ssh(host["name"], SNAPSHOT, timeout=30)
                 report.sections.append((f"lab {host['name']}", out.stdout + out.stderr))
+            if hosts:
+                try:
+                    out = ssh(hosts[0]["name"], POOL_SNAPSHOT, timeout=60)
+                    report.sections.append(("lab rebalance", out.stdout + out.stderr))
+                except subprocess.TimeoutExpired:
+                    report.sections.append(("lab rebalance", "no answer in 60 s"))
     return report
