@@ -33,12 +33,16 @@ def pytest_runtest_makereport(item, call):
         if status.returncode == 0:
             hosts = json.loads(status.stdout)["hosts"]
             for host in hosts:
-                out = ssh(host["name"], SNAPSHOT, timeout=30)
-                report.sections.append((f"lab {host['name']}", out.stdout + out.stderr))
+                report.sections.append((f"lab {host['name']}", snapshot(host["name"], SNAPSHOT, 30)))
             if hosts:
-                try:
-                    out = ssh(hosts[0]["name"], POOL_SNAPSHOT, timeout=60)
-                    report.sections.append(("lab rebalance", out.stdout + out.stderr))
-                except subprocess.TimeoutExpired:
-                    report.sections.append(("lab rebalance", "no answer in 60 s"))
+                report.sections.append(("lab rebalance", snapshot(hosts[0]["name"], POOL_SNAPSHOT, 60)))
     return report
+
+
+def snapshot(host, command, timeout):
+    """What `command` prints on `host`; a host that does not answer must not break the report."""
+    try:
+        out = ssh(host, command, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return f"no answer in {timeout} s"
+    return out.stdout + out.stderr
