@@ -286,6 +286,11 @@ POLL_SECONDS = (0.25, 2.0)
 BRICKS_ONLINE_TIMEOUT = 60
 PASS_ATTEMPTS = 3
 STATUS_UNANSWERED_TIMEOUT = 30
+# How long a node with a brick may stay unlisted by `rebalance status` once every
+# listed node has finished. A node's process can start seconds after the others
+# have completed (glusterd starts it, then waits 5 s before it connects); one never
+# listed did not start or does not answer, and a pass started again is safe.
+UNLISTED_GRACE = 60
 
 TRUE_WORDS = {"on", "yes", "true", "enable", "enabled", "1"}
 FALSE_WORDS = {"off", "no", "false", "disable", "disabled", "0"}
@@ -632,8 +637,8 @@ class VolumeRun:
             return None  # glusterd has no rebalance on record (for example after a restart)
 
     def run_pass(self, name, mode, hosts):
-        """Start one rebalance pass and wait for it on every node of `hosts` (glusterd UUIDs);
-        start it again when a node's process failed.
+        """Start one rebalance pass and wait for it on every node of `hosts` ({glusterd UUID: name});
+        start it again when a node's process failed or the node was never listed.
 
         The volume is not touched while a pass runs: a `volume set` then changes the
         volfile under the rebalance processes. A process that finishes within a second
@@ -642,26 +647,33 @@ class VolumeRun:
         """
         for attempt in range(1, PASS_ATTEMPTS + 1):
             started = self.act(*rebalance_start_args(name, mode))
-            status = self.wait_rebalance(name, (started.findtext("./volRebalance/task-id") or "").strip(), hosts)
-            if not status.failed:
+            status, unlisted = self.wait_rebalance(
+                name, (started.findtext("./volRebalance/task-id") or "").strip(), hosts
+            )
+            if not unlisted and not status.failed:
                 return status
-            where = ", ".join(status.failed_nodes) or "some node"
+            if unlisted:
+                problem = (
+                    f"was not listed on {', '.join(unlisted)} for {UNLISTED_GRACE}s after every listed node "
+                    "had finished (its rebalance process did not start or does not answer)"
+                )
+            else:
+                problem = f"{status.status_str} on {', '.join(status.failed_nodes) or 'some node'}"
             if attempt < PASS_ATTEMPTS:
                 self.module.warn(
-                    f"rebalance of {name} {status.status_str} on {where} "
-                    f"(attempt {attempt} of {PASS_ATTEMPTS}); starting it again"
+                    f"rebalance of {name} {problem} (attempt {attempt} of {PASS_ATTEMPTS}); starting it again"
                 )
         self.module.fail_json(
-            msg=f"rebalance of volume {name} {status.status_str} on {where} {PASS_ATTEMPTS} times; "
-            f"see gluster volume rebalance {name} status and "
-            f"/var/log/glusterfs/{name}-rebalance.log on those nodes. The volume is usable; "
+            msg=f"rebalance of volume {name} {problem} {PASS_ATTEMPTS} times; "
+            f"see gluster volume rebalance {name} status, and "
+            f"/var/log/glusterfs/{name}-rebalance.log and glusterd.log on those nodes. The volume is usable; "
             "the next run starts the rebalance again.",
-            rebalance=status.as_dict(),
+            rebalance=status.as_dict() if status else None,
             **self.result,
         )
 
     def wait_bricks_online(self, name):
-        """Wait until every brick of volume `name` is online; return their hosts' glusterd UUIDs."""
+        """Wait until every brick of volume `name` is online; return their hosts as {glusterd UUID: name}."""
         deadline = time.monotonic() + BRICKS_ONLINE_TIMEOUT
         pauses = backoff(*POLL_SECONDS)
         while True:
@@ -670,7 +682,7 @@ class VolumeRun:
             volume = self.cli.volume(name)
             offline = [b.name for b in volume.bricks if (b.host_uuid, b.path) not in online]
             if not offline:
-                return {b.host_uuid for b in volume.bricks}
+                return {b.host_uuid: b.host for b in volume.bricks}
             if time.monotonic() >= deadline:
                 self.module.fail_json(
                     msg=f"bricks of volume {name} not online after {BRICKS_ONLINE_TIMEOUT}s: "
@@ -679,12 +691,14 @@ class VolumeRun:
                 )
             time.sleep(next(pauses))
 
-    def wait_rebalance(self, name, task_id=None, hosts=()):
+    def wait_rebalance(self, name, task_id=None, hosts=None):
         """Wait until the rebalance (task_id's, when given) has completed, on each node of
-        `hosts` (glusterd UUIDs) too, or failed."""
+        `hosts` ({glusterd UUID: name}) too, or failed. Return its status and the names of
+        the nodes of `hosts` still unlisted UNLISTED_GRACE seconds after no listed node ran."""
+        hosts = hosts or {}
         timeout = self.params["rebalance_timeout"]
         deadline = time.monotonic() + timeout
-        unanswered_since = None
+        unanswered_since = idle_since = None
         pauses = backoff(*POLL_SECONDS)
         while True:
             # Right after a start glusterd may not list the new task yet ("Rebalance
@@ -697,28 +711,37 @@ class VolumeRun:
             except GlusterOpError as exc:
                 if rebalance_process_unanswered(exc):
                     raise
-                unanswered_since = unanswered_since or time.monotonic()
+                if unanswered_since is None:
+                    unanswered_since = time.monotonic()
                 if time.monotonic() - unanswered_since >= STATUS_UNANSWERED_TIMEOUT:
                     raise
                 status = None
             if status is not None and task_id and status.task_id != task_id:
                 status = None  # glusterd still shows the previous task
-            # Seen on the lab: a new node's process started after the others had
-            # completed; the CLI left it out and said completed.
-            waiting_for = set(hosts) - status.completed_nodes if status is not None else set()
+            # The CLI leaves out a node whose process has not started or did not
+            # answer, and then says completed for the others.
+            waiting_for = set(hosts) - (status.completed_nodes if status is not None else set())
             if status is not None and status.completed and not waiting_for:
                 if status.failures:
                     self.module.warn(
                         f"rebalance of {name} completed with {status.failures} failures; "
                         f"see gluster volume rebalance {name} status"
                     )
-                return status
+                return status, []
             if status is not None and status.failed:
-                return status
+                return status, []
+            unlisted = sorted({hosts[uuid] for uuid in waiting_for})
+            if status is None or status.completed:
+                if idle_since is None:
+                    idle_since = time.monotonic()
+                if waiting_for and time.monotonic() - idle_since >= UNLISTED_GRACE:
+                    return status, unlisted
+            else:
+                idle_since = None
             if time.monotonic() >= deadline:
                 self.module.fail_json(
                     msg=f"rebalance of volume {name} still running after {timeout}s"
-                    + (f" (not yet completed on the nodes {', '.join(sorted(waiting_for))})" if waiting_for else "")
+                    + (f" (not yet completed on {', '.join(unlisted)})" if unlisted else "")
                     + "; it goes on in the background, and the next run waits for it again",
                     rebalance=status.as_dict() if status else None,
                     **self.result,
