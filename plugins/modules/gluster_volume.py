@@ -88,6 +88,16 @@ options:
         and the next run waits for it again.
     type: int
     default: 1800
+  rebalance_wait_until:
+    description:
+      - When to stop waiting for the rebalance, in seconds since the epoch, for a caller whose own time
+        is limited (the node-add hook, which Ganeti waits for). By then the module returns with a warning;
+        the pass goes on in the background, the rebalance mark stays pending, and the next run waits for
+        the pass and finishes what is owed. Without it, a caller that gives up first leaves the module
+        running, and holding the pool's lock, until O(rebalance_timeout).
+      - When a pass still runs from an earlier run, nothing can be added until it ends (glusterd refuses
+        C(add-brick) then); the task then fails by this time, having changed nothing.
+    type: float
   root_bricks:
     description:
       - Bricks of O(bricks), as C(HOST:/path), that are directories on their host's root filesystem,
@@ -234,6 +244,12 @@ rebalance:
       description: Nodes whose rebalance process failed or stopped in the last pass.
       type: list
       elements: str
+    in_background:
+      description:
+        - Whether the run stopped waiting at O(rebalance_wait_until) with a pass still running; the mark
+          stays pending and the next run finishes the rebalance.
+      type: bool
+      returned: when the run stopped waiting
     passes:
       description:
         - Passes run. A V(full) rebalance runs again (up to 4 passes) until a pass moves no file,
@@ -291,6 +307,15 @@ STATUS_UNANSWERED_TIMEOUT = 30
 # have completed (glusterd starts it, then waits 5 s before it connects); one never
 # listed did not start or does not answer, and a pass started again is safe.
 UNLISTED_GRACE = 60
+
+
+class StoppedWaiting(Exception):
+    """rebalance_wait_until came before the rebalance pass ended; `status` is its last status."""
+
+    def __init__(self, status):
+        super().__init__(status)
+        self.status = status
+
 
 TRUE_WORDS = {"on", "yes", "true", "enable", "enabled", "1"}
 FALSE_WORDS = {"off", "no", "false", "disable", "disabled", "0"}
@@ -468,7 +493,15 @@ class VolumeRun:
             return
         status = self.current_rebalance(volume.name)
         if status is not None and status.running and step(self.owed, PassRunning()).wait:
-            self.wait_rebalance(volume.name)
+            try:
+                self.wait_rebalance(volume.name)
+            except StoppedWaiting:
+                self.module.fail_json(
+                    msg=f"a rebalance pass of volume {volume.name} from an earlier run still runs, and this run "
+                    "stopped waiting for it at rebalance_wait_until: glusterd changes nothing on the volume while "
+                    "a pass runs. Nothing was changed; the next run waits for the pass, then goes on.",
+                    **self.result,
+                )
 
     # -- the run -----------------------------------------------------------
 
@@ -610,10 +643,23 @@ class VolumeRun:
         self.settle()
         hosts = self.wait_bricks_online(name)
         passes = 0
-        while action.start_pass:
-            status = self.run_pass(name, action.start_pass, hosts)
-            passes += 1
-            action = step(self.owed, PassFinished(status.files, passes, status.failures))
+        try:
+            while action.start_pass:
+                status = self.run_pass(name, action.start_pass, hosts)
+                passes += 1
+                action = step(self.owed, PassFinished(status.files, passes, status.failures))
+        except StoppedWaiting as stopped:
+            self.module.warn(
+                f"rebalance ({self.owed}) of {name} goes on in the background: this run stopped waiting for it "
+                f"at rebalance_wait_until; {REBALANCE_MARK} stays 'pending {self.owed}', and the next run waits "
+                f"for the pass and finishes the rebalance (gluster volume rebalance {name} status shows it)"
+            )
+            self.result["rebalance"] = {
+                **(stopped.status.as_dict() if stopped.status else {}),
+                "passes": passes,
+                "in_background": True,
+            }
+            return
         self.result["rebalance"] = {**status.as_dict(), "passes": passes}
         if action.warning == STILL_MOVING:
             outcome = " and ".join(
@@ -694,10 +740,12 @@ class VolumeRun:
     def wait_rebalance(self, name, task_id=None, hosts=None):
         """Wait until the rebalance (task_id's, when given) has completed, on each node of
         `hosts` ({glusterd UUID: name}) too, or failed. Return its status and the names of
-        the nodes of `hosts` still unlisted UNLISTED_GRACE seconds after no listed node ran."""
+        the nodes of `hosts` still unlisted UNLISTED_GRACE seconds after no listed node ran;
+        raise StoppedWaiting at rebalance_wait_until."""
         hosts = hosts or {}
         timeout = self.params["rebalance_timeout"]
         deadline = time.monotonic() + timeout
+        until = self.params["rebalance_wait_until"]
         unanswered_since = idle_since = None
         pauses = backoff(*POLL_SECONDS)
         while True:
@@ -738,6 +786,8 @@ class VolumeRun:
                     return status, unlisted
             else:
                 idle_since = None
+            if until is not None and time.time() >= until:
+                raise StoppedWaiting(status)
             if time.monotonic() >= deadline:
                 self.module.fail_json(
                     msg=f"rebalance of volume {name} still running after {timeout}s"
@@ -787,6 +837,7 @@ def main():
             "failure_domains": {"type": "dict", "default": {}},
             "rebalance": {"type": "str", "choices": ["none", "fix-layout", "full"], "default": "fix-layout"},
             "rebalance_timeout": {"type": "int", "default": 1800},
+            "rebalance_wait_until": {"type": "float"},
             "root_bricks": {"type": "list", "elements": "str", "default": []},
             "force": {
                 "type": "bool",

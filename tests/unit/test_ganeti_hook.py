@@ -225,10 +225,16 @@ def log_of(tmp_path):
 
 def test_the_default_limits_end_the_hook_well_before_ganeti_stops_waiting(hook, tmp_path, monkeypatch, on_master):
     api = runner_api(monkeypatch)
+    before = time.time()
     assert hook.main(env(), write_config(tmp_path)) == 0
     (run,) = api.runs
     assert run["timeout"] == hook.DEFAULTS["run_timeout"]
+    wait_until = run["extravars"].pop("gluster_pool_rebalance_wait_until")
     assert run["extravars"] == {"add_nodes": "node4", "ganeti_gluster_disk_in_hook": True}
+    # The run stops waiting for the rebalance AFTER_REBALANCE s before its timeout: its
+    # module then returns, and lets go of the pool's lock, before the hook kills the run.
+    stop_waiting = before + hook.DEFAULTS["run_timeout"] - hook.AFTER_REBALANCE
+    assert stop_waiting - 1 <= wait_until <= time.time() + hook.DEFAULTS["run_timeout"] - hook.AFTER_REBALANCE
     # The inventory was read in a private dir of the hook's, gone once read.
     (reading,) = api.inventory_dirs
     assert os.path.dirname(reading) == os.path.dirname(run["private_data_dir"])
@@ -417,3 +423,13 @@ def test_time_limits_beyond_ganetis_are_bad_settings(hook, tmp_path, monkeypatch
     monkeypatch.setattr(hook, "join", lambda *a: pytest.fail("the hook joined with bad settings"))
     assert hook.main(env(), write_config(tmp_path, **settings)) == 2
     assert message in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("run_timeout", [60, 300, 780])  # the least, one between, the most allowed
+def test_the_rebalance_wait_ends_in_time_for_the_rest_of_the_join(hook, run_timeout):
+    assert hook.MIN_RUN_TIMEOUT <= run_timeout <= hook.MAX_RUN_TIMEOUT
+    now = time.time()
+    until = hook.rebalance_wait_until(run_timeout)
+    kept = now + run_timeout - until
+    assert min(hook.AFTER_REBALANCE, run_timeout / 2) - 1 <= kept <= hook.AFTER_REBALANCE + 1
+    assert until > now  # a short run still waits for a while

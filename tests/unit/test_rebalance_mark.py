@@ -403,3 +403,68 @@ def test_a_mark_owed_on_a_volume_of_one_set_is_marked_done_with_a_warning(warnin
     assert warnings == [
         f"volume gv0 has one set: the rebalance {MARK} owed (fix-layout) has nothing to spread; it is marked done"
     ]
+
+
+# rebalance_wait_until: a caller with a time limit (the node-add hook) gets its run back.
+OURS_RUNNING = on_hosts(RUNNING, GV0_HOSTS).replace(FIRST_TASK, OUR_TASK)
+LONG_AGO = 1.0  # seconds since the epoch: the time to stop waiting has come
+
+
+def test_a_pass_still_running_at_the_wait_until_goes_on_in_the_background_with_the_mark_pending(warnings):
+    result = run_module(
+        gluster_volume.main,
+        {
+            "name": "gv0",
+            "state": "started",
+            "replica": 3,
+            "bricks": [*GV0, *NEW_SET],
+            "rebalance": "full",
+            "rebalance_wait_until": LONG_AGO,
+        },
+        [
+            NO_ROLL,
+            Expected([*G, "volume", "info"], 0, volume_info("done")),
+            read(["pool", "list"], "pool-list-four.xml"),
+            read(["volume", "rebalance", "gv0", "status"], "rebalance-status-not-started.xml"),
+            Expected([*G, "volume", "set", "gv0", MARK, "pending full"], 0, SET_OK),
+            Expected(ADD_BRICK, 0, out("add-brick.xml")),
+            *bricks_online(),
+            Expected(START_FULL, 0, OURS_STARTED),
+            # The pass runs on when the time has come: no `set ... done`, no second pass.
+            Expected(STATUS, 0, OURS_RUNNING),
+            read(["volume", "info"], "volume-info-distributed-replicate.xml"),
+        ],
+    )
+    assert not result.failed, result.result
+    assert result.result["changed"] is True
+    assert result.result["added_bricks"] == NEW_SET
+    assert result.result["rebalance"]["in_background"] is True
+    assert result.result["rebalance"]["passes"] == 0
+    assert result.result["rebalance"]["task_id"] == OUR_TASK
+    [said] = warnings
+    assert "goes on in the background" in said and "stays 'pending full'" in said
+
+
+def test_an_earlier_pass_still_running_at_the_wait_until_fails_the_run_before_any_change(warnings):
+    result = run_module(
+        gluster_volume.main,
+        {
+            "name": "gv0",
+            "state": "started",
+            "replica": 3,
+            "bricks": [*GV0, *NEW_SET],
+            "rebalance": "full",
+            "rebalance_wait_until": LONG_AGO,
+        },
+        [
+            NO_ROLL,
+            Expected([*G, "volume", "info"], 0, volume_info("pending full")),
+            read(["pool", "list"], "pool-list-four.xml"),
+            Expected(STATUS, 0, RUNNING),
+            Expected(STATUS, 0, RUNNING),
+        ],
+    )
+    assert result.failed
+    assert result.result["msg"].startswith("a rebalance pass of volume gv0 from an earlier run still runs")
+    assert "Nothing was changed" in result.result["msg"]
+    assert result.result["commands"] == []

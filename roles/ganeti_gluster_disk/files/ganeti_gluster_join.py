@@ -18,7 +18,11 @@ What Ganeti 3.0 does with node-add post hooks shapes this file:
   most `lock_wait` seconds for another join's lock, and gives the playbook run
   at most `run_timeout` seconds (ansible-runner's timeout), never more than
   what is left of its 840 s; a run that outlasts it is killed, with the task it
-  was running, and the log says which limit ran out.
+  was running, and the log says which limit ran out. The remote module that a
+  killed run leaves behind goes on, holding the pool's lock, so the run is told
+  to stop waiting for the rebalance (gluster_pool_rebalance_wait_until) in time
+  for the rest of the join: the rebalance then goes on in the background and
+  the next run of any playbook finishes it.
 
 Exit status: 0 joined, or nothing to do (not the master, node not in the
 Gluster group, add-node.yml itself runs the join); 1 the join failed; 2 the
@@ -52,6 +56,10 @@ HOOK_DEADLINE = HOOKS_RPC_TIMEOUT - 60
 MIN_RUN_TIMEOUT = 60
 MAX_RUN_TIMEOUT = 780
 INVENTORY_TIMEOUT = 60
+# Seconds of the run kept for what follows the rebalance wait (the pool's check, the
+# Ganeti side of the new node), at most half the run: a package install over a slow
+# mirror can take a minute.
+AFTER_REBALANCE = 120
 DONE, FAILED, NOT_SET_UP, RUN_TIMED_OUT, LOCK_BUSY = 0, 1, 2, 3, 4
 # A marker older than this was left by a playbook run that died; it no longer
 # means a playbook is joining the node.
@@ -390,6 +398,11 @@ def seconds_left(deadline):
     return deadline - time.monotonic()
 
 
+def rebalance_wait_until(run_timeout):
+    """When a run given `run_timeout` seconds from now stops waiting for the rebalance (epoch seconds)."""
+    return time.time() + run_timeout - min(AFTER_REBALANCE, run_timeout / 2)
+
+
 def join(node, config, environ, ansible_runner, deadline):
     """Run add-node.yml for `node`, ending by `deadline` (monotonic); return the hook's exit status."""
     env = {**environ, **hook_environment(sys.executable)}
@@ -495,6 +508,7 @@ def join(node, config, environ, ansible_runner, deadline):
         # The master this hook runs on, whatever master the inventory was rendered with.
         extravars={
             **config["extra_vars"],
+            "gluster_pool_rebalance_wait_until": rebalance_wait_until(timeout),
             "add_nodes": host,
             "ganeti_gluster_disk_in_hook": True,
             **({"ganeti_gluster_disk_master": master_host} if master_host else {}),
