@@ -433,3 +433,21 @@ def test_the_rebalance_wait_ends_in_time_for_the_rest_of_the_join(hook, run_time
     kept = now + run_timeout - until
     assert min(hook.AFTER_REBALANCE, run_timeout / 2) - 1 <= kept <= hook.AFTER_REBALANCE + 1
     assert until > now  # a short run still waits for a while
+
+
+def test_a_join_that_leaves_its_rebalance_in_the_background_says_so_in_the_log(hook, tmp_path, monkeypatch, on_master):
+    left = "rebalance (fix-layout) of gv0 goes on in the background: this run stopped waiting for it"
+    events = [
+        {
+            "event": "runner_on_ok",
+            "event_data": {
+                "host": "node1",
+                "task": "Create or grow the volume",
+                "res": {"changed": True, "warnings": [left]},
+            },
+        },
+        {"event": "runner_on_ok", "event_data": {"host": "node4", "task": "Verify", "res": {"changed": False}}},
+    ]
+    runner_api(monkeypatch, events=events)
+    assert hook.main(env(), write_config(tmp_path)) == 0
+    assert f"join of node4: node1: Create or grow the volume: {left}" in log_of(tmp_path)

@@ -243,6 +243,17 @@ def failures(events):
     return lines
 
 
+def warnings(events):
+    """One line per warning of a run's task results (a rebalance left in the background, for one)."""
+    return [
+        f"{data.get('host')}: {data.get('task')}: {warning}"
+        for event in events
+        if event.get("event") == "runner_on_ok"
+        for data in [event.get("event_data", {})]
+        for warning in (data.get("res") or {}).get("warnings") or []
+    ]
+
+
 def last_task(events):
     """'HOST ran TASK' for the last task a run started, or None."""
     for event in reversed(events):
@@ -522,6 +533,8 @@ def join(node, config, environ, ansible_runner, deadline):
         stop_leftovers(known)
     prune_runs(runs_dir, config["keep_runs"])
     if runner.status == "successful" and runner.rc == 0:
+        for line in warnings(events):
+            log.warning("join of %s: %s", host, line)
         log.info("joined %s in %.0fs; stats: %s", host, elapsed, json.dumps(runner.stats, sort_keys=True))
         return DONE
     again = f"ansible-playbook {config['playbook']} -e add_nodes={host}"
