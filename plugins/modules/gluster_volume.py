@@ -88,15 +88,16 @@ options:
         and the next run waits for it again.
     type: int
     default: 1800
-  rebalance_wait_until:
+  rebalance_background_after:
     description:
-      - When to stop waiting for the rebalance, in seconds since the epoch, for a caller whose own time
-        is limited (the node-add hook, which Ganeti waits for). By then the module returns with a warning;
-        the pass goes on in the background, the rebalance mark stays pending, and the next run waits for
-        the pass and finishes what is owed. Without it, a caller that gives up first leaves the module
-        running, and holding the pool's lock, until O(rebalance_timeout).
-      - When a pass still runs from an earlier run, nothing can be added until it ends (glusterd refuses
-        C(add-brick) then); the task then fails by this time, having changed nothing.
+      - Seconds from the module's start after which it stops waiting for the rebalance, for a caller whose own
+        time is limited (the node-add hook, which Ganeti waits for). The module then returns with a warning and
+        RV(rebalance.in_background); the pass goes on in the background (a pass not started by then is not
+        started), the rebalance mark stays pending, and the next run of this module waits for the pass and
+        finishes what is owed. Without it, a caller that gives up first leaves the module running, and holding
+        the pool's lock, until O(rebalance_timeout).
+      - When a pass of an earlier run still runs by then and this run has a change to make, the task fails
+        having changed nothing (glusterd refuses C(add-brick) while a pass runs).
     type: float
   root_bricks:
     description:
@@ -246,8 +247,9 @@ rebalance:
       elements: str
     in_background:
       description:
-        - Whether the run stopped waiting at O(rebalance_wait_until) with a pass still running; the mark
-          stays pending and the next run finishes the rebalance.
+        - The run stopped waiting at O(rebalance_background_after); the other keys then tell of the pass
+          left running as last read (C(status) V(not started) when none was started), the mark stays
+          pending and the next run finishes the rebalance.
       type: bool
       returned: when the run stopped waiting
     passes:
@@ -261,6 +263,7 @@ rebalance:
 """
 
 import time
+from dataclasses import dataclass
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -302,19 +305,43 @@ POLL_SECONDS = (0.25, 2.0)
 BRICKS_ONLINE_TIMEOUT = 60
 PASS_ATTEMPTS = 3
 STATUS_UNANSWERED_TIMEOUT = 30
-# How long a node with a brick may stay unlisted by `rebalance status` once every
-# listed node has finished. A node's process can start seconds after the others
-# have completed (glusterd starts it, then waits 5 s before it connects); one never
-# listed did not start or does not answer, and a pass started again is safe.
+# How long a node with a brick may stay unlisted by `rebalance status` once no listed
+# node runs. Seen on the lab: a new node's process listed after the others had
+# completed. One never listed did not start (its glusterd may not yet know the brick
+# as its own) or does not answer.
 UNLISTED_GRACE = 60
 
 
-class StoppedWaiting(Exception):
-    """rebalance_wait_until came before the rebalance pass ended; `status` is its last status."""
+@dataclass(frozen=True)
+class PassWait:
+    """How the wait for one rebalance pass ended."""
 
-    def __init__(self, status):
-        super().__init__(status)
-        self.status = status
+    status: object  # its last Rebalance status; None when glusterd never showed this pass
+    unlisted: tuple = ()  # brick hosts not listed for UNLISTED_GRACE once no listed node ran
+    other_task: str = ""  # the task glusterd showed instead of this pass, all that while
+
+
+class StoppedWaiting(Exception):
+    """The time to stop waiting (rebalance_background_after) came first."""
+
+    def __init__(self, status=None, task_id=""):
+        super().__init__(status, task_id)
+        self.status, self.task_id = status, task_id
+
+
+def pass_problem(wait):
+    """What went wrong with a pass, as the module words it after "rebalance of VOL"."""
+    if wait.other_task:
+        return (
+            f"was not shown by glusterd, which showed task {wait.other_task} instead, for {UNLISTED_GRACE}s "
+            "with no node of that task running"
+        )
+    if wait.unlisted:
+        return (
+            f"was not listed on {', '.join(wait.unlisted)} for {UNLISTED_GRACE}s once no listed node ran "
+            "(its rebalance process did not start or does not answer)"
+        )
+    return f"{wait.status.status_str} on {', '.join(wait.status.failed_nodes) or 'some node'}"
 
 
 TRUE_WORDS = {"on", "yes", "true", "enable", "enabled", "1"}
@@ -352,12 +379,25 @@ class VolumeRun:
         self.volume = None  # as read at the start of the run
         self.owed = NOTHING  # the rebalance the mark owes (rebalance_mark)
         self.settled = False
+        after = self.params["rebalance_background_after"]
+        self.stop_waiting_at = None if after is None else time.monotonic() + after
 
     # -- acting ------------------------------------------------------------
 
+    def time_is_up(self):
+        return self.stop_waiting_at is not None and time.monotonic() >= self.stop_waiting_at
+
     def act(self, *args):
         """Run a mutating gluster command, or only record it in check mode."""
-        self.settle()
+        try:
+            self.settle()
+        except StoppedWaiting:
+            self.module.fail_json(
+                msg=f"a rebalance pass of volume {self.params['name']} from an earlier run still runs, and this run "
+                "stopped waiting for it (rebalance_background_after): glusterd changes nothing on the volume while "
+                "a pass runs. Nothing was changed; the next run waits for the pass, then goes on.",
+                **self.result,
+            )
         self.commands.append(self.cli.argv(*args))
         self.result["changed"] = True
         if self.module.check_mode:
@@ -483,7 +523,8 @@ class VolumeRun:
         glusterd refuses add-brick and volume stop while a pass runs (captured:
         add-brick-during-rebalance.xml), and a `volume set` would change the volfile
         under the pass's rebalance processes. Only a started volume of more than one
-        set has passes; in check mode nothing changes, so nothing waits.
+        set has passes; in check mode nothing changes, so nothing waits. Raises
+        StoppedWaiting when the time to stop waiting comes first.
         """
         if self.settled:
             return
@@ -493,15 +534,7 @@ class VolumeRun:
             return
         status = self.current_rebalance(volume.name)
         if status is not None and status.running and step(self.owed, PassRunning()).wait:
-            try:
-                self.wait_rebalance(volume.name)
-            except StoppedWaiting:
-                self.module.fail_json(
-                    msg=f"a rebalance pass of volume {volume.name} from an earlier run still runs, and this run "
-                    "stopped waiting for it at rebalance_wait_until: glusterd changes nothing on the volume while "
-                    "a pass runs. Nothing was changed; the next run waits for the pass, then goes on.",
-                    **self.result,
-                )
+            self.wait_rebalance(volume.name)
 
     # -- the run -----------------------------------------------------------
 
@@ -639,26 +672,19 @@ class VolumeRun:
             self.commands.append(self.cli.argv(*rebalance_start_args(name, action.start_pass)))
             self.result["changed"] = True
             return
-        # An interrupted run's pass that goes on: let it finish, then run ours.
-        self.settle()
-        hosts = self.wait_bricks_online(name)
         passes = 0
         try:
+            # An interrupted run's pass that goes on: let it finish, then run ours.
+            self.settle()
+            hosts = self.wait_bricks_online(name)
             while action.start_pass:
+                if self.time_is_up():
+                    raise StoppedWaiting()  # a pass started now would not be watched
                 status = self.run_pass(name, action.start_pass, hosts)
                 passes += 1
                 action = step(self.owed, PassFinished(status.files, passes, status.failures))
         except StoppedWaiting as stopped:
-            self.module.warn(
-                f"rebalance ({self.owed}) of {name} goes on in the background: this run stopped waiting for it "
-                f"at rebalance_wait_until; {REBALANCE_MARK} stays 'pending {self.owed}', and the next run waits "
-                f"for the pass and finishes the rebalance (gluster volume rebalance {name} status shows it)"
-            )
-            self.result["rebalance"] = {
-                **(stopped.status.as_dict() if stopped.status else {}),
-                "passes": passes,
-                "in_background": True,
-            }
+            self.leave_in_background(name, stopped, passes)
             return
         self.result["rebalance"] = {**status.as_dict(), "passes": passes}
         if action.warning == STILL_MOVING:
@@ -676,6 +702,26 @@ class VolumeRun:
             self.act("volume", "set", name, REBALANCE_MARK, action.set_mark)
         self.owed = action.owed
 
+    def leave_in_background(self, name, stopped, passes):
+        """Report the rebalance this run stopped waiting for; its mark stays pending."""
+        status = stopped.status
+        shown = status.status_str if status else ("not shown by glusterd yet" if stopped.task_id else "not started")
+        self.module.warn(
+            f"this run stopped waiting for the rebalance ({self.owed}) of {name} (rebalance_background_after); "
+            f"its pass: {shown}. {REBALANCE_MARK} stays 'pending {self.owed}': the next run of this module "
+            f"(site.yml, add-node.yml) waits for the pass and finishes the rebalance "
+            f"(gluster volume rebalance {name} status shows it)"
+        )
+        self.result["rebalance"] = {
+            "task_id": stopped.task_id or (status.task_id if status else ""),
+            "status": shown,
+            "failures": status.failures if status else 0,
+            "files": status.files if status else 0,
+            "failed_nodes": list(status.failed_nodes) if status else [],
+            "passes": passes,
+            "in_background": True,
+        }
+
     def current_rebalance(self, name):
         try:
             return self.cli.rebalance_status(name)
@@ -684,27 +730,37 @@ class VolumeRun:
 
     def run_pass(self, name, mode, hosts):
         """Start one rebalance pass and wait for it on every node of `hosts` ({glusterd UUID: name});
-        start it again when a node's process failed or the node was never listed.
+        start it again when a node's process failed or a node was never listed.
 
         The volume is not touched while a pass runs: a `volume set` then changes the
         volfile under the rebalance processes. A process that finishes within a second
         can still be recorded as failed by its glusterd (the completion and the
-        disconnect race, seen on Gluster 10.3); a rebalance is safe to start again.
+        disconnect race, seen on Gluster 10.3); a rebalance is safe to start again:
+        glusterd refuses the start on every connected node while a process of the
+        last one runs there, and every brick host is connected again first.
         """
+        wait, task_id, problem = PassWait(None), "", ""
         for attempt in range(1, PASS_ATTEMPTS + 1):
-            started = self.act(*rebalance_start_args(name, mode))
-            status, unlisted = self.wait_rebalance(
-                name, (started.findtext("./volRebalance/task-id") or "").strip(), hosts
-            )
-            if not unlisted and not status.failed:
-                return status
-            if unlisted:
-                problem = (
-                    f"was not listed on {', '.join(unlisted)} for {UNLISTED_GRACE}s after every listed node "
-                    "had finished (its rebalance process did not start or does not answer)"
+            if attempt > 1:
+                if self.time_is_up():
+                    raise StoppedWaiting(wait.status, task_id)
+                hosts = self.wait_bricks_online(name)  # a node cut off may still run the last pass
+            try:
+                started = self.act(*rebalance_start_args(name, mode))
+            except GlusterOpError as exc:
+                if attempt == 1:
+                    raise
+                self.module.fail_json(
+                    msg=f"rebalance of volume {name} {problem}, and glusterd refused to start it again: {exc}. "
+                    f"See gluster volume rebalance {name} status; the volume is usable, and the next run starts "
+                    "the rebalance again.",
+                    **self.result,
                 )
-            else:
-                problem = f"{status.status_str} on {', '.join(status.failed_nodes) or 'some node'}"
+            task_id = (started.findtext("./volRebalance/task-id") or "").strip()
+            wait = self.wait_rebalance(name, task_id, hosts)
+            if not wait.unlisted and not wait.status.failed:
+                return wait.status
+            problem = pass_problem(wait)
             if attempt < PASS_ATTEMPTS:
                 self.module.warn(
                     f"rebalance of {name} {problem} (attempt {attempt} of {PASS_ATTEMPTS}); starting it again"
@@ -714,7 +770,7 @@ class VolumeRun:
             f"see gluster volume rebalance {name} status, and "
             f"/var/log/glusterfs/{name}-rebalance.log and glusterd.log on those nodes. The volume is usable; "
             "the next run starts the rebalance again.",
-            rebalance=status.as_dict() if status else None,
+            rebalance=wait.status.as_dict() if wait.status else None,
             **self.result,
         )
 
@@ -739,13 +795,12 @@ class VolumeRun:
 
     def wait_rebalance(self, name, task_id=None, hosts=None):
         """Wait until the rebalance (task_id's, when given) has completed, on each node of
-        `hosts` ({glusterd UUID: name}) too, or failed. Return its status and the names of
-        the nodes of `hosts` still unlisted UNLISTED_GRACE seconds after no listed node ran;
-        raise StoppedWaiting at rebalance_wait_until."""
+        `hosts` ({glusterd UUID: name}) too, or failed, or until UNLISTED_GRACE seconds with
+        no node of it running leave a node of `hosts` unlisted; return a PassWait. Raises
+        StoppedWaiting when the time to stop waiting comes first."""
         hosts = hosts or {}
         timeout = self.params["rebalance_timeout"]
         deadline = time.monotonic() + timeout
-        until = self.params["rebalance_wait_until"]
         unanswered_since = idle_since = None
         pauses = backoff(*POLL_SECONDS)
         while True:
@@ -764,10 +819,11 @@ class VolumeRun:
                 if time.monotonic() - unanswered_since >= STATUS_UNANSWERED_TIMEOUT:
                     raise
                 status = None
+            other_task = ""
             if status is not None and task_id and status.task_id != task_id:
-                status = None  # glusterd still shows the previous task
+                other_task, status = status.task_id, None  # glusterd still shows the previous task
             # The CLI leaves out a node whose process has not started or did not
-            # answer, and then says completed for the others.
+            # answer, and then speaks for the others.
             waiting_for = set(hosts) - (status.completed_nodes if status is not None else set())
             if status is not None and status.completed and not waiting_for:
                 if status.failures:
@@ -775,19 +831,19 @@ class VolumeRun:
                         f"rebalance of {name} completed with {status.failures} failures; "
                         f"see gluster volume rebalance {name} status"
                     )
-                return status, []
+                return PassWait(status)
             if status is not None and status.failed:
-                return status, []
-            unlisted = sorted({hosts[uuid] for uuid in waiting_for})
-            if status is None or status.completed:
+                return PassWait(status)
+            unlisted = tuple(sorted({hosts[uuid] for uuid in waiting_for}))
+            if status is None or not status.running:
                 if idle_since is None:
                     idle_since = time.monotonic()
                 if waiting_for and time.monotonic() - idle_since >= UNLISTED_GRACE:
-                    return status, unlisted
+                    return PassWait(status, unlisted, other_task)
             else:
                 idle_since = None
-            if until is not None and time.time() >= until:
-                raise StoppedWaiting(status)
+            if self.time_is_up():
+                raise StoppedWaiting(status, task_id or "")
             if time.monotonic() >= deadline:
                 self.module.fail_json(
                     msg=f"rebalance of volume {name} still running after {timeout}s"
@@ -837,7 +893,7 @@ def main():
             "failure_domains": {"type": "dict", "default": {}},
             "rebalance": {"type": "str", "choices": ["none", "fix-layout", "full"], "default": "fix-layout"},
             "rebalance_timeout": {"type": "int", "default": 1800},
-            "rebalance_wait_until": {"type": "float"},
+            "rebalance_background_after": {"type": "float"},
             "root_bricks": {"type": "list", "elements": "str", "default": []},
             "force": {
                 "type": "bool",

@@ -43,6 +43,20 @@ def read(args, fixture):
     return Expected([*G, *args], 0, out(fixture))
 
 
+class FakeClock:
+    """A module's `time`: monotonic() from 0, each sleep() moves it on by `step`."""
+
+    def __init__(self, step):
+        self.now = 0.0
+        self.step = step
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += self.step
+
+
 @pytest.fixture
 def on_node1():
     """Run the gluster modules as if on node1, with no name resolution (names compare as names)."""

@@ -451,3 +451,12 @@ def test_a_join_that_leaves_its_rebalance_in_the_background_says_so_in_the_log(h
     runner_api(monkeypatch, events=events)
     assert hook.main(env(), write_config(tmp_path)) == 0
     assert f"join of node4: node1: Create or grow the volume: {left}" in log_of(tmp_path)
+
+
+def test_the_hooks_own_wait_for_the_rebalance_outranks_one_in_its_settings(hook, tmp_path, monkeypatch, on_master):
+    api = runner_api(monkeypatch)
+    settings = write_config(tmp_path, extra_vars={"gluster_pool_rebalance_wait_until": 1, "site_var": "kept"})
+    assert hook.main(env(), settings) == 0
+    (run,) = api.runs
+    assert run["extravars"]["gluster_pool_rebalance_wait_until"] > time.time()
+    assert run["extravars"]["site_var"] == "kept"

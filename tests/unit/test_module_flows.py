@@ -9,7 +9,7 @@ from ansible.module_utils import basic
 
 from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_peer, gluster_volume, gluster_volume_info
 
-from .module_harness import NO_ROLL, Expected, G, out, read, run_module
+from .module_harness import NO_ROLL, Expected, FakeClock, G, out, read, run_module
 
 pytestmark = pytest.mark.usefixtures("on_node1")
 
@@ -248,6 +248,12 @@ ONE_NODE_FAILED = out("rebalance-status-one-node-failed.xml").replace(
     "5da1917e-3167-4bcc-9282-4e8b8926fb2b", "fdd67b17-1535-4cfc-9052-2690b31582d4"
 )
 STATUS = [*G, "volume", "rebalance", "gv0", "status"]
+# Before a pass is started again, every brick is seen online (so every brick host is
+# connected, and glusterd refuses the start while a process of the last pass runs there).
+BRICKS_ONLINE_AGAIN = [
+    read(["volume", "status", "gv0"], "volume-status.xml"),
+    read(["volume", "info"], "volume-info-distributed-replicate.xml"),
+]
 
 
 def test_rebalance_pass_a_node_reports_failed_is_started_again():
@@ -260,6 +266,7 @@ def test_rebalance_pass_a_node_reports_failed_is_started_again():
             *pending_rebalance_reads("fix-layout"),
             Expected(start, 0, STARTED),
             Expected(STATUS, 0, ONE_NODE_FAILED),
+            *BRICKS_ONLINE_AGAIN,
             Expected(start, 0, STARTED),
             read(["volume", "rebalance", "gv0", "status"], "rebalance-status-completed.xml"),
             Expected([*G, "volume", "set", "gv0", "user.ganeti-gluster.rebalance", "done"], 0, STARTED),
@@ -280,7 +287,9 @@ def test_rebalance_that_keeps_failing_names_the_node_and_leaves_the_mark_pending
         [
             NO_ROLL,
             *pending_rebalance_reads("full"),
-            *[Expected(start, 0, STARTED), Expected(STATUS, 0, ONE_NODE_FAILED)] * 3,
+            Expected(start, 0, STARTED),
+            Expected(STATUS, 0, ONE_NODE_FAILED),
+            *[*BRICKS_ONLINE_AGAIN, Expected(start, 0, STARTED), Expected(STATUS, 0, ONE_NODE_FAILED)] * 2,
         ],
     )
     assert result.failed
@@ -311,20 +320,6 @@ def test_a_rebalance_process_that_gluster_cli_waited_for_in_vain_fails_the_wait_
     assert result.failed
     assert "Brick ops failed on node1" in result.result["msg"]
     assert "gv0-rebalance.log and glusterd.log on node1" in result.result["msg"]
-
-
-class FakeClock:
-    """time for gluster_volume: each sleep moves the clock on by a fixed step."""
-
-    def __init__(self, step):
-        self.now = 0.0
-        self.step = step
-
-    def monotonic(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += self.step
 
 
 # The CLI leaves out a node whose rebalance process has not started or did not answer,
@@ -379,6 +374,7 @@ def test_a_brick_host_never_listed_gets_the_pass_started_again_naming_it():
                 *pending_rebalance_reads("fix-layout"),
                 Expected(FIX_LAYOUT_START, 0, STARTED),
                 *unlisted_for_the_grace,
+                *BRICKS_ONLINE_AGAIN,
                 Expected(FIX_LAYOUT_START, 0, STARTED),
                 read(["volume", "rebalance", "gv0", "status"], "rebalance-status-completed.xml"),
                 Expected([*G, "volume", "set", "gv0", "user.ganeti-gluster.rebalance", "done"], 0, STARTED),
@@ -393,11 +389,12 @@ def test_a_brick_host_never_listed_gets_the_pass_started_again_naming_it():
 
 def test_a_brick_host_that_stays_unlisted_fails_the_run_naming_it_with_the_mark_pending():
     attempt = [Expected(FIX_LAYOUT_START, 0, STARTED), *[Expected(STATUS, 0, NODE4_UNLISTED)] * 3]
+    again = [*BRICKS_ONLINE_AGAIN, *attempt]
     with mock.patch.object(gluster_volume, "time", FakeClock(step=gluster_volume.UNLISTED_GRACE / 2)):
         result = run_module(
             gluster_volume.main,
             {"name": "gv0", "replica": 3, "bricks": GROW},
-            [NO_ROLL, *pending_rebalance_reads("fix-layout"), *attempt * gluster_volume.PASS_ATTEMPTS],
+            [NO_ROLL, *pending_rebalance_reads("fix-layout"), *attempt, *again * (gluster_volume.PASS_ATTEMPTS - 1)],
         )
     assert result.failed
     assert result.result["msg"].startswith(
@@ -406,6 +403,107 @@ def test_a_brick_host_that_stays_unlisted_fails_the_run_naming_it_with_the_mark_
     assert f"{gluster_volume.PASS_ATTEMPTS} times" in result.result["msg"]
     # The script holds no `volume set ... done` (the harness fails on any command it does
     # not hold): the mark stays pending for the next run.
+
+
+# Made from the recording: no node listed at all, so the CLI's aggregate is its
+# "not started" (cli-xml-output.c); and node2 listed still running while node4 is not.
+NONE_LISTED = re.sub(r"<node>.*?</node>", "", out("rebalance-status-completed.xml"), flags=re.DOTALL).replace(
+    "<status>7</status>\n      <statusStr>fix-layout completed</statusStr>",
+    "<status>0</status>\n      <statusStr>not started</statusStr>",
+)
+NODE2_RUNNING_NODE4_UNLISTED = re.sub(
+    r"(<nodeName>node2</nodeName>.*?)<status>7</status>\s*<statusStr>fix-layout completed</statusStr>",
+    r"\1<status>5</status><statusStr>fix-layout in progress</statusStr>",
+    NODE4_UNLISTED,
+    count=1,
+    flags=re.DOTALL,
+)
+
+
+def test_the_test_statuses_say_what_they_are_made_to():
+    from xml.etree import ElementTree
+
+    from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import parse_rebalance_status
+
+    none = parse_rebalance_status(ElementTree.fromstring(NONE_LISTED))
+    assert (none.status, none.completed_nodes) == (0, frozenset())
+    running = parse_rebalance_status(ElementTree.fromstring(NODE2_RUNNING_NODE4_UNLISTED))
+    assert running.running and "fe914dd2-ce0f-47d3-9991-22a1842eeb35" not in running.completed_nodes
+
+
+def run_fix_layout_pass(statuses, after=(), step=gluster_volume.UNLISTED_GRACE / 2):
+    """gluster_volume paying an owed fix-layout on gv0: one start, then `statuses` read in
+    turn, then the commands `after`; the fake clock moves on `step` s per poll."""
+    with (
+        mock.patch.object(gluster_volume, "time", FakeClock(step=step)),
+        mock.patch.object(basic.AnsibleModule, "warn") as warn,
+    ):
+        result = run_module(
+            gluster_volume.main,
+            {"name": "gv0", "replica": 3, "bricks": GROW},
+            [
+                NO_ROLL,
+                *pending_rebalance_reads("fix-layout"),
+                Expected(FIX_LAYOUT_START, 0, STARTED),
+                *[Expected(STATUS, 0, status) for status in statuses],
+                *after,
+            ],
+        )
+    return result, [call.args[0] for call in warn.call_args_list]
+
+
+PASS_DONE = [
+    read(["volume", "rebalance", "gv0", "status"], "rebalance-status-completed.xml"),
+    Expected([*G, "volume", "set", "gv0", "user.ganeti-gluster.rebalance", "done"], 0, STARTED),
+    read(["volume", "info"], "volume-info-distributed-replicate.xml"),
+]
+
+
+def test_a_pass_that_no_node_lists_is_started_again_after_the_grace():
+    result, warned = run_fix_layout_pass(
+        [NONE_LISTED] * 3, after=[*BRICKS_ONLINE_AGAIN, Expected(FIX_LAYOUT_START, 0, STARTED), *PASS_DONE]
+    )
+    assert not result.failed, result.result
+    [warning] = warned
+    assert "not listed on node1, node2, node3, node4" in warning
+
+
+def test_the_grace_does_not_run_while_a_listed_node_still_runs():
+    # Four grace periods long node2 runs and node4 is not listed: nothing is started again.
+    result, warned = run_fix_layout_pass([NODE2_RUNNING_NODE4_UNLISTED] * 8, after=PASS_DONE)
+    assert not result.failed, result.result
+    assert warned == []
+
+
+def test_a_start_again_that_glusterd_refuses_fails_naming_both_causes():
+    # glusterd's words when a process of the last pass still runs (glusterd_defrag_start_validate).
+    refused = (
+        out("rebalance-start-busy.xml")
+        .replace("<opErrno>30802</opErrno>", "<opErrno>0</opErrno>")
+        .replace(
+            "Another transaction is in progress. Please try again after some time.",
+            "Rebalance on gv0 is already started",
+        )
+    )
+    result, _ = run_fix_layout_pass(
+        [NODE4_UNLISTED] * 3, after=[*BRICKS_ONLINE_AGAIN, Expected(FIX_LAYOUT_START, 1, refused)]
+    )
+    assert result.failed
+    assert "was not listed on node4" in result.result["msg"]
+    assert "glusterd refused to start it again" in result.result["msg"]
+    assert "already started" in result.result["msg"]
+
+
+def test_a_pass_that_glusterd_shows_another_task_for_all_the_grace_names_that_task():
+    other = out("rebalance-status-completed.xml").replace(
+        "fdd67b17-1535-4cfc-9052-2690b31582d4", "5da1917e-3167-4bcc-9282-4e8b8926fb2b"
+    )
+    result, warned = run_fix_layout_pass(
+        [other] * 3, after=[*BRICKS_ONLINE_AGAIN, Expected(FIX_LAYOUT_START, 0, STARTED), *PASS_DONE]
+    )
+    assert not result.failed, result.result
+    [warning] = warned
+    assert "showed task 5da1917e-3167-4bcc-9282-4e8b8926fb2b instead" in warning
 
 
 def test_rebalance_status_that_fails_right_after_the_start_is_asked_again():

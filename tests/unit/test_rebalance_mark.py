@@ -27,7 +27,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.rebalance_m
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_volume
 
-from .module_harness import NO_ROLL, Expected, G, out, read, run_module
+from .module_harness import NO_ROLL, Expected, FakeClock, G, out, read, run_module
 
 MARK = "user.ganeti-gluster.rebalance"
 
@@ -405,22 +405,22 @@ def test_a_mark_owed_on_a_volume_of_one_set_is_marked_done_with_a_warning(warnin
     ]
 
 
-# rebalance_wait_until: a caller with a time limit (the node-add hook) gets its run back.
+# rebalance_background_after: a caller with a time limit (the node-add hook) gets its run back.
 OURS_RUNNING = on_hosts(RUNNING, GV0_HOSTS).replace(FIRST_TASK, OUR_TASK)
-LONG_AGO = 1.0  # seconds since the epoch: the time to stop waiting has come
+GROW_FULL = {"name": "gv0", "state": "started", "replica": 3, "bricks": [*GV0, *NEW_SET], "rebalance": "full"}
 
 
-def test_a_pass_still_running_at_the_wait_until_goes_on_in_the_background_with_the_mark_pending(warnings):
+@pytest.fixture
+def clock(warnings):
+    """gluster_volume's time: each poll's pause moves it on 1 s."""
+    with mock.patch.object(gluster_volume, "time", FakeClock(step=1)):
+        yield
+
+
+def test_a_pass_still_running_when_the_time_is_up_goes_on_in_the_background_with_the_mark_pending(warnings, clock):
     result = run_module(
         gluster_volume.main,
-        {
-            "name": "gv0",
-            "state": "started",
-            "replica": 3,
-            "bricks": [*GV0, *NEW_SET],
-            "rebalance": "full",
-            "rebalance_wait_until": LONG_AGO,
-        },
+        {**GROW_FULL, "rebalance_background_after": 1},
         [
             NO_ROLL,
             Expected([*G, "volume", "info"], 0, volume_info("done")),
@@ -430,7 +430,8 @@ def test_a_pass_still_running_at_the_wait_until_goes_on_in_the_background_with_t
             Expected(ADD_BRICK, 0, out("add-brick.xml")),
             *bricks_online(),
             Expected(START_FULL, 0, OURS_STARTED),
-            # The pass runs on when the time has come: no `set ... done`, no second pass.
+            # At 0 s the pass runs, at 1 s too, and the time is up: no `set ... done`, no second pass.
+            Expected(STATUS, 0, OURS_RUNNING),
             Expected(STATUS, 0, OURS_RUNNING),
             read(["volume", "info"], "volume-info-distributed-replicate.xml"),
         ],
@@ -438,28 +439,42 @@ def test_a_pass_still_running_at_the_wait_until_goes_on_in_the_background_with_t
     assert not result.failed, result.result
     assert result.result["changed"] is True
     assert result.result["added_bricks"] == NEW_SET
-    assert result.result["rebalance"]["in_background"] is True
-    assert result.result["rebalance"]["passes"] == 0
-    assert result.result["rebalance"]["task_id"] == OUR_TASK
+    rebalance = result.result["rebalance"]
+    assert (rebalance["in_background"], rebalance["passes"], rebalance["task_id"]) == (True, 0, OUR_TASK)
+    assert rebalance["status"] == "in progress"
     [said] = warnings
-    assert "goes on in the background" in said and "stays 'pending full'" in said
+    assert "stopped waiting" in said and "stays 'pending full'" in said
 
 
-def test_an_earlier_pass_still_running_at_the_wait_until_fails_the_run_before_any_change(warnings):
+def test_no_pass_is_started_once_the_time_is_up(warnings):
     result = run_module(
         gluster_volume.main,
-        {
-            "name": "gv0",
-            "state": "started",
-            "replica": 3,
-            "bricks": [*GV0, *NEW_SET],
-            "rebalance": "full",
-            "rebalance_wait_until": LONG_AGO,
-        },
+        {**GROW_FULL, "rebalance_background_after": 0},
+        [
+            NO_ROLL,
+            Expected([*G, "volume", "info"], 0, volume_info("done")),
+            read(["pool", "list"], "pool-list-four.xml"),
+            read(["volume", "rebalance", "gv0", "status"], "rebalance-status-not-started.xml"),
+            Expected([*G, "volume", "set", "gv0", MARK, "pending full"], 0, SET_OK),
+            Expected(ADD_BRICK, 0, out("add-brick.xml")),
+            *bricks_online(),
+            read(["volume", "info"], "volume-info-distributed-replicate.xml"),
+        ],
+    )
+    assert not result.failed, result.result
+    assert result.result["rebalance"]["status"] == "not started"
+    assert result.result["rebalance"]["in_background"] is True
+
+
+def test_an_earlier_pass_still_running_when_the_time_is_up_fails_a_change_before_it_is_made(warnings, clock):
+    result = run_module(
+        gluster_volume.main,
+        {**GROW_FULL, "rebalance_background_after": 1},
         [
             NO_ROLL,
             Expected([*G, "volume", "info"], 0, volume_info("pending full")),
             read(["pool", "list"], "pool-list-four.xml"),
+            Expected(STATUS, 0, RUNNING),
             Expected(STATUS, 0, RUNNING),
             Expected(STATUS, 0, RUNNING),
         ],
@@ -468,3 +483,23 @@ def test_an_earlier_pass_still_running_at_the_wait_until_fails_the_run_before_an
     assert result.result["msg"].startswith("a rebalance pass of volume gv0 from an earlier run still runs")
     assert "Nothing was changed" in result.result["msg"]
     assert result.result["commands"] == []
+
+
+def test_a_run_with_nothing_to_change_leaves_an_earlier_pass_in_the_background(warnings, clock):
+    # A second hook join in a row, of a node without bricks: the pass of the first still runs.
+    result = run_module(
+        gluster_volume.main,
+        {**GROW_FULL, "bricks": GV0, "rebalance_background_after": 1},
+        [
+            NO_ROLL,
+            Expected([*G, "volume", "info"], 0, volume_info("pending full")),
+            read(["pool", "list"], "pool-list-four.xml"),
+            Expected(STATUS, 0, RUNNING),
+            Expected(STATUS, 0, RUNNING),
+            Expected(STATUS, 0, RUNNING),
+        ],
+    )
+    assert not result.failed, result.result
+    assert result.result["changed"] is False
+    assert result.result["rebalance"]["in_background"] is True
+    assert result.result["rebalance"]["task_id"] == FIRST_TASK

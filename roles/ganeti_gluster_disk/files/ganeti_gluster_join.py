@@ -532,9 +532,9 @@ def join(node, config, environ, ansible_runner, deadline):
     if runner.status == "timeout":
         stop_leftovers(known)
     prune_runs(runs_dir, config["keep_runs"])
+    for line in warnings(events):
+        log.warning("join of %s: %s", host, line)
     if runner.status == "successful" and runner.rc == 0:
-        for line in warnings(events):
-            log.warning("join of %s: %s", host, line)
         log.info("joined %s in %.0fs; stats: %s", host, elapsed, json.dumps(runner.stats, sort_keys=True))
         return DONE
     again = f"ansible-playbook {config['playbook']} -e add_nodes={host}"
