@@ -34,8 +34,10 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import parse_rebalance_status
+
+from .ansible_helpers import gluster_xml, volume_info
 from .ansible_helpers import pool as pool_of
-from .ansible_helpers import volume_info
 from .fault_lab import (
     FIRST_BRICK,
     Run,
@@ -58,7 +60,7 @@ from .lab_helpers import fresh_lab, lab, lab_state, ssh
 
 pytestmark = pytest.mark.lab
 
-HOSTS = 22
+HOSTS = 23
 VOLUME_TASK = "Create or grow the volume"
 BRICKS_TASK = "Prepare the bricks"
 PROBE_TASK = "Probe the hosts that join, from a member of the pool"
@@ -100,6 +102,12 @@ FAULTS = {
     "ansible-playbook killed (SIGKILL) during the rebalance": (
         "the bricks are in; the rebalance mark stays pending, the next run waits for the running pass and runs its own",
         "re-run",
+    ),
+    "a join whose time to wait for the rebalance is up (the node-add hook's, before Ganeti stops waiting)": (
+        "the bricks are in and the run ends joined, with a warning; the pass goes on in the background (none is "
+        "started after that time), the rebalance mark stays pending, and the module lets go of the pool's lock "
+        "instead of holding it after the hook gave up",
+        "nothing; the next site.yml or add-node.yml run waits for the pass and pays what is owed",
     ),
     "two add-node.yml for two new hosts started at the same moment": (
         "the modules that change the pool hold its lock on the member that acts for it (lowest glusterd UUID) "
@@ -338,6 +346,36 @@ def test_the_run_killed_during_the_rebalance(pool):
     joined("node11", "g")
     mark = ssh("node1", "gluster --mode=script volume get gv0 user.ganeti-gluster.rebalance").stdout
     assert "pending" not in mark
+    assert_nothing_lost()
+
+
+def rebalance_mark():
+    return volume_info("node1", "gv0").options.get("user.ganeti-gluster.rebalance")
+
+
+def rebalance_task():
+    return parse_rebalance_status(gluster_xml("node1", "volume", "rebalance", "gv0", "status")).task_id
+
+
+def test_a_join_out_of_time_for_its_rebalance_leaves_it_owed_and_the_next_run_pays_it(pool):
+    """The node-add hook's case: the run's time to wait for the rebalance
+    (gluster_pool_rebalance_wait_until, here long past) is up once the bricks are in.
+    The run ends joined without starting a pass, the mark keeps what is owed, and the
+    next run pays it."""
+    inventory = pool_inventory(pool["dir"] / "j.yml", ["node23"], ["j"])
+    last_task = rebalance_task()
+    run = play("add-node.yml", inventory, {"add_nodes": "node23", "gluster_pool_rebalance_wait_until": 1})
+    assert run.rc == 0, run.failures
+    assert bricks_of("node23") == ["node23:/bricks/b1/brick"]
+    assert rebalance_mark() == "pending fix-layout"
+    assert rebalance_task() == last_task  # no pass was started
+    assert_nothing_lost()
+    converges(inventory, {"add_nodes": "node23"})
+    joined("node23", "j")
+    assert rebalance_mark() == "done"
+    status = parse_rebalance_status(gluster_xml("node1", "volume", "rebalance", "gv0", "status"))
+    assert status.task_id != last_task and status.completed
+    assert {b.host_uuid for b in volume_info("node1", "gv0").bricks} <= status.completed_nodes
     assert_nothing_lost()
 
 
@@ -680,6 +718,7 @@ JOINED = {
     "node14": "i-node14",
     "node17": "cb",
     "node19": "cd",
+    "node23": "j",
 }
 
 
