@@ -324,18 +324,16 @@ class PassWait:
 class StoppedWaiting(Exception):
     """The time to stop waiting (rebalance_background_after) came first."""
 
-    def __init__(self, status=None, task_id=""):
-        super().__init__(status, task_id)
-        self.status, self.task_id = status, task_id
+    def __init__(self, status=None, task_id="", last=""):
+        super().__init__(status, task_id, last)
+        # The pass left running; or none started, `last` saying why the last one is started again.
+        self.status, self.task_id, self.last = status, task_id, last
 
 
 def pass_problem(wait):
     """What went wrong with a pass, as the module words it after "rebalance of VOL"."""
     if wait.other_task:
-        return (
-            f"was not shown by glusterd, which showed task {wait.other_task} instead, for {UNLISTED_GRACE}s "
-            "with no node of that task running"
-        )
+        return f"was not shown by glusterd, which showed task {wait.other_task} instead, for {UNLISTED_GRACE}s"
     if wait.unlisted:
         return (
             f"was not listed on {', '.join(wait.unlisted)} for {UNLISTED_GRACE}s once no listed node ran "
@@ -676,10 +674,12 @@ class VolumeRun:
         try:
             # An interrupted run's pass that goes on: let it finish, then run ours.
             self.settle()
+            if self.time_is_up():
+                raise StoppedWaiting()  # a pass started now would not be watched
             hosts = self.wait_bricks_online(name)
             while action.start_pass:
                 if self.time_is_up():
-                    raise StoppedWaiting()  # a pass started now would not be watched
+                    raise StoppedWaiting()
                 status = self.run_pass(name, action.start_pass, hosts)
                 passes += 1
                 action = step(self.owed, PassFinished(status.files, passes, status.failures))
@@ -705,7 +705,12 @@ class VolumeRun:
     def leave_in_background(self, name, stopped, passes):
         """Report the rebalance this run stopped waiting for; its mark stays pending."""
         status = stopped.status
-        shown = status.status_str if status else ("not shown by glusterd yet" if stopped.task_id else "not started")
+        if status:
+            shown = status.status_str
+        elif stopped.task_id:
+            shown = "not shown by glusterd yet"
+        else:
+            shown = "not started" + (f" again (the last {stopped.last})" if stopped.last else "")
         self.module.warn(
             f"this run stopped waiting for the rebalance ({self.owed}) of {name} (rebalance_background_after); "
             f"its pass: {shown}. {REBALANCE_MARK} stays 'pending {self.owed}': the next run of this module "
@@ -743,7 +748,7 @@ class VolumeRun:
         for attempt in range(1, PASS_ATTEMPTS + 1):
             if attempt > 1:
                 if self.time_is_up():
-                    raise StoppedWaiting(wait.status, task_id)
+                    raise StoppedWaiting(last=problem)
                 hosts = self.wait_bricks_online(name)  # a node cut off may still run the last pass
             try:
                 started = self.act(*rebalance_start_args(name, mode))
@@ -834,6 +839,8 @@ class VolumeRun:
                 return PassWait(status)
             if status is not None and status.failed:
                 return PassWait(status)
+            if status is not None and not hosts and not status.running:
+                return PassWait(status)  # no node lists the pass running any more
             unlisted = tuple(sorted({hosts[uuid] for uuid in waiting_for}))
             if status is None or not status.running:
                 if idle_since is None:

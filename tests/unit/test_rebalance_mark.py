@@ -457,7 +457,7 @@ def test_no_pass_is_started_once_the_time_is_up(warnings):
             read(["volume", "rebalance", "gv0", "status"], "rebalance-status-not-started.xml"),
             Expected([*G, "volume", "set", "gv0", MARK, "pending full"], 0, SET_OK),
             Expected(ADD_BRICK, 0, out("add-brick.xml")),
-            *bricks_online(),
+            # No wait for the bricks to come online either: no pass is started.
             read(["volume", "info"], "volume-info-distributed-replicate.xml"),
         ],
     )
@@ -503,3 +503,55 @@ def test_a_run_with_nothing_to_change_leaves_an_earlier_pass_in_the_background(w
     assert result.result["changed"] is False
     assert result.result["rebalance"]["in_background"] is True
     assert result.result["rebalance"]["task_id"] == FIRST_TASK
+
+
+def test_an_earlier_pass_that_no_node_lists_any_more_is_over_for_the_wait_before_a_change(warnings):
+    # Seen running, then listed by no node (the CLI then says "not started"): nothing runs.
+    none_listed = re.sub(r"<node>.*?</node>", "", RUNNING, flags=re.S).replace(
+        "<statusStr>in progress</statusStr>", "<statusStr>not started</statusStr>"
+    )
+    none_listed = re.sub(r"(<aggregate>.*?)<status>1</status>", r"\1<status>0</status>", none_listed, flags=re.S)
+    result = run_module(
+        gluster_volume.main,
+        {**GROW_FULL, "rebalance_background_after": 600},
+        [
+            NO_ROLL,
+            Expected([*G, "volume", "info"], 0, volume_info("pending full")),
+            read(["pool", "list"], "pool-list-four.xml"),
+            Expected(STATUS, 0, RUNNING),
+            Expected(STATUS, 0, none_listed),
+            Expected(ADD_BRICK, 0, out("add-brick.xml")),
+            *bricks_online(),
+            Expected(START_FULL, 0, OURS_STARTED),
+            Expected(STATUS, 0, OURS_MOVED_NOTHING),
+            Expected(SET_DONE, 0, SET_OK),
+            read(["volume", "info"], "volume-info-distributed-replicate.xml"),
+        ],
+    )
+    assert not result.failed, result.result
+    assert result.result["rebalance"]["passes"] == 1
+
+
+def test_a_pass_not_started_again_once_the_time_is_up_says_why_the_last_one_was_to_be(warnings, clock):
+    failed = OURS_MOVED_NOTHING.replace("<status>3</status>", "<status>4</status>").replace(
+        "<statusStr>completed</statusStr>", "<statusStr>failed</statusStr>"
+    )
+    result = run_module(
+        gluster_volume.main,
+        {**GROW_FULL, "bricks": GV0, "rebalance_background_after": 0.5},
+        [
+            NO_ROLL,
+            Expected([*G, "volume", "info"], 0, volume_info("pending full")),
+            read(["pool", "list"], "pool-list-four.xml"),
+            read(["volume", "rebalance", "gv0", "status"], "rebalance-status-not-started.xml"),
+            *bricks_online(),
+            Expected(START_FULL, 0, OURS_STARTED),
+            Expected(STATUS, 0, OURS_RUNNING),  # at 0 s; the time is up at 0.5 s
+            Expected(STATUS, 0, failed),  # at 1 s, failed: not started again
+            read(["volume", "info"], "volume-info-distributed-replicate.xml"),
+        ],
+    )
+    assert not result.failed, result.result
+    rebalance = result.result["rebalance"]
+    assert rebalance["in_background"] is True and rebalance["passes"] == 0
+    assert rebalance["status"].startswith("not started again (the last failed on ")

@@ -22,7 +22,9 @@ What Ganeti 3.0 does with node-add post hooks shapes this file:
   killed run leaves behind goes on, holding the pool's lock, so the run is told
   to stop waiting for the rebalance (gluster_pool_rebalance_wait_until) in time
   for the rest of the join: the rebalance then goes on in the background and
-  the next run of any playbook finishes it.
+  the next site.yml or add-node.yml run finishes it. The module looks at the
+  time between its gluster commands, so one command that glusterd keeps busy
+  (up to 200 s) can still outlast the run; it then ends at its next look.
 
 Exit status: 0 joined, or nothing to do (not the master, node not in the
 Gluster group, add-node.yml itself runs the join); 1 the join failed; 2 the
@@ -248,7 +250,7 @@ def warnings(events):
     return [
         f"{data.get('host')}: {data.get('task')}: {warning}"
         for event in events
-        if event.get("event") == "runner_on_ok"
+        if event.get("event") in ("runner_on_ok", "runner_on_failed", "runner_item_on_ok", "runner_item_on_failed")
         for data in [event.get("event_data", {})]
         for warning in (data.get("res") or {}).get("warnings") or []
     ]
