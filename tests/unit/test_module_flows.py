@@ -485,13 +485,15 @@ def test_a_start_again_that_glusterd_refuses_fails_naming_both_causes():
             "Rebalance on gv0 is already started",
         )
     )
-    result, _ = run_fix_layout_pass(
+    result, warned = run_fix_layout_pass(
         [NODE4_UNLISTED] * 3, after=[*BRICKS_ONLINE_AGAIN, Expected(FIX_LAYOUT_START, 1, refused)]
     )
     assert result.failed
     assert "was not listed on node4" in result.result["msg"]
     assert "glusterd refused to start it again" in result.result["msg"]
     assert "already started" in result.result["msg"]
+    [warning] = warned
+    assert "starting it again" in warning
 
 
 def test_a_pass_that_glusterd_shows_another_task_for_all_the_grace_names_that_task():
