@@ -338,9 +338,11 @@ def test_the_unlisted_node_fixture_lists_every_brick_host_but_node4():
     assert NODE4_UNLISTED.count("<node>") == out("rebalance-status-completed.xml").count("<node>") - 1
 
 
-def test_a_brick_host_listed_late_is_waited_for_within_the_grace():
+def run_fix_layout_pass(statuses, after=(), step=gluster_volume.UNLISTED_GRACE / 2):
+    """gluster_volume paying an owed fix-layout on gv0: one start, then `statuses` read in
+    turn, then the commands `after`; the fake clock moves on `step` s per poll."""
     with (
-        mock.patch.object(gluster_volume, "time", FakeClock(step=gluster_volume.UNLISTED_GRACE / 2)),
+        mock.patch.object(gluster_volume, "time", FakeClock(step=step)),
         mock.patch.object(basic.AnsibleModule, "warn") as warn,
     ):
         result = run_module(
@@ -350,52 +352,40 @@ def test_a_brick_host_listed_late_is_waited_for_within_the_grace():
                 NO_ROLL,
                 *pending_rebalance_reads("fix-layout"),
                 Expected(FIX_LAYOUT_START, 0, STARTED),
-                Expected(STATUS, 0, NODE4_UNLISTED),
-                read(["volume", "rebalance", "gv0", "status"], "rebalance-status-completed.xml"),
-                Expected([*G, "volume", "set", "gv0", "user.ganeti-gluster.rebalance", "done"], 0, STARTED),
-                read(["volume", "info"], "volume-info-distributed-replicate.xml"),
+                *[Expected(STATUS, 0, status) for status in statuses],
+                *after,
             ],
         )
+    return result, [call.args[0] for call in warn.call_args_list]
+
+
+PASS_DONE = [
+    read(["volume", "rebalance", "gv0", "status"], "rebalance-status-completed.xml"),
+    Expected([*G, "volume", "set", "gv0", "user.ganeti-gluster.rebalance", "done"], 0, STARTED),
+    read(["volume", "info"], "volume-info-distributed-replicate.xml"),
+]
+
+
+def test_a_brick_host_listed_late_is_waited_for_within_the_grace():
+    result, warned = run_fix_layout_pass([NODE4_UNLISTED], after=PASS_DONE)
     assert not result.failed, result.result
-    warn.assert_not_called()
+    assert warned == []
 
 
 def test_a_brick_host_never_listed_gets_the_pass_started_again_naming_it():
-    unlisted_for_the_grace = [Expected(STATUS, 0, NODE4_UNLISTED)] * 3  # at 0, 1/2 and 1 grace
-    with (
-        mock.patch.object(gluster_volume, "time", FakeClock(step=gluster_volume.UNLISTED_GRACE / 2)),
-        mock.patch.object(basic.AnsibleModule, "warn") as warn,
-    ):
-        result = run_module(
-            gluster_volume.main,
-            {"name": "gv0", "replica": 3, "bricks": GROW},
-            [
-                NO_ROLL,
-                *pending_rebalance_reads("fix-layout"),
-                Expected(FIX_LAYOUT_START, 0, STARTED),
-                *unlisted_for_the_grace,
-                *BRICKS_ONLINE_AGAIN,
-                Expected(FIX_LAYOUT_START, 0, STARTED),
-                read(["volume", "rebalance", "gv0", "status"], "rebalance-status-completed.xml"),
-                Expected([*G, "volume", "set", "gv0", "user.ganeti-gluster.rebalance", "done"], 0, STARTED),
-                read(["volume", "info"], "volume-info-distributed-replicate.xml"),
-            ],
-        )
+    unlisted_for_the_grace = [NODE4_UNLISTED] * 3  # at 0, 1/2 and 1 grace
+    result, warned = run_fix_layout_pass(
+        unlisted_for_the_grace, after=[*BRICKS_ONLINE_AGAIN, Expected(FIX_LAYOUT_START, 0, STARTED), *PASS_DONE]
+    )
     assert not result.failed, result.result
     assert result.result["rebalance"]["passes"] == 1
-    [(warning,)] = [call.args for call in warn.call_args_list]
+    [warning] = warned
     assert "not listed on node4" in warning and "starting it again" in warning
 
 
 def test_a_brick_host_that_stays_unlisted_fails_the_run_naming_it_with_the_mark_pending():
-    attempt = [Expected(FIX_LAYOUT_START, 0, STARTED), *[Expected(STATUS, 0, NODE4_UNLISTED)] * 3]
-    again = [*BRICKS_ONLINE_AGAIN, *attempt]
-    with mock.patch.object(gluster_volume, "time", FakeClock(step=gluster_volume.UNLISTED_GRACE / 2)):
-        result = run_module(
-            gluster_volume.main,
-            {"name": "gv0", "replica": 3, "bricks": GROW},
-            [NO_ROLL, *pending_rebalance_reads("fix-layout"), *attempt, *again * (gluster_volume.PASS_ATTEMPTS - 1)],
-        )
+    again = [*BRICKS_ONLINE_AGAIN, Expected(FIX_LAYOUT_START, 0, STARTED), *[Expected(STATUS, 0, NODE4_UNLISTED)] * 3]
+    result, _warned = run_fix_layout_pass([NODE4_UNLISTED] * 3, after=again * (gluster_volume.PASS_ATTEMPTS - 1))
     assert result.failed
     assert result.result["msg"].startswith(
         f"rebalance of volume gv0 was not listed on node4 for {gluster_volume.UNLISTED_GRACE}s"
@@ -429,34 +419,6 @@ def test_the_test_statuses_say_what_they_are_made_to():
     assert (none.status, none.completed_nodes) == (0, frozenset())
     running = parse_rebalance_status(ElementTree.fromstring(NODE2_RUNNING_NODE4_UNLISTED))
     assert running.running and "fe914dd2-ce0f-47d3-9991-22a1842eeb35" not in running.completed_nodes
-
-
-def run_fix_layout_pass(statuses, after=(), step=gluster_volume.UNLISTED_GRACE / 2):
-    """gluster_volume paying an owed fix-layout on gv0: one start, then `statuses` read in
-    turn, then the commands `after`; the fake clock moves on `step` s per poll."""
-    with (
-        mock.patch.object(gluster_volume, "time", FakeClock(step=step)),
-        mock.patch.object(basic.AnsibleModule, "warn") as warn,
-    ):
-        result = run_module(
-            gluster_volume.main,
-            {"name": "gv0", "replica": 3, "bricks": GROW},
-            [
-                NO_ROLL,
-                *pending_rebalance_reads("fix-layout"),
-                Expected(FIX_LAYOUT_START, 0, STARTED),
-                *[Expected(STATUS, 0, status) for status in statuses],
-                *after,
-            ],
-        )
-    return result, [call.args[0] for call in warn.call_args_list]
-
-
-PASS_DONE = [
-    read(["volume", "rebalance", "gv0", "status"], "rebalance-status-completed.xml"),
-    Expected([*G, "volume", "set", "gv0", "user.ganeti-gluster.rebalance", "done"], 0, STARTED),
-    read(["volume", "info"], "volume-info-distributed-replicate.xml"),
-]
 
 
 def test_a_pass_that_no_node_lists_is_started_again_after_the_grace():

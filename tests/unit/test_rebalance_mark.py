@@ -408,6 +408,15 @@ def test_a_mark_owed_on_a_volume_of_one_set_is_marked_done_with_a_warning(warnin
 # rebalance_background_after: a caller with a time limit (the node-add hook) gets its run back.
 OURS_RUNNING = on_hosts(RUNNING, GV0_HOSTS).replace(FIRST_TASK, OUR_TASK)
 GROW_FULL = {"name": "gv0", "state": "started", "replica": 3, "bricks": [*GV0, *NEW_SET], "rebalance": "full"}
+# GROW_FULL on gv0 with no rebalance owed nor running, up to its add-brick.
+GROW_FULL_ADDS = [
+    NO_ROLL,
+    Expected([*G, "volume", "info"], 0, volume_info("done")),
+    read(["pool", "list"], "pool-list-four.xml"),
+    read(["volume", "rebalance", "gv0", "status"], "rebalance-status-not-started.xml"),
+    Expected([*G, "volume", "set", "gv0", MARK, "pending full"], 0, SET_OK),
+    Expected(ADD_BRICK, 0, out("add-brick.xml")),
+]
 
 
 @pytest.fixture
@@ -422,12 +431,7 @@ def test_a_pass_still_running_when_the_time_is_up_goes_on_in_the_background_with
         gluster_volume.main,
         {**GROW_FULL, "rebalance_background_after": 1},
         [
-            NO_ROLL,
-            Expected([*G, "volume", "info"], 0, volume_info("done")),
-            read(["pool", "list"], "pool-list-four.xml"),
-            read(["volume", "rebalance", "gv0", "status"], "rebalance-status-not-started.xml"),
-            Expected([*G, "volume", "set", "gv0", MARK, "pending full"], 0, SET_OK),
-            Expected(ADD_BRICK, 0, out("add-brick.xml")),
+            *GROW_FULL_ADDS,
             *bricks_online(),
             Expected(START_FULL, 0, OURS_STARTED),
             # At 0 s the pass runs, at 1 s too, and the time is up: no `set ... done`, no second pass.
@@ -451,12 +455,7 @@ def test_no_pass_is_started_once_the_time_is_up(warnings):
         gluster_volume.main,
         {**GROW_FULL, "rebalance_background_after": 0},
         [
-            NO_ROLL,
-            Expected([*G, "volume", "info"], 0, volume_info("done")),
-            read(["pool", "list"], "pool-list-four.xml"),
-            read(["volume", "rebalance", "gv0", "status"], "rebalance-status-not-started.xml"),
-            Expected([*G, "volume", "set", "gv0", MARK, "pending full"], 0, SET_OK),
-            Expected(ADD_BRICK, 0, out("add-brick.xml")),
+            *GROW_FULL_ADDS,
             # No wait for the bricks to come online either: no pass is started.
             read(["volume", "info"], "volume-info-distributed-replicate.xml"),
         ],
