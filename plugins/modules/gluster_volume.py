@@ -744,7 +744,7 @@ class VolumeRun:
         glusterd refuses the start on every connected node while a process of the
         last one runs there, and every brick host is connected again first.
         """
-        wait, task_id, problem = PassWait(None), "", ""
+        problem = ""  # why the last pass is started again
         for attempt in range(1, PASS_ATTEMPTS + 1):
             if attempt > 1:
                 if self.time_is_up():
