@@ -3,10 +3,12 @@ run, in which order, and that check mode and refusals run nothing that changes t
 
 import re
 from unittest import mock
+from xml.etree import ElementTree
 
 import pytest
 from ansible.module_utils import basic
 
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import parse_rebalance_status
 from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_peer, gluster_volume, gluster_volume_info
 
 from .module_harness import NO_ROLL, Expected, FakeClock, G, out, read, run_module
@@ -364,6 +366,8 @@ PASS_DONE = [
     Expected([*G, "volume", "set", "gv0", "user.ganeti-gluster.rebalance", "done"], 0, STARTED),
     read(["volume", "info"], "volume-info-distributed-replicate.xml"),
 ]
+# A pass started again: every brick seen online first, then the start.
+START_AGAIN = [*BRICKS_ONLINE_AGAIN, Expected(FIX_LAYOUT_START, 0, STARTED)]
 
 
 def test_a_brick_host_listed_late_is_waited_for_within_the_grace():
@@ -374,9 +378,7 @@ def test_a_brick_host_listed_late_is_waited_for_within_the_grace():
 
 def test_a_brick_host_never_listed_gets_the_pass_started_again_naming_it():
     unlisted_for_the_grace = [NODE4_UNLISTED] * 3  # at 0, 1/2 and 1 grace
-    result, warned = run_fix_layout_pass(
-        unlisted_for_the_grace, after=[*BRICKS_ONLINE_AGAIN, Expected(FIX_LAYOUT_START, 0, STARTED), *PASS_DONE]
-    )
+    result, warned = run_fix_layout_pass(unlisted_for_the_grace, after=[*START_AGAIN, *PASS_DONE])
     assert not result.failed, result.result
     assert result.result["rebalance"]["passes"] == 1
     [warning] = warned
@@ -384,7 +386,7 @@ def test_a_brick_host_never_listed_gets_the_pass_started_again_naming_it():
 
 
 def test_a_brick_host_that_stays_unlisted_fails_the_run_naming_it_with_the_mark_pending():
-    again = [*BRICKS_ONLINE_AGAIN, Expected(FIX_LAYOUT_START, 0, STARTED), *[Expected(STATUS, 0, NODE4_UNLISTED)] * 3]
+    again = [*START_AGAIN, *[Expected(STATUS, 0, NODE4_UNLISTED)] * 3]
     result, _warned = run_fix_layout_pass([NODE4_UNLISTED] * 3, after=again * (gluster_volume.PASS_ATTEMPTS - 1))
     assert result.failed
     assert result.result["msg"].startswith(
@@ -411,9 +413,6 @@ NODE2_RUNNING_NODE4_UNLISTED = re.sub(
 
 
 def test_the_test_statuses_say_what_they_are_made_to():
-    from xml.etree import ElementTree
-
-    from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import parse_rebalance_status
 
     none = parse_rebalance_status(ElementTree.fromstring(NONE_LISTED))
     assert (none.status, none.completed_nodes) == (0, frozenset())
@@ -422,9 +421,7 @@ def test_the_test_statuses_say_what_they_are_made_to():
 
 
 def test_a_pass_that_no_node_lists_is_started_again_after_the_grace():
-    result, warned = run_fix_layout_pass(
-        [NONE_LISTED] * 3, after=[*BRICKS_ONLINE_AGAIN, Expected(FIX_LAYOUT_START, 0, STARTED), *PASS_DONE]
-    )
+    result, warned = run_fix_layout_pass([NONE_LISTED] * 3, after=[*START_AGAIN, *PASS_DONE])
     assert not result.failed, result.result
     [warning] = warned
     assert "not listed on node1, node2, node3, node4" in warning
@@ -462,9 +459,7 @@ def test_a_pass_that_glusterd_shows_another_task_for_all_the_grace_names_that_ta
     other = out("rebalance-status-completed.xml").replace(
         "fdd67b17-1535-4cfc-9052-2690b31582d4", "5da1917e-3167-4bcc-9282-4e8b8926fb2b"
     )
-    result, warned = run_fix_layout_pass(
-        [other] * 3, after=[*BRICKS_ONLINE_AGAIN, Expected(FIX_LAYOUT_START, 0, STARTED), *PASS_DONE]
-    )
+    result, warned = run_fix_layout_pass([other] * 3, after=[*START_AGAIN, *PASS_DONE])
     assert not result.failed, result.result
     [warning] = warned
     assert "showed task 5da1917e-3167-4bcc-9282-4e8b8926fb2b instead" in warning

@@ -408,6 +408,13 @@ def test_a_mark_owed_on_a_volume_of_one_set_is_marked_done_with_a_warning(warnin
 # rebalance_background_after: a caller with a time limit (the node-add hook) gets its run back.
 OURS_RUNNING = on_hosts(RUNNING, GV0_HOSTS).replace(FIRST_TASK, OUR_TASK)
 GROW_FULL = {"name": "gv0", "state": "started", "replica": 3, "bricks": [*GV0, *NEW_SET], "rebalance": "full"}
+# A full pass an earlier run left owed, still running at each of three reads.
+EARLIER_PASS_RUNS_ON = [
+    NO_ROLL,
+    Expected([*G, "volume", "info"], 0, volume_info("pending full")),
+    read(["pool", "list"], "pool-list-four.xml"),
+    *[Expected(STATUS, 0, RUNNING)] * 3,
+]
 # GROW_FULL on gv0 with no rebalance owed nor running, up to its add-brick.
 GROW_FULL_ADDS = [
     NO_ROLL,
@@ -470,12 +477,7 @@ def test_an_earlier_pass_still_running_when_the_time_is_up_fails_a_change_before
         gluster_volume.main,
         {**GROW_FULL, "rebalance_background_after": 1},
         [
-            NO_ROLL,
-            Expected([*G, "volume", "info"], 0, volume_info("pending full")),
-            read(["pool", "list"], "pool-list-four.xml"),
-            Expected(STATUS, 0, RUNNING),
-            Expected(STATUS, 0, RUNNING),
-            Expected(STATUS, 0, RUNNING),
+            *EARLIER_PASS_RUNS_ON,
         ],
     )
     assert result.failed
@@ -490,12 +492,7 @@ def test_a_run_with_nothing_to_change_leaves_an_earlier_pass_in_the_background(w
         gluster_volume.main,
         {**GROW_FULL, "bricks": GV0, "rebalance_background_after": 1},
         [
-            NO_ROLL,
-            Expected([*G, "volume", "info"], 0, volume_info("pending full")),
-            read(["pool", "list"], "pool-list-four.xml"),
-            Expected(STATUS, 0, RUNNING),
-            Expected(STATUS, 0, RUNNING),
-            Expected(STATUS, 0, RUNNING),
+            *EARLIER_PASS_RUNS_ON,
         ],
     )
     assert not result.failed, result.result
