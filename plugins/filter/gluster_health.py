@@ -53,7 +53,7 @@ def gluster_health_table(result):
                 (
                     brick["name"] + (" (arbiter)" if brick["arbiter"] else ""),
                     brick["set"],
-                    "yes" if brick["online"] else "NO",
+                    "?" if brick["online"] is None else "yes" if brick["online"] else "NO",
                     _cell(brick["free_percent"], "%"),
                     _size(brick["size_total"]),
                     _cell(brick["inodes_free_percent"], "%"),
@@ -142,7 +142,9 @@ def gluster_health_prometheus(result, cluster_id="", timestamp=None):
         )
         for brick in volume["bricks"]:
             labels = {**vol, "host": brick["host"], "brick_path": brick["path"]}
-            samples["gluster_brick_up"].append(_sample("gluster_brick_up", labels, int(brick["online"])))
+            # None: the brick's status could not be read (glusterd busy); no sample rather than "down".
+            if brick["online"] is not None:
+                samples["gluster_brick_up"].append(_sample("gluster_brick_up", labels, int(brick["online"])))
             for metric, key in (
                 ("gluster_brick_capacity_bytes_total", "size_total"),
                 ("gluster_brick_capacity_free_bytes", "size_free"),

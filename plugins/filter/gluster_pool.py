@@ -141,6 +141,19 @@ def gluster_pool_plan(
 
     answered = [h for h in hosts if _answered(views.get(h))]
     established = [h for h in answered if len(views[h].get("peers", [])) > 1]
+    # A machine cloned after glusterd first ran carries its original's UUID: the pool
+    # would take the two for one peer and never probe the clone.
+    by_local_uuid = {}
+    for host in answered:
+        by_local_uuid.setdefault(views[host]["local_uuid"], []).append(host)
+    for uuid, alike in by_local_uuid.items():
+        if len(alike) > 1:
+            errors.append(
+                f"{', '.join(alike)} answer with one glusterd UUID ({uuid}): a machine cloned after glusterd "
+                "first ran, or one host under two inventory names. On each clone that is not yet a member of a "
+                "pool, stop glusterd, remove /var/lib/glusterd/glusterd.info and /var/lib/glusterd/peers/*, "
+                "start it again (it makes a new UUID), then run again; or fix the inventory"
+            )
 
     # Hosts that already belong to a pool must all belong to the same one.
     anchor = None
@@ -286,6 +299,20 @@ def gluster_pool_plan(
             elif host not in members:
                 members.append(host)
         members.sort(key=hosts.index)
+        # Every member must see every other in cluster, not only the anchor: the member
+        # that acts for the pool (the lowest UUID) may be another one.
+        for host in members:
+            if host == anchor or not _answered(views.get(host)):
+                continue
+            for entry in views[host].get("peers", []):
+                other = next((m for m in members if m != host and uuids.get(m) == entry["uuid"]), None)
+                if other is not None and not entry.get("in_cluster"):
+                    state = entry.get("state_str") or f"state {entry.get('state')}"
+                    connected = "connected" if entry.get("connected") else "disconnected"
+                    errors.append(
+                        f"existing member {other} is {state}, {connected}, as {host} sees it; "
+                        "every member must be Peer in Cluster and connected"
+                    )
         # The anchor's own name, as another member knows it.
         for host in members:
             entry = next((p for p in views.get(host, {}).get("peers", []) if p["uuid"] == uuids[anchor]), None)

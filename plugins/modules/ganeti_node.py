@@ -334,6 +334,7 @@ def remove_plan(leaving, instances, evacuate, dead=False, states=()):
     and the master, are refused. `dead`: the leaving nodes are dead (the refusal names
     replace-node.yml's switch)."""
     names = {n.name for n in leaving}
+    offline = {n.name for n in leaving if n.offline}
     refusals, moving = [], []
     for node in leaving:
         if node.master:
@@ -361,6 +362,14 @@ def remove_plan(leaving, instances, evacuate, dead=False, states=()):
             refusals.append(
                 f"{instance.name} ({instance.disk_template}) cannot fail over off {instance.pnode}: its disks are "
                 "not on shared storage; move it first (gnt-instance move, or export and import)"
+            )
+        elif not dead and instance.pnode in offline:
+            # Ganeti neither shuts an instance down nor checks its disks on an offline
+            # node: the failover would start a second copy if it still runs there.
+            refusals.append(
+                f"{instance.pnode} is marked offline in Ganeti, so a failover of {instance.name} would not stop it "
+                f"there first: if {instance.pnode} is dead, replace it with replace-node.yml (which proves it "
+                f"dead first); if it runs, mark it online (gnt-node modify -O no {instance.pnode}) and run again"
             )
         else:
             moving.append(instance)

@@ -118,6 +118,19 @@ def test_a_dead_nodes_instances_fail_over_only_when_asked_by_the_dead_switch():
     assert refusals == [] and moves(failovers) == [("inst1", "node4", "node1")]
 
 
+def test_an_offline_nodes_instances_fail_over_only_off_a_node_proven_dead():
+    offline = [NODES[2]]
+    failovers, refusals = remove_plan(offline, [instance("inst1", "node3")], evacuate=True, states=STATES)
+    assert failovers == []
+    assert refusals == [
+        "node3 is marked offline in Ganeti, so a failover of inst1 would not stop it there first: if node3 is "
+        "dead, replace it with replace-node.yml (which proves it dead first); if it runs, mark it online "
+        "(gnt-node modify -O no node3) and run again"
+    ]
+    failovers, refusals = remove_plan(offline, [instance("inst1", "node3")], evacuate=True, dead=True, states=STATES)
+    assert refusals == [] and moves(failovers) == [("inst1", "node3", "node1")]
+
+
 def test_drained_offline_not_vm_capable_and_silent_nodes_take_nothing():
     states = [
         state("node1", drained=True),

@@ -431,6 +431,21 @@ def test_the_table_and_the_metrics_of_a_recorded_state():
     assert text.count("# TYPE ") == text.count("# HELP ")
 
 
+def test_a_brick_whose_status_was_not_read_is_neither_up_nor_down_in_the_table_and_the_metrics():
+    from ansible_collections.ganeti_gluster.cluster.plugins.filter.gluster_health import (
+        gluster_health_prometheus,
+        gluster_health_table,
+    )
+
+    result = run_module(gluster_volume_health.main, {"volumes": ["hv"]}, recorded("healthy")).result
+    volume = {**result["volumes"][0], "bricks": [{**b, "online": None} for b in result["volumes"][0]["bricks"]]}
+    unread = {**result, "volumes": [volume]}
+    rows = [line.split() for line in gluster_health_table(unread).splitlines() if line.strip().startswith("node")]
+    assert rows and all(row[2] == "?" for row in rows)
+    text = gluster_health_prometheus(unread, cluster_id="c1")
+    assert "gluster_brick_up" not in text and "gluster_volume_up" in text
+
+
 def test_the_table_names_what_could_not_be_read_and_nodes_a_roll_left_drained():
     from ansible_collections.ganeti_gluster.cluster.plugins.filter.gluster_health import gluster_health_table
 

@@ -120,6 +120,23 @@ def test_a_member_not_in_cluster_is_refused_with_its_state():
     ]
 
 
+def test_a_member_another_member_sees_disconnected_is_refused():
+    views = established_pool(node2=view("u2", peer("node1", "u1"), peer("node3", "u3", connected=False)))
+    errors = gluster_pool_plan(views, HOSTS)["errors"]
+    assert errors == [
+        "existing member node3 is Peer in Cluster, disconnected, as node2 sees it; "
+        "every member must be Peer in Cluster and connected"
+    ]
+
+
+def test_two_hosts_with_one_glusterd_uuid_are_refused_naming_both():
+    fresh = gluster_pool_plan({**{h: NO_GLUSTERD for h in HOSTS}, "node2": view("u7"), "node3": view("u7")}, HOSTS)
+    assert len(fresh["errors"]) == 1
+    assert fresh["errors"][0].startswith("node2, node3 answer with one glusterd UUID (u7)")
+    member_clone = gluster_pool_plan(established_pool(node4=view("u3")), HOSTS)
+    assert any(e.startswith("node3, node4 answer with one glusterd UUID (u3)") for e in member_clone["errors"])
+
+
 def test_two_pools_in_one_group_are_refused():
     views = {
         "node1": view("u1", peer("node2", "u2")),
