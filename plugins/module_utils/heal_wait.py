@@ -109,7 +109,7 @@ class HealWaiter:
             seen = (sample.entries, sample.healed_bytes if sample.healed_bytes is not None else last[1])
             if seen != last:
                 last = seen
-                filled = f", {seen[1]} bytes on the new bricks" if new_bricks else ""
+                filled = f", {seen[1]} bytes on the bricks healed into" if new_bricks else ""
                 self.module.log(f"heal of {label}: {seen[0]} entries to heal{filled}")
             if action == DONE:
                 return report
@@ -119,7 +119,7 @@ class HealWaiter:
                     f"(gluster volume heal {name} info split-brain), then run again"
                 )
             if action == STALLED:
-                filled = f", {watch.most_bytes} bytes on the new bricks" if new_bricks else ""
+                filled = f", {watch.most_bytes} bytes on the bricks healed into" if new_bricks else ""
                 self.fail(
                     f"heal of {label} after {after} has stalled: "
                     f"{sample.entries if sample.entries is not None else 'unknown'} entries still to heal (first "
@@ -127,7 +127,9 @@ class HealWaiter:
                     f"{self.stall_after} s although the crawl was started {watch.triggers + 1} times. See gluster "
                     f"volume heal {name} info and /var/log/glusterfs/glustershd.log on the hosts of those sets (a "
                     "full brick, a file locked by a client, a brick that does not answer); fix it and run again, "
-                    "which waits for the same heal."
+                    "which waits for the same heal. One large file whose heal takes longer than that shows no "
+                    "progress in these counts: when glustershd.log shows it healing, run again with a longer "
+                    "heal_stall_timeout."
                 )
             if action in (TRIGGER_FULL, TRIGGER_INDEX):
                 self.trigger(name, full=action == TRIGGER_FULL)

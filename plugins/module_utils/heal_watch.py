@@ -10,9 +10,10 @@ pool whose daemons have run for weeks then heals only at the next interval. So t
 wait starts the crawl itself (`volume heal VOL`) and judges by progress, not by a
 deadline alone:
 
-- progress is the count of entries to heal on the set's bricks falling below the
-  lowest seen, or the new bricks holding more bytes than the most seen (a large
-  file heals in blocks while its entry stays listed);
+- progress is the count of entries to heal on the set's bricks falling from the
+  read before (entry heal lists the files it creates, so the count may rise before
+  it falls), or the bricks healed into holding more bytes than the most seen (a
+  large file heals in blocks while its entry stays listed);
 - with no progress for `retrigger_after` seconds, the crawl is started again: the
   first time a full one, which Gluster's maintainers name for a replaced brick (it
   walks every file rather than the index), then index crawls;
@@ -85,6 +86,7 @@ class HealWatch:
     fewest_entries: int | None = None
     most_bytes: int | None = None
     first_entries: int | None = None
+    last_entries: int | None = None
     last_progress: float = field(init=False)
     last_trigger: float = field(init=False)
     triggers: int = 0
@@ -100,9 +102,12 @@ class HealWatch:
             return DONE
         if self.first_entries is None and sample.entries is not None:
             self.first_entries = sample.entries
-        if sample.entries is not None and (self.fewest_entries is None or sample.entries < self.fewest_entries):
-            self.fewest_entries = sample.entries
-            self.last_progress = now
+        if sample.entries is not None:
+            if self.last_entries is None or sample.entries < self.last_entries:
+                self.last_progress = now
+            if self.fewest_entries is None or sample.entries < self.fewest_entries:
+                self.fewest_entries = sample.entries
+            self.last_entries = sample.entries
         if sample.healed_bytes is not None and (self.most_bytes is None or sample.healed_bytes > self.most_bytes):
             if self.most_bytes is not None:
                 self.last_progress = now

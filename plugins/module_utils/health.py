@@ -57,6 +57,19 @@ SELF_HEAL_OPTION = {
     "replicate": ("cluster.self-heal-daemon", "off"),
     "disperse": ("cluster.disperse-self-heal-daemon", "disable"),
 }
+# glusterd reads the switch as a boolean (gf_string2boolean): any of these turns it off.
+FALSE_WORDS = frozenset({"off", "no", "false", "0", "disable"})
+
+
+def volume_kind(volume):
+    return "disperse" if volume.disperse_count else ("replicate" if volume.set_size > 1 else "distribute")
+
+
+def self_heal_switched_off(kind, options):
+    """(option, value) when `options` switch the self-heal daemon of a volume of `kind` off, else None."""
+    switch = SELF_HEAL_OPTION.get(kind, (None, None))[0]
+    value = options.get(switch) if switch else None
+    return (switch, value) if value is not None and str(value).strip().lower() in FALSE_WORDS else None
 
 
 def worst(verdicts):
@@ -175,7 +188,7 @@ def assess(
     # heal info names an unreachable brick's host "-": match by name then.
     heal_of = {(h.host_uuid, h.name.rsplit(":", 1)[-1]): h for h in heal or ()}
     heal_by_name = {h.name: h for h in heal or ()}
-    kind = "disperse" if volume.disperse_count else ("replicate" if volume.set_size > 1 else "distribute")
+    kind = volume_kind(volume)
     touched = set(touching)
 
     bricks = []
@@ -288,10 +301,11 @@ def assess(
         find(UNSAFE, volume.name, f"server quorum lost: {active} of {total} peers active")
 
     self_heal = []
-    switch, off = SELF_HEAL_OPTION.get(kind, (None, None))
-    disabled = switch is not None and options.get(switch) == off
+    disabled = self_heal_switched_off(kind, options)
     if disabled and volume.started:
-        find(DEGRADED, volume.name, f"self-heal daemon disabled ({switch} {off}): files heal only when accessed")
+        find(
+            DEGRADED, volume.name, f"self-heal daemon disabled ({' '.join(disabled)}): files heal only when accessed"
+        )
     if kind != "distribute" and volume.started and not disabled:
         running = {d.peer_uuid for d in daemons if d.kind == SELF_HEAL_DAEMON and d.online}
         for uuid in dict.fromkeys(b["host_uuid"] for b in bricks):

@@ -21,7 +21,8 @@ description:
     after O(timeout), it fails with the counts. This is the wait C(gluster_volume_drain) does after a
     replace-brick, and what Gluster's upgrade guide asks after each server comes back.
   - Refuses, before starting any crawl, when a brick of a set to watch is offline (heal cannot end
-    without it; start it first), a set has entries in split-brain, or a volume is not started.
+    without it; start it first), a set has entries in split-brain, a volume is not started, or its
+    self-heal daemon is switched off (glusterd would start no crawl).
   - Distribute volumes have nothing to heal and are skipped.
   - C(changed) is true when a crawl was started (something was to heal). In check mode the module reads
     and reports the counts, and starts nothing.
@@ -100,6 +101,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import GlusterCli, GlusterError
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.heal_wait import HEAL_OPTIONS, HealWaiter
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import self_heal_switched_off, volume_kind
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import peer_of
 
 
@@ -168,6 +170,15 @@ class Heal:
                 continue
             if not volume.started:
                 self.fail(f"volume {volume.name} is not started; start it (gluster volume start {volume.name})")
+            switched_off = self_heal_switched_off(volume_kind(volume), volume.options)
+            if switched_off:
+                option, value = switched_off
+                self.fail(
+                    f"the self-heal daemon of volume {volume.name} is switched off ({option} {value}): glusterd "
+                    f"starts no crawl, and files heal only when a client reads them. Turn it on (gluster volume "
+                    f"set {volume.name} {option} {'enable' if value.strip().lower() == 'disable' else 'on'}), then "
+                    "run again. No crawl was started."
+                )
             indices = watched_sets(volume, uuids)
             if not indices:
                 continue
@@ -192,19 +203,21 @@ class Heal:
                 )
             entry = {"name": volume.name, "sets": indices, "entries": sample.entries, "healed": sample.entries == 0}
             self.result["volumes"].append(entry)
+            # The bricks of the hosts that came back are those heal fills: their bytes are progress.
+            healed_into = [b.name for b in set_bricks(volume, indices) if uuids is not None and b.host_uuid in uuids]
             if sample.entries != 0:
-                plans.append((volume, indices, entry))
+                plans.append((volume, indices, healed_into, entry))
         if self.module._diff:
             self.result["diff"] = {
                 "before": {v["name"]: v["entries"] for v in self.result["volumes"]},
                 "after": {v["name"]: 0 for v in self.result["volumes"]},
             }
-        for volume, indices, entry in plans:
+        for volume, indices, healed_into, entry in plans:
             self.result["changed"] = True
             if self.module.check_mode:
                 self.commands.append(self.cli.heal_argv(volume.name))
                 continue
-            self.waiter.wait(volume.name, indices, after=self.cause)
+            self.waiter.wait(volume.name, indices, healed_into, after=self.cause)
             entry["healed"] = True
         return self.result
 

@@ -39,6 +39,12 @@ def watch():
         ([(1, HealSample(40)), (61, HealSample(30)), (121, HealSample(10)), (150, HealSample(0))], [WAIT] * 3 + [DONE]),
         # A brick heal info cannot reach is never done, and not progress.
         ([(1, HealSample(None)), (2, HealSample(0))], [WAIT, DONE]),
+        # Entry heal lists the files it creates: a fall after a rise is progress too, though
+        # the count is still above the fewest seen.
+        (
+            [(1, HealSample(6)), (100, HealSample(8)), (250, HealSample(7)), (400, HealSample(7))],
+            [WAIT, TRIGGER_FULL, WAIT, TRIGGER_INDEX],
+        ),
         # No progress for retrigger_after: a full crawl first, then index crawls.
         (
             [(1, HealSample(5)), (61, HealSample(5)), (100, HealSample(5)), (121, HealSample(5))],

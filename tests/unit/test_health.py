@@ -544,3 +544,22 @@ def test_a_set_with_two_bricks_on_one_host_is_unsafe_whatever_names_they_carry()
         "of its bricks is on one host (node3, node3.example.com, by glusterd UUID): losing that host loses them "
         "together; replace one of them by a brick on another host"
     ]
+
+
+@pytest.mark.parametrize(
+    ("kind", "options", "expected"),
+    [
+        ("replicate", {"cluster.self-heal-daemon": "off"}, ("cluster.self-heal-daemon", "off")),
+        ("replicate", {"cluster.self-heal-daemon": "disable"}, ("cluster.self-heal-daemon", "disable")),
+        ("replicate", {"cluster.self-heal-daemon": "False"}, ("cluster.self-heal-daemon", "False")),
+        ("replicate", {"cluster.self-heal-daemon": "on"}, None),
+        ("replicate", {}, None),
+        ("disperse", {"cluster.disperse-self-heal-daemon": "0"}, ("cluster.disperse-self-heal-daemon", "0")),
+        ("disperse", {"cluster.self-heal-daemon": "off"}, None),
+        ("distribute", {"cluster.self-heal-daemon": "off"}, None),
+    ],
+)
+def test_the_self_heal_switch_is_read_as_glusterd_reads_a_boolean(kind, options, expected):
+    from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import self_heal_switched_off
+
+    assert self_heal_switched_off(kind, options) == expected
