@@ -303,9 +303,7 @@ def assess(
     self_heal = []
     disabled = self_heal_switched_off(kind, options)
     if disabled and volume.started:
-        find(
-            DEGRADED, volume.name, f"self-heal daemon disabled ({' '.join(disabled)}): files heal only when accessed"
-        )
+        find(DEGRADED, volume.name, f"self-heal daemon disabled ({' '.join(disabled)}): files heal only when accessed")
     if kind != "distribute" and volume.started and not disabled:
         running = {d.peer_uuid for d in daemons if d.kind == SELF_HEAL_DAEMON and d.online}
         for uuid in dict.fromkeys(b["host_uuid"] for b in bricks):
