@@ -61,7 +61,7 @@ class HealWaiter:
         split_brain = sum(h.split_brain or 0 for h in counts if h.reached)
         healed = None
         placed = [members[b] for b in new_bricks if b in members]
-        if placed and with_bytes:
+        if placed and with_bytes and entries != 0:
             detail = {(d.peer_uuid, d.path): d for d in self.cli.volume_status_detail(name)}
             sizes = [detail.get((b.host_uuid, b.path)) for b in placed]
             if all(d is not None and d.size_total is not None for d in sizes):

@@ -64,13 +64,14 @@ def find_peer(name, peers):
 
 
 def peer_of(name, peers, resolve=True):
-    """The entry of `pool list` (this host's own included) that `name` designates: a name
-    the pool lists for it, or with `resolve` an address they share, or this host. None
+    """The entry of `pool list` (this host's own included) that `name` designates: its
+    glusterd UUID, a name the pool lists for it, or with `resolve` an address they share,
+    or this host. None
     when it is no peer. Names of one host differ from pool to pool (an admin may probe
     by FQDN and name bricks by short name), so hosts are compared by this, never as text."""
     wanted = normalized(name)
     for peer in peers:
-        if not peer.is_local and wanted in {normalized(n) for n in peer.names}:
+        if wanted == normalized(peer.uuid) or (not peer.is_local and wanted in {normalized(n) for n in peer.names}):
             return peer
     found = find_peer(name, peers) if resolve else None
     if found is None and resolve and is_this_host(name):

@@ -35,7 +35,7 @@ options:
   hosts:
     description:
       - Hosts whose sets are watched (a host that came back after a restart, as the pool or the volume names
-        it, or by an address of its own). Every set when empty.
+        it, by an address of its own, or by its glusterd UUID). Every set when empty.
     type: list
     elements: str
     default: []
@@ -97,6 +97,8 @@ commands:
   sample: [["/usr/sbin/gluster", "--mode=script", "volume", "heal", "gv0"]]
 """
 
+import socket
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import GlusterCli, GlusterError
@@ -122,6 +124,7 @@ class Heal:
         self.params = module.params
         self.cli = GlusterCli(module)
         self.commands = []
+        self.labels = {}
         self.result = {"changed": False, "volumes": [], "heal": [], "commands": self.commands}
         self.waiter = HealWaiter.for_module(module, self.cli, self.commands, self.result["heal"], self.fail)
 
@@ -139,6 +142,9 @@ class Heal:
                 unknown.append(host)
             else:
                 uuids.add(peer.uuid)
+                if host == peer.uuid:
+                    # Named by its UUID: messages name it as the pool does.
+                    self.labels[host] = socket.getfqdn() if peer.is_local else peer.hostname
         if unknown:
             self.fail(
                 f"{', '.join(unknown)}: no peer of the pool by that name or address (the pool has "
@@ -157,7 +163,7 @@ class Heal:
     @property
     def cause(self):
         """What made the heal, for messages."""
-        hosts = self.params["hosts"]
+        hosts = [self.labels.get(h, h) for h in self.params["hosts"]]
         return f"{', '.join(hosts)} came back" if hosts else "the last change"
 
     def run(self):

@@ -50,6 +50,14 @@ def test_nothing_to_heal_starts_no_crawl():
     assert result.result["volumes"] == [{"name": "hv", "sets": [0], "entries": 0, "healed": True}]
 
 
+def test_a_host_named_by_its_glusterd_uuid_is_watched_as_by_its_name():
+    # node3's UUID: an inventory alias no peer answers to is not needed to find its sets.
+    script = [POOL, INFO, status("health-status-healthy.xml"), INFO, summary(2), Expected(HEAL), INFO, summary(0)]
+    result = run_module(gluster_volume_heal.main, {"hosts": ["d48889f2-f5d0-43b7-9d6f-58fa117bc5a4"]}, script)
+    assert not result.failed, result.result
+    assert result.result["volumes"] == [{"name": "hv", "sets": [0], "entries": 6, "healed": True}]
+
+
 def test_check_mode_reports_the_crawl_and_starts_none():
     args = {"hosts": ["node3"], "_ansible_check_mode": True, "_ansible_diff": True}
     result = run_module(
