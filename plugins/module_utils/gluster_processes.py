@@ -58,6 +58,10 @@ def _cmdline(proc, pid):
     return tuple(part.decode("utf-8", "replace") for part in raw.split(b"\0") if part)
 
 
+# Gluster's own programs that load libgfapi for a moment (heal info's helper).
+GLUSTER_GFAPI_TOOLS = frozenset({"glfsheal"})
+
+
 def gluster_processes(proc=PROC):
     """Every Gluster process of this host, in ROLES order then by pid."""
     found = []
@@ -77,12 +81,18 @@ def gluster_processes(proc=PROC):
 
 def gfapi_users(proc=PROC):
     """Processes other than Gluster's own that have libgfapi loaded (QEMU with a
-    gluster:// disk, qemu-img): they lose their volume when Gluster stops here."""
+    gluster:// disk, qemu-img): they lose their volume when Gluster stops here.
+    glfsheal (what `volume heal VOL info` runs) is Gluster's own: a read that ends."""
     ours = {p.pid for p in gluster_processes(proc)}
     found = []
     for pid in _pids(proc):
         if pid in ours or pid == os.getpid():
             continue
+        try:
+            if os.path.basename(os.readlink(f"{proc}/{pid}/exe").removesuffix(DELETED)) in GLUSTER_GFAPI_TOOLS:
+                continue
+        except OSError:
+            continue  # gone, or a kernel thread
         maps = _read(f"{proc}/{pid}/maps")
         if maps and "libgfapi.so" in maps:
             cmdline = _cmdline(proc, pid)

@@ -309,18 +309,28 @@ class Daemons:
         own = next((p.uuid for p in peers if p.is_local), None)
         if own is None:
             return ["glusterd lists no entry for this host in its pool list"]
-        found = [f"peer {p.hostname} is not connected" for p in peers if not p.is_local and not p.connected]
+        # Peer Rejected (a volume's configuration differs, as after a failed upgrade) is
+        # connected but not in the pool: it does not pass.
+        found = [
+            f"peer {p.hostname} is {'not connected' if not p.connected else p.state_str or 'not in the pool'}"
+            for p in peers
+            if not p.is_local and not p.in_cluster
+        ]
         for volume in volumes:
             if not volume.started:
                 continue
             mine = {b.name for b in volume.bricks if b.host_uuid == own}
-            if mine:
-                online = {b.name for b in cli.volume_status(volume.name) if b.online}
-                found += [f"brick {name} of volume {volume.name} is offline" for name in sorted(mine - online)]
-            if volume.set_size > 1 and mine:
-                daemons, _tasks = cli.volume_status_daemons(volume.name)
-                if not any(d.kind == SELF_HEAL_DAEMON and d.peer_uuid == own and d.online for d in daemons):
-                    found.append(f"the self-heal daemon of volume {volume.name} does not run here")
+            try:
+                if mine:
+                    online = {b.name for b in cli.volume_status(volume.name) if b.online}
+                    found += [f"brick {name} of volume {volume.name} is offline" for name in sorted(mine - online)]
+                if volume.set_size > 1 and mine:
+                    daemons, _tasks = cli.volume_status_daemons(volume.name)
+                    if not any(d.kind == SELF_HEAL_DAEMON and d.peer_uuid == own and d.online for d in daemons):
+                        found.append(f"the self-heal daemon of volume {volume.name} does not run here")
+            except GlusterError as exc:
+                # Right after glusterd starts, a status may be refused for a moment: asked again.
+                found.append(f"the status of volume {volume.name} cannot be read yet ({exc.message})")
         return found
 
     def wait_ready(self, cli):

@@ -9,6 +9,15 @@ from unittest import mock
 
 import pytest
 
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
+    VOLUME_STARTED,
+    Brick,
+    BrickStatus,
+    Daemon,
+    GlusterOpError,
+    Peer,
+    Volume,
+)
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_processes import Process, mount_options
 from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_daemons
 
@@ -114,3 +123,40 @@ def test_a_mount_is_recorded_with_the_port_its_client_asked_for_and_mounted_agai
     assert not started.failed, started.result
     assert started.result["mounted"] == [{"source": "127.0.0.1:/gv0", "target": target}]
     assert not Path(record).exists()
+
+
+class ReadyCli:
+    """The reads `missing` makes, answered from objects; `status_error` refuses the status reads."""
+
+    def __init__(self, peers, status_error=None):
+        self.peers, self.status_error = peers, status_error
+
+    def pool_list(self):
+        return self.peers
+
+    def volumes(self):
+        bricks = (Brick("node1:/b/gv0", "u1", False), Brick("node2:/b/gv0", "u2", False))
+        return [Volume("gv0", "v1", VOLUME_STARTED, "Started", "Replicate", 2, 1, 2, 0, 0, 0, bricks, {})]
+
+    def volume_status(self, name):
+        if self.status_error:
+            raise GlusterOpError(self.status_error)
+        return [BrickStatus("node1", "/b/gv0", "u1", True, 10)]
+
+    def volume_status_daemons(self, name):
+        return [Daemon(gluster_daemons.SELF_HEAL_DAEMON, "u1", True)], []
+
+
+ME = Peer("u1", "localhost", ("localhost",), True, None, None)
+
+
+def test_a_rejected_peer_or_a_status_refused_for_a_moment_is_not_ready():
+    rejected = Peer("u2", "node2", ("node2",), True, 6, "Peer Rejected")
+    assert gluster_daemons.Daemons.missing(None, ReadyCli([ME, rejected])) == ["peer node2 is Peer Rejected"]
+    lost = Peer("u3", "node3", ("node3",), False, 3, "Peer in Cluster")
+    assert gluster_daemons.Daemons.missing(None, ReadyCli([ME, lost])) == ["peer node3 is not connected"]
+    refused = ReadyCli([ME], status_error="Another transaction is in progress for gv0")
+    assert gluster_daemons.Daemons.missing(None, refused) == [
+        "the status of volume gv0 cannot be read yet (Another transaction is in progress for gv0)"
+    ]
+    assert gluster_daemons.Daemons.missing(None, ReadyCli([ME])) == []

@@ -37,6 +37,8 @@ def proc(tmp_path):
     process(
         p, 20, ["qemu-system-x86_64", "-drive", "file=gluster://node1/gv0/disk"], "/usr/bin/qemu-system-x86_64", gfapi
     )
+    # What `volume heal VOL info` runs: Gluster's own, not a client to stop for.
+    process(p, 26, ["/usr/libexec/glusterfs/glfsheal", "gv0", "info-summary"], "/usr/libexec/glusterfs/glfsheal", gfapi)
     # Named glusterfs, another binary: not Gluster's.
     process(p, 21, ["glusterfs"], "/usr/bin/python3")
     process(p, 22, ["sleep", "600"], "/usr/bin/sleep", cwd="/mnt/gv0/dir")
