@@ -10,6 +10,7 @@ their lib dir.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -68,8 +69,19 @@ class Runner:
         time.sleep(min(pause, max(self.deadline - time.monotonic(), 0)))
 
 
-# Ganeti's ssconf file of the master candidates' names, one per line (ssconf.SimpleStore).
-SSCONF_MASTER_CANDIDATES = "/var/lib/ganeti/ssconf_master_candidates"
+# Ganeti's ssconf files (ssconf.SimpleStore): the master candidates' names, one per
+# line; each node's primary and secondary IP, "NAME ADDRESS" per line.
+SSCONF_DIR = "/var/lib/ganeti"
+SSCONF_MASTER_CANDIDATES = f"{SSCONF_DIR}/ssconf_master_candidates"
+
+
+def ssconf_node_addresses(node, ssconf_dir=SSCONF_DIR):
+    """`node`'s primary and secondary IPs as Ganeti's ssconf files on this node list them."""
+    found = []
+    for name in ("ssconf_node_primary_ips", "ssconf_node_secondary_ips"):
+        with contextlib.suppress(OSError), open(os.path.join(ssconf_dir, name), encoding="utf-8") as lines:
+            found += [fields[1] for fields in map(str.split, lines) if len(fields) == 2 and fields[0] == node]
+    return found
 
 
 def own_names():

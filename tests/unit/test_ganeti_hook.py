@@ -16,6 +16,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import hook_support
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import hosts as real_hosts
 
 HOOK = Path(__file__).resolve().parents[2] / "roles" / "ganeti_gluster_disk" / "files" / "ganeti_gluster_join.py"
@@ -76,9 +77,9 @@ def test_two_inventory_hosts_for_one_node_are_refused(hook):
 def test_the_masters_addresses_come_from_ganetis_ssconf(hook, tmp_path):
     (tmp_path / "ssconf_node_primary_ips").write_text("node1.example.net 10.0.0.1\nnode2.example.net 10.0.0.2\n")
     (tmp_path / "ssconf_node_secondary_ips").write_text("node2.example.net 10.1.0.2\n")
-    assert hook.ssconf_node_addresses("node2.example.net", str(tmp_path)) == ["10.0.0.2", "10.1.0.2"]
-    assert hook.ssconf_node_addresses("node9", str(tmp_path)) == []
-    assert hook.ssconf_node_addresses("node1", str(tmp_path / "none")) == []
+    assert hook_support.ssconf_node_addresses("node2.example.net", str(tmp_path)) == ["10.0.0.2", "10.1.0.2"]
+    assert hook_support.ssconf_node_addresses("node9", str(tmp_path)) == []
+    assert hook_support.ssconf_node_addresses("node1", str(tmp_path / "none")) == []
 
 
 def test_failures_lists_failed_and_unreachable_results_but_not_ignored_ones(hook):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import hook_support
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import hook_support, hosts
 
 REPO = Path(__file__).resolve().parents[2]
 HOOK = REPO / "roles" / "ganeti_gluster_disk" / "files" / "ganeti_gluster_remove.py"
@@ -27,7 +27,7 @@ def hook(tmp_path, monkeypatch):
     monkeypatch.setattr(module, "CONFIG_FILE", str(config))
     monkeypatch.setattr(module, "MARKER_DIR", str(tmp_path / "removing"))
     monkeypatch.setattr(hook_support.socket, "getfqdn", lambda: "node1")
-    answers = {"volume info": "health-volume-info.xml"}
+    answers = {"volume info": "health-volume-info.xml", "pool list": "health-pool-list.xml"}
     monkeypatch.setattr(
         hook_support,
         "run_bounded",
@@ -45,6 +45,17 @@ def test_a_node_holding_bricks_is_refused_on_the_master(hook, capsys):
 
 def test_a_node_without_bricks_goes(hook):
     assert hook.main({**MASTER, "GANETI_NODE_NAME": "node4"}) == hook.OK
+
+
+def test_a_node_gluster_knows_by_its_secondary_ip_only_is_refused(hook, monkeypatch, capsys):
+    # Ganeti's gnt3.example.com; Gluster's peer node3 on the storage network, which only
+    # Ganeti's ssconf (its secondary IP) ties to it.
+    monkeypatch.setattr(hosts, "addresses", lambda name: {"node3": ["10.2.0.13"]}.get(name, []))
+    monkeypatch.setattr(hook_support, "ssconf_node_addresses", lambda node: ["10.1.0.13", "10.2.0.13"])
+    assert hook.main({**MASTER, "GANETI_NODE_NAME": "gnt3.example.com"}) == hook.REFUSED
+    assert "gnt3.example.com holds bricks of volume hv (node3:/bricks/hv)" in capsys.readouterr().out
+    monkeypatch.setattr(hook_support, "ssconf_node_addresses", lambda node: ["10.1.0.14", "10.2.0.14"])
+    assert hook.main({**MASTER, "GANETI_NODE_NAME": "gnt4.example.com"}) == hook.OK
 
 
 def test_only_the_master_decides(hook):

@@ -66,7 +66,6 @@ DONE, FAILED, NOT_SET_UP, RUN_TIMED_OUT, LOCK_BUSY = 0, 1, 2, 3, 4
 # A marker older than this was left by a playbook run that died; it no longer
 # means a playbook is joining the node.
 MARKER_MAX_AGE = 3600
-SSCONF_DIR = "/var/lib/ganeti"
 DEFAULTS = {
     "playbook": "playbooks/add-node.yml",
     "inventory": [],
@@ -184,13 +183,12 @@ def node_identity(hosts, node, environ):
     return hosts.identity([node], [environ.get("GANETI_NODE_PIP"), environ.get("GANETI_NODE_SIP")])
 
 
-def ssconf_node_addresses(node, ssconf_dir=SSCONF_DIR):
-    """`node`'s primary and secondary IPs as Ganeti's ssconf files on this node list them."""
-    found = []
-    for name in ("ssconf_node_primary_ips", "ssconf_node_secondary_ips"):
-        with contextlib.suppress(OSError), open(os.path.join(ssconf_dir, name), encoding="utf-8") as lines:
-            found += [fields[1] for fields in map(str.split, lines) if len(fields) == 2 and fields[0] == node]
-    return found
+def ssconf_addresses(node):
+    """`node`'s primary and secondary IPs from Ganeti's ssconf (after host_helpers: the
+    collection is on the path)."""
+    from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hook_support import ssconf_node_addresses
+
+    return ssconf_node_addresses(node)
 
 
 def group_hosts(inventory, group):
@@ -485,7 +483,7 @@ def join(node, config, environ, ansible_runner, deadline):
         return FAILED
 
     master = environ.get("GANETI_MASTER", "")
-    master_identity = hosts.identity([master], ssconf_node_addresses(master))
+    master_identity = hosts.identity([master], ssconf_addresses(master))
     master_host = inventory_host(master, inventory, config["ganeti_group"], hosts, master_identity)
     if master_host is None:
         # The run's own checks then name what is wrong with the inventory's master.

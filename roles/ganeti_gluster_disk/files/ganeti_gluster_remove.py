@@ -8,7 +8,8 @@ So this hook, installed by the role ganeti_gluster_disk on every node (pre
 hooks of node-remove run on every node but the one removed; any one failing
 aborts the removal), acts where it runs on the master: it reads the volume's
 bricks and exits 1, saying to run remove-node.yml, when GANETI_NODE_NAME is
-the host of one of them (by name or a shared address).
+the host of one of them: by name, by a shared address (the node's primary and
+secondary IPs from ssconf included), or as a peer whose UUID holds the brick.
 
 remove-node.yml removes the node from Ganeti first and drains it right after:
 its ganeti_node module leaves a marker MARKER_DIR/NODE for the duration of
@@ -52,12 +53,23 @@ def bricks_on(node, settings):
     from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import addresses, agreement, identity
 
     runner = hook_support.Runner(time.monotonic() + COMMAND_TIMEOUT, COMMAND_TIMEOUT)
-    volume = GlusterCli(runner, sleep=runner.sleep).volume(settings["volume"])
+    cli = GlusterCli(runner, sleep=runner.sleep)
+    volume = cli.volume(settings["volume"])
     if volume is None:
         return []
-    # Ganeti knows the node by its FQDN, Gluster perhaps by a short name or an address.
-    leaving = identity([node], resolve=addresses)
-    return [b.name for b in volume.bricks if agreement(identity([b.host], resolve=addresses), leaving) is not None]
+    # Ganeti knows the node by its FQDN and its primary and secondary IPs (ssconf lists it
+    # until it is removed); Gluster perhaps by a short name, or an address on its own
+    # network. A peer that is the node, by any name the pool lists or any address, holds
+    # its bricks by UUID, whatever the bricks' names.
+    leaving = identity([node], hook_support.ssconf_node_addresses(node), resolve=addresses)
+    uuids = {
+        p.uuid for p in cli.pool_list() if agreement(identity(p.names - {"localhost"}, resolve=addresses), leaving)
+    }
+    return [
+        b.name
+        for b in volume.bricks
+        if b.host_uuid in uuids or agreement(identity([b.host], resolve=addresses), leaving) is not None
+    ]
 
 
 def is_master(environ):
