@@ -79,6 +79,16 @@ def peer_of(name, peers, resolve=True):
     return found
 
 
+def is_loopback(name):
+    """Whether `name` is this host for whoever asks (localhost, 127.0.0.0/8, ::1)."""
+    if normalized(name) == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 def normalized(name):
     """A host name as compared: case and a trailing dot do not matter."""
     return str(name).strip().rstrip(".").lower()

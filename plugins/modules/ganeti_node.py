@@ -214,7 +214,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_plac
     failover_targets,
     place_instances,
 )
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import is_valid_host
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import is_loopback, is_valid_host
 
 # Read by the role's node-remove-pre hook (ganeti_gluster_remove.py, MARKER_DIR).
 REMOVAL_MARKERS = "/var/lib/ganeti-gluster/removing"
@@ -401,13 +401,23 @@ def remove_nodes(module, cli, wanted, before):
     try:
         instances = cli.instances() if leaving else []
         states = cli.node_states() if leaving and (dead or evacuate) else []
+        gluster_host = cli.cluster_config().gluster_params.get("host", "") if leaving else ""
     except GanetiError as exc:
         module.fail_json(**exc.fail_kwargs(), **result)
-    refusals = []
+    refusals = [
+        f"{n.name} is the Gluster server every node's client asks for the volume (gluster:host={gluster_host}): "
+        "once it leaves, no instance can start, migrate or fail over. Name another first (gnt-cluster modify -D "
+        "gluster:host=127.0.0.1 has each node ask its own glusterd; or a peer that stays), then run again"
+        for n in leaving
+        if gluster_host and not is_loopback(gluster_host) and n.is_named(gluster_host)
+    ]
     if dead and leaving:
         port = noded_port()
         answers = {n.name: {a: tcp_answer(a, port) for a in node_addresses(n)} for n in leaving}
-        refusals, result["dead_checks"] = proof_of_death(leaving, {s.name: s for s in states}, instances, answers, port)
+        dead_refusals, result["dead_checks"] = proof_of_death(
+            leaving, {s.name: s for s in states}, instances, answers, port
+        )
+        refusals += dead_refusals
     failovers, plan_refusals = remove_plan(leaving, instances, evacuate, dead=dead, states=states)
     refusals += plan_refusals
     if refusals:

@@ -381,7 +381,12 @@ def remove_node3(commands, answer=None, dead=True, evacuate=True, check_mode=Fal
 
 
 def dead_node3_reads(nodes=NODES_WITH_NODE3, instances=INST2_ON_NODE3, states=STATES_NODE3_SILENT):
-    return [Expected(NODE_LIST, 0, nodes), Expected(INSTANCE_LIST, 0, instances), Expected(NODE_STATES, 0, states)]
+    return [
+        Expected(NODE_LIST, 0, nodes),
+        Expected(INSTANCE_LIST, 0, instances),
+        Expected(NODE_STATES, 0, states),
+        Expected(INFO, 0, out("cluster-info-gluster.txt")),
+    ]
 
 
 def test_a_dead_node_is_proven_dead_marked_offline_its_instances_fail_over_then_it_goes():
@@ -512,6 +517,7 @@ def remove_node4(states, then=()):
                 Expected(NODE_LIST, 0, NODES_WITH_NODE4),
                 Expected(INSTANCE_LIST, 0, INST1_ON_NODE4),
                 Expected(NODE_STATES, 0, states),
+                Expected(INFO, 0, out("cluster-info-gluster.txt")),
                 *then,
             ],
         )
@@ -531,6 +537,31 @@ def test_a_drain_fails_instances_over_to_a_node_that_can_take_them():
     assert not result.failed, result.result
     assert result.result["failed_over"] == [{"instance": "inst1", "from": "node4", "to": "node1"}]
     assert result.result["offlined"] == [] and result.result["dead_checks"] == {}
+
+
+def test_the_node_every_client_asks_for_the_volume_is_refused_before_anything_changes():
+    served_by_node4 = out("cluster-info-gluster.txt").replace("host: 127.0.0.1", "host: 10.77.0.14")
+    states = f"node1|N|N|Y|{BOOT1}|3712\nnode2|N|N|Y|{BOOT2}|3650\nnode4|N|N|Y|{BOOT3}|3000\n"
+    with (
+        mock.patch.object(ganeti_node, "removal_marker", lambda name: mock.MagicMock()),
+        mock.patch.object(ganeti_cli, "addresses", lambda name: set()),
+    ):
+        result = run_module(
+            ganeti_node.main,
+            {"nodes": ["node4"], "state": "absent", "evacuate": True},
+            [
+                Expected(NODE_LIST, 0, NODES_WITH_NODE4),
+                Expected(INSTANCE_LIST, 0, INST1_ON_NODE4),
+                Expected(NODE_STATES, 0, states),
+                Expected(INFO, 0, served_by_node4),
+            ],
+        )
+    assert result.failed
+    assert result.result["msg"].startswith(
+        "refusing to remove node4: node4 is the Gluster server every node's client asks for the volume "
+        "(gluster:host=10.77.0.14): once it leaves, no instance can start, migrate or fail over."
+    )
+    assert result.result["msg"].endswith("Nothing was changed.")
 
 
 def test_a_drain_whose_other_nodes_cannot_take_an_instance_changes_nothing():
