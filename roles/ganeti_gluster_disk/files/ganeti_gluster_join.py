@@ -26,8 +26,9 @@ What Ganeti 3.0 does with node-add post hooks shapes this file:
   time between its gluster commands, so one command that glusterd keeps busy
   (up to 200 s) can still outlast the run; it then ends at its next look.
 
-Exit status: 0 joined, or nothing to do (not the master, node not in the
-Gluster group, add-node.yml itself runs the join); 1 the join failed; 2 the
+Exit status: 0 joined, or nothing to do (not the master, add-node.yml itself
+runs the join); 1 the join failed, or the node is not in the inventory's Gluster
+group (it joined Ganeti only); 2 the
 hook is not set up right (its settings, the inventory, or a Python without
 ansible-runner); 3 the join ran out of time (reading the inventory or the
 playbook run outlasted its timeout, and was stopped); 4 another join held the
