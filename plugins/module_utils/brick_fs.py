@@ -22,7 +22,10 @@ GLUSTER_METADATA_DIR = ".glusterfs"
 GLUSTER_METADATA_PREFIX = ".glusterfs-anonymous-inode-"
 
 # Added to a brick's fstab options unless the caller gives them (see boot_safe_mount_options).
-BOOT_SAFE_OPTIONS = ("nofail", "x-systemd.device-timeout=30s")
+# nofail takes the mount off local-fs.target's wait, so glusterd is ordered after it
+# itself: a late disk (SAN, multipath) would otherwise find glusterd starting a brick
+# process on the empty mount point, which exits and stays down.
+BOOT_SAFE_OPTIONS = ("nofail", "x-systemd.device-timeout=30s", "x-systemd.before=glusterd.service")
 
 XFS_MAGIC = b"XFSB"
 XFS_INODESIZE_OFFSET = 104  # sb_inodesize, big-endian u16 (xfs_format.h)
@@ -193,8 +196,9 @@ def fstab_spec_tag(spec):
 
 
 def boot_safe_mount_options(options):
-    """`options` with nofail and a systemd device timeout added when absent: a brick disk that
-    died or is late then costs the boot that timeout, not an emergency shell."""
+    """`options` with nofail, a systemd device timeout and glusterd ordered after the mount,
+    each added when absent: a brick disk that died or is late then costs the boot that
+    timeout, not an emergency shell, and glusterd starts no brick before its disk."""
     parts = [part for part in options.split(",") if part]
     given = {part.partition("=")[0] for part in parts}
     return ",".join(parts + [extra for extra in BOOT_SAFE_OPTIONS if extra.partition("=")[0] not in given])

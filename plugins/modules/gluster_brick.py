@@ -21,6 +21,7 @@ description:
     that already has the device's filesystem mounted on it, is fine.
   - The C(/etc/fstab) entry lets the host boot without the disk - C(nofail) and
     C(x-systemd.device-timeout=30s) are added to O(mount_options) unless they already set them -
+    and has glusterd wait for the mount (C(x-systemd.before=glusterd.service), also added unless set) -
     and is written to a file beside C(/etc/fstab) with its mode and owner, then renamed over it
     (C(atomic_move)).
   - An entry for O(mount_point) that names another filesystem is never replaced or deleted; the
@@ -60,8 +61,8 @@ options:
   mount_options:
     description:
       - Mount options written to C(/etc/fstab).
-      - C(nofail) and C(x-systemd.device-timeout=30s) are added unless given here (any
-        C(x-systemd.device-timeout=) value is kept).
+      - C(nofail), C(x-systemd.device-timeout=30s) and C(x-systemd.before=glusterd.service) are added
+        unless given here (any C(x-systemd.device-timeout=) or C(x-systemd.before=) value is kept).
     type: str
     default: noatime,inode64
   force:

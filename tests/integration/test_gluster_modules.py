@@ -93,7 +93,7 @@ def test_brick_check_mode_then_prepare_then_no_change(devices):
     fs_uuid = ssh("node1", f"blkid -p -o value -s UUID {device}").stdout.strip()
     fstab = ssh("node1", "cat /etc/fstab").stdout
     # nofail and a device timeout: a dead brick disk does not stop the boot.
-    boot_safe = "noatime,inode64,nofail,x-systemd.device-timeout=30s"
+    boot_safe = "noatime,inode64,nofail,x-systemd.device-timeout=30s,x-systemd.before=glusterd.service"
     assert f"UUID={fs_uuid}\t/bricks/b1\txfs\t{boot_safe}\t0\t0" in fstab.splitlines()
     mounted = ssh("node1", "findmnt -n -o SOURCE,FSTYPE /bricks/b1").stdout.split()
     assert mounted == [device, "xfs"]

@@ -20,7 +20,7 @@ MKFS = ["/usr/sbin/mkfs.xfs", "-q", "-i", "size=512", DEVICE]
 XFS = f"DEVNAME={DEVICE}\nUUID={UUID}\nBLOCK_SIZE=512\nTYPE=xfs\nUSAGE=filesystem\n"
 ROOT = {"mount_point": "/", "device_number": (254, 0), "options": "rw", "fs_type": "ext4", "source": "/dev/vda"}
 ROOT_LINE = "UUID=root-fs / ext4 errors=remount-ro 0 1"
-BOOT_SAFE = "noatime,inode64,nofail,x-systemd.device-timeout=30s"
+BOOT_SAFE = "noatime,inode64,nofail,x-systemd.device-timeout=30s,x-systemd.before=glusterd.service"
 
 
 def blank():
@@ -119,8 +119,11 @@ def test_a_rerun_with_the_filesystem_mounted_changes_nothing(host):
     ("mount_options", "written"),
     [
         ("noatime,inode64", BOOT_SAFE),
-        ("noatime,nofail", "noatime,nofail,x-systemd.device-timeout=30s"),
-        ("inode64,x-systemd.device-timeout=2min", "inode64,x-systemd.device-timeout=2min,nofail"),
+        ("noatime,nofail", "noatime,nofail,x-systemd.device-timeout=30s,x-systemd.before=glusterd.service"),
+        (
+            "inode64,x-systemd.device-timeout=2min",
+            "inode64,x-systemd.device-timeout=2min,nofail,x-systemd.before=glusterd.service",
+        ),
     ],
 )
 def test_a_dead_disk_does_not_stop_the_boot(host, mount_options, written):
