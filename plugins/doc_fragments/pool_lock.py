@@ -11,8 +11,9 @@ options:
   lock_wait:
     description:
       - Seconds to wait while another run holds the pool's lock on this host, then fail naming it.
-      - The lock is a C(flock) held by the module's own process, never by a file left behind, so a
-        run that was killed holds nothing. It is not taken in check mode.
+      - The lock is a C(flock) held by the module's own process, never by a file left behind, so
+        nothing is held once that process ends (a controller killed mid-run does not end it: the
+        module finishes its step first). It is not taken in check mode.
     type: int
     default: 300
   lock_owner:

@@ -82,8 +82,8 @@ class LockBusy(Exception):
         who = describe(holder) if holder else "another run (it left no note)"
         super().__init__(
             f"another run changes the pool: {who} holds {path} on {socket.gethostname()}; waited {waited:.0f} s. "
-            "Let it finish and run again, or raise gluster_pool_lock_wait. The lock goes with its holder's "
-            "process: a killed run holds nothing."
+            "Let it finish and run again, or raise gluster_pool_lock_wait. The lock goes with that process: "
+            "a controller killed mid-run leaves it running until it has finished its step."
         )
 
 

@@ -231,6 +231,10 @@ def test_the_default_limits_end_the_hook_well_before_ganeti_stops_waiting(hook, 
     (run,) = api.runs
     assert run["timeout"] == hook.DEFAULTS["run_timeout"]
     wait_until = run["extravars"].pop("gluster_pool_rebalance_wait_until")
+    owner = run["extravars"].pop("gluster_pool_lock_owner")
+    assert owner.startswith("the node-add hook joining node4 on ") and f"(pid {os.getpid()})" in owner
+    # A quarter of the run at most: the run may wait at the peer step and at the volume step.
+    assert run["extravars"].pop("gluster_pool_lock_wait") == hook.DEFAULTS["run_timeout"] // 4
     assert run["extravars"] == {"add_nodes": "node4", "ganeti_gluster_disk_in_hook": True}
     # The run stops waiting for the rebalance AFTER_REBALANCE s before its timeout: its
     # module then returns, and lets go of the pool's lock, before the hook kills the run.

@@ -24,7 +24,10 @@ What Ganeti 3.0 does with node-add post hooks shapes this file:
   for the rest of the join: the rebalance then goes on in the background and
   the next site.yml or add-node.yml run finishes it. The module looks at the
   time between its gluster commands, so one command that glusterd keeps busy
-  (up to 200 s) can still outlast the run; it then ends at its next look.
+  (up to 200 s) can still outlast the run; it then ends at its next look. Each
+  module waits for the pool's lock (another controller's run) at most a quarter
+  of the run (gluster_pool_lock_wait), and holds it under an owner that names
+  this hook, the node and the master.
 
 Exit status: 0 joined, or nothing to do (not the master, add-node.yml itself
 runs the join); 1 the join failed, or the node is not in the inventory's Gluster
@@ -47,6 +50,7 @@ import os
 import pwd
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -415,6 +419,12 @@ def rebalance_wait_until(run_timeout):
     return time.time() + run_timeout - min(AFTER_REBALANCE, run_timeout / 2)
 
 
+def lock_wait_within(run_timeout):
+    """Seconds each module waits for the pool's lock: its default (300), at most a quarter of the run
+    (the run may wait at the peer step and again at the volume step)."""
+    return int(max(10, min(300, run_timeout / 4)))
+
+
 def join(node, config, environ, ansible_runner, deadline):
     """Run add-node.yml for `node`, ending by `deadline` (monotonic); return the hook's exit status."""
     env = {**environ, **hook_environment(sys.executable)}
@@ -521,6 +531,10 @@ def join(node, config, environ, ansible_runner, deadline):
         extravars={
             **config["extra_vars"],
             "gluster_pool_rebalance_wait_until": rebalance_wait_until(timeout),
+            # A run of another controller holding the pool's lock is waited for within the
+            # hook's time, and one that meets this run's lock can tell whose it is.
+            "gluster_pool_lock_wait": lock_wait_within(timeout),
+            "gluster_pool_lock_owner": f"the node-add hook joining {host} on {socket.getfqdn()} (pid {os.getpid()})",
             "add_nodes": host,
             "ganeti_gluster_disk_in_hook": True,
             **({"ganeti_gluster_disk_master": master_host} if master_host else {}),
