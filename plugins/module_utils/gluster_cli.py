@@ -663,6 +663,12 @@ def lock_was_taken(exc):
     return bool(lines) and all(line.startswith(PEER_LOCK_FAILED) for line in lines)
 
 
+def no_rebalance_on_record(exc):
+    """Whether `exc` is glusterd's answer to a rebalance status when it keeps no rebalance
+    for the volume (never run, a remove-brick since, or glusterd restarted): glusterd-rebalance.c."""
+    return "Rebalance not started" in (exc.op_errstr or "")
+
+
 def rebalance_process_unanswered(exc):
     """Whether `exc` failed only because a node's rebalance process was exiting or
     not yet connected when glusterd asked it (see REBALANCE_PROCESS_GONE)."""

@@ -45,6 +45,9 @@ class HealWaiter:
     def for_module(cls, module, cli, commands, reports, fail):
         """The waiter with the module's HEAL_OPTIONS and its `timeout`."""
         p = module.params
+        unset = [name for name in ("heal_retrigger_after", "heal_stall_timeout", "timeout") if p[name] <= 0]
+        if unset:
+            fail(f"{', '.join(unset)} must be a number of seconds above 0; nothing was done")
         return cls(
             module, cli, commands, reports, fail, p["heal_retrigger_after"], p["heal_stall_timeout"], p["timeout"]
         )

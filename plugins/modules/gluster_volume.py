@@ -280,6 +280,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli
     GlusterError,
     GlusterOpError,
     add_brick_args,
+    no_rebalance_on_record,
     rebalance_process_unanswered,
     rebalance_start_args,
     volume_create_args,
@@ -730,8 +731,10 @@ class VolumeRun:
     def current_rebalance(self, name):
         try:
             return self.cli.rebalance_status(name)
-        except GlusterOpError:
-            return None  # glusterd has no rebalance on record (for example after a restart)
+        except GlusterOpError as exc:
+            if no_rebalance_on_record(exc):
+                return None  # for example after a restart
+            raise
 
     def run_pass(self, name, mode, hosts):
         """Start one rebalance pass and wait for it on every node of `hosts` ({glusterd UUID: name});

@@ -123,6 +123,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli
     GlusterCli,
     GlusterError,
     GlusterOpError,
+    no_rebalance_on_record,
 )
 
 
@@ -142,8 +143,10 @@ def main():
             if volume.is_distributed:
                 try:
                     rebalance = cli.rebalance_status(name)
-                except GlusterOpError:
-                    rebalance = None  # never rebalanced
+                except GlusterOpError as exc:
+                    if not no_rebalance_on_record(exc):
+                        raise
+                    rebalance = None  # none on record
     except GlusterError as exc:
         module.fail_json(**exc.fail_kwargs())
     bricks = [

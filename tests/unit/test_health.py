@@ -146,6 +146,19 @@ def test_heal_pending_is_degraded_and_unsafe_on_a_set_being_changed():
     assert "4 entries still to heal on a set this run changes" in reasons(touched, UNSAFE)[0]
 
 
+def test_an_online_brick_heal_info_could_not_count_is_unsafe_only_on_a_set_being_changed():
+    vol = volume([1, 2, 3])
+    counts = heal(vol, unreached={"node1:/bricks/b1/brick"})
+    assert report(vol, heal=counts)["verdict"] == DEGRADED
+    touched = report(vol, heal=counts, touching=["node3"])
+    assert touched["verdict"] == UNSAFE
+    assert reasons(touched, UNSAFE) == [
+        "set 0 (node1:/bricks/b1/brick, node2:/bricks/b1/brick, node3:/bricks/b1/brick): heal info could not count "
+        "node1:/bricks/b1/brick, on a set this run changes: whether entries are still to heal there is unknown; "
+        "see gluster volume heal gv0 info, then run again"
+    ]
+
+
 def test_split_brain_is_unsafe():
     vol = volume([1, 2, 3])
     result = report(vol, heal=heal(vol, split={"node1:/bricks/b1/brick": 1, "node2:/bricks/b1/brick": 1}))
@@ -544,6 +557,18 @@ def test_a_set_with_two_bricks_on_one_host_is_unsafe_whatever_names_they_carry()
         "of its bricks is on one host (node3, node3.example.com, by glusterd UUID): losing that host loses them "
         "together; replace one of them by a brick on another host"
     ]
+
+
+def test_a_disperse_set_with_no_more_bricks_on_one_host_than_it_can_lose_is_degraded_not_unsafe():
+    # disperse 4+2 on four hosts, two bricks on each of node1 and node2.
+    spread = volume([1, 1, 2, 2, 3, 4], set_size=6, disperse=6, redundancy=2)
+    result = assess(spread, peers(4), details=details(spread), heal=heal(spread), daemons=shd([1, 2, 3, 4]))
+    assert result["verdict"] == DEGRADED
+    assert reasons(result, DEGRADED)[0].endswith("losing that host uses up 2 of the 2 bricks the set can lose")
+    # Three on one host: more than it can lose.
+    packed = volume([1, 1, 1, 2, 3, 4], set_size=6, disperse=6, redundancy=2)
+    result = assess(packed, peers(4), details=details(packed), heal=heal(packed), daemons=shd([1, 2, 3, 4]))
+    assert result["verdict"] == UNSAFE
 
 
 @pytest.mark.parametrize(

@@ -207,6 +207,23 @@ def test_volume_info_reports_bricks_online_and_the_last_rebalance():
     assert [p["in_cluster"] for p in result.result["peers"]] == [True] * 4
 
 
+def test_volume_info_fails_on_a_rebalance_status_it_could_not_read_rather_than_report_none():
+    refused = out("rebalance-status-not-started.xml").replace(
+        "Rebalance not started for volume gv0.", "Commit failed on node3. Please check log file for details."
+    )
+    result = run_module(
+        gluster_volume_info.main,
+        {"name": "gv0"},
+        [
+            read(["pool", "list"], "pool-list-four.xml"),
+            read(["volume", "info"], "volume-info-distributed-replicate.xml"),
+            read(["volume", "status", "gv0"], "volume-status.xml"),
+            Expected([*G, "volume", "rebalance", "gv0", "status"], 1, refused),
+        ],
+    )
+    assert result.failed and "Commit failed on node3" in result.result["msg"]
+
+
 def test_volume_info_of_a_stopped_volume_reads_no_status():
     result = run_module(
         gluster_volume_info.main,

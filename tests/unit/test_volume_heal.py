@@ -147,3 +147,9 @@ def test_a_host_that_is_no_peer_is_refused_by_name():
 def test_an_unknown_volume_is_refused():
     result = run_module(gluster_volume_heal.main, {"volumes": ["gv9"]}, [POOL, INFO])
     assert result.failed and result.result["msg"] == "no volume gv9 in the pool (it has hv)"
+
+
+@pytest.mark.parametrize("option", ["heal_stall_timeout", "heal_retrigger_after", "timeout"])
+def test_a_wait_of_no_time_is_refused_before_any_read(option):
+    result = run_module(gluster_volume_heal.main, {option: 0}, [])
+    assert result.failed and result.result["msg"] == f"{option} must be a number of seconds above 0; nothing was done"
