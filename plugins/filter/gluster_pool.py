@@ -547,10 +547,17 @@ def gluster_pool_brick_list_problems(bricks):
             problems.append(
                 f"brick path {path!r} must be an absolute, normalized path of letters, digits and . _ + - /"
             )
+        elif path.endswith("/"):
+            # Gluster names a brick without it: the brick in the volume would not be found as this one.
+            problems.append(f"brick path {path} ends with '/': write it as {path.rstrip('/')}")
         elif path.rstrip("/") in ("", "/bricks") or path.count("/") < 2:
             problems.append(f"brick path {path} must be a directory below a mount point, not a top-level directory")
-        if device is not None and (not isinstance(device, str) or not device.startswith("/dev/")):
-            problems.append(f"brick device {device!r} must be a block device path under /dev")
+        if "device" in brick and (not isinstance(device, str) or not device.startswith("/dev/")):
+            # A device of null (a template's empty value) would be neither a device nor a directory brick.
+            problems.append(
+                f"brick device {device!r} must be a block device path under /dev (leave `device` out for a "
+                "directory brick)"
+            )
     paths = [b["path"].rstrip("/") for b in bricks if isinstance(b.get("path"), str)]
     for path in sorted({p for p in paths if paths.count(p) > 1}):
         problems.append(f"brick path {path} is listed more than once")

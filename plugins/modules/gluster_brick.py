@@ -222,6 +222,32 @@ FSTAB = "/etc/fstab"
 STABLE_DEVICE_LINKS = ("/dev/disk/", "/dev/mapper/")
 
 
+# glusterd's own record (glusterd-store.h): this host's UUID in glusterd.info, and each
+# volume's bricks, one file per brick with "path=" and its host's "uuid=" lines.
+GLUSTERD_STATE = "/var/lib/glusterd"
+
+
+def _store_keys(path):
+    with contextlib.suppress(OSError), open(path, encoding="utf-8") as lines:
+        return dict(line.strip().partition("=")[::2] for line in lines if "=" in line)
+    return {}
+
+
+def volumes_in_glusterd_state(path, state=GLUSTERD_STATE):
+    """The volumes that glusterd's state directory records with this host's brick at `path`."""
+    local = _store_keys(os.path.join(state, "glusterd.info")).get("UUID")
+    vols = os.path.join(state, "vols")
+    found = []
+    for volume in sorted(os.listdir(vols)) if local and os.path.isdir(vols) else []:
+        bricks = os.path.join(vols, volume, "bricks")
+        for name in sorted(os.listdir(bricks)) if os.path.isdir(bricks) else []:
+            keys = _store_keys(os.path.join(bricks, name))
+            if keys.get("path") == path and keys.get("uuid") == local:
+                found.append(volume)
+                break
+    return found
+
+
 class BrickRun:
     def __init__(self, module):
         self.module = module
@@ -524,13 +550,18 @@ class BrickRun:
                 shutil.rmtree(os.path.join(self.path, name), ignore_errors=True)
 
     def unmount(self):
-        """state=unmounted: the device's fstab entries for the mount point go, then the mount.
-        Nothing is formatted or deleted."""
+        """state=unmounted: the mount goes, then the device's fstab entries for the mount point
+        (a mount that cannot go keeps its line). Nothing is formatted or deleted."""
         try:
             for volume in self.volumes_holding_the_brick():
                 self.fail(f"{self.path} is a brick of volume {volume.name}; drain this host first")
         except (GlusterError, StopIteration):
-            pass  # no glusterd here any more: nothing can list it as a brick
+            # glusterd does not answer (or is gone): its state on disk still says.
+            for volume in volumes_in_glusterd_state(self.path):
+                self.fail(
+                    f"{self.path} is a brick of volume {volume} in {GLUSTERD_STATE} (glusterd does not answer "
+                    "here); drain this host first"
+                )
         try:
             number = device_number(self.device)
         except OSError:
@@ -543,6 +574,9 @@ class BrickRun:
         self.diff_after["fstab"] = None
         self.diff_before["mounted"] = at_point is not None
         self.diff_after["mounted"] = False
+        if at_point is not None:
+            self.command([self.module.get_bin_path("umount", required=True), self.mount_point])
+            self.result["unmounted"] = True
         if ours:
             self.result["fstab_changed"] = True
             self.result["changed"] = True
@@ -550,9 +584,6 @@ class BrickRun:
                 numbers = {n for n, _fields in ours}
                 kept = [line for n, line in enumerate(text.splitlines(), start=1) if n not in numbers]
                 self.replace_fstab("\n".join(kept) + ("\n" if kept else ""))
-        if at_point is not None:
-            self.command([self.module.get_bin_path("umount", required=True), self.mount_point])
-            self.result["unmounted"] = True
         if self.module._diff:
             self.result["diff"] = {"before": self.diff_before, "after": self.diff_after}
         self.module.exit_json(**self.result)

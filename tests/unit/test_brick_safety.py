@@ -331,3 +331,17 @@ def test_an_entry_naming_the_filesystem_another_way_is_ours_and_rewritten(host, 
     assert not result.failed, result.result
     assert result.result["fstab_changed"] is True
     assert host.fstab.read_text() == f"{ROOT_LINE}\n{host.line(spec=spec if kept else f'UUID={UUID}')}\n"
+
+
+def test_glusterd_state_on_disk_names_this_hosts_bricks_only(tmp_path):
+    from ansible_collections.ganeti_gluster.cluster.plugins.modules.gluster_brick import volumes_in_glusterd_state
+
+    (tmp_path / "glusterd.info").write_text("UUID=u-local\noperating-version=100000\n")
+    bricks = tmp_path / "vols" / "gv0" / "bricks"
+    bricks.mkdir(parents=True)
+    (bricks / "node4:-bricks-b1-brick").write_text("uuid=u-local\nhostname=node4\npath=/bricks/b1/brick\n")
+    (bricks / "node2:-bricks-b2-brick").write_text("uuid=u-other\nhostname=node2\npath=/bricks/b2/brick\n")
+    assert volumes_in_glusterd_state("/bricks/b1/brick", str(tmp_path)) == ["gv0"]
+    # Another host's brick at the same path is not this host's.
+    assert volumes_in_glusterd_state("/bricks/b2/brick", str(tmp_path)) == []
+    assert volumes_in_glusterd_state("/bricks/b1/brick", str(tmp_path / "none")) == []

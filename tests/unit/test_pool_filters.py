@@ -475,6 +475,8 @@ def test_a_disconnected_peer_that_holds_bricks_is_never_detached():
         ([{"path": "/bricks/../etc"}], "brick path '/bricks/../etc' must be an absolute, normalized path"),
         ([{"path": "/brick"}], "brick path /brick must be a directory below a mount point"),
         ([{"path": "/b/x", "device": "sdb"}], "brick device 'sdb' must be a block device path under /dev"),
+        ([{"path": "/b/x", "device": None}], "brick device None must be a block device path under /dev (leave"),
+        ([{"path": "/b/x/"}], "brick path /b/x/ ends with '/': write it as /b/x"),
         ([{"path": "/b/x", "size": 3}], "brick {'path': '/b/x', 'size': 3} has unknown keys ['size']"),
         ([{"path": "/b/x"}, {"path": "/b/x/"}], "brick path /b/x is listed more than once"),
         ([{"path": "/b/x"}, {"path": "/b/x/y"}], "brick path /b/x/y is inside brick /b/x; bricks must not nest"),
