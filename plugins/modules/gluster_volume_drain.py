@@ -280,6 +280,13 @@ def blockers(report, peers, resuming, volume_bricks=(), healing_sets=()):
     return list(dict.fromkeys(found))
 
 
+def _entries(brick):
+    """Entries a brick's heal index lists (pending and possibly healing), None when not counted."""
+    if brick["heal_pending"] is None:
+        return None
+    return brick["heal_pending"] + (brick["possibly_healing"] or 0)
+
+
 def lost_blockers(report, peers, lost_uuids, healing_sets, shown="the dead hosts"):
     """What stops replacing the bricks of dead hosts (glusterd UUIDs `lost_uuids`) now.
     Their bricks offline and unreachable and their peer disconnected are the premise;
@@ -298,6 +305,24 @@ def lost_blockers(report, peers, lost_uuids, healing_sets, shown="the dead hosts
         ]
         if not survivors:
             found.append(f"set {index} has no online data brick outside {shown}")
+            continue
+        # An arbiter lists every entry it blames a brick for. Entries written while a
+        # surviving data brick was down blame it, on the arbiter (and the dead brick)
+        # only: then an arbiter listing more entries than every surviving data brick
+        # means files whose latest data was only on the dead host.
+        arbiters = [
+            b for b in report["bricks"] if b["set"] == index and b["arbiter"] and b["host_uuid"] not in lost_uuids
+        ]
+        arbiter_entries = max((_entries(b) for b in arbiters if _entries(b) is not None), default=None)
+        survivor_entries = [_entries(b) for b in survivors]
+        if arbiter_entries is not None and None not in survivor_entries and arbiter_entries > max(survivor_entries):
+            found.append(
+                f"set {index}'s arbiter lists {arbiter_entries} entries to heal, its surviving data brick"
+                f"{'s' if len(survivors) > 1 else ''} {', '.join(b['name'] for b in survivors)} at most "
+                f"{max(survivor_entries)}: some files' latest writes may be only on {shown} (a data brick that "
+                "was down when they were written). Bring the host back if you can (its disks hold them) and let "
+                "heal finish; replacing its bricks now would heal from the older copy"
+            )
     for task in report["tasks"]:
         if task["running"]:
             found.append(f"a {task['type'].lower()} is running ({task['status']})")

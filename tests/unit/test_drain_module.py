@@ -236,3 +236,21 @@ def test_a_plan_other_than_the_checked_one_or_a_spare_grown_too_small_is_refused
     assert result.failed and message in result.result["msg"], result.result
     assert "Nothing was changed" in result.result["msg"]
     assert result.result["commands"] == []
+
+
+def test_an_arbiter_that_lists_more_than_the_surviving_data_brick_refuses_the_replacement():
+    # node1 data, node2 arbiter, node3 (dead) data. Written while node1 was down: the
+    # arbiter blames node1 for 5 entries that node1 itself does not list.
+    vol = volume([1, 2, 3])
+    arbiter = replace(vol.bricks[1], is_arbiter=True)
+    vol = replace(vol, bricks=(vol.bricks[0], arbiter, vol.bricks[2]), arbiter_count=1)
+    behind, pool = dead_node3_report(vol, pending={"node1:/bricks/b1/brick": 2, "node2:/bricks/b1/brick": 7})
+    assert lost_blockers(behind, pool, {uuid(3)}, [], "node3") == [
+        "set 0's arbiter lists 7 entries to heal, its surviving data brick node1:/bricks/b1/brick at most 2: some "
+        "files' latest writes may be only on node3 (a data brick that was down when they were written). Bring the "
+        "host back if you can (its disks hold them) and let heal finish; replacing its bricks now would heal from "
+        "the older copy"
+    ]
+    # Written after node3 died: both blame node3 alone, and list the same entries.
+    even, pool = dead_node3_report(vol, pending={"node1:/bricks/b1/brick": 7, "node2:/bricks/b1/brick": 7})
+    assert lost_blockers(even, pool, {uuid(3)}, [], "node3") == []
