@@ -233,8 +233,9 @@ def _store_keys(path):
     return {}
 
 
-def volumes_in_glusterd_state(path, state=GLUSTERD_STATE):
+def volumes_in_glusterd_state(path, state=None):
     """The volumes that glusterd's state directory records with this host's brick at `path`."""
+    state = state or GLUSTERD_STATE
     local = _store_keys(os.path.join(state, "glusterd.info")).get("UUID")
     vols = os.path.join(state, "vols")
     found = []
@@ -503,10 +504,28 @@ class BrickRun:
             return
         if os.path.exists(self.path):
             self.fail(f"{self.path} exists and is not a directory")
+        # A brick of a volume that is not there: its filesystem is not mounted, or it was
+        # deleted. Made empty, on whatever filesystem is below, heal would fill it there.
+        # glusterd's state on disk says (no command: a new host has no gluster yet).
+        held = volumes_in_glusterd_state(self.path)
+        if held:
+            self.fail(
+                f"{self.path} is a brick of volume {', '.join(held)} but does not exist: its filesystem is not "
+                "mounted, or it was deleted. Mount it (see /etc/fstab), or replace the brick (gluster volume "
+                "reset-brick); an empty directory made here would be filled by heal on the filesystem below"
+            )
         self.result["created"] = True
         self.result["changed"] = True
         if not self.module.check_mode:
             os.makedirs(self.path, mode=0o755)
+
+    def volumes_listing_the_brick(self):
+        """The names of the volumes with this host's brick at path: glusterd's answer, else its
+        state on disk (none on a host without glusterd)."""
+        try:
+            return [v.name for v in self.volumes_holding_the_brick()]
+        except (GlusterError, StopIteration):
+            return volumes_in_glusterd_state(self.path)
 
     def volumes_holding_the_brick(self):
         """The volumes, as this host's glusterd knows them, with this host's brick at path."""
@@ -552,16 +571,8 @@ class BrickRun:
     def unmount(self):
         """state=unmounted: the mount goes, then the device's fstab entries for the mount point
         (a mount that cannot go keeps its line). Nothing is formatted or deleted."""
-        try:
-            for volume in self.volumes_holding_the_brick():
-                self.fail(f"{self.path} is a brick of volume {volume.name}; drain this host first")
-        except (GlusterError, StopIteration):
-            # glusterd does not answer (or is gone): its state on disk still says.
-            for volume in volumes_in_glusterd_state(self.path):
-                self.fail(
-                    f"{self.path} is a brick of volume {volume} in {GLUSTERD_STATE} (glusterd does not answer "
-                    "here); drain this host first"
-                )
+        for volume in self.volumes_listing_the_brick():
+            self.fail(f"{self.path} is a brick of volume {volume}; drain this host first")
         try:
             number = device_number(self.device)
         except OSError:

@@ -42,6 +42,8 @@ class Host:
         self.mount_point = str(tmp_path / "bricks" / "b1")
         self.path = self.mount_point + "/brick"
         self.mounts = [ROOT]
+        # glusterd's state on this host: none until a test writes it.
+        self.glusterd = tmp_path / "glusterd"
 
     def mounted(self):
         self.mounts = [ROOT, {**ROOT, "mount_point": self.mount_point, "device_number": NUMBER, "source": DEVICE}]
@@ -52,6 +54,7 @@ class Host:
     def run(self, commands, **args):
         with (
             mock.patch.object(gluster_brick, "FSTAB", str(self.fstab)),
+            mock.patch.object(gluster_brick, "GLUSTERD_STATE", str(self.glusterd)),
             mock.patch.object(gluster_brick, "device_number", lambda device: NUMBER),
             mock.patch.object(gluster_brick, "read_device_bytes", lambda device: 10 * 2**30),
             mock.patch.object(gluster_brick, "read_mounts", lambda: self.mounts),
@@ -333,14 +336,29 @@ def test_an_entry_naming_the_filesystem_another_way_is_ours_and_rewritten(host, 
     assert host.fstab.read_text() == f"{ROOT_LINE}\n{host.line(spec=spec if kept else f'UUID={UUID}')}\n"
 
 
+def glusterd_state(root, path, volume="gv0", uuid="u-local", other=("u-other", "/bricks/b2/brick")):
+    """glusterd's store as it keeps it: this host's UUID, and brick files of `volume`."""
+    (root / "glusterd.info").parent.mkdir(parents=True, exist_ok=True)
+    (root / "glusterd.info").write_text(f"UUID={uuid}\noperating-version=100000\n")
+    bricks = root / "vols" / volume / "bricks"
+    bricks.mkdir(parents=True)
+    (bricks / "node4:-brick").write_text(f"uuid={uuid}\nhostname=node4\npath={path}\n")
+    (bricks / "node2:-brick").write_text(f"uuid={other[0]}\nhostname=node2\npath={other[1]}\n")
+
+
+def test_a_brick_of_a_volume_missing_here_is_not_made_again_on_the_filesystem_below(host):
+    # Its filesystem not mounted: a directory brick (no device) would be made on /.
+    glusterd_state(host.glusterd, host.path)
+    with mock.patch.object(gluster_brick, "GLUSTERD_STATE", str(host.glusterd)):
+        result = run_module(gluster_brick.main, {"path": host.path}, [])
+    assert result.failed and not os.path.exists(host.path)
+    assert result.result["msg"].startswith(f"{host.path} is a brick of volume gv0 but does not exist: its filesystem")
+
+
 def test_glusterd_state_on_disk_names_this_hosts_bricks_only(tmp_path):
     from ansible_collections.ganeti_gluster.cluster.plugins.modules.gluster_brick import volumes_in_glusterd_state
 
-    (tmp_path / "glusterd.info").write_text("UUID=u-local\noperating-version=100000\n")
-    bricks = tmp_path / "vols" / "gv0" / "bricks"
-    bricks.mkdir(parents=True)
-    (bricks / "node4:-bricks-b1-brick").write_text("uuid=u-local\nhostname=node4\npath=/bricks/b1/brick\n")
-    (bricks / "node2:-bricks-b2-brick").write_text("uuid=u-other\nhostname=node2\npath=/bricks/b2/brick\n")
+    glusterd_state(tmp_path, "/bricks/b1/brick")
     assert volumes_in_glusterd_state("/bricks/b1/brick", str(tmp_path)) == ["gv0"]
     # Another host's brick at the same path is not this host's.
     assert volumes_in_glusterd_state("/bricks/b2/brick", str(tmp_path)) == []
