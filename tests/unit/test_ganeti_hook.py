@@ -96,6 +96,9 @@ def test_failures_lists_failed_and_unreachable_results_but_not_ignored_ones(hook
         {"event": "runner_on_unreachable", "event_data": {"host": "node6", "task": "Read", "res": {"msg": "down"}}},
     ]
     assert hook.failures(events) == ["node1: Refuse: failed: bad brick", "node6: Read: unreachable: down"]
+    # node6's read ignored its unreachability: the run's stats count it ok, not dark.
+    assert hook.failures(events, {"dark": {}, "ok": {"node6": 1}}) == ["node1: Refuse: failed: bad brick"]
+    assert hook.failures(events, {"dark": {"node6": 1}})[1:] == ["node6: Read: unreachable: down"]
 
 
 def test_marker_of_a_running_playbook_is_fresh_and_an_old_one_stale(hook, tmp_path):

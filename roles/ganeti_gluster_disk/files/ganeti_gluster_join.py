@@ -231,15 +231,18 @@ def inventory_host(node, inventory, group, hosts, wanted):
     return found[0][0] if found else None
 
 
-def failures(events):
-    """One line per failed or unreachable task result of a run."""
+def failures(events, stats=None):
+    """One line per failed or unreachable task result of a run. With the run's `stats`, a host
+    it did not count unreachable in the end (a task that ignores unreachable hosts, as the
+    pool's reads do) has no unreachable line."""
+    dark = None if stats is None else set((stats.get("dark") or {}).keys())
     lines = []
     for event in events:
         kind = event.get("event")
         data = event.get("event_data", {})
         if kind == "runner_on_failed" and not data.get("ignore_errors"):
             what = "failed"
-        elif kind == "runner_on_unreachable":
+        elif kind == "runner_on_unreachable" and (dark is None or data.get("host") in dark):
             what = "unreachable"
         else:
             continue
@@ -459,7 +462,8 @@ def join(node, config, environ, ansible_runner, deadline):
     if statuses[-1:] == ["timeout"]:
         log.error(
             "node add of %s: reading the inventory %s ran out of its %s s and was stopped; nothing was run. "
-            "Find out why ansible-inventory hangs, then run ansible-playbook %s -e add_nodes=%s",
+            "Find out why ansible-inventory hangs, then run ansible-playbook %s -e add_nodes=%s (the node as "
+            "your inventory names it)",
             node,
             config["inventory"],
             read_timeout,
@@ -566,7 +570,7 @@ def join(node, config, environ, ansible_runner, deadline):
         )
         print(f"ganeti-gluster: {what}; see {config['log_file']}")
         return RUN_TIMED_OUT
-    lines = failures(events) or [f"ansible-playbook ended {runner.status} (rc {runner.rc})"]
+    lines = failures(events, runner.stats) or [f"ansible-playbook ended {runner.status} (rc {runner.rc})"]
     for line in lines:
         log.error("join of %s: %s", host, line)
     log.error("join of %s failed after %.0fs; artifacts in %s. Fix the cause and run %s", host, elapsed, run_dir, again)
@@ -627,7 +631,7 @@ def main(environ=None, config_path=CONFIG_FILE, started=None):
     except LockBusy as exc:
         log.error(
             "node add of %s: the lock %s is held by %s; gave up after lock_wait (%s s), nothing was run. "
-            "Once that join is done, run ansible-playbook %s -e add_nodes=%s",
+            "Once that join is done, run ansible-playbook %s -e add_nodes=%s (the node as your inventory names it)",
             node,
             exc.path,
             exc.holder,
