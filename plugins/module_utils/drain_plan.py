@@ -142,6 +142,7 @@ def plan_drain(
     lost=False,
     host_key=None,
     host_name=None,
+    fits=None,
 ):
     """The plan that takes every brick of the `leaving` hosts out of the volume.
 
@@ -149,6 +150,8 @@ def plan_drain(
     volume, on any host; failure_domains: host key -> domain; lost: the leaving hosts
     are dead, so nothing can migrate off them. host_key: BrickRef -> the key of its
     host (default: its name as written); host_name: key -> the name messages give it.
+    fits(set index, old brick, spare): whether the spare has room for that set's data
+    (an assignment where each fits is preferred; without one, the plan says which not).
     Raises DrainError with every reason it cannot.
     """
     key = host_key or (lambda brick: brick.host)
@@ -197,7 +200,7 @@ def plan_drain(
         plan.warnings.append(
             "spare bricks on leaving hosts are not used: " + ", ".join(str(s) for s in spares if key(s) in leaving)
         )
-    assignment = _assign(sets, partly, usable, domains, key)
+    assignment = _assign(sets, partly, usable, domains, key, fits)
     if assignment is None:
         errors.append(_no_spare_message(sets, partly, usable, leaving, volume, key))
     else:
@@ -219,19 +222,22 @@ def plan_drain(
     return plan
 
 
-def _assign(sets, partly, spares, domains, key):
+def _assign(sets, partly, spares, domains, key, fits=None):
     """A spare for every leaving brick of the partly leaving sets, or None.
 
     Within a set, all hosts distinct; failure domains distinct where a choice allows
-    (tried first, then relaxed). Backtracking over the brick with fewest choices."""
-    for strict_domains in (True, False):
-        found = _search(sets, partly, spares, domains, strict_domains, key)
-        if found is not None:
-            return found
+    (tried first, then relaxed); each spare with room for its set's data where a choice
+    allows (then relaxed, for the caller to refuse by room). Backtracking over the brick
+    with fewest choices."""
+    for roomy in (fits, None) if fits else (None,):
+        for strict_domains in (True, False):
+            found = _search(sets, partly, spares, domains, strict_domains, key, roomy)
+            if found is not None:
+                return found
     return None
 
 
-def _search(sets, partly, spares, domains, strict_domains, key):
+def _search(sets, partly, spares, domains, strict_domains, key, fits=None):
     slots = [(index, old) for index, going in partly for old in going]
     leaving_hosts = {key(old) for _index, old in slots}
     taken, chosen = set(), {}
@@ -246,6 +252,8 @@ def _search(sets, partly, spares, domains, strict_domains, key):
             if spare in taken or key(spare) in hosts:
                 continue
             if strict_domains and domains.get(key(spare)) and domains.get(key(spare)) in used_domains:
+                continue
+            if fits is not None and not fits(index, old, spare):
                 continue
             result.append(spare)
         return result

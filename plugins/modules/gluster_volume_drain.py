@@ -552,18 +552,24 @@ class Drain:
         ]
         return found
 
+    def spare_room_of(self, spare):
+        """O(spare_room) of `spare` in bytes, None when not given."""
+        has = self.params["spare_room"].get(str(spare))
+        try:
+            return None if has is None else int(has)
+        except (TypeError, ValueError):
+            self.fail(f"spare_room: the room of {spare} must be a number of bytes, not {has!r}")
+
+    def room_short(self, index, old, new):
+        """Why spare `new` cannot take `old`'s place in set `index` for want of room, or None."""
+        return room_shortage(
+            self.result["bricks"], index, str(old), str(new), self.spare_room_of(new), self.params["name"]
+        )
+
     def short_spares(self, plan):
         """The spares the plan puts in whose room (O(spare_room)) is less than what a brick of
         their set holds as read now, in words: the caller checked the room against an older read."""
-        room = self.params["spare_room"]
-        short = []
-        for index, old, new in plan.replace:
-            has = room.get(str(new))
-            try:
-                has = None if has is None else int(has)
-            except (TypeError, ValueError):
-                self.fail(f"spare_room: the room of {new} must be a number of bytes, not {has!r}")
-            short.append(room_shortage(self.result["bricks"], index, str(old), str(new), has, self.params["name"]))
+        short = [self.room_short(index, old, new) for index, old, new in plan.replace]
         return [f"spare {why} (as read now)" for why in short if why]
 
     def plan(self, volume, sets, leaving, spares, keys, shown, margin=0.2, lost=False):
@@ -584,6 +590,7 @@ class Drain:
                 lost=lost,
                 host_key=lambda brick: keys.get(str(brick), brick.host),
                 host_name=lambda uuid: shown.get(uuid, uuid),
+                fits=lambda index, old, spare: self.room_short(index, old, spare) is None,
             )
         except DrainError as exc:
             self.fail(f"{exc} Nothing was changed.")

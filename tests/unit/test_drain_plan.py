@@ -42,6 +42,23 @@ def test_a_brick_whose_set_stays_goes_to_a_spare_on_another_host():
     assert plan.data_to_heal == GIB
 
 
+def test_each_spare_goes_where_it_has_room_when_an_assignment_allows():
+    # n3 leaves a data set and an arbiter set; n4 declares its small arbiter disk first.
+    sets = volume(["n1:/a", "n2:/a", "n3:/a"], ["n1:/b", "n2:/b", "n3:/arb"])
+    room = {"n4:/small": 1, "n4:/big": 100}
+    need = {0: 50, 1: 1}
+    spares = [b("n4:/small"), b("n4:/big")]
+
+    def fits(index, _old, spare):
+        return room[str(spare)] >= need[index]
+
+    assert plan_drain(sets, {"n3"}, spares=spares).replace[0] == (0, b("n3:/a"), b("n4:/small"))
+    plan = plan_drain(sets, {"n3"}, spares=spares, fits=fits)
+    assert plan.replace == [(0, b("n3:/a"), b("n4:/big")), (1, b("n3:/arb"), b("n4:/small"))]
+    # No assignment where each fits: the plan is made anyway, for the caller to refuse by room.
+    assert plan_drain(sets, {"n3"}, spares=spares, fits=lambda *_: False).replace
+
+
 def test_no_spare_on_a_host_outside_the_set_is_refused_naming_what_to_add():
     sets = volume(["n1:/a", "n2:/a", "n3:/a"])
     with pytest.raises(DrainError) as caught:
