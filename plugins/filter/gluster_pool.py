@@ -614,7 +614,16 @@ def gluster_pool_brick_problems(
                 )
         found_id = info.get("volume_id")
         if found_id and found_id != volume_id:
-            problems.append(f"{path} carries the id of another volume ({found_id}); it is, or was, a brick elsewhere")
+            problems.append(
+                f"{path} carries the id of another volume ({found_id}); it is, or was, a brick elsewhere"
+                + (
+                    ". It holds nothing else: a `volume create` that failed on another host leaves its id on the "
+                    "bricks it checked. If no volume of the pool has that id (gluster volume info), clear it "
+                    f"(setfattr -x trusted.glusterfs.volume-id {path}; rm -rf {path}/.glusterfs) and run again"
+                    if info.get("empty") and not volume_id
+                    else ""
+                )
+            )
         elif found_id and path not in (volume_paths or []) and not info.get("empty"):
             problems.append(f"{path} carries volume {volume_name}'s id but is not one of its bricks, and holds data")
     for check in device_checks or []:

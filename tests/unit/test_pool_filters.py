@@ -201,6 +201,12 @@ def test_brick_problems():
     assert problems(other, [{"path": "/b"}]) == [
         "/b carries the id of another volume (other-id); it is, or was, a brick elsewhere"
     ]
+    # The volume is not there yet: an empty brick with another id is what a failed create leaves.
+    left_by_create = gluster_pool_brick_problems(other, [{"path": "/b"}], [], [], "gv0", None, False, 1 << 30)
+    assert left_by_create[0].endswith(
+        "If no volume of the pool has that id (gluster volume info), clear it (setfattr -x "
+        "trusted.glusterfs.volume-id /b; rm -rf /b/.glusterfs) and run again"
+    )
     stale_with_data = [info("/b", volume_id="vol-id", empty=False)]
     assert (
         "carries volume gv0's id but is not one of its bricks, and holds data"
