@@ -348,9 +348,12 @@ class BrickRun:
                     f"{self.device} carries {signature}; refusing to format it. If its contents can be "
                     "destroyed, set force: true"
                 )
+            # In check mode the tools need not be there yet (the role installs xfsprogs after its checks).
+            needed = not self.module.check_mode
             if signature:
-                self.command([self.module.get_bin_path("wipefs", required=True), "--all", self.device])
-            mkfs = self.module.get_bin_path("mkfs.xfs", required=True)
+                wipefs = self.module.get_bin_path("wipefs", required=needed) or "wipefs"
+                self.command([wipefs, "--all", self.device])
+            mkfs = self.module.get_bin_path("mkfs.xfs", required=needed) or "mkfs.xfs"
             self.command([mkfs, "-q", *self.p["mkfs_options"], *(["-f"] if signature else []), self.device])
             self.result["formatted"] = True
             if not self.module.check_mode:
