@@ -201,7 +201,15 @@ def boot_safe_mount_options(options):
     timeout, not an emergency shell, and glusterd starts no brick before its disk."""
     parts = [part for part in options.split(",") if part]
     given = {part.partition("=")[0] for part in parts}
-    return ",".join(parts + [extra for extra in BOOT_SAFE_OPTIONS if extra.partition("=")[0] not in given])
+    # x-systemd.before may be given many times: an admin's own ordering keeps glusterd's.
+    return ",".join(
+        parts
+        + [
+            extra
+            for extra in BOOT_SAFE_OPTIONS
+            if extra not in parts and (extra.startswith("x-systemd.before=") or extra.partition("=")[0] not in given)
+        ]
+    )
 
 
 def fstab_with_entry(text, entry):

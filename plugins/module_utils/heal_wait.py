@@ -61,6 +61,7 @@ class HealWaiter:
         counts = [h for h in self.cli.heal_summary(name) if h.name in members]
         reached = len(counts) == len(members) and all(h.reached for h in counts)
         entries = sum(h.pending + h.possibly_healing for h in counts) if reached else None
+        pending = sum(h.pending for h in counts) if reached else None
         split_brain = sum(h.split_brain or 0 for h in counts if h.reached)
         healed = None
         placed = [members[b] for b in new_bricks if b in members]
@@ -69,7 +70,7 @@ class HealWaiter:
             sizes = [detail.get((b.host_uuid, b.path)) for b in placed]
             if all(d is not None and d.size_total is not None for d in sizes):
                 healed = sum(d.size_total - d.size_free for d in sizes)
-        return HealSample(entries, split_brain, healed)
+        return HealSample(entries, split_brain, healed, pending)
 
     def trigger(self, name, full=False):
         """Start the crawl. A refusal that outlasts GlusterCli's wait is a warning: glusterd
@@ -112,7 +113,7 @@ class HealWaiter:
             seen = (sample.entries, sample.healed_bytes if sample.healed_bytes is not None else last[1])
             if seen != last:
                 last = seen
-                filled = f", {seen[1]} bytes on the bricks healed into" if new_bricks else ""
+                filled = f", {seen[1]} bytes on the new bricks" if new_bricks else ""
                 self.module.log(f"heal of {label}: {seen[0]} entries to heal{filled}")
             if action == DONE:
                 return report
@@ -122,7 +123,7 @@ class HealWaiter:
                     f"(gluster volume heal {name} info split-brain), then run again"
                 )
             if action == STALLED:
-                filled = f", {watch.most_bytes} bytes on the bricks healed into" if new_bricks else ""
+                filled = f", {watch.most_bytes} bytes on the new bricks" if new_bricks else ""
                 self.fail(
                     f"heal of {label} after {after} has stalled: "
                     f"{sample.entries if sample.entries is not None else 'unknown'} entries still to heal (first "

@@ -10,10 +10,12 @@ pool whose daemons have run for weeks then heals only at the next interval. So t
 wait starts the crawl itself (`volume heal VOL`) and judges by progress, not by a
 deadline alone:
 
-- progress is the count of entries to heal on the set's bricks falling from the
-  read before (entry heal lists the files it creates, so the count may rise before
-  it falls), or the bricks healed into holding more bytes than the most seen (a
-  large file heals in blocks while its entry stays listed);
+- progress is the count of entries to heal on the set's bricks falling below the
+  lowest seen; or the count pending heal (not those possibly healing, which a
+  client's writes keep coming and going) falling from the read before, as entry
+  heal lists the files it creates before it heals them; or the new bricks holding
+  more bytes than the most seen (a large file heals in blocks while its entry stays
+  listed);
 - with no progress for `retrigger_after` seconds, the crawl is started again: the
   first time a full one, which Gluster's maintainers name for a replaced brick (it
   walks every file rather than the index), then index crawls;
@@ -66,12 +68,14 @@ def heal_mark(bricks):
 @dataclass(frozen=True)
 class HealSample:
     """One read of a set: entries to heal on its bricks (pending + possibly healing;
-    None when heal info did not reach one of them), entries in split-brain, and bytes
-    on the new bricks (None when not read)."""
+    None when heal info did not reach one of them), entries in split-brain, bytes on
+    the new bricks (None when not read), and the pending part of the entries."""
 
     entries: int | None
     split_brain: int = 0
     healed_bytes: int | None = None
+    # Of `entries`, those pending heal (not possibly healing); None when not counted.
+    pending: int | None = None
 
 
 @dataclass
@@ -86,7 +90,7 @@ class HealWatch:
     fewest_entries: int | None = None
     most_bytes: int | None = None
     first_entries: int | None = None
-    last_entries: int | None = None
+    last_pending: int | None = None
     last_progress: float = field(init=False)
     last_trigger: float = field(init=False)
     triggers: int = 0
@@ -102,12 +106,13 @@ class HealWatch:
             return DONE
         if self.first_entries is None and sample.entries is not None:
             self.first_entries = sample.entries
-        if sample.entries is not None:
-            if self.last_entries is None or sample.entries < self.last_entries:
+        if sample.entries is not None and (self.fewest_entries is None or sample.entries < self.fewest_entries):
+            self.fewest_entries = sample.entries
+            self.last_progress = now
+        if sample.pending is not None:
+            if self.last_pending is not None and sample.pending < self.last_pending:
                 self.last_progress = now
-            if self.fewest_entries is None or sample.entries < self.fewest_entries:
-                self.fewest_entries = sample.entries
-            self.last_entries = sample.entries
+            self.last_pending = sample.pending
         if sample.healed_bytes is not None and (self.most_bytes is None or sample.healed_bytes > self.most_bytes):
             if self.most_bytes is not None:
                 self.last_progress = now

@@ -15,11 +15,13 @@ unsafe (a change to the pool now could lose data or access to it):
     disperse.quorum-count when set. A plain distribute brick: itself);
   - a brick holds entries in split-brain;
   - server quorum is on (cluster.server-quorum-type server) and not met;
-  - heal entries pending on a set the caller is about to change (`touching`);
-  - a replica or disperse set with two bricks on one host (one glusterd UUID,
-    whatever names the bricks carry).
+  - heal entries pending on a set the caller is about to change (`touching`),
+    or an online brick of such a set that heal info could not count;
+  - a replica set with two bricks on one host, a disperse set with more there
+    than its redundancy (one glusterd UUID, whatever names the bricks carry).
 degraded (works now, with less margin than it should):
   - a brick offline, its set still in quorum; a brick heal info cannot reach;
+  - a disperse set with bricks on one host, no more than its redundancy;
   - heal entries pending or possibly healing;
   - a peer disconnected or not in the cluster;
   - the self-heal daemon not running on a peer that holds bricks of the

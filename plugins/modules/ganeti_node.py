@@ -409,7 +409,7 @@ def remove_nodes(module, cli, wanted, before):
         "once it leaves, no instance can start, migrate or fail over. Name another first (gnt-cluster modify -D "
         "gluster:host=127.0.0.1 has each node ask its own glusterd; or a peer that stays), then run again"
         for n in leaving
-        if gluster_host and not is_loopback(gluster_host) and n.is_named(gluster_host)
+        if gluster_host and not is_loopback(gluster_host) and n.is_only_host_of(gluster_host)
     ]
     if dead and leaving:
         port = noded_port()

@@ -62,7 +62,8 @@ options:
     description:
       - Mount options written to C(/etc/fstab).
       - C(nofail), C(x-systemd.device-timeout=30s) and C(x-systemd.before=glusterd.service) are added
-        unless given here (any C(x-systemd.device-timeout=) or C(x-systemd.before=) value is kept).
+        unless given here (any C(x-systemd.device-timeout=) value is kept; other C(x-systemd.before=) values
+        are kept beside glusterd's).
     type: str
     default: noatime,inode64
   force:

@@ -287,6 +287,29 @@ def _entries(brick):
     return brick["heal_pending"] + (brick["possibly_healing"] or 0)
 
 
+def arbiter_doubts(report, lost_uuids, shown="the dead hosts"):
+    """Sets of the dead hosts whose arbiter lists more entries to heal than every surviving data
+    brick, in words. An arbiter lists every entry it blames a brick for; entries written while
+    a surviving data brick was down blame it, on the arbiter (and the dead brick) only, so
+    their latest data may be only on the dead host. heal info reads brick by brick while
+    writes go on, so the counts are a hint, not a proof: a warning."""
+    doubts = []
+    for index in sorted({b["set"] for b in report["bricks"] if b["host_uuid"] in lost_uuids}):
+        members = [b for b in report["bricks"] if b["set"] == index and b["host_uuid"] not in lost_uuids]
+        survivors = [b for b in members if b["online"] and not b["arbiter"]]
+        arbiters = [_entries(b) for b in members if b["arbiter"] and _entries(b) is not None]
+        counts = [_entries(b) for b in survivors]
+        if survivors and arbiters and None not in counts and max(arbiters) > max(counts):
+            doubts.append(
+                f"set {index}'s arbiter lists {max(arbiters)} entries to heal, its surviving data brick"
+                f"{'s' if len(survivors) > 1 else ''} {', '.join(b['name'] for b in survivors)} at most "
+                f"{max(counts)}: unless writes since {shown} died explain it, some files' latest data may be "
+                f"only on {shown} (a data brick that was down when they were written): keep its disks, which "
+                "hold that data, until the volume's files are checked"
+            )
+    return doubts
+
+
 def lost_blockers(report, peers, lost_uuids, healing_sets, shown="the dead hosts"):
     """What stops replacing the bricks of dead hosts (glusterd UUIDs `lost_uuids`) now.
     Their bricks offline and unreachable and their peer disconnected are the premise;
@@ -305,24 +328,6 @@ def lost_blockers(report, peers, lost_uuids, healing_sets, shown="the dead hosts
         ]
         if not survivors:
             found.append(f"set {index} has no online data brick outside {shown}")
-            continue
-        # An arbiter lists every entry it blames a brick for. Entries written while a
-        # surviving data brick was down blame it, on the arbiter (and the dead brick)
-        # only: then an arbiter listing more entries than every surviving data brick
-        # means files whose latest data was only on the dead host.
-        arbiters = [
-            b for b in report["bricks"] if b["set"] == index and b["arbiter"] and b["host_uuid"] not in lost_uuids
-        ]
-        arbiter_entries = max((_entries(b) for b in arbiters if _entries(b) is not None), default=None)
-        survivor_entries = [_entries(b) for b in survivors]
-        if arbiter_entries is not None and None not in survivor_entries and arbiter_entries > max(survivor_entries):
-            found.append(
-                f"set {index}'s arbiter lists {arbiter_entries} entries to heal, its surviving data brick"
-                f"{'s' if len(survivors) > 1 else ''} {', '.join(b['name'] for b in survivors)} at most "
-                f"{max(survivor_entries)}: some files' latest writes may be only on {shown} (a data brick that "
-                "was down when they were written). Bring the host back if you can (its disks hold them) and let "
-                "heal finish; replacing its bricks now would heal from the older copy"
-            )
     for task in report["tasks"]:
         if task["running"]:
             found.append(f"a {task['type'].lower()} is running ({task['status']})")
@@ -637,6 +642,8 @@ class Drain:
         healing = list(healing)
         problems = lost_blockers(report, peers, lost_uuids, healing, dead)
         self.refuse(volume, problems, f"replace the bricks of {dead}")
+        for doubt in arbiter_doubts(report, lost_uuids, dead):
+            self.module.warn(doubt)
         plan = self.plan(volume, sets, lost_uuids, free_spares, keys, shown, lost=True)
         new_bricks = placed + [str(new) for _index, _old, new in plan.replace]
         self.refuse(volume, self.heal_blockers(report, plan), f"replace the bricks of {dead}")

@@ -142,8 +142,8 @@ class Heal:
                 unknown.append(host)
             else:
                 uuids.add(peer.uuid)
-                if host == peer.uuid:
-                    # Named by its UUID: messages name it as the pool does.
+                if host == peer.uuid or peer.is_local:
+                    # Named by its UUID, or this host: messages name it as the pool does.
                     self.labels[host] = socket.getfqdn() if peer.is_local else peer.hostname
         if unknown:
             self.fail(
@@ -176,15 +176,6 @@ class Heal:
                 continue
             if not volume.started:
                 self.fail(f"volume {volume.name} is not started; start it (gluster volume start {volume.name})")
-            switched_off = self_heal_switched_off(volume_kind(volume), volume.options)
-            if switched_off:
-                option, value = switched_off
-                self.fail(
-                    f"the self-heal daemon of volume {volume.name} is switched off ({option} {value}): glusterd "
-                    f"starts no crawl, and files heal only when a client reads them. Turn it on (gluster volume "
-                    f"set {volume.name} {option} {'enable' if value.strip().lower() == 'disable' else 'on'}), then "
-                    "run again. No crawl was started."
-                )
             indices = watched_sets(volume, uuids)
             if not indices:
                 continue
@@ -209,21 +200,29 @@ class Heal:
                 )
             entry = {"name": volume.name, "sets": indices, "entries": sample.entries, "healed": sample.entries == 0}
             self.result["volumes"].append(entry)
-            # The bricks of the hosts that came back are those heal fills: their bytes are progress.
-            healed_into = [b.name for b in set_bricks(volume, indices) if uuids is not None and b.host_uuid in uuids]
             if sample.entries != 0:
-                plans.append((volume, indices, healed_into, entry))
+                switched_off = self_heal_switched_off(volume_kind(volume), volume.options)
+                if switched_off:
+                    option, value = switched_off
+                    self.fail(
+                        f"the self-heal daemon of volume {volume.name} is switched off ({option} {value}): glusterd "
+                        f"starts no crawl, and files heal only when a client reads them. Turn it on (gluster volume "
+                        f"set {volume.name} {option} {'enable' if value.strip().lower() == 'disable' else 'on'}), then "
+                        "run again. No crawl was started."
+                    )
+                plans.append((volume, indices, entry))
         if self.module._diff:
             self.result["diff"] = {
                 "before": {v["name"]: v["entries"] for v in self.result["volumes"]},
                 "after": {v["name"]: 0 for v in self.result["volumes"]},
             }
-        for volume, indices, healed_into, entry in plans:
+        # No bytes are watched: the bricks of a host that came back grow with the clients' writes too.
+        for volume, indices, entry in plans:
             self.result["changed"] = True
             if self.module.check_mode:
                 self.commands.append(self.cli.heal_argv(volume.name))
                 continue
-            self.waiter.wait(volume.name, indices, healed_into, after=self.cause)
+            self.waiter.wait(volume.name, indices, after=self.cause)
             entry["healed"] = True
         return self.result
 

@@ -22,7 +22,8 @@ description:
     online than its quorum (replica with C(cluster.quorum-type) auto: more than half, or exactly half including
     the set's first brick; fixed: C(cluster.quorum-count); none: one; disperse: its data bricks or
     C(disperse.quorum-count); a distribute brick: itself); a brick has entries in split-brain; server quorum is on
-    and not met; entries pending heal on a set named in O(touching)."
+    and not met; entries pending heal on a set named in O(touching), or an online brick of it that heal info could
+    not count; a replica set with two bricks on one host, or a disperse set with more there than its redundancy."
   - "C(degraded): a brick offline while its set keeps quorum, or one heal info cannot reach; entries pending
     heal or possibly healing; a peer disconnected or not in the cluster; the self-heal daemon not running
     on a connected peer that holds bricks; a rebalance or remove-brick in progress, failed, or that failed

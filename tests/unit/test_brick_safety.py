@@ -127,6 +127,10 @@ def test_a_rerun_with_the_filesystem_mounted_changes_nothing(host):
             "inode64,x-systemd.device-timeout=2min",
             "inode64,x-systemd.device-timeout=2min,nofail,x-systemd.before=glusterd.service",
         ),
+        (
+            "x-systemd.before=nfs-server.service",
+            "x-systemd.before=nfs-server.service,nofail,x-systemd.device-timeout=30s,x-systemd.before=glusterd.service",
+        ),
     ],
 )
 def test_a_dead_disk_does_not_stop_the_boot(host, mount_options, written):

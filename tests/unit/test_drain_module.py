@@ -8,6 +8,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_place
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import assess
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import peer_of
 from ansible_collections.ganeti_gluster.cluster.plugins.modules.gluster_volume_drain import (
+    arbiter_doubts,
     blockers,
     lost_blockers,
     set_states,
@@ -238,19 +239,20 @@ def test_a_plan_other_than_the_checked_one_or_a_spare_grown_too_small_is_refused
     assert result.result["commands"] == []
 
 
-def test_an_arbiter_that_lists_more_than_the_surviving_data_brick_refuses_the_replacement():
+def test_an_arbiter_that_lists_more_than_the_surviving_data_brick_is_a_warning_not_a_refusal():
     # node1 data, node2 arbiter, node3 (dead) data. Written while node1 was down: the
-    # arbiter blames node1 for 5 entries that node1 itself does not list.
+    # arbiter blames node1 for 5 entries that node1 itself does not list. heal info reads
+    # brick by brick under writes, so the counts only hint: the replacement is not refused.
     vol = volume([1, 2, 3])
     arbiter = replace(vol.bricks[1], is_arbiter=True)
     vol = replace(vol, bricks=(vol.bricks[0], arbiter, vol.bricks[2]), arbiter_count=1)
     behind, pool = dead_node3_report(vol, pending={"node1:/bricks/b1/brick": 2, "node2:/bricks/b1/brick": 7})
-    assert lost_blockers(behind, pool, {uuid(3)}, [], "node3") == [
-        "set 0's arbiter lists 7 entries to heal, its surviving data brick node1:/bricks/b1/brick at most 2: some "
-        "files' latest writes may be only on node3 (a data brick that was down when they were written). Bring the "
-        "host back if you can (its disks hold them) and let heal finish; replacing its bricks now would heal from "
-        "the older copy"
+    assert lost_blockers(behind, pool, {uuid(3)}, [], "node3") == []
+    assert arbiter_doubts(behind, {uuid(3)}, "node3") == [
+        "set 0's arbiter lists 7 entries to heal, its surviving data brick node1:/bricks/b1/brick at most 2: unless "
+        "writes since node3 died explain it, some files' latest data may be only on node3 (a data brick that was "
+        "down when they were written): keep its disks, which hold that data, until the volume's files are checked"
     ]
     # Written after node3 died: both blame node3 alone, and list the same entries.
-    even, pool = dead_node3_report(vol, pending={"node1:/bricks/b1/brick": 7, "node2:/bricks/b1/brick": 7})
-    assert lost_blockers(even, pool, {uuid(3)}, [], "node3") == []
+    even, _pool = dead_node3_report(vol, pending={"node1:/bricks/b1/brick": 7, "node2:/bricks/b1/brick": 7})
+    assert arbiter_doubts(even, {uuid(3)}, "node3") == []

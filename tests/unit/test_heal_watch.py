@@ -39,11 +39,26 @@ def watch():
         ([(1, HealSample(40)), (61, HealSample(30)), (121, HealSample(10)), (150, HealSample(0))], [WAIT] * 3 + [DONE]),
         # A brick heal info cannot reach is never done, and not progress.
         ([(1, HealSample(None)), (2, HealSample(0))], [WAIT, DONE]),
-        # Entry heal lists the files it creates: a fall after a rise is progress too, though
-        # the count is still above the fewest seen.
+        # Entry heal lists the files it creates: a fall of those pending after a rise is
+        # progress too, though the count is still above the fewest seen...
         (
-            [(1, HealSample(6)), (100, HealSample(8)), (250, HealSample(7)), (400, HealSample(7))],
+            [
+                (1, HealSample(6, pending=6)),
+                (100, HealSample(8, pending=8)),
+                (250, HealSample(7, pending=7)),
+                (400, HealSample(7, pending=7)),
+            ],
             [WAIT, TRIGGER_FULL, WAIT, TRIGGER_INDEX],
+        ),
+        # ... but entries possibly healing that a client's writes keep coming and going are not.
+        (
+            [
+                (1, HealSample(2, pending=0)),
+                (100, HealSample(3, pending=0)),
+                (200, HealSample(2, pending=0)),
+                (301, HealSample(3, pending=0)),
+            ],
+            [WAIT, TRIGGER_FULL, TRIGGER_INDEX, STALLED],
         ),
         # No progress for retrigger_after: a full crawl first, then index crawls.
         (

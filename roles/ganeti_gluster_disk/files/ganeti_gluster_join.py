@@ -533,12 +533,13 @@ def join(node, config, environ, ansible_runner, deadline):
         # holds its locks until this hook returns.
         # The master this hook runs on, whatever master the inventory was rendered with.
         extravars={
-            **config["extra_vars"],
-            "gluster_pool_rebalance_wait_until": rebalance_wait_until(timeout),
             # A run of another controller holding the pool's lock is waited for within the
-            # hook's time, and one that meets this run's lock can tell whose it is.
+            # hook's time, and one that meets this run's lock can tell whose it is (the
+            # settings' extra_vars may say otherwise).
             "gluster_pool_lock_wait": lock_wait_within(timeout),
             "gluster_pool_lock_owner": f"the node-add hook joining {host} on {socket.getfqdn()} (pid {os.getpid()})",
+            **config["extra_vars"],
+            "gluster_pool_rebalance_wait_until": rebalance_wait_until(timeout),
             "add_nodes": host,
             "ganeti_gluster_disk_in_hook": True,
             **({"ganeti_gluster_disk_master": master_host} if master_host else {}),
