@@ -304,6 +304,14 @@ class BrickRun:
                 )
         elif self.p["mount_point"]:
             self.fail("mount_point needs device")
+        # The kernel lists mounts, and glusterd bricks, by the path as it really is.
+        for given in dict.fromkeys(filter(None, [self.mount_point, self.path])):
+            existing = next((p for p in (given, os.path.dirname(given)) if os.path.lexists(p)), None)
+            if existing is not None and os.path.realpath(existing) != existing:
+                self.fail(
+                    f"{given} is reached through a symbolic link ({existing} is {os.path.realpath(existing)}): give "
+                    "the path as it really is, as the kernel lists mounts and glusterd names bricks"
+                )
         if self.p["clear_volume_id"]:
             try:
                 self.clear_id = str(uuidlib.UUID(self.p["clear_volume_id"]))

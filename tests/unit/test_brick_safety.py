@@ -367,3 +367,14 @@ def test_glusterd_state_on_disk_names_this_hosts_bricks_only(tmp_path):
     # Another host's brick at the same path is not this host's.
     assert volumes_in_glusterd_state("/bricks/b2/brick", str(tmp_path)) == []
     assert volumes_in_glusterd_state("/bricks/b1/brick", str(tmp_path / "none")) == []
+
+
+def test_a_mount_point_reached_through_a_symbolic_link_is_refused_before_anything_runs(host, tmp_path):
+    # /bricks -> /srv/bricks: mountinfo would list /srv/bricks/b1, and the next run would
+    # find the mount point "not empty".
+    real = tmp_path / "srv" / "bricks"
+    real.mkdir(parents=True)
+    os.symlink(real, tmp_path / "bricks")
+    result = host.run([])
+    assert result.failed and result.result["commands"] == []
+    assert result.result["msg"].startswith(f"{host.mount_point} is reached through a symbolic link")
