@@ -12,7 +12,7 @@ options:
     description:
       - Seconds to wait while another run holds the pool's lock on this host, then fail naming it.
       - The lock is a C(flock) held by the module's own process, never by a file left behind, so
-        nothing is held once that process ends (a controller killed mid-run does not end it: the
+        nothing is held once that process ends (a controller killed mid-run does not end it, and the
         module finishes its step first). It is not taken in check mode.
     type: int
     default: 300
