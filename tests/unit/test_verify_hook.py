@@ -226,3 +226,17 @@ def test_the_role_lays_every_library_the_hook_imports():
         needed.add(name)
         todo |= imported(REPO / "plugins" / "module_utils" / name) - needed
     assert needed <= set(libs), f"missing from __ganeti_gluster_disk_verify_hook_libs: {sorted(needed - set(libs))}"
+
+
+def test_a_master_candidate_whose_node_add_hook_names_a_missing_python_is_a_warning(
+    hook, monkeypatch, tmp_path, capsys
+):
+    script = tmp_path / "50-ganeti-gluster-join"
+    script.write_text("#!/var/lib/ganeti-gluster/venv/bin/python3\nimport sys\n")
+    with_join_hook(hook, monkeypatch, tmp_path, ["node1.example.net", "node2.example.net"], [str(script)])
+    config = Path(hook.CONFIG_FILE)
+    config.write_text(json.dumps({**json.loads(config.read_text()), "join_hook_files": [str(script)]}))
+    assert hook.main({"GANETI_MASTER": "node1.example.net"}) == 1
+    assert capsys.readouterr().out.startswith(
+        "WARNING: gluster: the node-add hook's Python /var/lib/ganeti-gluster/venv/bin/python3 is missing here"
+    )

@@ -88,7 +88,26 @@ def node_findings(settings, support):
                 "which installs the hook on every master candidate",
             )
         )
+    interpreter = shebang_of((settings.get("join_hook_files") or [None])[0])
+    if interpreter and not os.access(interpreter, os.X_OK) and support.is_master_candidate():
+        findings.append(
+            (
+                WARNING,
+                f"the node-add hook's Python {interpreter} is missing here: once this node is the master, Ganeti "
+                "cannot run the hook and gnt-node add adds a node to Ganeti only. Run site.yml, which sets it up",
+            )
+        )
     return findings
+
+
+def shebang_of(path):
+    """The interpreter a script's first line names, or None."""
+    try:
+        with open(path or "", encoding="utf-8") as script:
+            first = script.readline()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return first[2:].split()[0] if first.startswith("#!") and first[2:].split() else None
 
 
 def pool_findings(settings, support):
