@@ -287,6 +287,23 @@ def _entries(brick):
     return brick["heal_pending"] + (brick["possibly_healing"] or 0)
 
 
+def single_copy_warnings(report, plan):
+    """Sets a live drain leaves with one data copy until heal fills the new brick (replica 2,
+    or an arbiter set whose leaving brick holds data), in words: `replace-brick` drops the
+    leaving brick at once, so a disk lost meanwhile loses what only it held."""
+    warnings = []
+    for index, old, new in plan.replace:
+        members = [b for b in report["bricks"] if b["set"] == index]
+        leaving = next((b for b in members if b["name"] == str(old)), None)
+        data_kept = [b for b in members if not b["arbiter"] and b["name"] != str(old)]
+        if leaving is not None and not leaving["arbiter"] and len(data_kept) < 2:
+            warnings.append(
+                f"set {index} keeps one copy of its data ({', '.join(b['name'] for b in data_kept)}) until heal "
+                f"fills {new}: keep {old}'s disk as it is until then"
+            )
+    return warnings
+
+
 def arbiter_doubts(report, lost_uuids, shown="the dead hosts"):
     """Sets of the dead hosts whose arbiter lists more entries to heal than every surviving data
     brick, in words. An arbiter lists every entry it blames a brick for; entries written while
@@ -506,6 +523,8 @@ class Drain:
             self.heal.wait(name, healing, owed, fresh=False)
             self.mark_heal(volume, [])
 
+        for warning in single_copy_warnings(report, plan):
+            self.module.warn(warning)
         for index, old, new in plan.replace:
             self.mark_heal(volume, [str(new)])
             self.act("volume", "replace-brick", name, str(old), str(new), "commit", "force")

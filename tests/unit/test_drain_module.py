@@ -256,3 +256,21 @@ def test_an_arbiter_that_lists_more_than_the_surviving_data_brick_is_a_warning_n
     # Written after node3 died: both blame node3 alone, and list the same entries.
     even, _pool = dead_node3_report(vol, pending={"node1:/bricks/b1/brick": 7, "node2:/bricks/b1/brick": 7})
     assert arbiter_doubts(even, {uuid(3)}, "node3") == []
+
+
+def test_a_live_drain_that_leaves_one_data_copy_during_heal_says_so():
+    from types import SimpleNamespace
+
+    from ansible_collections.ganeti_gluster.cluster.plugins.modules.gluster_volume_drain import single_copy_warnings
+
+    vol = volume([1, 2, 3])
+    arbiter = replace(vol.bricks[1], is_arbiter=True)
+    with_arbiter = replace(vol, bricks=(vol.bricks[0], arbiter, vol.bricks[2]), arbiter_count=1)
+    leaving = BrickRef.parse("node3:/bricks/b1/brick")
+    plan = SimpleNamespace(replace=[(0, leaving, BrickRef.parse("node4:/s"))])
+    assert single_copy_warnings(report_of(with_arbiter), plan) == [
+        "set 0 keeps one copy of its data (node1:/bricks/b1/brick) until heal fills node4:/s: keep "
+        "node3:/bricks/b1/brick's disk as it is until then"
+    ]
+    # Replica 3: two data copies stay.
+    assert single_copy_warnings(report_of(vol), plan) == []
