@@ -212,6 +212,23 @@ class Daemons:
             systemctl = self.module.get_bin_path("systemctl", required=True)
             self.run_argv([systemctl, "stop", GLUSTERD_UNIT], "systemctl stop glusterd")
         # The bricks once glusterd is gone (it would restart them), then the rest.
+        self.end_in_order(processes)
+        if self.module.check_mode:
+            return
+        # One that started between the read and the end (a brick glusterd was spawning, a
+        # unit restarting glusterd) is ended too; one that still comes back fails the stop.
+        late = gluster_processes()
+        if late:
+            self.result["stopped"] += [p.as_dict() for p in late]
+            self.end_in_order(late)
+            left = gluster_processes()
+            if left:
+                self.fail(
+                    f"Gluster processes start again here as they are stopped: {describe(left)}. See what starts "
+                    "them (systemctl status glusterd; a watchdog), stop that, then run again."
+                )
+
+    def end_in_order(self, processes):
         for role in ("glusterd", "glusterfsd", "glusterfs"):
             self.end([p for p in processes if p.role == role])
 

@@ -105,8 +105,11 @@ def test_a_mount_is_recorded_with_the_port_its_client_asked_for_and_mounted_agai
     state, users, record = host
     state["processes"], state["mounts"] = [GLUSTERD, ganeti], [("127.0.0.1:/gv0", target)]
     users[target] = [ganeti]
-    # Both processes end of themselves (none is left to signal).
-    with mock.patch.object(gluster_daemons, "is_running", lambda pid, started=None: False):
+    # Both processes end of themselves (none is left to signal); none is found again.
+    with (
+        mock.patch.object(gluster_daemons, "is_running", lambda pid, started=None: False),
+        mock.patch.object(gluster_daemons, "gluster_processes", mock.Mock(side_effect=[[GLUSTERD, ganeti], []])),
+    ):
         stopped = run_module(
             gluster_daemons.main, {"state": "stopped", "record": record}, [Expected(["/usr/sbin/umount", target])]
         )
@@ -160,3 +163,24 @@ def test_a_rejected_peer_or_a_status_refused_for_a_moment_is_not_ready():
         "the status of volume gv0 cannot be read yet (Another transaction is in progress for gv0)"
     ]
     assert gluster_daemons.Daemons.missing(None, ReadyCli([ME])) == []
+
+
+def test_a_process_that_started_meanwhile_is_ended_too_and_one_that_keeps_coming_back_fails(host):
+    state, _users, record = host
+    state["mounts"] = []
+    late_brick = Process(31, "glusterfsd", ("/usr/sbin/glusterfsd", "-s", "node1"))
+    ended = []
+    with (
+        mock.patch.object(gluster_daemons, "is_running", lambda pid, started=None: False),
+        mock.patch.object(gluster_daemons.os, "kill", lambda pid, sig: ended.append(pid)),
+        mock.patch.object(gluster_daemons, "gluster_processes", mock.Mock(side_effect=[[GLUSTERD], [late_brick], []])),
+    ):
+        result = run_module(gluster_daemons.main, {"state": "stopped", "record": record}, [])
+    assert not result.failed, result.result
+    assert [p["pid"] for p in result.result["stopped"]] == [7, 31]
+    with (
+        mock.patch.object(gluster_daemons, "is_running", lambda pid, started=None: False),
+        mock.patch.object(gluster_daemons, "gluster_processes", mock.Mock(return_value=[GLUSTERD])),
+    ):
+        result = run_module(gluster_daemons.main, {"state": "stopped", "record": record}, [])
+    assert result.failed and result.result["msg"].startswith("Gluster processes start again here as they are stopped")
