@@ -89,15 +89,6 @@ class Node:
         mine = identity([self.name], [self.pip, self.sip])
         return agreement(identity([name], resolve=resolve or addresses), mine) is not None
 
-    def is_only_host_of(self, name):
-        """Whether `name` leads to this node alone: its name, one of its IPs, or a name every
-        address of which is one of its IPs (a round-robin name over several nodes is not)."""
-        own = {self.pip, self.sip} - {None, ""}
-        if str(name).strip().rstrip(".").lower() == self.name.lower() or name in own:
-            return True
-        found = set(addresses(name) or ())
-        return bool(found) and found <= own
-
 
 def find_node(nodes, wanted):
     """(node, refusal): the one node of Ganeti's that `wanted` names (hosts rules)."""

@@ -61,7 +61,6 @@ class HealWaiter:
         counts = [h for h in self.cli.heal_summary(name) if h.name in members]
         reached = len(counts) == len(members) and all(h.reached for h in counts)
         entries = sum(h.pending + h.possibly_healing for h in counts) if reached else None
-        pending = sum(h.pending for h in counts) if reached else None
         split_brain = sum(h.split_brain or 0 for h in counts if h.reached)
         healed = None
         placed = [members[b] for b in new_bricks if b in members]
@@ -70,7 +69,7 @@ class HealWaiter:
             sizes = [detail.get((b.host_uuid, b.path)) for b in placed]
             if all(d is not None and d.size_total is not None for d in sizes):
                 healed = sum(d.size_total - d.size_free for d in sizes)
-        return HealSample(entries, split_brain, healed, pending)
+        return HealSample(entries, split_brain, healed)
 
     def trigger(self, name, full=False):
         """Start the crawl. A refusal that outlasts GlusterCli's wait is a warning: glusterd

@@ -11,11 +11,12 @@ wait starts the crawl itself (`volume heal VOL`) and judges by progress, not by 
 deadline alone:
 
 - progress is the count of entries to heal on the set's bricks falling below the
-  lowest seen; or the count pending heal (not those possibly healing, which a
-  client's writes keep coming and going) falling from the read before, as entry
-  heal lists the files it creates before it heals them; or the new bricks holding
-  more bytes than the most seen (a large file heals in blocks while its entry stays
-  listed);
+  lowest seen; or the lowest count of one stretch of `retrigger_after` seconds
+  falling below the lowest of the stretch before (entry heal lists the files it
+  creates before it heals them, so the count may rise, then fall; a client's
+  writes add entries that come and go within a stretch, which leave its lowest
+  count alone); or the new bricks holding more bytes than the most seen (a large
+  file heals in blocks while its entry stays listed);
 - with no progress for `retrigger_after` seconds, the crawl is started again: the
   first time a full one, which Gluster's maintainers name for a replaced brick (it
   walks every file rather than the index), then index crawls;
@@ -68,14 +69,12 @@ def heal_mark(bricks):
 @dataclass(frozen=True)
 class HealSample:
     """One read of a set: entries to heal on its bricks (pending + possibly healing;
-    None when heal info did not reach one of them), entries in split-brain, bytes on
-    the new bricks (None when not read), and the pending part of the entries."""
+    None when heal info did not reach one of them), entries in split-brain, and bytes
+    on the new bricks (None when not read)."""
 
     entries: int | None
     split_brain: int = 0
     healed_bytes: int | None = None
-    # Of `entries`, those pending heal (not possibly healing); None when not counted.
-    pending: int | None = None
 
 
 @dataclass
@@ -90,14 +89,19 @@ class HealWatch:
     fewest_entries: int | None = None
     most_bytes: int | None = None
     first_entries: int | None = None
-    last_pending: int | None = None
     last_progress: float = field(init=False)
     last_trigger: float = field(init=False)
     triggers: int = 0
+    # The stretch of retrigger_after seconds under way: its start and its fewest entries;
+    # and the fewest of the stretch before.
+    stretch_start: float = field(init=False)
+    stretch_fewest: int | None = None
+    previous_stretch_fewest: int | None = None
 
     def __post_init__(self):
         self.last_progress = self.started
         self.last_trigger = self.started
+        self.stretch_start = self.started
 
     def observe(self, now, sample):
         if sample.split_brain:
@@ -109,10 +113,15 @@ class HealWatch:
         if sample.entries is not None and (self.fewest_entries is None or sample.entries < self.fewest_entries):
             self.fewest_entries = sample.entries
             self.last_progress = now
-        if sample.pending is not None:
-            if self.last_pending is not None and sample.pending < self.last_pending:
+        if now - self.stretch_start >= self.retrigger_after:
+            ended = self.stretch_fewest
+            if ended is not None and self.previous_stretch_fewest is not None and ended < self.previous_stretch_fewest:
                 self.last_progress = now
-            self.last_pending = sample.pending
+            if ended is not None:
+                self.previous_stretch_fewest = ended
+            self.stretch_start, self.stretch_fewest = now, None
+        if sample.entries is not None and (self.stretch_fewest is None or sample.entries < self.stretch_fewest):
+            self.stretch_fewest = sample.entries
         if sample.healed_bytes is not None and (self.most_bytes is None or sample.healed_bytes > self.most_bytes):
             if self.most_bytes is not None:
                 self.last_progress = now

@@ -404,12 +404,15 @@ def remove_nodes(module, cli, wanted, before):
         gluster_host = cli.cluster_config().gluster_params.get("host", "") if leaving else ""
     except GanetiError as exc:
         module.fail_json(**exc.fail_kwargs(), **result)
+    # The name every node's client asks for the volume must still lead to a node that stays
+    # (a name of several nodes, one of which stays, does; a server outside Ganeti is not ours to judge).
+    serving = [n for n in leaving if gluster_host and not is_loopback(gluster_host) and n.is_named(gluster_host)]
+    staying = [n for n in before if n not in leaving and n.is_named(gluster_host)] if serving else []
     refusals = [
         f"{n.name} is the Gluster server every node's client asks for the volume (gluster:host={gluster_host}): "
         "once it leaves, no instance can start, migrate or fail over. Name another first (gnt-cluster modify -D "
         "gluster:host=127.0.0.1 has each node ask its own glusterd; or a peer that stays), then run again"
-        for n in leaving
-        if gluster_host and not is_loopback(gluster_host) and n.is_only_host_of(gluster_host)
+        for n in ([] if staying else serving)
     ]
     if dead and leaving:
         port = noded_port()

@@ -19,6 +19,8 @@ description:
     over a O(mount_point) directory that is not empty, for example a directory brick that later got
     a device; the error names the directory and a few of its entries. An empty directory, or one
     that already has the device's filesystem mounted on it, is fine.
+  - Refuses a mount point reached through a symbolic link (the kernel lists mounts by the real path, so
+    the next run would not find it mounted).
   - The C(/etc/fstab) entry lets the host boot without the disk - C(nofail) and
     C(x-systemd.device-timeout=30s) are added to O(mount_options) unless they already set them -
     and has glusterd wait for the mount (C(x-systemd.before=glusterd.service), also added unless set) -
@@ -304,13 +306,18 @@ class BrickRun:
                 )
         elif self.p["mount_point"]:
             self.fail("mount_point needs device")
-        # The kernel lists mounts, and glusterd bricks, by the path as it really is.
-        for given in dict.fromkeys(filter(None, [self.mount_point, self.path])):
-            existing = next((p for p in (given, os.path.dirname(given)) if os.path.lexists(p)), None)
-            if existing is not None and os.path.realpath(existing) != existing:
+        # The kernel lists a mount by its real path: a mount point reached through a link
+        # would not be found mounted by the next run.
+        if self.mount_point:
+            existing = self.mount_point
+            while not os.path.lexists(existing):
+                existing = os.path.dirname(existing)
+            real = os.path.join(os.path.realpath(existing), os.path.relpath(self.mount_point, existing))
+            if os.path.normpath(real) != self.mount_point:
                 self.fail(
-                    f"{given} is reached through a symbolic link ({existing} is {os.path.realpath(existing)}): give "
-                    "the path as it really is, as the kernel lists mounts and glusterd names bricks"
+                    f"the mount point {self.mount_point} is reached through a symbolic link (it is "
+                    f"{os.path.normpath(real)}), and the kernel lists mounts by the real path: give mount_point (or "
+                    "the brick path) as it really is"
                 )
         if self.p["clear_volume_id"]:
             try:

@@ -218,6 +218,14 @@ class Daemons:
         # One that started between the read and the end (a brick glusterd was spawning, a
         # unit restarting glusterd) is ended too; one that still comes back fails the stop.
         late = gluster_processes()
+        mounted = {target for _source, target in fuse_mounts()}
+        clients = [p for p in late if p.role == "glusterfs" and mounted & set(p.cmdline)]
+        if clients:
+            # Its users were never checked, its mount never recorded: not ours to end.
+            self.fail(
+                f"a FUSE mount of Gluster came up while Gluster was being stopped here: {describe(clients)}. "
+                "Gluster's servers here are stopped; run again, which stops that mount in order first."
+            )
         if late:
             self.result["stopped"] += [p.as_dict() for p in late]
             self.end_in_order(late)

@@ -21,8 +21,8 @@ description:
     after O(timeout), it fails with the counts. This is the wait C(gluster_volume_drain) does after a
     replace-brick, and what Gluster's upgrade guide asks after each server comes back.
   - Refuses, before starting any crawl, when a brick of a set to watch is offline (heal cannot end
-    without it; start it first), a set has entries in split-brain, a volume is not started, or its
-    self-heal daemon is switched off (glusterd would start no crawl).
+    without it; start it first), a set has entries in split-brain, a volume is not started, or, when
+    something is to heal, its self-heal daemon is switched off (glusterd would start no crawl).
   - Distribute volumes have nothing to heal and are skipped.
   - C(changed) is true when a crawl was started (something was to heal). In check mode the module reads
     and reports the counts, and starts nothing.

@@ -369,12 +369,28 @@ def test_glusterd_state_on_disk_names_this_hosts_bricks_only(tmp_path):
     assert volumes_in_glusterd_state("/bricks/b1/brick", str(tmp_path / "none")) == []
 
 
-def test_a_mount_point_reached_through_a_symbolic_link_is_refused_before_anything_runs(host, tmp_path):
-    # /bricks -> /srv/bricks: mountinfo would list /srv/bricks/b1, and the next run would
-    # find the mount point "not empty".
-    real = tmp_path / "srv" / "bricks"
+@pytest.mark.parametrize("depth", [1, 2])
+def test_a_mount_point_reached_through_a_symbolic_link_is_refused_before_anything_runs(tmp_path, depth):
+    # /data -> /srv/data: mountinfo would list /srv/data/..., and the next run would find
+    # the mount point "not empty". Whether or not the directories below the link exist yet.
+    real = tmp_path / "srv" / "data"
     real.mkdir(parents=True)
-    os.symlink(real, tmp_path / "bricks")
+    os.symlink(real, tmp_path / "data")
+    host = Host(tmp_path)
+    host.mount_point = str(tmp_path / "data" / "gluster" / "b1") if depth == 2 else str(tmp_path / "data" / "b1")
+    host.path = host.mount_point + "/brick"
     result = host.run([])
     assert result.failed and result.result["commands"] == []
-    assert result.result["msg"].startswith(f"{host.mount_point} is reached through a symbolic link")
+    assert result.result["msg"].startswith(f"the mount point {host.mount_point} is reached through a symbolic link")
+
+
+def test_a_directory_brick_below_a_symbolic_link_is_fine(tmp_path):
+    # glusterd names a brick by the path as given: only a mount is looked up by the real path.
+    real = tmp_path / "srv" / "data"
+    real.mkdir(parents=True)
+    os.symlink(real, tmp_path / "data")
+    path = str(tmp_path / "data" / "brick")
+    with mock.patch.object(gluster_brick, "GLUSTERD_STATE", str(tmp_path / "glusterd")):
+        result = run_module(gluster_brick.main, {"path": path}, [])
+    assert not result.failed, result.result
+    assert (real / "brick").is_dir()

@@ -295,15 +295,3 @@ def test_tcp_answer_is_none_when_nothing_answers(error):
     # A lost host answers nothing: the connect times out, or ARP finds no one (no route).
     with mock.patch.object(socket, "create_connection", side_effect=error):
         assert tcp_answer("10.77.0.13", 1811) is None
-
-
-def test_the_gluster_host_is_a_node_only_when_its_name_leads_to_that_node_alone(monkeypatch):
-    from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import ganeti_cli
-
-    resolved = {"gluster.example.com": ["10.77.0.14"], "rr.example.com": ["10.77.0.13", "10.77.0.14"]}
-    monkeypatch.setattr(ganeti_cli, "addresses", lambda name: resolved.get(name, []))
-    node4 = NODES[3]
-    assert node4.is_only_host_of("node4") and node4.is_only_host_of("10.88.0.14")
-    assert node4.is_only_host_of("gluster.example.com")
-    # A round-robin name over node3 and node4 is neither's alone.
-    assert not node4.is_only_host_of("rr.example.com") and not node4.is_only_host_of("elsewhere.example.com")

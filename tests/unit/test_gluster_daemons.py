@@ -184,3 +184,15 @@ def test_a_process_that_started_meanwhile_is_ended_too_and_one_that_keeps_coming
     ):
         result = run_module(gluster_daemons.main, {"state": "stopped", "record": record}, [])
     assert result.failed and result.result["msg"].startswith("Gluster processes start again here as they are stopped")
+
+
+def test_a_fuse_mount_that_came_up_during_the_stop_is_named_not_ended(host):
+    state, _users, record = host
+    state["mounts"] = []
+    with (
+        mock.patch.object(gluster_daemons, "is_running", lambda pid, started=None: False),
+        mock.patch.object(gluster_daemons, "gluster_processes", mock.Mock(side_effect=[[GLUSTERD], [FUSE]])),
+        mock.patch.object(gluster_daemons, "fuse_mounts", mock.Mock(side_effect=[[], [("node1:/gv0", "/mnt/gv0")]])),
+    ):
+        result = run_module(gluster_daemons.main, {"state": "stopped", "record": record}, [])
+    assert result.failed and result.result["msg"].startswith("a FUSE mount of Gluster came up while Gluster")

@@ -25,6 +25,25 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.heal_watch 
 
 from .test_gluster_cli import RecordingModule
 
+# 6, then 8 (a stretch whose fewest is 8), then 7: the stretch of 7 ends at 400, progress.
+RISE_THEN_FALL = [WAIT, TRIGGER_FULL, TRIGGER_INDEX, WAIT]
+# Fewest 2 in every stretch: a crawl started again each minute, stalled at 300 s.
+JITTER_TAIL = [
+    TRIGGER_FULL,
+    WAIT,
+    WAIT,
+    TRIGGER_INDEX,
+    WAIT,
+    WAIT,
+    TRIGGER_INDEX,
+    WAIT,
+    WAIT,
+    TRIGGER_INDEX,
+    WAIT,
+    WAIT,
+    STALLED,
+]
+
 
 def watch():
     return HealWatch(started=0.0, retrigger_after=60, stall_after=300)
@@ -39,27 +58,11 @@ def watch():
         ([(1, HealSample(40)), (61, HealSample(30)), (121, HealSample(10)), (150, HealSample(0))], [WAIT] * 3 + [DONE]),
         # A brick heal info cannot reach is never done, and not progress.
         ([(1, HealSample(None)), (2, HealSample(0))], [WAIT, DONE]),
-        # Entry heal lists the files it creates: a fall of those pending after a rise is
-        # progress too, though the count is still above the fewest seen...
-        (
-            [
-                (1, HealSample(6, pending=6)),
-                (100, HealSample(8, pending=8)),
-                (250, HealSample(7, pending=7)),
-                (400, HealSample(7, pending=7)),
-            ],
-            [WAIT, TRIGGER_FULL, WAIT, TRIGGER_INDEX],
-        ),
-        # ... but entries possibly healing that a client's writes keep coming and going are not.
-        (
-            [
-                (1, HealSample(2, pending=0)),
-                (100, HealSample(3, pending=0)),
-                (200, HealSample(2, pending=0)),
-                (301, HealSample(3, pending=0)),
-            ],
-            [WAIT, TRIGGER_FULL, TRIGGER_INDEX, STALLED],
-        ),
+        # Entry heal lists the files it creates: the lowest count of a stretch falling below
+        # the stretch before is progress, though still above the fewest seen...
+        ([(1, HealSample(6)), (100, HealSample(8)), (250, HealSample(7)), (400, HealSample(7))], RISE_THEN_FALL),
+        # ... but entries a client's writes keep coming and going are not (read every 20 s).
+        ([(t, HealSample(2 + (t // 20) % 2)) for t in range(0, 320, 20)], [WAIT] * 3 + JITTER_TAIL),
         # No progress for retrigger_after: a full crawl first, then index crawls.
         (
             [(1, HealSample(5)), (61, HealSample(5)), (100, HealSample(5)), (121, HealSample(5))],
