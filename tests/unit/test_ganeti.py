@@ -503,48 +503,17 @@ NODES_WITH_NODE4 = out("node-list.txt") + "node4|N|N|N|10.77.0.14|10.77.0.14|Y\n
 INST1_ON_NODE4 = "inst1|node4||gluster|Y|up|128\n"
 
 
-def remove_node4(states, then=()):
-    """remove-node.yml's ganeti_node for node4, alive, with evacuate: no proof of death."""
+# Every node answers, and each has memory free: remove_node4's usual reads.
+ALL_ANSWER = f"node1|N|N|Y|{BOOT1}|3712\nnode2|N|N|Y|{BOOT2}|3650\nnode4|N|N|Y|{BOOT3}|3000\n"
+
+
+def remove_node4(states=ALL_ANSWER, then=(), gluster_host="127.0.0.1", resolved=None):
+    """remove-node.yml's ganeti_node for node4, alive, with evacuate: no proof of death. The
+    cluster's gluster:host is `gluster_host`; names resolve as `resolved` says (none by default)."""
+    info = out("cluster-info-gluster.txt").replace("host: 127.0.0.1", f"host: {gluster_host}")
     with (
         mock.patch.object(ganeti_node, "removal_marker", lambda name: mock.MagicMock()),
         mock.patch.object(ganeti_node, "tcp_answer", mock.Mock(side_effect=AssertionError("probed a live node"))),
-        mock.patch.object(ganeti_cli, "addresses", lambda name: set()),
-    ):
-        return run_module(
-            ganeti_node.main,
-            {"nodes": ["node4"], "state": "absent", "evacuate": True},
-            [
-                Expected(NODE_LIST, 0, NODES_WITH_NODE4),
-                Expected(INSTANCE_LIST, 0, INST1_ON_NODE4),
-                Expected(NODE_STATES, 0, states),
-                Expected(INFO, 0, out("cluster-info-gluster.txt")),
-                *then,
-            ],
-        )
-
-
-def test_a_drain_fails_instances_over_to_a_node_that_can_take_them():
-    states = f"node1|N|N|Y|{BOOT1}|3712\nnode2|N|N|Y|{BOOT2}|3650\nnode4|N|N|Y|{BOOT3}|3000\n"
-    failover = ["/usr/sbin/gnt-instance", "failover", "--force", "--target-node=node1", "inst1"]
-    result = remove_node4(
-        states,
-        then=[
-            Expected(failover),
-            Expected(INSTANCE_LIST, 0, "inst1|node1||gluster|Y|up|128\n"),
-            Expected(["/usr/sbin/gnt-node", "remove", "node4"]),
-        ],
-    )
-    assert not result.failed, result.result
-    assert result.result["failed_over"] == [{"instance": "inst1", "from": "node4", "to": "node1"}]
-    assert result.result["offlined"] == [] and result.result["dead_checks"] == {}
-
-
-def remove_node4_served_by(gluster_host, then=(), resolved=None):
-    """remove-node.yml's ganeti_node for node4 with the cluster's gluster:host `gluster_host`."""
-    info = out("cluster-info-gluster.txt").replace("host: 127.0.0.1", f"host: {gluster_host}")
-    states = f"node1|N|N|Y|{BOOT1}|3712\nnode2|N|N|Y|{BOOT2}|3650\nnode4|N|N|Y|{BOOT3}|3000\n"
-    with (
-        mock.patch.object(ganeti_node, "removal_marker", lambda name: mock.MagicMock()),
         mock.patch.object(ganeti_cli, "addresses", lambda name: set((resolved or {}).get(name, ()))),
     ):
         return run_module(
@@ -560,6 +529,20 @@ def remove_node4_served_by(gluster_host, then=(), resolved=None):
         )
 
 
+def test_a_drain_fails_instances_over_to_a_node_that_can_take_them():
+    failover = ["/usr/sbin/gnt-instance", "failover", "--force", "--target-node=node1", "inst1"]
+    result = remove_node4(
+        then=[
+            Expected(failover),
+            Expected(INSTANCE_LIST, 0, "inst1|node1||gluster|Y|up|128\n"),
+            Expected(["/usr/sbin/gnt-node", "remove", "node4"]),
+        ],
+    )
+    assert not result.failed, result.result
+    assert result.result["failed_over"] == [{"instance": "inst1", "from": "node4", "to": "node1"}]
+    assert result.result["offlined"] == [] and result.result["dead_checks"] == {}
+
+
 def test_a_gluster_host_name_that_still_leads_to_a_staying_node_lets_the_node_go():
     # A name over node1 and node4: node1 stays and still answers for it.
     failover = ["/usr/sbin/gnt-instance", "failover", "--force", "--target-node=node1", "inst1"]
@@ -569,12 +552,12 @@ def test_a_gluster_host_name_that_still_leads_to_a_staying_node_lets_the_node_go
         Expected(["/usr/sbin/gnt-node", "remove", "node4"]),
     ]
     resolved = {"gluster.example.com": ["10.77.0.11", "10.77.0.14"]}
-    result = remove_node4_served_by("gluster.example.com", then, resolved)
+    result = remove_node4(then=then, gluster_host="gluster.example.com", resolved=resolved)
     assert not result.failed, result.result
 
 
 def test_the_node_every_client_asks_for_the_volume_is_refused_before_anything_changes():
-    result = remove_node4_served_by("10.77.0.14")
+    result = remove_node4(gluster_host="10.77.0.14")
     assert result.failed
     assert result.result["msg"].startswith(
         "refusing to remove node4: node4 is the Gluster server every node's client asks for the volume "

@@ -189,17 +189,23 @@ def test_peer_absent_refuses_while_it_hosts_bricks():
     )
 
 
-def test_volume_info_reports_bricks_online_and_the_last_rebalance():
-    result = run_module(
+def volume_info_of_gv0(rebalance_status):
+    """gluster_volume_info of gv0 (distributed-replicate, every brick online), its rebalance
+    status answered by `rebalance_status`."""
+    return run_module(
         gluster_volume_info.main,
         {"name": "gv0"},
         [
             read(["pool", "list"], "pool-list-four.xml"),
             read(["volume", "info"], "volume-info-distributed-replicate.xml"),
             read(["volume", "status", "gv0"], "volume-status.xml"),
-            read(["volume", "rebalance", "gv0", "status"], "rebalance-status-completed.xml"),
+            rebalance_status,
         ],
     )
+
+
+def test_volume_info_reports_bricks_online_and_the_last_rebalance():
+    result = volume_info_of_gv0(read(["volume", "rebalance", "gv0", "status"], "rebalance-status-completed.xml"))
     assert not result.failed and result.result["exists"]
     assert [b["online"] for b in result.result["bricks"]] == [True] * 6
     assert result.result["rebalance"]["status"] == "fix-layout completed"
@@ -211,16 +217,7 @@ def test_volume_info_fails_on_a_rebalance_status_it_could_not_read_rather_than_r
     refused = out("rebalance-status-not-started.xml").replace(
         "Rebalance not started for volume gv0.", "Commit failed on node3. Please check log file for details."
     )
-    result = run_module(
-        gluster_volume_info.main,
-        {"name": "gv0"},
-        [
-            read(["pool", "list"], "pool-list-four.xml"),
-            read(["volume", "info"], "volume-info-distributed-replicate.xml"),
-            read(["volume", "status", "gv0"], "volume-status.xml"),
-            Expected([*G, "volume", "rebalance", "gv0", "status"], 1, refused),
-        ],
-    )
+    result = volume_info_of_gv0(Expected([*G, "volume", "rebalance", "gv0", "status"], 1, refused))
     assert result.failed and "Commit failed on node3" in result.result["msg"]
 
 
