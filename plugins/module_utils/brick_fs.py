@@ -104,8 +104,9 @@ def read_device_bytes(device):
         os.close(fd)
 
 
-def parse_blkid_export(text):
-    """`blkid -p -o export DEVICE` as a dict (TYPE, UUID, PTTYPE, USAGE, ...)."""
+def parse_key_values(text):
+    """KEY=VALUE lines as a dict: `blkid -p -o export DEVICE` (TYPE, UUID, PTTYPE, USAGE, ...),
+    glusterd's store files (glusterd.info, a volume's brick files)."""
     probed = {}
     for line in text.splitlines():
         key, sep, value = line.partition("=")

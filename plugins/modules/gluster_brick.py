@@ -204,7 +204,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_fs im
     fstab_with_entry,
     is_gluster_metadata,
     mount_at,
-    parse_blkid_export,
+    parse_key_values,
     read_brick_info,
     read_device_bytes,
     read_entries,
@@ -231,8 +231,8 @@ GLUSTERD_STATE = "/var/lib/glusterd"
 
 
 def _store_keys(path):
-    with contextlib.suppress(OSError), open(path, encoding="utf-8") as lines:
-        return dict(line.strip().partition("=")[::2] for line in lines if "=" in line)
+    with contextlib.suppress(OSError, UnicodeDecodeError), open(path, encoding="utf-8") as store:
+        return parse_key_values(store.read())
     return {}
 
 
@@ -415,7 +415,7 @@ class BrickRun:
     def probe(self):
         """Signatures on the device (none when blkid finds none)."""
         self.last_probe = self.blkid("-p", "-o", "export", self.device)
-        return parse_blkid_export(self.last_probe["stdout"]) if self.last_probe["rc"] == 0 else {}
+        return parse_key_values(self.last_probe["stdout"]) if self.last_probe["rc"] == 0 else {}
 
     def fail_no_uuid(self, what_next, after=""):
         run = self.last_probe

@@ -12,8 +12,8 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_fs im
     fstab_with_entry,
     mount_at,
     mount_containing,
-    parse_blkid_export,
     parse_fstab,
+    parse_key_values,
     parse_mountinfo,
     parse_xfs_inode_size,
     unescape_fstab_field,
@@ -52,8 +52,8 @@ def test_the_last_mount_on_a_point_wins_and_paths_find_their_filesystem():
 
 def test_signatures_in_words():
     assert describe_signature({}) is None
-    assert describe_signature(parse_blkid_export("PTUUID=ab\nPTTYPE=gpt\n")) == "a partition table (gpt)"
-    assert describe_signature(parse_blkid_export("UUID=x\nTYPE=LVM2_member\nUSAGE=raid\n")) == (
+    assert describe_signature(parse_key_values("PTUUID=ab\nPTTYPE=gpt\n")) == "a partition table (gpt)"
+    assert describe_signature(parse_key_values("UUID=x\nTYPE=LVM2_member\nUSAGE=raid\n")) == (
         "an LVM physical volume signature (LVM2_member)"
     )
     assert describe_signature({"TYPE": "ext4", "UUID": "u"}) == "an ext4 filesystem (UUID u)"
