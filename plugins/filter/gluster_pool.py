@@ -60,6 +60,16 @@ def _answered(view):
     return bool(view) and not view.get("unreachable") and not view.get("failed") and view.get("local_uuid")
 
 
+def _not_in_cluster(member, entry, seen_by):
+    """The refusal for `member`, whose `pool list` entry on `seen_by` is not in the cluster."""
+    state = entry.get("state_str") or f"state {entry.get('state')}"
+    connected = "connected" if entry.get("connected") else "disconnected"
+    return (
+        f"existing member {member} is {state}, {connected}, as {seen_by} sees it; "
+        "every member must be Peer in Cluster and connected"
+    )
+
+
 def _pool_uuids(view):
     """Every peer of the pool as this host sees it, whatever the peer's state."""
     return {p["uuid"] for p in view.get("peers", [])}
@@ -290,12 +300,7 @@ def gluster_pool_plan(
             elif unreachable:
                 errors.append(f"existing member {host} is unreachable; fix it (or its SSH access) before joining hosts")
             elif not peer.get("in_cluster"):
-                state = peer.get("state_str") or f"state {peer.get('state')}"
-                connected = "connected" if peer.get("connected") else "disconnected"
-                errors.append(
-                    f"existing member {host} is {state}, {connected}, as {anchor} sees it; "
-                    "every member must be Peer in Cluster and connected"
-                )
+                errors.append(_not_in_cluster(host, peer, anchor))
             elif host not in members:
                 members.append(host)
         members.sort(key=hosts.index)
@@ -307,12 +312,7 @@ def gluster_pool_plan(
             for entry in views[host].get("peers", []):
                 other = next((m for m in members if m != host and uuids.get(m) == entry["uuid"]), None)
                 if other is not None and not entry.get("in_cluster"):
-                    state = entry.get("state_str") or f"state {entry.get('state')}"
-                    connected = "connected" if entry.get("connected") else "disconnected"
-                    errors.append(
-                        f"existing member {other} is {state}, {connected}, as {host} sees it; "
-                        "every member must be Peer in Cluster and connected"
-                    )
+                    errors.append(_not_in_cluster(other, entry, host))
         # The anchor's own name, as another member knows it.
         for host in members:
             entry = next((p for p in views.get(host, {}).get("peers", []) if p["uuid"] == uuids[anchor]), None)
