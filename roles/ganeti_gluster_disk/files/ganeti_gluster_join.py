@@ -368,6 +368,12 @@ def exclusive(lock_path, wait, node):
             handle.flush()
 
 
+# Rounds of stop_leftovers (ansible-playbook, its workers, their tasks' own sessions), and
+# how long each waits for the groups it killed to be gone.
+STOP_ROUNDS = 8
+GROUP_END_SECONDS = 5
+
+
 def become_subreaper():
     """Adopt what the run leaves behind when ansible-runner kills it.
 
@@ -397,20 +403,56 @@ def live_children():
 
 
 def stop_leftovers(known):
-    """Kill the process groups of children that were not there before the run (`known`)."""
-    stopped = {pid: cmd for pid, cmd in live_children().items() if pid not in known}
-    for pid, cmdline in stopped.items():
-        with contextlib.suppress(ProcessLookupError):
-            group = os.getpgid(pid)
-            if group == os.getpgrp():
-                os.kill(pid, signal.SIGKILL)
-            else:
-                os.killpg(group, signal.SIGKILL)
-            log.warning("stopped what the run left running: pid %s (%s) and its process group", pid, cmdline)
-    for pid in stopped:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, 0)
+    """Kill the process groups of children that were not there before the run (`known`).
+
+    Round after round: a process of a killed group that started one in a session of its
+    own (Ansible's workers, their tasks) leaves it to this process (the subreaper) only
+    once it has ended, so each round waits for its groups to be gone, reaping what is
+    left to it, and the next looks again."""
+    stopped = {}
+    for _round in range(STOP_ROUNDS):
+        found = {pid: cmd for pid, cmd in live_children().items() if pid not in known and pid not in stopped}
+        if not found:
+            break
+        groups = set()
+        for pid, cmdline in found.items():
+            with contextlib.suppress(ProcessLookupError):
+                group = os.getpgid(pid)
+                if group == os.getpgrp():
+                    os.kill(pid, signal.SIGKILL)
+                else:
+                    os.killpg(group, signal.SIGKILL)
+                    groups.add(group)
+                log.warning("stopped what the run left running: pid %s (%s) and its process group", pid, cmdline)
+        ends = time.monotonic() + GROUP_END_SECONDS
+        while True:
+            reap_children(found)
+            if not any(map(group_runs, groups)) or time.monotonic() >= ends:
+                break
+            time.sleep(0.05)
+        stopped.update(found)
     return stopped
+
+
+def reap_children(pids):
+    """Reap `pids` and any other child of this process that has ended (orphans left to it)."""
+    for pid in pids:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+
+
+def group_runs(group):
+    """Whether any process of process group `group` is left (an unreaped one counts)."""
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def seconds_left(deadline):
