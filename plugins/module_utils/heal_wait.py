@@ -26,6 +26,11 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.heal_watch 
 # A wait of a few seconds polls every quarter second, one of an hour every 5 s (paced).
 POLL_SECONDS = (0.25, 5.0)
 BYTES_EVERY_SECONDS = 15
+# heal info is read by glfsheal, a gfapi client of its own: on a host whose glusterd or
+# bricks have just come back it fails for a while ("Not able to fetch volfile from
+# glusterd", "All the bricks are not running"). A wait goes on through failed reads for
+# this long, then fails with the last error.
+READ_FAILURE_GRACE_SECONDS = 120
 # The options of a module that waits for heal (doc fragment heal_wait).
 HEAL_OPTIONS = {
     "heal_retrigger_after": {"type": "int", "default": RETRIGGER_AFTER},
@@ -100,10 +105,26 @@ class HealWaiter:
         self.reports.append(report)
         last = (None, None)
         bytes_read = None
+        failing_since = None
         while True:
             # The new bricks' fill takes glusterd's volume lock (status detail): read it seldom.
             with_bytes = bytes_read is None or time.monotonic() - bytes_read >= BYTES_EVERY_SECONDS
-            sample = self.sample(name, indices, new_bricks, with_bytes)
+            try:
+                sample = self.sample(name, indices, new_bricks, with_bytes)
+            except GlusterError as exc:
+                now = time.monotonic()
+                failing_since = now if failing_since is None else failing_since
+                if now - failing_since >= READ_FAILURE_GRACE_SECONDS or now >= deadline:
+                    self.fail(
+                        f"heal of {label} after {after}: its state could not be read for "
+                        f"{round(now - failing_since)} s ({exc.message}); heal goes on in the background. See "
+                        f"gluster volume heal {name} info and glusterd's log on this host, then run again, "
+                        "which waits for the same heal"
+                    )
+                self.module.log(f"heal of {label}: could not be read ({exc.message}); reading again")
+                time.sleep(next(pauses))
+                continue
+            failing_since = None
             now = time.monotonic()
             if with_bytes:
                 bytes_read = now

@@ -4,14 +4,19 @@ and refuses before any crawl when a watched brick is offline or in split-brain."
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from unittest import mock
 
 import pytest
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import heal_wait
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
+    GlusterOpError,
+    parse_volume_info,
+)
 from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_volume_heal
 
-from .module_harness import Expected, out, read, run_module
+from .module_harness import Expected, ModuleExit, out, read, run_module
 
 pytestmark = pytest.mark.usefixtures("on_node1")
 
@@ -146,3 +151,54 @@ def test_an_unknown_volume_is_refused():
 def test_a_wait_of_no_time_is_refused_before_any_read(option):
     result = run_module(gluster_volume_heal.main, {option: 0}, [])
     assert result.failed and result.result["msg"] == f"{option} must be a number of seconds above 0; nothing was done"
+
+
+# What glfsheal prints when it cannot reach the volume (heal/src/glfs-heal.c, glfsh_xml_end):
+# a host whose bricks or glusterd have just come back answers this for a while.
+UNREACHED = Expected(
+    summary(0).argv,
+    1,
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<cliOutput><healInfo><bricks/></healInfo>'
+    "<opRet>-1</opRet><opErrno>107</opErrno>"
+    "<opErrstr>Volume hv is not started (Or) All the bricks are not running.</opErrstr></cliOutput>",
+)
+
+
+@pytest.fixture
+def clock():
+    """time.monotonic as a counter that the wait's pauses move on."""
+    now = [1000.0]
+    with (
+        mock.patch.object(heal_wait.time, "monotonic", lambda: now[0]),
+        mock.patch.object(heal_wait.time, "sleep", lambda seconds: now.__setitem__(0, now[0] + seconds)),
+    ):
+        yield now
+
+
+def test_heal_info_failing_for_a_while_during_the_wait_is_read_again(clock):
+    before = [POOL, INFO, status("health-status-healthy.xml"), INFO, summary(6), Expected(HEAL)]
+    script = [*before, INFO, UNREACHED, INFO, UNREACHED, INFO, summary(2), INFO, summary(0)]
+    result = run_module(gluster_volume_heal.main, {"volumes": ["hv"]}, script)
+    assert not result.failed, result.result
+    assert result.result["volumes"] == [{"name": "hv", "sets": [0], "entries": 18, "healed": True}]
+
+
+def test_heal_info_failing_past_the_grace_fails_the_wait_with_its_error(clock):
+    cli = mock.Mock()
+    cli.volume.return_value = parse_volume_info(ET.fromstring(INFO.stdout))[0]
+    cli.heal_summary.side_effect = GlusterOpError("gluster volume heal hv info summary failed: not running")
+    failures = []
+
+    def fail(msg):
+        failures.append((clock[0], msg))
+        raise ModuleExit({"msg": msg}, failed=True)
+
+    waiter = heal_wait.HealWaiter(mock.Mock(), cli, [], [], fail, 60, 900, 3600)
+    with pytest.raises(ModuleExit):
+        waiter.wait("hv", [0])
+    ((failed_at, msg),) = failures
+    # The first read failed at 1000 s: given up 120 s later, within one pause (5 s at most).
+    assert heal_wait.READ_FAILURE_GRACE_SECONDS <= failed_at - 1000 < heal_wait.READ_FAILURE_GRACE_SECONDS + 5
+    assert msg.startswith("heal of set 0 of volume hv after the replacement: its state could not be read for 12")
+    assert "(gluster volume heal hv info summary failed: not running)" in msg
+    assert cli.trigger_heal.call_count == 1
