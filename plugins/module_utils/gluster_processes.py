@@ -116,14 +116,96 @@ def fuse_mounts(mounts=f"{PROC}/self/mounts"):
     return found
 
 
+# mount.glusterfs's options as its client's arguments carry them (mount.glusterfs.in):
+# --ARG=VALUE from option NAME=VALUE, and --FLAG from option NAME.
+_CLIENT_VALUES = {
+    "--volfile-server-port": "server-port",
+    "--volfile-server-transport": "transport",
+    "--volfile-max-fetch-attempts": "fetch-attempts",
+    "--auto-invalidation": "auto-invalidation",
+    **{
+        f"--{name}": name
+        for name in (
+            "log-level",
+            "log-file",
+            "direct-io-mode",
+            "use-readdirp",
+            "event-history",
+            "reader-thread-count",
+            "volume-name",
+            "attribute-timeout",
+            "entry-timeout",
+            "negative-timeout",
+            "gid-timeout",
+            "lru-limit",
+            "inode-table-size",
+            "invalidate-limit",
+            "background-qlen",
+            "congestion-threshold",
+            "oom-score-adj",
+            "kernel-writeback-cache",
+            "attr-times-granularity",
+            "dump-fuse",
+            "fuse-flush-handle-interrupt",
+            "fuse-setlk-handle-interrupt",
+            "fuse-handle-copy_file_range",
+            "fuse-dev-eperm-ratelimit-ns",
+            "fopen-keep-cache",
+            "io-engine",
+        )
+    },
+}
+_CLIENT_FLAGS = {
+    "--read-only": "ro",
+    "--no-root-squash": "no-root-squash=yes",
+    "--volfile-check": "volfile-check=yes",
+    **{
+        f"--{name}": name
+        for name in (
+            "acl",
+            "selinux",
+            "worm",
+            "enable-ino32",
+            "mem-accounting",
+            "aux-gfid-mount",
+            "thin-client",
+            "resolve-gids",
+            "global-threading",
+            "localtime-logging",
+        )
+    },
+}
+
+
 def mount_options(target, processes):
-    """The `mount -o` options that mount `target` again as its client runs now. /proc/mounts
-    does not show the glusterd port a mount asked for (Ganeti mounts with -o server-port);
-    the client's own arguments do (mount.glusterfs passes --volfile-server-port)."""
+    """The `mount -o` options that mount `target` again as its client runs now, read back
+    from the client's arguments as mount.glusterfs made them: /proc/mounts shows none of
+    them (Ganeti mounts with -o server-port; an admin adds backup-volfile-servers, acl,
+    log-level ...). The volume and the first server are in the mount's source."""
     for process in processes:
-        if process.role == "glusterfs" and process.cmdline and process.cmdline[-1] == target:
-            ports = [a.split("=", 1)[1] for a in process.cmdline if a.startswith("--volfile-server-port=")]
-            return f"server-port={ports[0]}" if ports else ""
+        if process.role != "glusterfs" or not process.cmdline or process.cmdline[-1] != target:
+            continue
+        options, servers = [], []
+        args = iter(process.cmdline[1:-1])
+        for arg in args:
+            name, has_value, value = arg.partition("=")
+            if name == "--volfile-server" and has_value:
+                servers.append(value)
+            elif name in _CLIENT_VALUES and has_value:
+                options.append(f"{_CLIENT_VALUES[name]}={value}")
+            elif name == "--fuse-mountopts" and has_value:
+                options.extend(value.split(","))  # noatime, nodev ...: options of the kernel's
+            elif arg in _CLIENT_FLAGS:
+                options.append(_CLIENT_FLAGS[arg])
+            elif arg == "--xlator-option":
+                options.append(f"xlator-option={next(args, '')}")
+            elif arg == "--process-name":
+                label = next(args, "fuse")
+                if label.startswith("fuse."):
+                    options.append(f"process-name={label[len('fuse.') :]}")
+        if servers[1:]:
+            options.append(f"backup-volfile-servers={':'.join(servers[1:])}")
+        return ",".join(options)
     return ""
 
 

@@ -16,8 +16,10 @@ description:
   - With O(state=stopped), first reads everything and refuses, stopping nothing, when a process other
     than Gluster's own uses a volume through libgfapi (QEMU with a C(gluster://) disk; move its instance
     first) or keeps a FUSE mount of a volume busy (its working directory or an open file under it).
-    Then unmounts this host's FUSE mounts of Gluster volumes (recorded in O(record) with the glusterd port
-    their client asked for, as Ganeti's does, so that O(state=started) mounts them again alike), stops
+    Then unmounts this host's FUSE mounts of Gluster volumes, recorded in O(record) with the mount options
+    their client was started with so that O(state=started) mounts them again alike. The options are read
+    back from the client's arguments, as C(/proc/mounts) shows none of them, such as the glusterd port of
+    Ganeti's mounts or an admin's backup-volfile-servers, acl, ro and log-level. It then stops
     glusterd (through its unit under systemd, which would otherwise start it again), then sends SIGTERM
     to the bricks (glusterfsd) and then the other glusterfs processes (self-heal daemon, rebalance,
     clients), and waits for each to end. A process still

@@ -325,12 +325,14 @@ def test_a_run_that_outlasts_its_timeout_is_logged_as_such_and_exits_3(hook, tmp
     assert "ran out of its run timeout (300 s" in capsys.readouterr().out
 
 
-HANGING_PLAY = """\
+# The task's sleep, told apart from that of another run of this test on the machine.
+HANG_SECONDS = f"30.{os.getpid()}"
+HANGING_PLAY = f"""\
 - hosts: gluster_pool
   gather_facts: false
   tasks:
     - name: Hang
-      ansible.builtin.command: sleep 30.25
+      ansible.builtin.command: sleep {HANG_SECONDS}
 """
 
 
@@ -338,7 +340,7 @@ def leftover_sleeps():
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         with contextlib.suppress(OSError):
-            if Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:2] == [b"sleep", b"30.25"]:
+            if Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:2] == [b"sleep", HANG_SECONDS.encode()]:
                 found.append(pid)
     return found
 

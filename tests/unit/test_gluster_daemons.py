@@ -186,6 +186,42 @@ def test_a_process_that_started_meanwhile_is_ended_too_and_one_that_keeps_coming
     assert result.failed and result.result["msg"].startswith("Gluster processes start again here as they are stopped")
 
 
+def test_an_admins_mount_options_are_read_back_from_its_clients_arguments():
+    # As mount.glusterfs runs the client for
+    # mount -t glusterfs -o acl,ro,log-level=WARNING,backup-volfile-servers=node2:node3,noatime,nodev,
+    #   xlator-option=*replicate*.halo-max-latency=5,process-name=vm node1:/gv0 /mnt/gv0
+    client = Process(
+        15,
+        "glusterfs",
+        (
+            "/usr/sbin/glusterfs",
+            "--read-only",
+            "--acl",
+            "--xlator-option",
+            "*replicate*.halo-max-latency=5",
+            "--log-level=WARNING",
+            "--process-name",
+            "fuse.vm",
+            "--volfile-server=node1",
+            "--volfile-server=node2",
+            "--volfile-server=node3",
+            "--volfile-id=/gv0",
+            "--fuse-mountopts=noatime,nodev",
+            "/mnt/gv0",
+        ),
+    )
+    assert mount_options("/mnt/gv0", [SHD, client]).split(",") == [
+        "ro",
+        "acl",
+        "xlator-option=*replicate*.halo-max-latency=5",
+        "log-level=WARNING",
+        "process-name=vm",
+        "noatime",
+        "nodev",
+        "backup-volfile-servers=node2:node3",
+    ]
+
+
 def test_a_fuse_mount_that_came_up_during_the_stop_is_named_not_ended(host):
     state, _users, record = host
     state["mounts"] = []
