@@ -626,6 +626,16 @@ def gluster_pool_brick_problems(
             )
         elif found_id and path not in (volume_paths or []) and not info.get("empty"):
             problems.append(f"{path} carries volume {volume_name}'s id but is not one of its bricks, and holds data")
+    by_number = {}
+    for check in device_checks or []:
+        if check.get("device_number"):
+            by_number.setdefault(check["device_number"], []).append(check.get("item", {}).get("device"))
+    for number, devices in sorted(by_number.items()):
+        if len(devices) > 1:
+            problems.append(
+                f"{' and '.join(devices)} are one disk (device {number}), given for more than one brick; each "
+                "device makes one filesystem"
+            )
     for check in device_checks or []:
         # Registered with failed_when: false, which overwrites `failed`; a successful
         # gluster_brick result always carries `brick`, a refusal never does.

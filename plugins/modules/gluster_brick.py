@@ -145,6 +145,13 @@ device_bytes:
   returned: when device is given
   type: int
   sample: 53687091200
+device_number:
+  description:
+    - The kernel's C(MAJOR:MINOR) of O(device), which names the disk whatever path leads to it (C(/dev/sdb),
+      C(/dev/disk/by-id/...)).
+  returned: when device is given
+  type: str
+  sample: "8:16"
 uuid:
   description: Filesystem UUID of O(device) (unknown in check mode before formatting).
   returned: when device is given
@@ -333,6 +340,7 @@ class BrickRun:
         except OSError:
             self.fail(f"device {self.device} does not exist or is not a block device")
         self.result["device_bytes"] = read_device_bytes(self.device)
+        self.result["device_number"] = f"{number[0]}:{number[1]}"
         mounts = read_mounts()
         elsewhere = [
             m["mount_point"] for m in mounts if m["device_number"] == number and m["mount_point"] != self.mount_point

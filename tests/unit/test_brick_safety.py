@@ -102,6 +102,7 @@ def test_an_empty_mount_point_gets_the_new_filesystem(host):
     result = host.run([blank(), Expected(MKFS), xfs(), Expected(["/usr/sbin/mount", host.mount_point])])
     assert not result.failed, result.result
     assert (result.result["formatted"], result.result["mounted"], result.result["uuid"]) == (True, True, UUID)
+    assert result.result["device_number"] == "8:16"
     assert host.fstab.read_text() == f"{ROOT_LINE}\n{host.line()}\n"
 
 

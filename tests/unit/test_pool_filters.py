@@ -213,6 +213,22 @@ def test_brick_problems():
         in problems(stale_with_data, [{"path": "/b"}])[0]
     )
     assert problems(stale_with_data, [{"path": "/b"}], volume_paths=["/b"]) == []
+
+
+def test_two_paths_to_one_disk_are_refused_by_its_device_number():
+    specs = [{"path": "/data/b1", "device": "/dev/disk/by-id/ata-A"}, {"path": "/data/b2", "device": "/dev/sdb"}]
+
+    def check(spec, number):
+        return {"item": spec, "brick": {"path": spec["path"]}, "device_bytes": 8 << 30, "device_number": number}
+
+    same = [check(specs[0], "8:16"), check(specs[1], "8:16")]
+    assert problems([info("/data/b1"), info("/data/b2")], specs, same) == [
+        "/dev/disk/by-id/ata-A and /dev/sdb are one disk (device 8:16), given for more than one brick; each "
+        "device makes one filesystem"
+    ]
+    assert (
+        problems([info("/data/b1"), info("/data/b2")], specs, [check(specs[0], "8:16"), check(specs[1], "8:32")]) == []
+    )
     assert problems([info("/b", volume_id="vol-id")], [{"path": "/b"}]) == []  # stale, empty: cleared later
     # As registered with failed_when: false: `failed` is overwritten, the refusal has no `brick`.
     failed_device = {"failed": False, "msg": "/dev/sdb carries an ext4 filesystem; refusing to format it"}
