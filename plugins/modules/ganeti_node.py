@@ -449,14 +449,15 @@ def remove_nodes(module, cli, wanted, before):
         for instance, _source, target in failovers:
             cli.run(failover_args(instance.name, target))
         moved = {i.name: i for i in cli.instances()}
-        # A failover starts the instance on its new node when its admin state is up;
-        # off a dead node it was not running anywhere Ganeti could see.
+        # A failover shuts the instance down and starts it on its new node when its
+        # admin state is up (TLMigrateInstance._ExecFailover), whatever it did before: one
+        # that had crashed comes up, one running while marked down stays down.
         wrong = [
             f"{i.name} on {moved[i.name].pnode}, {'running' if moved[i.name].running else 'stopped'}"
             for i, _source, target in failovers
             if moved.get(i.name) is None
             or moved[i.name].pnode != target
-            or moved[i.name].running != (i.admin_up if dead else i.running)
+            or moved[i.name].running != i.admin_up
         ]
         if wrong:
             module.fail_json(

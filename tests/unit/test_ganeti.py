@@ -507,7 +507,7 @@ INST1_ON_NODE4 = "inst1|node4||gluster|Y|up|128\n"
 ALL_ANSWER = f"node1|N|N|Y|{BOOT1}|3712\nnode2|N|N|Y|{BOOT2}|3650\nnode4|N|N|Y|{BOOT3}|3000\n"
 
 
-def remove_node4(states=ALL_ANSWER, then=(), gluster_host="127.0.0.1", resolved=None):
+def remove_node4(states=ALL_ANSWER, then=(), gluster_host="127.0.0.1", resolved=None, instances=INST1_ON_NODE4):
     """remove-node.yml's ganeti_node for node4, alive, with evacuate: no proof of death. The
     cluster's gluster:host is `gluster_host`; names resolve as `resolved` says (none by default)."""
     info = out("cluster-info-gluster.txt").replace("host: 127.0.0.1", f"host: {gluster_host}")
@@ -521,7 +521,7 @@ def remove_node4(states=ALL_ANSWER, then=(), gluster_host="127.0.0.1", resolved=
             {"nodes": ["node4"], "state": "absent", "evacuate": True},
             [
                 Expected(NODE_LIST, 0, NODES_WITH_NODE4),
-                Expected(INSTANCE_LIST, 0, INST1_ON_NODE4),
+                Expected(INSTANCE_LIST, 0, instances),
                 Expected(NODE_STATES, 0, states),
                 Expected(INFO, 0, info),
                 *then,
@@ -541,6 +541,25 @@ def test_a_drain_fails_instances_over_to_a_node_that_can_take_them():
     assert not result.failed, result.result
     assert result.result["failed_over"] == [{"instance": "inst1", "from": "node4", "to": "node1"}]
     assert result.result["offlined"] == [] and result.result["dead_checks"] == {}
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [("N|up", "Y|up"), ("Y|down", "N|down")],
+    ids=["crashed, admin up: started there", "running, admin down: stays down"],
+)
+def test_a_failover_off_a_live_node_leaves_each_instance_as_its_admin_state_says(before, after):
+    failover = ["/usr/sbin/gnt-instance", "failover", "--force", "--target-node=node1", "inst1"]
+    result = remove_node4(
+        instances=f"inst1|node4||gluster|{before}|128\n",
+        then=[
+            Expected(failover),
+            Expected(INSTANCE_LIST, 0, f"inst1|node1||gluster|{after}|128\n"),
+            Expected(["/usr/sbin/gnt-node", "remove", "node4"]),
+        ],
+    )
+    assert not result.failed, result.result
+    assert result.result["removed"] == ["node4"]
 
 
 def test_a_gluster_host_name_that_still_leads_to_a_staying_node_lets_the_node_go():
