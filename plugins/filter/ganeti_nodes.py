@@ -61,7 +61,15 @@ def ganeti_node_plan(hosts, names, cluster_nodes, master, add_nodes=None, invent
             left_out.append(host)
         else:
             members.append(host)
-    hook_hosts = [h for h in members if nodes[pairs[h]].get("master") or nodes[pairs[h]].get("master_candidate")]
+    # Every node Ganeti may make master: it promotes master_capable nodes to candidates
+    # of itself (a drain's --auto-promote, a removal), with no run of ours in between.
+    hook_hosts = [
+        h
+        for h in members
+        if nodes[pairs[h]].get("master")
+        or nodes[pairs[h]].get("master_candidate")
+        or nodes[pairs[h]].get("master_capable", True)
+    ]
     return {
         "members": members,
         "joining": joining,

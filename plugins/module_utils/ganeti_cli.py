@@ -28,7 +28,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts impor
 SSCONF_DIR = "/var/lib/ganeti"
 GLUSTER = "gluster"
 GLUSTER_ACCESS = ("kernelspace", "userspace")
-NODE_FIELDS = ("name", "master_candidate", "offline", "master", "pip", "sip", "vm_capable")
+NODE_FIELDS = ("name", "master_candidate", "offline", "master", "pip", "sip", "vm_capable", "master_capable")
 
 
 class GanetiError(CommandError):
@@ -70,6 +70,8 @@ class Node:
     pip: str = ""
     sip: str = ""
     vm_capable: bool = True
+    # Ganeti promotes only such nodes to master candidates (and so to master).
+    master_capable: bool = True
 
     def as_dict(self):
         return {
@@ -80,6 +82,7 @@ class Node:
             "pip": self.pip,
             "sip": self.sip,
             "vm_capable": self.vm_capable,
+            "master_capable": self.master_capable,
         }
 
     def is_named(self, name, resolve=None):
@@ -155,8 +158,11 @@ def parse_node_list(text):
             pip=pip,
             sip=sip,
             vm_capable=vm_capable == "Y",
+            master_capable=master_capable == "Y",
         )
-        for name, candidate, offline, master, pip, sip, vm_capable in _rows(text, NODE_FIELDS, "gnt-node list")
+        for name, candidate, offline, master, pip, sip, vm_capable, master_capable in _rows(
+            text, NODE_FIELDS, "gnt-node list"
+        )
     ]
 
 

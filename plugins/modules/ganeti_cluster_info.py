@@ -142,6 +142,9 @@ nodes:
     vm_capable:
       description: Whether the node may run instances.
       type: bool
+    master_capable:
+      description: Whether Ganeti may make the node a master candidate, and so master.
+      type: bool
 file_storage_paths:
   description: The text of the master's C(/etc/ganeti/file-storage-paths); null when it does not exist or is empty.
   returned: on the master

@@ -455,9 +455,7 @@ def remove_nodes(module, cli, wanted, before):
         wrong = [
             f"{i.name} on {moved[i.name].pnode}, {'running' if moved[i.name].running else 'stopped'}"
             for i, _source, target in failovers
-            if moved.get(i.name) is None
-            or moved[i.name].pnode != target
-            or moved[i.name].running != i.admin_up
+            if moved.get(i.name) is None or moved[i.name].pnode != target or moved[i.name].running != i.admin_up
         ]
         if wrong:
             module.fail_json(

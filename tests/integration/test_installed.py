@@ -95,7 +95,7 @@ def test_site_from_the_installed_collection_lays_the_hook_and_gnt_node_add_joins
     collections, work = installed
     rc, stats = play(collections, work, "ganeti_gluster.cluster.site", limit="node1,node2,node3")
     assert rc == 0, stats
-    # What the hook runs is the role's own, on every master candidate.
+    # What the hook runs is the role's own, on every node that can become master.
     candidates = ssh("node1", "gnt-node list --no-headers -o name,master_candidate").stdout.split("\n")
     assert len([line for line in candidates if line.strip().endswith("Y")]) == 3, candidates
     for host in ("node1", "node2", "node3"):

@@ -32,7 +32,7 @@ NODE_LIST = [
     "list",
     "--no-headers",
     "--separator=|",
-    "--output=name,master_candidate,offline,master,pip,sip,vm_capable",
+    "--output=name,master_candidate,offline,master,pip,sip,vm_capable,master_capable",
 ]
 
 
@@ -73,8 +73,8 @@ def test_node_list_parses_flags():
         ("node1", True, False, True, "10.77.0.11", True),
         ("node2", True, False, False, "10.77.0.12", True),
     ]
-    assert not parse_node_list("node3|N|N|N|10.77.0.13|10.77.0.13|N\n")[0].vm_capable
-    with pytest.raises(ValueError, match="not 7 fields"):
+    assert not parse_node_list("node3|N|N|N|10.77.0.13|10.77.0.13|N|Y\n")[0].vm_capable
+    with pytest.raises(ValueError, match="not 8 fields"):
         parse_node_list("node1|Y\n")
 
 
@@ -193,7 +193,7 @@ def test_node_adds_only_missing_nodes_in_order():
         [
             Expected(NODE_LIST, 0, out("node-list.txt")),
             Expected(add, 0, ""),
-            Expected(NODE_LIST, 0, out("node-list.txt") + "node4|Y|N|N|10.77.0.14|10.77.0.14|Y\n"),
+            Expected(NODE_LIST, 0, out("node-list.txt") + "node4|Y|N|N|10.77.0.14|10.77.0.14|Y|Y\n"),
         ],
     )
     assert not result.failed, result.result
@@ -262,7 +262,7 @@ def key_check_run(tmp_path, add_rc=0):
     commands = [Expected(NODE_LIST, 0, out("node-list.txt")), Expected(add, add_rc, "", "", during=during_add)]
     commands.append(Expected(["/usr/sbin/gnt-cluster", "redist-conf"], 0, ""))
     if add_rc == 0:
-        commands.append(Expected(NODE_LIST, 0, out("node-list.txt") + "node4|Y|N|N|10.77.0.14|10.77.0.14|Y\n"))
+        commands.append(Expected(NODE_LIST, 0, out("node-list.txt") + "node4|Y|N|N|10.77.0.14|10.77.0.14|Y|Y\n"))
     with (
         mock.patch.object(ganeti_node, "ssh_name", lambda name: f"{name}.example.net"),
         # prepare-node-join gives node4 the cluster's rsa key: known under node4's name too.
@@ -335,8 +335,8 @@ NODE_STATES = [
     "--units=m",
     "--output=name,offline,drained,vm_capable,bootid,mfree",
 ]
-NODES_WITH_NODE3 = out("node-list.txt") + "node3|Y|N|N|10.77.0.13|10.77.0.13|Y\n"
-NODES_WITH_NODE3_OFFLINE = out("node-list.txt") + "node3|N|Y|N|10.77.0.13|10.77.0.13|Y\n"
+NODES_WITH_NODE3 = out("node-list.txt") + "node3|Y|N|N|10.77.0.13|10.77.0.13|Y|Y\n"
+NODES_WITH_NODE3_OFFLINE = out("node-list.txt") + "node3|N|Y|N|10.77.0.13|10.77.0.13|Y|Y\n"
 BOOT1, BOOT2, BOOT3 = (
     "8d4a0c1e-5b1f-4b9e-9a55-0e4f8f3c2a11",
     "1f0e2d3c-4b5a-4968-8776-a5b4c3d2e1f0",
@@ -499,7 +499,7 @@ def test_a_failover_that_does_not_fit_the_targets_memory_is_refused_before_the_o
     )
 
 
-NODES_WITH_NODE4 = out("node-list.txt") + "node4|N|N|N|10.77.0.14|10.77.0.14|Y\n"
+NODES_WITH_NODE4 = out("node-list.txt") + "node4|N|N|N|10.77.0.14|10.77.0.14|Y|Y\n"
 INST1_ON_NODE4 = "inst1|node4||gluster|Y|up|128\n"
 
 

@@ -7,7 +7,15 @@ from ansible_collections.ganeti_gluster.cluster.plugins.filter.ganeti_nodes impo
 
 NODES = [
     {"name": "node1.example.net", "master": True, "master_candidate": True, "offline": False, "pip": "10.0.0.1"},
-    {"name": "node2.example.net", "master": False, "master_candidate": False, "offline": False, "pip": "10.0.0.2"},
+    # Not master_capable: Ganeti never makes it a candidate, nor master.
+    {
+        "name": "node2.example.net",
+        "master": False,
+        "master_candidate": False,
+        "offline": False,
+        "pip": "10.0.0.2",
+        "master_capable": False,
+    },
     {"name": "node3.example.net", "master": False, "master_candidate": True, "offline": True, "pip": "10.0.0.3"},
 ]
 HOSTS = ["node1", "node2", "node3", "node4", "node5"]
@@ -27,6 +35,16 @@ def test_members_by_short_name_joiners_and_offline_nodes():
     assert plan["hook_hosts"] == ["node1"]
     assert plan["warnings"] == ["node3 is an offline Ganeti node; it is left as it is"]
     assert plan["errors"] == []
+
+
+def test_a_node_ganeti_may_promote_gets_the_hook_before_it_is_a_candidate():
+    # A drain with --auto-promote, or a removal, makes a master_capable node a candidate
+    # with no run of ours in between; it may be master next.
+    promotable = [NODES[0], {**NODES[1], "master_capable": True}]
+    assert ganeti_node_plan(["node1", "node2"], {}, promotable, "node1", resolve=resolve)["hook_hosts"] == [
+        "node1",
+        "node2",
+    ]
 
 
 def test_add_nodes_limits_who_joins():

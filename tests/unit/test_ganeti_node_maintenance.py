@@ -41,7 +41,7 @@ ROLL = "ganeti-gluster:rolling"
 HOME2 = "ganeti-gluster:home:node2"
 
 # node1 the master, node2 the node under maintenance, node3 a plain node.
-NODES = out("node-list.txt") + "node3|N|N|N|10.77.0.13|10.77.0.13|Y\n"
+NODES = out("node-list.txt") + "node3|N|N|N|10.77.0.13|10.77.0.13|Y|Y\n"
 STATES = f"node1|N|N|Y|{BOOT1}|3712\nnode2|N|N|Y|{BOOT2}|3650\nnode3|N|N|Y|{BOOT3}|3000\n"
 STATES_NODE2_DRAINED = STATES.replace("node2|N|N|", "node2|N|Y|")
 
@@ -324,7 +324,7 @@ def test_each_refusal_says_why_after_the_reads_only(node, commands, said):
 
 def test_a_node_whose_home_tag_ganeti_would_refuse_is_refused():
     long_name = "a" * 60 + "." + "b" * 60
-    nodes = NODES + f"{long_name}|N|N|N|10.77.0.14|10.77.0.14|Y\n"
+    nodes = NODES + f"{long_name}|N|N|N|10.77.0.14|10.77.0.14|Y|Y\n"
     result = maintain({"node": long_name, "state": "drained"}, reads(node=long_name, nodes=nodes))
     assert result.failed
     assert f"tag 'ganeti-gluster:home:{long_name}' is longer than Ganeti's 128 characters" in result.result["msg"]

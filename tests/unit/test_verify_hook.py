@@ -145,7 +145,7 @@ def test_a_master_candidate_without_the_node_add_hook_is_a_warning(hook, monkeyp
     assert capsys.readouterr().out == (
         f"WARNING: gluster: this node is a master candidate without the node-add hook ({JOIN_HOOK} missing): "
         "once it is the master, gnt-node add adds a node to Ganeti only, not to the Gluster pool. Run site.yml, "
-        "which installs the hook on every master candidate\n"
+        "which installs the hook on every node that can become master\n"
     )
 
 

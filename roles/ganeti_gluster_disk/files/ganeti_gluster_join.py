@@ -3,8 +3,8 @@
 """Ganeti node-add post hook: join the new node to the Gluster pool.
 
 The role ganeti_gluster_disk installs this file, with a shebang naming a Python
-that has ansible-runner, into /etc/ganeti/hooks/node-add-post.d/ on the master
-and the master candidates, and its settings into CONFIG_FILE. After `gnt-node
+that has ansible-runner, into /etc/ganeti/hooks/node-add-post.d/ on every node
+that can become master, and its settings into CONFIG_FILE. After `gnt-node
 add NODE` it runs the project's add-node.yml for NODE through ansible-runner's
 Python API, so an admin's plain `gnt-node add` gives the node storage as well.
 

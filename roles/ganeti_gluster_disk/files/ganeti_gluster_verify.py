@@ -85,7 +85,7 @@ def node_findings(settings, support):
                 WARNING,
                 f"this node is a master candidate without the node-add hook ({', '.join(missing)} missing): once "
                 "it is the master, gnt-node add adds a node to Ganeti only, not to the Gluster pool. Run site.yml, "
-                "which installs the hook on every master candidate",
+                "which installs the hook on every node that can become master",
             )
         )
     interpreter = shebang_of((settings.get("join_hook_files") or [None])[0])
