@@ -140,9 +140,11 @@ nodes:
       description: The node's secondary IP (its primary IP when it has none).
       type: str
     vm_capable:
+      version_added: 0.2.0
       description: Whether the node may run instances.
       type: bool
     master_capable:
+      version_added: 0.2.0
       description: Whether Ganeti may make the node a master candidate, and so master.
       type: bool
 file_storage_paths:

@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 ---
 module: ganeti_cluster_verify
 short_description: Run gnt-cluster verify and fail on the errors that concern one node
-version_added: "0.1.0"
+version_added: "0.2.0"
 description:
   - Runs on the master. Runs C(gnt-cluster verify --error-codes), which checks every node, instance and the
     cluster's own files and configuration, and reads each error and warning it prints.

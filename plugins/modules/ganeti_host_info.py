@@ -32,6 +32,7 @@ options:
     description: With O(hook_python), a playbook path that must exist on the host.
     type: path
   gluster_volume:
+    version_added: 0.2.0
     description:
       - A GlusterFS volume whose configuration this host's glusterd must hold (every peer of the volume's
         pool holds it, with bricks or without) for a FUSE mount from the host itself.
@@ -84,6 +85,7 @@ host_keys:
     - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB root@node4
     - ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC9 root@node4
 gluster_volume_known:
+  version_added: 0.2.0
   description:
     - With O(gluster_volume), whether this host's glusterd holds that volume's configuration
       (C(/var/lib/glusterd/vols/NAME/info)), that is whether the host is a peer of its pool; null without it.

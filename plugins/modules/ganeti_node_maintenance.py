@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 ---
 module: ganeti_node_maintenance
 short_description: Drain a Ganeti node for maintenance, its instances live-migrated off, and undrain it
-version_added: "0.1.0"
+version_added: "0.2.0"
 description:
   - Runs on the master. Takes one node out of Ganeti's allocation for maintenance (O(state=drained)) and
     gives it back (O(state=undrained)), one step of a rolling maintenance (C(rolling.yml)).

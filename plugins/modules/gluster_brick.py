@@ -146,6 +146,7 @@ device_bytes:
   type: int
   sample: 53687091200
 device_number:
+  version_added: 0.2.0
   description:
     - The kernel's C(MAJOR:MINOR) of O(device), which names the disk whatever path leads to it (C(/dev/sdb),
       C(/dev/disk/by-id/...)).

@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 ---
 module: gluster_daemons
 short_description: Stop every Gluster process of a host for maintenance, and start it again
-version_added: "0.1.0"
+version_added: "0.2.0"
 description:
   - Runs on the host itself. Gluster's upgrade guide stops a server by stopping glusterd and then every
     glusterfsd and glusterfs process; this module does that, each process by its pid (never by a name

@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 ---
 module: gluster_op_version
 short_description: Raise a GlusterFS pool's cluster.op-version once every peer runs the new release
-version_added: "0.1.0"
+version_added: "0.2.0"
 description:
   - The last step of Gluster's online upgrade, after every server of the pool runs the new release. Until
     then the pool keeps working at its old operating version (C(cluster.op-version)) and the new release's

@@ -127,6 +127,7 @@ peers:
       type: list
       elements: str
 roll_marks:
+  version_added: 0.2.0
   description:
     - The roll mark of each volume that has one (option C(user.ganeti-gluster.rolling), see
       M(ganeti_gluster.cluster.gluster_roll_mark)), as it reads; the playbooks' preflights refuse while a roll

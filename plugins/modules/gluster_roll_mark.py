@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 ---
 module: gluster_roll_mark
 short_description: Mark a GlusterFS pool as under a rolling maintenance, so that no other run changes it
-version_added: "0.1.0"
+version_added: "0.2.0"
 description:
   - A rolling maintenance (C(rolling.yml)) takes one node's Gluster down at a time for as long as the operator's
     work takes, a reboot included, which no lock held by a module can span. Under the pool's lock, this module

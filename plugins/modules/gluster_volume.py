@@ -89,6 +89,7 @@ options:
     type: int
     default: 1800
   rebalance_background_after:
+    version_added: 0.2.0
     description:
       - Seconds from the module's start after which it stops waiting for the rebalance, for a caller whose own
         time is limited (the node-add hook, which Ganeti waits for). The module then returns with a warning and
@@ -246,6 +247,7 @@ rebalance:
       type: list
       elements: str
     in_background:
+      version_added: 0.2.0
       description:
         - The run stopped waiting at O(rebalance_background_after); the other keys then tell of the pass
           left running as last read (C(status) V(not started) when none was started), the mark stays

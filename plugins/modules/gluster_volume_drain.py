@@ -76,6 +76,7 @@ options:
     type: bool
     default: false
   checked_plan:
+    version_added: 0.2.0
     description:
       - The RV(plan) of an earlier run of this module in check mode, whose spares the caller has checked
         (C(remove-node.yml) and C(replace-node.yml) check theirs in their first play).
@@ -83,6 +84,7 @@ options:
         than that one; the caller's checks then vouch for what is done, and the volume is planned once less.
     type: dict
   spare_room:
+    version_added: 0.2.0
     description:
       - Bytes each spare (named as in O(spares)) can take, as the caller measured it.
       - Before any change, a spare the plan puts in with less room than a brick of its set holds as the
@@ -162,6 +164,7 @@ heal:
       retriggered: 0
       seconds_without_progress: 0.9
 bricks:
+  version_added: 0.2.0
   description:
     - The volume's bricks as read before any change, with their sizes (null where a brick is offline) and
       their set (counted from 0); the drain's and the replacement's spare checks compare a spare's room with

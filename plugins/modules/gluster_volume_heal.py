@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 ---
 module: gluster_volume_heal
 short_description: Start self-heal on GlusterFS volumes and wait until nothing is left to heal
-version_added: "0.1.0"
+version_added: "0.2.0"
 description:
   - For each replicated or dispersed volume in O(volumes) (all of the pool's when empty), the sets to
     watch are those holding a brick of one of O(hosts) (every set when O(hosts) is empty). Hosts are

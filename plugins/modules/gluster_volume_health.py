@@ -173,6 +173,7 @@ volumes:
       description: This volume's verdict.
       type: str
     rolling:
+      version_added: 0.2.0
       description:
         - The rolling maintenance under way on the volume (the roll's id, from the mark
           M(ganeti_gluster.cluster.gluster_roll_mark) sets), or the mark as it reads when this collection never

@@ -47,6 +47,7 @@ options:
     elements: path
     default: []
   exclusive:
+    version_added: 0.2.0
     description:
       - Trees that hold only the given O(files), such as a copy of a collection; any other file under them
         is removed, then the directories left empty; C(__pycache__) directories, Python's cache of what it
@@ -95,6 +96,7 @@ created_directories:
   type: list
   elements: str
 removed:
+  version_added: 0.2.0
   description: Files under O(exclusive) removed (or that would be), as they were not given, then the
     directories left empty (with a final C(/)).
   returned: always

@@ -18,13 +18,21 @@ from ansible_collections.ganeti_gluster.cluster.plugins.filter import (
     rolling,
 )
 
-FILTER_DIR = Path(__file__).resolve().parents[2] / "plugins" / "filter"
+ROOT = Path(__file__).resolve().parents[2]
+FILTER_DIR = ROOT / "plugins" / "filter"
 # Arguments for the tests' stand-ins, not for templates.
 UNDOCUMENTED = {"resolve"}
 FILTERS = {
     name: function
     for module in (ganeti_nodes, gluster_drain, gluster_health, gluster_pool, rolling)
     for name, function in module.FilterModule().filters().items()
+}
+
+
+# A released version (changelogs/changelog.yaml) or the one being made (galaxy.yml).
+VERSIONS = {
+    *yaml.safe_load((ROOT / "changelogs" / "changelog.yaml").read_text())["releases"],
+    yaml.safe_load((ROOT / "galaxy.yml").read_text())["version"],
 }
 
 
@@ -37,7 +45,7 @@ def test_the_documentation_says_the_arguments(name):
     doc = yaml.safe_load((FILTER_DIR / f"{name}.yml").read_text())
     documentation = doc["DOCUMENTATION"]
     assert documentation["name"] == name
-    assert str(documentation["version_added"]) == "0.1.0"
+    assert str(documentation["version_added"]) in VERSIONS
     assert doc["EXAMPLES"].count(f"ganeti_gluster.cluster.{name}") >= 1
     assert "_value" in doc["RETURN"]
 
