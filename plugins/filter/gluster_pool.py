@@ -150,7 +150,13 @@ def gluster_pool_plan(
     lost_peers = {}
 
     answered = [h for h in hosts if _answered(views.get(h))]
-    established = [h for h in answered if len(views[h].get("peers", [])) > 1]
+    # A pool is a host with peers, or one serving a volume alone (a pool of one).
+    established = [
+        h
+        for h in answered
+        if len(views[h].get("peers", [])) > 1
+        or any(p.get("local") and p.get("bricks") for p in views[h].get("peers", []))
+    ]
     # A machine cloned after glusterd first ran carries its original's UUID: the pool
     # would take the two for one peer and never probe the clone.
     by_local_uuid = {}
@@ -181,6 +187,7 @@ def gluster_pool_plan(
     names = {h: explicit.get(h) or h for h in hosts}
     uuids = {}
     detach = []
+    detached_hosts = []
     if anchor is None:
         fresh = True
         reachable = [h for h in hosts if not (views.get(h) or {}).get("unreachable")]
@@ -259,6 +266,8 @@ def gluster_pool_plan(
                 # Probed, then lost before it got a brick (a join cut short): it holds no
                 # data, and left in place it would block every later change of the pool.
                 detach.append(peer["hostname"])
+                if host is not None:
+                    detached_hosts.append(host)
                 warnings.append(
                     f"peer {peer['hostname']}{f' ({host})' if host != peer['hostname'] else ''} is "
                     "disconnected, unreachable and holds no brick of any volume: it is detached so that it "
@@ -320,7 +329,8 @@ def gluster_pool_plan(
                 names[anchor] = explicit.get(anchor) or entry["hostname"]
                 break
 
-    candidates = [h for h in hosts if h not in members and h not in uuids and h not in lost]
+    # A host detached by this run joins in a later one, after its admin has cleared its peers.
+    candidates = [h for h in hosts if h not in members and h not in uuids and h not in lost + detached_hosts]
     if add_nodes is not None and not fresh:
         # A warning, not a refusal: a re-run of a join that got this far must converge.
         already = [h for h in add_nodes if h in members]
@@ -333,6 +343,7 @@ def gluster_pool_plan(
         skipped = [h for h in candidates if h not in add_nodes]
     else:
         joining, skipped = candidates, []
+    skipped = skipped + detached_hosts
     for host in joining:
         view = views.get(host) or {}
         if view.get("unreachable"):

@@ -60,6 +60,18 @@ def established_pool(**overrides):
     return views
 
 
+def test_a_host_serving_a_volume_alone_is_a_pool_of_one_that_others_join():
+    alone = {**view("u1"), "peers": [with_bricks(me("u1"), "gv0:node1:/b")]}
+    plan = gluster_pool_plan({"node1": alone, "node2": NO_GLUSTERD}, ["node1", "node2"])
+    assert (plan["fresh"], plan["anchor"], plan["members"], plan["joining"], plan["errors"]) == (
+        False,
+        "node1",
+        ["node1"],
+        ["node2"],
+        [],
+    )
+
+
 def test_fresh_hosts_make_the_first_the_anchor_and_the_rest_join():
     plan = gluster_pool_plan({h: NO_GLUSTERD for h in HOSTS}, HOSTS)
     assert plan == {
@@ -444,6 +456,10 @@ def test_a_peer_cut_off_before_it_got_a_brick_is_detached_not_blocking():
         "peer node4 is disconnected, unreachable and holds no brick of any volume: it is detached so that it "
         "does not block the pool. Before it joins again, clear its /var/lib/glusterd/peers."
     ]
+    # site.yml, or add-node.yml without add_nodes: the detached host is not taken for a joiner.
+    every = gluster_pool_plan(views, [*HOSTS, "node5"], None, storage_hosts=HOSTS, resolve=no_resolver)
+    assert (every["errors"], every["detach"]) == ([], ["node4"])
+    assert (every["joining"], every["skipped"]) == (["node5"], ["node4"])
 
 
 def test_a_brickless_client_or_a_peer_outside_the_inventory_is_never_detached():
