@@ -15,6 +15,8 @@ description:
   - Adds C(gluster) to the enabled disk templates and to the instance policy's disk templates,
     keeping the templates already there (O(keep_templates)), and sets the gluster disk parameters
     (C(-D gluster:host=...,port=...,volume=...,access=...)).
+  - Refuses to change C(gluster:volume) while instances use the gluster disk template, since their disks are
+    paths on the volume, which Ganeti would then look for on the other one.
   - The gluster storage directory is set by C(gnt-cluster init --gluster-storage-dir) and Ganeti 3.0
     cannot change it later (C(gnt-cluster modify) has no option for it, and the opcode ignores it).
     When O(storage_dir) differs from the cluster's, the module fails before changing anything.
@@ -169,6 +171,22 @@ def main():
     allowed = wanted_templates(before.ipolicy_disk_templates, p["keep_templates"])
     params = {"host": p["host"], "port": str(p["port"]), "volume": p["volume"], "access": p["access"]}
     changed_params = {k: v for k, v in params.items() if before.gluster_params.get(k) != v}
+    if "volume" in changed_params:
+        # An instance's disk is a path on the volume (ganeti/UUID.N): Ganeti would look
+        # for it on the new one, and checks nothing when the parameter changes.
+        try:
+            on_gluster = [i.name for i in cli.instances() if i.disk_template == GLUSTER]
+        except GanetiError as exc:
+            module.fail_json(**exc.fail_kwargs(), **result)
+        if on_gluster:
+            module.fail_json(
+                msg=f"refusing to change gluster:volume from {before.gluster_params.get('volume')} to "
+                f"{p['volume']}: instances {', '.join(on_gluster)} have their disks on "
+                f"{before.gluster_params.get('volume')}, and Ganeti would look for them on {p['volume']} (they "
+                "could not start or migrate). Keep ganeti_gluster_disk_volume at the volume they use. Nothing was "
+                "changed.",
+                **result,
+            )
     args = cluster_modify_args(
         enabled_disk_templates=enabled if enabled != before.enabled_disk_templates else None,
         ipolicy_disk_templates=allowed if allowed != before.ipolicy_disk_templates else None,

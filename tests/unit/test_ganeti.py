@@ -130,6 +130,7 @@ def test_storage_adds_gluster_to_the_templates_it_keeps_and_sets_params():
         {"volume": "gv1", "_ansible_diff": True},
         [
             Expected(INFO, 0, out("cluster-info-file-only.txt")),
+            Expected(INSTANCE_LIST, 0, ""),
             Expected(modify, 0, ""),
             Expected(INFO, 0, out("cluster-info-gluster.txt")),
         ],
@@ -139,6 +140,28 @@ def test_storage_adds_gluster_to_the_templates_it_keeps_and_sets_params():
     assert result.result["commands"] == [modify]
     assert result.result["diff"]["before"]["enabled_disk_templates"] == ["file"]
     assert result.result["diff"]["after"]["enabled_disk_templates"] == ["file", "gluster"]
+
+
+def test_a_volume_change_is_refused_while_instances_have_their_disks_on_the_volume():
+    info = out("cluster-info-gluster.txt")
+    result = storage(
+        {"volume": "gv1"},
+        [
+            Expected(INFO, 0, info),
+            Expected(INSTANCE_LIST, 0, "inst1|node1||gluster|Y|up|128\nweb|node2||file|Y|up|64\n"),
+        ],
+    )
+    assert result.failed and result.result["commands"] == []
+    assert result.result["msg"].startswith(
+        "refusing to change gluster:volume from gv0 to gv1: instances inst1 have their disks on gv0"
+    )
+    # No instance on the gluster template: the volume may change.
+    modify = ["/usr/sbin/gnt-cluster", "modify", "-D", "gluster:volume=gv1"]
+    then = [Expected(modify, 0, ""), Expected(INFO, 0, info)]
+    result = storage(
+        {"volume": "gv1"}, [Expected(INFO, 0, info), Expected(INSTANCE_LIST, 0, "web|node2||file|Y|up|64\n"), *then]
+    )
+    assert not result.failed and result.result["commands"] == [modify]
 
 
 def test_storage_in_check_mode_runs_only_the_read():
