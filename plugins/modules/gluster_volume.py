@@ -65,6 +65,11 @@ options:
     description:
       - Volume options (C(gluster volume set)). Only the options listed here are managed; others are
         left as they are. Booleans become C(on) and C(off).
+      - Each by its full name, as C(gluster volume get VOLUME all) lists it (C(cluster.quorum-type)), which
+        is how glusterd keeps it; C(group) names one of glusterd's option groups (C(virt) for VM images),
+        read from C(/var/lib/glusterd/groups) and compared option by option.
+      - On an existing volume they are set before new bricks are added, so that one glusterd refuses fails
+        the run with no brick added.
     type: dict
     default: {}
   failure_domains:
@@ -264,6 +269,7 @@ rebalance:
       type: int
 """
 
+import os
 import time
 from dataclasses import dataclass
 
@@ -303,6 +309,9 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.rebalance_m
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.rebalance_mark import OPTION as REBALANCE_MARK
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.rebalance_mark import parse as parse_mark
+
+# glusterd's option groups (`volume set VOL group NAME`): one file of KEY=VALUE lines each.
+OPTION_GROUP_DIR = "/var/lib/glusterd/groups"
 
 POLL_SECONDS = (0.25, 2.0)
 BRICKS_ONLINE_TIMEOUT = 60
@@ -353,6 +362,17 @@ def option_value(value):
     if isinstance(value, bool):
         return "on" if value else "off"
     return str(value)
+
+
+def read_option_group(module, name):
+    """The options of glusterd's group NAME (GROUP_DIR/NAME, KEY=VALUE lines), as
+    `volume set VOL group NAME` sets them."""
+    path = os.path.join(OPTION_GROUP_DIR, name)
+    if "/" in name or not os.path.isfile(path):
+        module.fail_json(msg=f"option group {name!r}: glusterd has no {path}; nothing was done")
+    with open(path, encoding="utf-8") as group:
+        pairs = [line.strip().split("=", 1) for line in group if "=" in line and not line.lstrip().startswith("#")]
+    return {key.strip(): value.strip() for key, value in pairs}
 
 
 def same_option_value(current, wanted):
@@ -437,6 +457,23 @@ class VolumeRun:
         bad_domains = [h for h, d in p["failure_domains"].items() if not isinstance(d, str) or not d]
         if bad_domains:
             fail(msg=f"failure_domains must map hosts to names; bad entries for {', '.join(bad_domains)}")
+        self.wanted_options = self.expand_options(p["options"])
+
+    def expand_options(self, options):
+        """{option: value} as `volume info` lists them once set: `group NAME` is the options of
+        glusterd's group file (the CLI sets each of them); a key must be given by its full name,
+        which is how glusterd keeps it (it completes `quorum-type` to `cluster.quorum-type`)."""
+        wanted = {}
+        for key, value in options.items():
+            if key == "group":
+                wanted.update(read_option_group(self.module, option_value(value)))
+            elif "." not in key:
+                self.module.fail_json(
+                    msg=f"option {key!r}: give its full name, as `gluster volume get VOLUME all` lists it "
+                    "(cluster.quorum-type, not quorum-type); nothing was done"
+                )
+        wanted.update({k: option_value(v) for k, v in options.items() if k != "group"})
+        return wanted
 
     def layout_for(self, volume):
         """The layout to place new bricks with; for an existing volume, checked against it."""
@@ -618,7 +655,10 @@ class VolumeRun:
                     force=force,
                 )
             )
-        elif added:
+        else:
+            # Before the bricks: a key or value glusterd refuses fails the run with nothing else changed.
+            self.set_options(name, volume, p["options"])
+        if volume is not None and added:
             # The first change: act() waits for a running pass before it.
             action = step(self.owed, BricksAdded(p["rebalance"] if will_rebalance else None))
             if action.set_mark:
@@ -626,11 +666,8 @@ class VolumeRun:
             self.owed = action.owed
             self.act(*add_brick_args(name, added, replica=layout.replica if not layout.disperse else None, force=force))
 
-        current_options = volume.options if volume is not None else {}
-        for key, value in p["options"].items():
-            wanted_value = option_value(value)
-            if not same_option_value(current_options.get(key), wanted_value):
-                self.act("volume", "set", name, key, wanted_value)
+        if volume is None:
+            self.set_options(name, None, p["options"])
 
         state = p["state"]
         is_started = volume is not None and volume.started
@@ -644,6 +681,17 @@ class VolumeRun:
 
         after = self.cli.volume(name) if self.commands and not self.module.check_mode else volume
         return self.finish(before, after, self.predicted(before, added, state))
+
+    def set_options(self, name, volume, options):
+        """Set what differs from `volume info`: each option, or a group all at once."""
+        current = volume.options if volume is not None else {}
+        group = option_value(options["group"]) if "group" in options else None
+        grouped = read_option_group(self.module, group) if group else {}
+        if any(not same_option_value(current.get(k), v) for k, v in grouped.items()):
+            self.act("volume", "set", name, "group", group)
+        for key, value in options.items():
+            if key != "group" and not same_option_value(current.get(key), option_value(value)):
+                self.act("volume", "set", name, key, option_value(value))
 
     def rebalance_wanted(self, volume, layout, added_count):
         if self.params["rebalance"] == "none" or volume is None or not added_count:
@@ -871,13 +919,13 @@ class VolumeRun:
     def snapshot(self, volume):
         if volume is None:
             return {"state": "absent"}
-        managed = {k: v for k, v in volume.options.items() if k in self.params["options"]}
+        managed = {k: v for k, v in volume.options.items() if k in self.wanted_options}
         return {"state": state_of(volume), "bricks": [b.name for b in volume.bricks], "options": managed}
 
     def predicted(self, before, added, state):
         bricks = before.get("bricks", []) + added
         options = dict(before.get("options", {}))
-        options.update({k: option_value(v) for k, v in self.params["options"].items()})
+        options.update(self.wanted_options)
         run_state = before["state"] if state == "present" else state
         if run_state == "absent":
             run_state = "stopped"

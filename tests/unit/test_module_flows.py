@@ -119,9 +119,40 @@ def test_create_runs_create_then_options_then_start():
     assert result.result["changed"] is True
 
 
+@pytest.fixture
+def virt_group(tmp_path):
+    """glusterd's group file `virt`, two of its options (the gv0 fixture has both set)."""
+    (tmp_path / "virt").write_text("nfs.disable=on\nperformance.client-io-threads=off\n")
+    with mock.patch.object(gluster_volume, "OPTION_GROUP_DIR", str(tmp_path)):
+        yield tmp_path / "virt"
+
+
+def test_an_option_group_is_compared_by_its_options_and_set_as_a_group(virt_group):
+    args = {"name": "gv0", "replica": 3, "bricks": GV0, "options": {"group": "virt"}, "_ansible_check_mode": True}
+    result = run_module(gluster_volume.main, args, READ_GV0)
+    assert (result.failed, result.result["changed"], result.result["commands"]) == (False, False, [])
+    virt_group.write_text("nfs.disable=on\nperformance.client-io-threads=on\n")
+    result = run_module(gluster_volume.main, args, READ_GV0)
+    assert result.result["commands"] == [[*G, "volume", "set", "gv0", "group", "virt"]]
+
+
+def test_options_are_set_before_new_bricks_are_added():
+    args = {"name": "gv0", "state": "started", "replica": 3, "bricks": GROW, "_ansible_check_mode": True}
+    result = run_module(gluster_volume.main, {**args, "options": {"cluster.quorum-type": "auto"}}, READ_GV0)
+    assert [c[4:6] for c in result.result["commands"]] == [
+        ["set", "gv0"],
+        ["set", "gv0"],
+        ["add-brick", "gv0"],
+        ["rebalance", "gv0"],
+    ]
+    assert result.result["commands"][0][6:] == ["cluster.quorum-type", "auto"]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
+        ({"name": "gv0", "options": {"quorum-type": "auto"}}, "option 'quorum-type': give its full name"),
+        ({"name": "gv0", "options": {"group": "nosuch"}}, "option group 'nosuch': glusterd has no "),
         ({"name": "bad name", "bricks": GV0}, "volume name 'bad name' must be 1 to 64 letters"),
         ({"name": "gv0", "bricks": ["node1"]}, "brick 'node1' is not HOST:/absolute/path"),
         ({"name": "gv0", "replica": 2, "arbiter": 1, "bricks": GV0}, "arbiter 1 needs replica 3"),
