@@ -100,6 +100,10 @@ def play(
         result = json.loads(report.read_text() or "{}")
     finally:
         report.unlink()
+    # A run that ended by itself always reports its hosts' stats (the callback writes them
+    # at the playbook's end): none would make `changed` 0 whatever the run did.
+    if not killed and not result.get("stats"):
+        raise AssertionError(f"no run report from the callback: {proc.stdout[-3000:]}{proc.stderr[-2000:]}")
     failures = result.get("failures") or {}
     if proc.returncode and not failures and not killed:
         failures = {"stdout": proc.stdout[-3000:], "stderr": proc.stderr[-2000:]}
