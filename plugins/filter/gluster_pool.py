@@ -518,7 +518,8 @@ def gluster_pool_bricks(declared, plan, volume_bricks=None):
     volume_bricks: gluster_volume_info's `bricks` (name, host_uuid) of the existing volume.
     A brick already in the volume keeps the name it has there (matched by its host's
     UUID and its path, whatever name the inventory uses); a new one is NAME:PATH with
-    the host's Gluster name. Returns {"all": [...], "in_volume": host -> [paths]}.
+    the host's Gluster name. Returns {"all": [...], "in_volume": host -> [paths], "arbiters":
+    [...] (those of all marked `arbiter: true`)}.
     """
     by_uuid_path = {}
     for brick in volume_bricks or []:
@@ -526,7 +527,7 @@ def gluster_pool_bricks(declared, plan, volume_bricks=None):
         by_uuid_path[(brick["host_uuid"], path)] = brick["name"]
     uuids = plan.get("uuids") or {}
     names = plan.get("peer_names") or {}
-    all_bricks, in_volume = [], {}
+    all_bricks, in_volume, arbiters = [], {}, []
     for host in plan["members"] + plan["joining"]:
         in_volume[host] = []
         specs = declared.get(host)
@@ -537,23 +538,30 @@ def gluster_pool_bricks(declared, plan, volume_bricks=None):
             if existing:
                 in_volume[host].append(spec["path"])
             all_bricks.append(existing or f"{names.get(host, host)}:{spec['path']}")
-    return {"all": all_bricks, "in_volume": in_volume}
+            if spec.get("arbiter") is True:
+                arbiters.append(all_bricks[-1])
+    return {"all": all_bricks, "in_volume": in_volume, "arbiters": arbiters}
 
 
 # Gluster names a brick HOST:PATH and splits on the first colon; keep paths plain.
 _BRICK_PATH = re.compile(r"^/[A-Za-z0-9._/+-]+$")
 
 
-def gluster_pool_brick_list_problems(bricks):
-    """What is wrong with one host's gluster_pool_bricks as written, in words (empty when fine)."""
+def gluster_pool_brick_list_problems(bricks, arbiter=0):
+    """What is wrong with one host's gluster_pool_bricks as written, in words (empty when
+    fine); `arbiter`: gluster_pool_arbiter, without which no brick may be marked one."""
     if not isinstance(bricks, list) or not all(isinstance(b, dict) for b in bricks):
         return [f"gluster_pool_bricks must be a list of {{path: /absolute/path, device: /dev/...}}, not {bricks!r}"]
     problems = []
     for brick in bricks:
-        unknown = sorted(set(brick) - {"path", "device"})
+        unknown = sorted(set(brick) - {"path", "device", "arbiter"})
         path, device = brick.get("path"), brick.get("device")
         if unknown:
-            problems.append(f"brick {brick!r} has unknown keys {unknown}; a brick is {{path, device}}")
+            problems.append(f"brick {brick!r} has unknown keys {unknown}; a brick is {{path, device, arbiter}}")
+        if "arbiter" in brick and not isinstance(brick["arbiter"], bool):
+            problems.append(f"brick {path}: arbiter must be true or false, not {brick['arbiter']!r}")
+        elif brick.get("arbiter") and not int(arbiter or 0):
+            problems.append(f"brick {path} is marked arbiter, but gluster_pool_arbiter is 0: the volume has none")
         if not isinstance(path, str) or not _BRICK_PATH.match(path) or "//" in path or "/." in path:
             problems.append(
                 f"brick path {path!r} must be an absolute, normalized path of letters, digits and . _ + - /"

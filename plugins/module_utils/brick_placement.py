@@ -87,10 +87,61 @@ def _deal(bricks, key, set_count):
     return sets
 
 
-def plan_sets(new_bricks, layout, failure_domains=None, volume="the volume", host_of=None):
+def _fill(data, arbiters, set_count, key):
+    """Sets of len(data) // set_count data bricks and one arbiter each, no two bricks of a
+    set with one `key` (host or failure domain); None when there is no such way. A search,
+    most constrained key first: a join adds a few sets, and a bound keeps it short."""
+    width = len(data) // set_count
+    weight = Counter(key(b) for b in [*data, *arbiters])
+    todo = sorted(
+        [(b, False) for b in data] + [(b, True) for b in arbiters],
+        key=lambda item: (-weight[key(item[0])], str(item[0])),
+    )
+    sets = [[] for _set in range(set_count)]
+    keys = [set() for _set in range(set_count)]
+    arbiter_of = [None] * set_count
+    budget = [100_000]
+
+    def place(position):
+        if position == len(todo):
+            return True
+        budget[0] -= 1
+        if budget[0] < 0:
+            return False
+        brick, is_arbiter = todo[position]
+        tried = set()
+        for target in sorted(range(set_count), key=lambda t: len(sets[t])):
+            full = arbiter_of[target] is not None if is_arbiter else len(sets[target]) == width
+            # Two empty sets are alike: trying the second would repeat the first.
+            shape = (len(sets[target]), arbiter_of[target] is None, frozenset(keys[target]))
+            if full or key(brick) in keys[target] or shape in tried:
+                continue
+            tried.add(shape)
+            keys[target].add(key(brick))
+            if is_arbiter:
+                arbiter_of[target] = brick
+            else:
+                sets[target].append(brick)
+            if place(position + 1):
+                return True
+            keys[target].discard(key(brick))
+            if is_arbiter:
+                arbiter_of[target] = None
+            else:
+                sets[target].pop()
+        return False
+
+    if not place(0):
+        return None
+    return [[*group, arbiter_of[target]] for target, group in enumerate(sets)]
+
+
+def plan_sets(new_bricks, layout, failure_domains=None, volume="the volume", host_of=None, arbiters=()):
     """Order new bricks into whole sets on distinct hosts (and failure domains when possible).
 
     new_bricks: BrickRefs not yet in the volume, in the caller's order.
+    arbiters: those of new_bricks that are to be arbiters (an arbiter volume's last brick of
+    each set holds only metadata: a small disk); none given, any brick may be one.
     failure_domains: host -> domain name; a host without one is its own domain.
     host_of: brick -> the name of its host, one per host however the bricks name it (a
     caller that knows the glusterd UUIDs maps node4 and node4.example.com to one name);
@@ -148,6 +199,10 @@ def plan_sets(new_bricks, layout, failure_domains=None, volume="the volume", hos
     def domain(brick):
         return failure_domains.get(host_of(brick)) or f"host:{host_of(brick)}"
 
+    arbiters = [b for b in new_bricks if b in set(arbiters)]
+    if arbiters:
+        return _plan_with_arbiters(new_bricks, arbiters, layout, set_count, domain, host_of, volume)
+
     domains = Counter(domain(b) for b in new_bricks)
     busiest, in_busiest = max(sorted(domains.items()), key=lambda kv: kv[1])
     plan = Plan()
@@ -159,5 +214,37 @@ def plan_sets(new_bricks, layout, failure_domains=None, volume="the volume", hos
             f"failure domain {busiest} holds {in_busiest} of the {count} new bricks but there "
             f"{'is' if set_count == 1 else 'are'} {_plural(set_count, 'set')}; the sets span distinct "
             "hosts but not distinct failure domains"
+        )
+    return plan
+
+
+def _plan_with_arbiters(new_bricks, arbiters, layout, set_count, domain, host_of, volume):
+    """Sets of data bricks, each with one of `arbiters` last: no two bricks of a set in one
+    failure domain where the bricks allow it, else on one host."""
+    if not layout.arbiter:
+        raise PlacementError(
+            f"bricks {', '.join(map(str, arbiters))} are marked arbiter, but {layout.describe()} volume {volume} "
+            "has no arbiters; unmark them"
+        )
+    if len(arbiters) != set_count:
+        raise PlacementError(
+            f"the {len(new_bricks)} new bricks make {_plural(set_count, 'set')} of {layout.describe()} volume "
+            f"{volume}, each with one arbiter, but {len(arbiters)} {'is' if len(arbiters) == 1 else 'are'} marked "
+            f"arbiter ({', '.join(map(str, arbiters))}); mark {set_count}"
+        )
+    data = [b for b in new_bricks if b not in set(arbiters)]
+    plan = Plan()
+    plan.sets = _fill(data, arbiters, set_count, domain)
+    if plan.sets is None:
+        plan.sets = _fill(data, arbiters, set_count, host_of)
+        if plan.sets is None:
+            raise PlacementError(
+                f"{layout.describe()} needs each set on distinct hosts with one arbiter, and the new bricks "
+                f"allow no such sets (arbiters {', '.join(map(str, arbiters))}); put the arbiters on hosts that "
+                "hold fewer data bricks"
+            )
+        plan.warnings.append(
+            f"the {len(new_bricks)} new bricks cannot place every set across distinct failure domains; the sets "
+            "span distinct hosts"
         )
     return plan

@@ -118,6 +118,17 @@ options:
     type: list
     elements: str
     default: []
+  arbiter_bricks:
+    description:
+      - Bricks of O(bricks), as C(HOST:/path), that are to be arbiters (O(arbiter=1)), which hold only
+        metadata and may sit on a small disk. Each new set then gets one of them last, where Gluster puts
+        its arbiter; as many must be listed as new sets are made. Bricks already in the volume are left
+        as they are.
+      - Empty, the last brick of each new set as placed is its arbiter.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.2.0
   force:
     description:
       - Deprecated, use O(root_bricks). V(true) passes C(force) to every C(volume create) and
@@ -310,6 +321,12 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.rebalance_m
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.rebalance_mark import OPTION as REBALANCE_MARK
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.rebalance_mark import parse as parse_mark
 
+# The options that name some of the bricks, and what they say of them.
+LISTED_MEANS = {
+    "root_bricks": "may sit on the root filesystem",
+    "arbiter_bricks": "are to be arbiters",
+}
+
 # glusterd's option groups (`volume set VOL group NAME`): one file of KEY=VALUE lines each.
 OPTION_GROUP_DIR = "/var/lib/glusterd/groups"
 
@@ -436,10 +453,12 @@ class VolumeRun:
             self.bricks = [BrickRef.parse(b) for b in p["bricks"] or []]
         except PlacementError as exc:
             fail(msg=str(exc))
-        try:
-            self.root_bricks = [BrickRef.parse(b) for b in p["root_bricks"]]
-        except PlacementError as exc:
-            fail(msg=f"root_bricks: {exc}")
+        self.listed = {}
+        for option in LISTED_MEANS:
+            try:
+                self.listed[option] = [BrickRef.parse(b) for b in p[option]]
+            except PlacementError as exc:
+                fail(msg=f"{option}: {exc}")
         if p["replica"] is not None and p["replica"] < 1:
             fail(msg=f"replica must be 1 or more, not {p['replica']}")
         if p["arbiter"] and p["replica"] != 3:
@@ -536,11 +555,11 @@ class VolumeRun:
         peer = find_peer(host, peers)
         return peer.uuid if peer else None
 
-    def root_brick_keys(self, keys, peers, local_uuid):
-        """(host uuid, path) of the root_bricks; fails when one is not among the bricks."""
+    def listed_keys(self, option, keys, peers, local_uuid):
+        """(host uuid, path) of the bricks `option` lists; fails when one is not among the bricks."""
         wanted = set(keys.values())
         found, outside = set(), []
-        for brick in self.root_bricks:
+        for brick in self.listed[option]:
             # Named as in bricks, or under another name of the same host.
             key = keys.get(brick) or (self.host_uuid(brick.host, peers, local_uuid), brick.path)
             if key in wanted:
@@ -549,8 +568,8 @@ class VolumeRun:
                 outside.append(str(brick))
         if outside:
             self.module.fail_json(
-                msg=f"root_bricks lists bricks that are not in bricks: {', '.join(outside)}; "
-                "it names which of the bricks may sit on the root filesystem",
+                msg=f"{option} lists bricks that are not in bricks: {', '.join(outside)}; "
+                f"it names which of the bricks {LISTED_MEANS[option]}",
                 **self.result,
             )
         return found
@@ -603,7 +622,8 @@ class VolumeRun:
         keys = {b: self.brick_key(b, peers, local_uuid) for b in self.bricks}
         if len(set(keys.values())) != len(keys):
             self.module.fail_json(msg="bricks list the same host and path more than once (under different names)")
-        root_keys = self.root_brick_keys(keys, peers, local_uuid)
+        root_keys = self.listed_keys("root_bricks", keys, peers, local_uuid)
+        arbiter_keys = self.listed_keys("arbiter_bricks", keys, peers, local_uuid)
 
         if volume is None:
             if not self.bricks:
@@ -626,7 +646,14 @@ class VolumeRun:
             if (uuid := self.host_uuid(host, peers, local_uuid)) in names
         }
         try:
-            plan = plan_sets(new, layout, domains, volume=name, host_of=lambda brick: names[keys[brick][0]])
+            plan = plan_sets(
+                new,
+                layout,
+                domains,
+                volume=name,
+                host_of=lambda brick: names[keys[brick][0]],
+                arbiters=[b for b in new if keys[b] in arbiter_keys],
+            )
         except PlacementError as exc:
             self.module.fail_json(msg=str(exc), **self.result)
         for warning in plan.warnings:
@@ -955,6 +982,7 @@ def main():
             "rebalance_timeout": {"type": "int", "default": 1800},
             "rebalance_background_after": {"type": "float"},
             "root_bricks": {"type": "list", "elements": "str", "default": []},
+            "arbiter_bricks": {"type": "list", "elements": "str", "default": []},
             "force": {
                 "type": "bool",
                 "removed_in_version": "1.0.0",

@@ -1,5 +1,6 @@
 """The placement planner: table cases from real layouts, then properties (hypothesis)."""
 
+import itertools
 from collections import Counter
 
 import pytest
@@ -91,6 +92,39 @@ def test_partial_set_is_refused_before_placement():
 def test_arbiter_2_plus_1():
     plan = plan_sets(bricks("n4:/b/1", "n5:/b/1", "n6:/arb/1"), ARBITER_2_1)
     assert_sets_on_distinct_hosts(plan, 3)
+    assert len(plan.sets) == 1
+
+
+def test_a_brick_marked_arbiter_is_the_arbiter_whatever_its_name_sorts_as():
+    # Unmarked, n1's small disk would hold data (the last brick of a set is the arbiter).
+    new = bricks("n4:/b/1", "n5:/b/1", "n1:/arb/1")
+    assert plan_sets(new, ARBITER_2_1).sets[0][-1] != BrickRef("n1", "/arb/1")
+    plan = plan_sets(new, ARBITER_2_1, arbiters=bricks("n1:/arb/1"))
+    assert plan.sets == [bricks("n4:/b/1", "n5:/b/1", "n1:/arb/1")]
+
+
+def test_arbiters_go_to_sets_without_their_host():
+    # n4 and n5 hold data in both sets: n6's and n7's arbiters may go anywhere, n4's arbiter nowhere.
+    new = bricks("n4:/b/1", "n4:/b/2", "n5:/b/1", "n6:/b/1", "n6:/arb/1", "n7:/arb/1")
+    plan = plan_sets(new, ARBITER_2_1, arbiters=bricks("n6:/arb/1", "n7:/arb/1"))
+    assert len(plan.sets) == 2
+    assert_sets_on_distinct_hosts(plan, 3)
+    assert sorted(group[-1] for group in plan.sets) == bricks("n6:/arb/1", "n7:/arb/1")
+    # Dealt by name, n1 and n3 would share a set and their arbiters could only go to the other.
+    new = bricks("n1:/b/1", "n2:/b/1", "n3:/b/1", "n4:/b/1", "n1:/arb/1", "n3:/arb/1")
+    plan = plan_sets(new, ARBITER_2_1, arbiters=bricks("n1:/arb/1", "n3:/arb/1"))
+    assert_sets_on_distinct_hosts(plan, 3)
+    assert sorted(group[-1] for group in plan.sets) == bricks("n1:/arb/1", "n3:/arb/1")
+
+
+def test_marked_arbiters_must_be_one_per_new_set_of_an_arbiter_volume():
+    new = bricks("n4:/b/1", "n5:/b/1", "n6:/arb/1")
+    with pytest.raises(
+        PlacementError, match="make 1 set of replica 3 arbiter 1 volume gv0, each with one arbiter, but 2"
+    ):
+        plan_sets(new, ARBITER_2_1, volume="gv0", arbiters=bricks("n5:/b/1", "n6:/arb/1"))
+    with pytest.raises(PlacementError, match="are marked arbiter, but replica 3 volume gv0 has no arbiters"):
+        plan_sets(new, REPLICA_3, volume="gv0", arbiters=bricks("n6:/arb/1"))
 
 
 def test_disperse_4_plus_2_on_six_hosts():
@@ -192,3 +226,39 @@ def test_property_no_set_repeats_a_host_and_domains_spread_whenever_possible(cas
         assert plan.warnings == []
     else:
         assert plan.warnings
+
+
+@st.composite
+def arbiter_placements(draw):
+    """Up to 3 new sets of replica 3 arbiter 1: data and arbiter bricks on up to 6 hosts."""
+    set_count = draw(st.integers(1, 3))
+    hosts = [f"h{i}" for i in range(draw(st.integers(2, 6)))]
+    data = [BrickRef(draw(st.sampled_from(hosts)), f"/d/{n}") for n in range(2 * set_count)]
+    arbiters = [BrickRef(draw(st.sampled_from(hosts)), f"/a/{n}") for n in range(set_count)]
+    return draw(st.permutations(data + arbiters)), arbiters
+
+
+def arbiter_plan_exists(new, arbiters):
+    """By brute force: every way of giving each set its arbiter and two data bricks."""
+    data = [b for b in new if b not in arbiters]
+    count = len(arbiters)
+    for order in itertools.permutations(data):
+        for arbiter_order in itertools.permutations(arbiters):
+            sets = [[*order[2 * i : 2 * i + 2], arbiter_order[i]] for i in range(count)]
+            if all(len({b.host for b in group}) == 3 for group in sets):
+                return True
+    return False
+
+
+@settings(max_examples=300, deadline=None)
+@given(arbiter_placements())
+def test_property_marked_arbiters_are_last_on_distinct_hosts_whenever_possible(case):
+    new, arbiters = case
+    if not arbiter_plan_exists(new, arbiters):
+        with pytest.raises(PlacementError):
+            plan_sets(new, ARBITER_2_1, arbiters=arbiters)
+        return
+    plan = plan_sets(new, ARBITER_2_1, arbiters=arbiters)
+    assert_sets_on_distinct_hosts(plan, 3)
+    assert sorted(group[-1] for group in plan.sets) == sorted(arbiters)
+    assert sorted(plan.bricks) == sorted(new)

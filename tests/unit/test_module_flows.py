@@ -119,6 +119,31 @@ def test_create_runs_create_then_options_then_start():
     assert result.result["changed"] is True
 
 
+def test_a_marked_arbiter_brick_ends_its_new_set_in_add_brick():
+    arb = ["node1:/bricks/c/gv", "node2:/bricks/c/gv", "node3:/bricks/c/gv"]
+    # node1's small disk is the arbiter: sorted by name it would hold data.
+    new = ["node4:/bricks/c/gv", "node2:/bricks/d/gv", "node1:/bricks/arb"]
+    args = {
+        "name": "arb",
+        "replica": 3,
+        "arbiter": 1,
+        "bricks": arb + new,
+        "arbiter_bricks": ["node1:/bricks/arb"],
+        "rebalance": "none",
+        "_ansible_check_mode": True,
+    }
+    reads = [NO_ROLL, read(["volume", "info"], "volume-info-arbiter.xml"), read(["pool", "list"], "pool-list-four.xml")]
+    result = run_module(gluster_volume.main, args, reads)
+    assert not result.failed, result.result
+    (add,) = [c for c in result.result["commands"] if "add-brick" in c]
+    assert add[-1] == "node1:/bricks/arb" and sorted(add[-3:]) == sorted(new)
+    # A brick the task does not list cannot be marked.
+    result = run_module(gluster_volume.main, {**args, "arbiter_bricks": ["node3:/bricks/x"]}, reads)
+    assert result.failed and result.result["msg"].startswith(
+        "arbiter_bricks lists bricks that are not in bricks: node3:/bricks/x"
+    )
+
+
 @pytest.fixture
 def virt_group(tmp_path):
     """glusterd's group file `virt`, two of its options (the gv0 fixture has both set)."""

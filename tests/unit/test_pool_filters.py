@@ -530,6 +530,20 @@ def test_brick_list_problems(bricks, problem):
     )
 
 
+def test_a_brick_is_marked_arbiter_with_a_boolean_and_only_on_an_arbiter_volume():
+    marked = [{"path": "/bricks/b1/brick"}, {"path": "/bricks/arb/brick", "arbiter": True}]
+    assert gluster_pool_brick_list_problems(marked, 1) == []
+    assert gluster_pool_brick_list_problems(marked) == [
+        "brick /bricks/arb/brick is marked arbiter, but gluster_pool_arbiter is 0: the volume has none"
+    ]
+    assert gluster_pool_brick_list_problems([{"path": "/bricks/arb/brick", "arbiter": "yes"}], 1) == [
+        "brick /bricks/arb/brick: arbiter must be true or false, not 'yes'"
+    ]
+    plan = gluster_pool_plan(fqdn_pool_by_address(), IPS, resolve=no_resolver)
+    declared = {a: [{"path": "/srv/b1"}] for a in IPS} | {"10.0.0.4": [{"path": "/srv/b1", "arbiter": True}]}
+    assert gluster_pool_bricks(declared, plan)["arbiters"] == ["10.0.0.4:/srv/b1"]
+
+
 def test_a_sound_brick_list_has_no_problems():
     assert (
         gluster_pool_brick_list_problems([{"path": "/bricks/b1/brick", "device": "/dev/vdb"}, {"path": "/srv/b/x"}])
