@@ -506,3 +506,25 @@ def test_volume_stop_start_and_absent(devices):
     gone = run_module("node1", "gluster_volume", {"name": "scratch", "state": "absent"})
     assert gone["changed"] and volume_info("node1", "scratch") is None
     assert not run_module("node1", "gluster_volume", {"name": "scratch", "state": "absent"})["changed"]
+
+
+def test_a_brick_marked_arbiter_is_its_sets_arbiter(devices):
+    # Placed by name, node1's brick would come first and node3's would be the arbiter.
+    bricks = ["node2:/bricks/b2/arbdata", "node3:/bricks/b2/arbdata", "node1:/bricks/b2/arbiter"]
+    for brick in bricks:
+        host, path = brick.split(":")
+        assert ssh(host, f"mkdir -p {path}").returncode == 0
+    args = {
+        "name": "arb",
+        "state": "started",
+        "replica": 3,
+        "arbiter": 1,
+        "bricks": bricks,
+        "arbiter_bricks": ["node1:/bricks/b2/arbiter"],
+    }
+    assert run_module("node1", "gluster_volume", args)["changed"]
+    arb = volume_info("node1", "arb")
+    assert [b.name for b in arb.bricks if b.is_arbiter] == ["node1:/bricks/b2/arbiter"]
+    assert arb.bricks[-1].name == "node1:/bricks/b2/arbiter"
+    assert not run_module("node1", "gluster_volume", args)["changed"]
+    assert run_module("node1", "gluster_volume", {"name": "arb", "state": "absent"})["changed"]
