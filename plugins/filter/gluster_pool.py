@@ -632,6 +632,18 @@ def gluster_pool_brick_problems(
                     f"gluster_pool_brick_min_bytes ({min_bytes})"
                 )
         found_id = info.get("volume_id")
+        part_at = info.get("part_of_volume_at")
+        if path not in (volume_paths or []) and part_at and part_at != path:
+            problems.append(
+                f"{path} lies inside {part_at}, which carries a brick's gfid or volume id (it is, or was, a brick): "
+                "glusterd refuses a brick inside another; use a path elsewhere"
+            )
+        elif path not in (volume_paths or []) and part_at == path and not found_id:
+            problems.append(
+                f"{path} carries a brick's gfid (trusted.gfid) and no volume id: it was a brick. See what it holds; "
+                f"only if none of it is needed, clear it (setfattr -x trusted.gfid {path}; rm -rf {path}/.glusterfs) "
+                "and run again"
+            )
         if found_id and found_id != volume_id:
             problems.append(
                 f"{path} carries the id of another volume ({found_id}); it is, or was, a brick elsewhere"

@@ -237,6 +237,29 @@ def read_volume_id(path):
     return str(uuid.UUID(bytes=raw)) if len(raw) == 16 else raw.hex()
 
 
+def has_xattr(path, name):
+    try:
+        os.getxattr(path, name)
+    except OSError as exc:
+        if exc.errno in (errno.ENODATA, errno.ENOENT, errno.ENOTSUP, errno.ENOTDIR):
+            return False
+        raise
+    return True
+
+
+def volume_part_at(path):
+    """The first of `path` and its parents that carries a brick's gfid or volume id, or
+    None: what glusterd refuses as "already part of a volume" (glusterd_is_path_in_use),
+    and what `force` lets through."""
+    here = os.path.normpath(path)
+    while True:
+        if any(has_xattr(here, name) for name in (GFID_XATTR, VOLUME_ID_XATTR)):
+            return here
+        if here == "/":
+            return None
+        here = os.path.dirname(here)
+
+
 def is_gluster_metadata(name):
     return name == GLUSTER_METADATA_DIR or name.startswith(GLUSTER_METADATA_PREFIX)
 
@@ -312,6 +335,7 @@ def read_brick_info(path, mounts=None):
         "free_bytes": None,
         "on_root_fs": bool(mount) and mount.get("device_number") == root.get("device_number"),
         "volume_id": None,
+        "part_of_volume_at": volume_part_at(path),
         "empty": None,
         "entries": None,
     }

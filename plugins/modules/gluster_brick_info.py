@@ -65,6 +65,7 @@ bricks:
       free_bytes: 53286178816
       on_root_fs: false
       volume_id: null
+      part_of_volume_at: null
       empty: true
       entries: 0
   contains:
@@ -101,6 +102,13 @@ bricks:
     volume_id:
       description: The C(trusted.glusterfs.volume-id) on the directory, if any.
       type: str
+    part_of_volume_at:
+      description:
+        - The first of the path and its parent directories that carries a brick's C(trusted.gfid) or
+          C(trusted.glusterfs.volume-id), which glusterd refuses for a new brick (unless forced); null when
+          none does.
+      type: str
+      version_added: 0.2.0
     empty:
       description: Whether the directory holds nothing besides C(.glusterfs). Null when it does not exist.
       type: bool

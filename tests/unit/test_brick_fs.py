@@ -5,6 +5,7 @@ import struct
 
 import pytest
 
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import brick_fs
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_fs import (
     contents_besides_metadata,
     describe_signature,
@@ -144,3 +145,14 @@ def test_data_files_leave_out_glusters_metadata_and_dht_link_files(tmp_path):
     link.chmod(0o1000)
     os.removexattr(link, "trusted.glusterfs.dht.linkto")
     assert data_files(tmp_path, limit=1) == (3, ["top"])
+
+
+def test_the_first_directory_up_the_path_that_was_a_brick_is_found(tmp_path):
+    old = tmp_path / "bricks" / "b1" / "brick"
+    (old / "sub").mkdir(parents=True)
+    assert brick_fs.volume_part_at(str(old / "sub" / "new")) is None
+    os.setxattr(old, brick_fs.GFID_XATTR, bytes(16))
+    # As glusterd's glusterd_is_path_in_use walks: the path, then each parent up to /.
+    assert brick_fs.volume_part_at(str(old / "sub" / "new")) == str(old)
+    assert brick_fs.volume_part_at(str(old)) == str(old)
+    assert brick_fs.read_brick_info(str(old / "sub"), mounts=[])["part_of_volume_at"] == str(old)

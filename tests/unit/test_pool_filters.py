@@ -227,6 +227,23 @@ def test_brick_problems():
     assert problems(stale_with_data, [{"path": "/b"}], volume_paths=["/b"]) == []
 
 
+def test_a_brick_inside_another_or_with_an_old_gfid_is_refused_as_glusterd_would():
+    inside = [info("/bricks/b1/brick/new", part_of_volume_at="/bricks/b1/brick")]
+    assert problems(inside, [{"path": "/bricks/b1/brick/new"}]) == [
+        "/bricks/b1/brick/new lies inside /bricks/b1/brick, which carries a brick's gfid or volume id (it is, or "
+        "was, a brick): glusterd refuses a brick inside another; use a path elsewhere"
+    ]
+    old = [info("/b", part_of_volume_at="/b")]
+    assert problems(old, [{"path": "/b"}])[0].startswith(
+        "/b carries a brick's gfid (trusted.gfid) and no volume id: it was a brick."
+    )
+    # A brick of the volume carries both, as it should.
+    assert (
+        problems([info("/b", part_of_volume_at="/b", volume_id="vol-id", empty=False)], [{"path": "/b"}], [], ["/b"])
+        == []
+    )
+
+
 def test_two_paths_to_one_disk_are_refused_by_its_device_number():
     specs = [{"path": "/data/b1", "device": "/dev/disk/by-id/ata-A"}, {"path": "/data/b2", "device": "/dev/sdb"}]
 
