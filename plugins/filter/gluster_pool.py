@@ -344,6 +344,12 @@ def gluster_pool_plan(
     else:
         joining, skipped = candidates, []
     skipped = skipped + detached_hosts
+    for host in detached_hosts:
+        if add_nodes is not None and host in add_nodes:
+            errors.append(
+                f"{host} is unreachable; it cannot join. Its peer entry (no brick, disconnected) is detached by a "
+                "run that does not name it"
+            )
     for host in joining:
         view = views.get(host) or {}
         if view.get("unreachable"):
@@ -473,12 +479,14 @@ def gluster_pool_join_blockers(report, volume, new_sets, rebalance):
     return found
 
 
-def gluster_pool_placement(new_bricks, layout, failure_domains=None, volume="the volume"):
+def gluster_pool_placement(new_bricks, layout, failure_domains=None, volume="the volume", arbiters=None):
     """The sets the new bricks would form, or in `error` why they cannot be placed."""
     layout = layout or {}
     try:
+        new = [BrickRef.parse(b) for b in new_bricks]
+        marked = {BrickRef.parse(b) for b in arbiters or []}
         plan = plan_sets(
-            [BrickRef.parse(b) for b in new_bricks],
+            new,
             Layout(
                 replica=int(layout.get("replica") or 1),
                 arbiter=int(layout.get("arbiter") or 0),
@@ -487,6 +495,7 @@ def gluster_pool_placement(new_bricks, layout, failure_domains=None, volume="the
             ),
             {k: v for k, v in (failure_domains or {}).items() if v},
             volume=volume,
+            arbiters=[b for b in new if b in marked],
         )
     except PlacementError as exc:
         return {"sets": [], "warnings": [], "error": str(exc)}

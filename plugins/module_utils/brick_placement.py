@@ -19,6 +19,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+# The most steps the arbiter placement's search takes: a join makes a few sets, found in
+# a few steps; this bound keeps a hopeless search to a few seconds.
+SEARCH_STEPS = 100_000
+
 
 class PlacementError(ValueError):
     """The bricks cannot be placed; the message says what to change."""
@@ -100,7 +104,7 @@ def _fill(data, arbiters, set_count, key):
     sets = [[] for _set in range(set_count)]
     keys = [set() for _set in range(set_count)]
     arbiter_of = [None] * set_count
-    budget = [100_000]
+    budget = [SEARCH_STEPS]
 
     def place(position):
         if position == len(todo):
@@ -132,6 +136,11 @@ def _fill(data, arbiters, set_count, key):
         return False
 
     if not place(0):
+        if budget[0] < 0:
+            raise PlacementError(
+                f"found no placement of {set_count} new sets with their arbiters within {SEARCH_STEPS} tries; "
+                "add the nodes in smaller groups (fewer new sets per run)"
+            )
         return None
     return [[*group, arbiter_of[target]] for target, group in enumerate(sets)]
 
@@ -184,6 +193,12 @@ def plan_sets(new_bricks, layout, failure_domains=None, volume="the volume", hos
         )
 
     set_count = count // size
+    arbiters = [b for b in new_bricks if b in set(arbiters)]
+    if arbiters and not layout.arbiter:
+        raise PlacementError(
+            f"bricks {', '.join(map(str, arbiters))} are marked arbiter, but {layout.describe()} volume {volume} "
+            "has no arbiters; unmark them"
+        )
     if size == 1:
         return Plan(sets=[[b] for b in new_bricks])
 
@@ -199,7 +214,6 @@ def plan_sets(new_bricks, layout, failure_domains=None, volume="the volume", hos
     def domain(brick):
         return failure_domains.get(host_of(brick)) or f"host:{host_of(brick)}"
 
-    arbiters = [b for b in new_bricks if b in set(arbiters)]
     if arbiters:
         return _plan_with_arbiters(new_bricks, arbiters, layout, set_count, domain, host_of, volume)
 
@@ -221,11 +235,6 @@ def plan_sets(new_bricks, layout, failure_domains=None, volume="the volume", hos
 def _plan_with_arbiters(new_bricks, arbiters, layout, set_count, domain, host_of, volume):
     """Sets of data bricks, each with one of `arbiters` last: no two bricks of a set in one
     failure domain where the bricks allow it, else on one host."""
-    if not layout.arbiter:
-        raise PlacementError(
-            f"bricks {', '.join(map(str, arbiters))} are marked arbiter, but {layout.describe()} volume {volume} "
-            "has no arbiters; unmark them"
-        )
     if len(arbiters) != set_count:
         raise PlacementError(
             f"the {len(new_bricks)} new bricks make {_plural(set_count, 'set')} of {layout.describe()} volume "

@@ -120,7 +120,6 @@ def fuse_mounts(mounts=f"{PROC}/self/mounts"):
 # --ARG=VALUE from option NAME=VALUE, and --FLAG from option NAME.
 _CLIENT_VALUES = {
     "--volfile-server-port": "server-port",
-    "--volfile-server-transport": "transport",
     "--volfile-max-fetch-attempts": "fetch-attempts",
     "--auto-invalidation": "auto-invalidation",
     **{
@@ -185,16 +184,18 @@ def mount_options(target, processes):
     for process in processes:
         if process.role != "glusterfs" or not process.cmdline or process.cmdline[-1] != target:
             continue
-        options, servers = [], []
+        # mount.glusterfs passes the kernel's options (noatime, nodev ...) twice, the same
+        # value each time; the transport is in the source already (VOLUME.tcp).
+        options, servers, kernel = [], [], []
         args = iter(process.cmdline[1:-1])
         for arg in args:
             name, has_value, value = arg.partition("=")
             if name == "--volfile-server" and has_value:
-                servers.append(value)
+                servers.append(f"[{value}]" if ":" in value else value)
             elif name in _CLIENT_VALUES and has_value:
                 options.append(f"{_CLIENT_VALUES[name]}={value}")
             elif name == "--fuse-mountopts" and has_value:
-                options.extend(value.split(","))  # noatime, nodev ...: options of the kernel's
+                kernel = value.split(",")
             elif arg in _CLIENT_FLAGS:
                 options.append(_CLIENT_FLAGS[arg])
             elif arg == "--xlator-option":
@@ -203,6 +204,7 @@ def mount_options(target, processes):
                 label = next(args, "fuse")
                 if label.startswith("fuse."):
                     options.append(f"process-name={label[len('fuse.') :]}")
+        options.extend(kernel)
         if servers[1:]:
             options.append(f"backup-volfile-servers={':'.join(servers[1:])}")
         return ",".join(options)

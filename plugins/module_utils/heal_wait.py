@@ -76,6 +76,27 @@ class HealWaiter:
                 healed = sum(d.size_total - d.size_free for d in sizes)
         return HealSample(entries, split_brain, healed)
 
+    def sample_patiently(self, name, indices, new_bricks=(), with_bytes=True):
+        """sample(), read again while it fails for up to READ_FAILURE_GRACE_SECONDS; then the
+        error, which says so."""
+        pauses = paced(*POLL_SECONDS)
+        failing_since = None
+        while True:
+            try:
+                return self.sample(name, indices, new_bricks, with_bytes)
+            except GlusterError as exc:
+                now = time.monotonic()
+                failing_since = now if failing_since is None else failing_since
+                if now - failing_since >= READ_FAILURE_GRACE_SECONDS:
+                    exc.message += (
+                        f" It still failed after {READ_FAILURE_GRACE_SECONDS} s. Heal goes on by itself: see "
+                        f"/var/log/glusterfs/glfsheal-{name}.log and glusterd's log on this host, then run again."
+                    )
+                    exc.args = (exc.message,)
+                    raise
+                self.module.log(f"heal info of volume {name} could not be read ({exc.message}); reading again")
+                time.sleep(next(pauses))
+
     def trigger(self, name, full=False):
         """Start the crawl. A refusal that outlasts GlusterCli's wait is a warning: glusterd
         fails the command when any daemon cannot start every crawl (a brick down anywhere in
@@ -95,7 +116,7 @@ class HealWaiter:
         false (an earlier run's heal), sets already healed are left alone. Returns the
         wait's report, or None when nothing was to heal."""
         label = f"set{'s' if len(indices) > 1 else ''} {', '.join(map(str, indices))} of volume {name}"
-        if not fresh and self.sample(name, indices, new_bricks, with_bytes=False).entries == 0:
+        if not fresh and self.sample_patiently(name, indices, new_bricks, with_bytes=False).entries == 0:
             return None
         self.trigger(name)
         watch = HealWatch(time.monotonic(), self.retrigger_after, self.stall_after)
@@ -105,26 +126,10 @@ class HealWaiter:
         self.reports.append(report)
         last = (None, None)
         bytes_read = None
-        failing_since = None
         while True:
             # The new bricks' fill takes glusterd's volume lock (status detail): read it seldom.
             with_bytes = bytes_read is None or time.monotonic() - bytes_read >= BYTES_EVERY_SECONDS
-            try:
-                sample = self.sample(name, indices, new_bricks, with_bytes)
-            except GlusterError as exc:
-                now = time.monotonic()
-                failing_since = now if failing_since is None else failing_since
-                if now - failing_since >= READ_FAILURE_GRACE_SECONDS or now >= deadline:
-                    self.fail(
-                        f"heal of {label} after {after}: its state could not be read for "
-                        f"{round(now - failing_since)} s ({exc.message}); heal goes on in the background. See "
-                        f"gluster volume heal {name} info and glusterd's log on this host, then run again, "
-                        "which waits for the same heal"
-                    )
-                self.module.log(f"heal of {label}: could not be read ({exc.message}); reading again")
-                time.sleep(next(pauses))
-                continue
-            failing_since = None
+            sample = self.sample_patiently(name, indices, new_bricks, with_bytes)
             now = time.monotonic()
             if with_bytes:
                 bytes_read = now

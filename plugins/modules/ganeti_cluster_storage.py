@@ -175,7 +175,8 @@ def main():
         # An instance's disk is a path on the volume (ganeti/UUID.N): Ganeti would look
         # for it on the new one, and checks nothing when the parameter changes.
         try:
-            on_gluster = [i.name for i in cli.instances() if i.disk_template == GLUSTER]
+            # "mixed": disks of several templates, some of which may be gluster.
+            on_gluster = [i.name for i in cli.instances() if i.disk_template in (GLUSTER, "mixed")]
         except GanetiError as exc:
             module.fail_json(**exc.fail_kwargs(), **result)
         if on_gluster:

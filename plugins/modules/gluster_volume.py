@@ -711,14 +711,17 @@ class VolumeRun:
 
     def set_options(self, name, volume, options):
         """Set what differs from `volume info`: each option, or a group all at once."""
-        current = volume.options if volume is not None else {}
+        current = dict(volume.options) if volume is not None else {}
+        explicit = {k: option_value(v) for k, v in options.items() if k != "group"}
         group = option_value(options["group"]) if "group" in options else None
         grouped = read_option_group(self.module, group) if group else {}
-        if any(not same_option_value(current.get(k), v) for k, v in grouped.items()):
+        # An option given as well as in the group is the given one's to set.
+        if any(not same_option_value(current.get(k), v) for k, v in grouped.items() if k not in explicit):
             self.act("volume", "set", name, "group", group)
-        for key, value in options.items():
-            if key != "group" and not same_option_value(current.get(key), option_value(value)):
-                self.act("volume", "set", name, key, option_value(value))
+            current.update(grouped)
+        for key, value in explicit.items():
+            if not same_option_value(current.get(key), value):
+                self.act("volume", "set", name, key, value)
 
     def rebalance_wanted(self, volume, layout, added_count):
         if self.params["rebalance"] == "none" or volume is None or not added_count:

@@ -191,7 +191,7 @@ class Heal:
                     "offline bricks; see the brick's log under /var/log/glusterfs/bricks/ when it does not stay up), "
                     "then run again. No crawl was started."
                 )
-            sample = self.waiter.sample(volume.name, indices, with_bytes=False)
+            sample = self.waiter.sample_patiently(volume.name, indices, with_bytes=False)
             if sample.split_brain:
                 self.fail(
                     f"volume {volume.name} has {sample.split_brain} entries in split-brain on sets "

@@ -125,6 +125,8 @@ def test_marked_arbiters_must_be_one_per_new_set_of_an_arbiter_volume():
         plan_sets(new, ARBITER_2_1, volume="gv0", arbiters=bricks("n5:/b/1", "n6:/arb/1"))
     with pytest.raises(PlacementError, match="are marked arbiter, but replica 3 volume gv0 has no arbiters"):
         plan_sets(new, REPLICA_3, volume="gv0", arbiters=bricks("n6:/arb/1"))
+    with pytest.raises(PlacementError, match="are marked arbiter, but distribute volume gv0 has no arbiters"):
+        plan_sets(new, Layout(), volume="gv0", arbiters=bricks("n6:/arb/1"))
 
 
 def test_disperse_4_plus_2_on_six_hosts():

@@ -188,7 +188,7 @@ def test_a_process_that_started_meanwhile_is_ended_too_and_one_that_keeps_coming
 
 def test_an_admins_mount_options_are_read_back_from_its_clients_arguments():
     # As mount.glusterfs runs the client for
-    # mount -t glusterfs -o acl,ro,log-level=WARNING,backup-volfile-servers=node2:node3,noatime,nodev,
+    # mount -t glusterfs -o acl,ro,log-level=WARNING,backup-volfile-servers=node2:[fd00::3],noatime,nodev,transport=tcp,
     #   xlator-option=*replicate*.halo-max-latency=5,process-name=vm node1:/gv0 /mnt/gv0
     client = Process(
         15,
@@ -202,10 +202,12 @@ def test_an_admins_mount_options_are_read_back_from_its_clients_arguments():
             "--log-level=WARNING",
             "--process-name",
             "fuse.vm",
+            "--fuse-mountopts=noatime,nodev",
             "--volfile-server=node1",
             "--volfile-server=node2",
-            "--volfile-server=node3",
-            "--volfile-id=/gv0",
+            "--volfile-server=fd00::3",
+            "--volfile-server-transport=tcp",
+            "--volfile-id=/gv0.tcp",
             "--fuse-mountopts=noatime,nodev",
             "/mnt/gv0",
         ),
@@ -218,7 +220,7 @@ def test_an_admins_mount_options_are_read_back_from_its_clients_arguments():
         "process-name=vm",
         "noatime",
         "nodev",
-        "backup-volfile-servers=node2:node3",
+        "backup-volfile-servers=node2:[fd00::3]",
     ]
 
 

@@ -156,9 +156,24 @@ def test_an_option_group_is_compared_by_its_options_and_set_as_a_group(virt_grou
     args = {"name": "gv0", "replica": 3, "bricks": GV0, "options": {"group": "virt"}, "_ansible_check_mode": True}
     result = run_module(gluster_volume.main, args, READ_GV0)
     assert (result.failed, result.result["changed"], result.result["commands"]) == (False, False, [])
+    # An option given besides the group is the given one's: the group alone would set it back.
+    overridden = {**args, "options": {"group": "virt", "performance.client-io-threads": "on"}}
+    virt_group.write_text("nfs.disable=off\nperformance.client-io-threads=off\n")
+    result = run_module(gluster_volume.main, overridden, READ_GV0)
+    assert result.result["commands"] == [
+        [*G, "volume", "set", "gv0", "group", "virt"],
+        [*G, "volume", "set", "gv0", "performance.client-io-threads", "on"],
+    ]
     virt_group.write_text("nfs.disable=on\nperformance.client-io-threads=on\n")
     result = run_module(gluster_volume.main, args, READ_GV0)
     assert result.result["commands"] == [[*G, "volume", "set", "gv0", "group", "virt"]]
+    # The group's options as they are, the given one differing: only the given one is set.
+    result = run_module(gluster_volume.main, {**overridden, "options": {"group": "virt"}}, READ_GV0)
+    assert result.result["commands"] == [[*G, "volume", "set", "gv0", "group", "virt"]]
+    virt_group.write_text("nfs.disable=on\nperformance.client-io-threads=off\n")
+    overridden["options"] = {"group": "virt", "performance.client-io-threads": "on"}
+    result = run_module(gluster_volume.main, overridden, READ_GV0)
+    assert result.result["commands"] == [[*G, "volume", "set", "gv0", "performance.client-io-threads", "on"]]
 
 
 def test_options_are_set_before_new_bricks_are_added():

@@ -185,6 +185,13 @@ def test_placement_filter_returns_sets_or_the_planners_refusal():
     layout = {"replica": 3}
     ok = gluster_pool_placement(["node4:/b", "node1:/s", "node2:/s"], layout, {"node4": "", "node1": "rack-a"})
     assert len(ok["sets"]) == 1 and sorted(ok["sets"][0]) == ["node1:/s", "node2:/s", "node4:/b"]
+    arbiter = {"replica": 3, "arbiter": 1}
+    marked = gluster_pool_placement(["node1:/arb", "node2:/s", "node4:/b"], arbiter, {}, "gv0", ["node1:/arb"])
+    assert marked["sets"] == [["node2:/s", "node4:/b", "node1:/arb"]] and marked["error"] is None
+    twice = gluster_pool_placement(
+        ["node1:/arb", "node2:/s", "node4:/b"], arbiter, {}, "gv0", ["node1:/arb", "node2:/s"]
+    )
+    assert twice["error"].startswith("the 3 new bricks make 1 set of replica 3 arbiter 1 volume gv0")
     refused = gluster_pool_placement(["node4:/a", "node4:/b", "node4:/c"], layout, {}, "gv0")
     assert refused["sets"] == [] and "the new bricks are on 1 host" in refused["error"]
     assert ok["error"] is None
@@ -472,6 +479,12 @@ def test_a_peer_cut_off_before_it_got_a_brick_is_detached_not_blocking():
     assert plan["warnings"] == [
         "peer node4 is disconnected, unreachable and holds no brick of any volume: it is detached so that it "
         "does not block the pool. Before it joins again, clear its /var/lib/glusterd/peers."
+    ]
+    # Named to join (a hook's run for it): refused, as a host that cannot be reached.
+    named = gluster_pool_plan(views, [*HOSTS, "node5"], ["node4"], storage_hosts=HOSTS, resolve=no_resolver)
+    assert named["errors"] == [
+        "node4 is unreachable; it cannot join. Its peer entry (no brick, disconnected) is detached by a run that "
+        "does not name it"
     ]
     # site.yml, or add-node.yml without add_nodes: the detached host is not taken for a joiner.
     every = gluster_pool_plan(views, [*HOSTS, "node5"], None, storage_hosts=HOSTS, resolve=no_resolver)
