@@ -210,7 +210,7 @@ BAD_INPUTS = [
         {},
         None,
         None,
-        "gluster_pool_bricks.size. Supported parameters include: device, path",
+        "gluster_pool_bricks.size. Supported parameters include: arbiter, device, path",
     ),
     (
         "the same brick path twice",
