@@ -96,10 +96,15 @@ def play(
         argv, env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout, start_new_session=True, check=False
     )
     killed = proc.returncode == -signal.SIGKILL
+    fault_rc = Path(f"{report}.fault")
     try:
         result = json.loads(report.read_text() or "{}")
+        fired = fault_rc.read_text() if fault_rc.exists() else None
     finally:
         report.unlink()
+        fault_rc.unlink(missing_ok=True)
+    if fired not in (None, "0"):
+        raise AssertionError(f"the fault {fault} at {fault_at!r} failed (exit {fired}): the case's state was not built")
     # A run that ended by itself always reports its hosts' stats (the callback writes them
     # at the playbook's end): none would make `changed` 0 whatever the run did.
     if not killed and not result.get("stats"):

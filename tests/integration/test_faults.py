@@ -330,7 +330,9 @@ def test_the_run_killed_during_the_rebalance(pool):
         f"old=$({task_id}); for i in $(seq 1 600); do "
         f'now=$({task_id}); [ -n "$now" ] && [ "$now" != "$old" ] && break; '
         "sleep 0.1; done; "
-        "gluster --mode=script volume get gv0 user.ganeti-gluster.rebalance > /root/rebalance-mark-at-kill"
+        "gluster --mode=script volume get gv0 user.ganeti-gluster.rebalance > /root/rebalance-mark-at-kill; "
+        # No new pass within the minute: the run was not killed during one (the suite fails the case).
+        '[ -n "$now" ] && [ "$now" != "$old" ]'
     )
     run = play(
         "add-node.yml",

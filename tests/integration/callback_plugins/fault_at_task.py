@@ -107,6 +107,10 @@ class CallbackModule(CallbackBase):
                 self.command, env=dict(os.environ, FAULT_PLAYBOOK_PID=str(os.getpid())), process_group=0
             )
             self.fault.wait()
+            if self.report:
+                # Read by the suite: a fault that failed did not build the state its case is about.
+                with open(f"{self.report}.fault", "w") as handle:
+                    handle.write(str(self.fault.returncode))
         if self.kill:
             # The playbook leads its own session (the suite starts it so).
             os.killpg(os.getsid(0), signal.SIGKILL)
