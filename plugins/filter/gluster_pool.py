@@ -659,7 +659,8 @@ def gluster_pool_brick_problems(
                 + (
                     ". It holds nothing else: a `volume create` that failed on another host leaves its id on the "
                     "bricks it checked. If no volume of the pool has that id (gluster volume info), clear it "
-                    f"(setfattr -x trusted.glusterfs.volume-id {path}; rm -rf {path}/.glusterfs) and run again"
+                    f"(setfattr -x trusted.glusterfs.volume-id {path}; setfattr -x trusted.gfid {path}; "
+                    f"rm -rf {path}/.glusterfs) and run again"
                     if info.get("empty") and not volume_id
                     else ""
                 )

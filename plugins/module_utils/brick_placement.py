@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 # The most steps the arbiter placement's search takes: a join makes a few sets, found in
 # a few steps; this bound keeps a hopeless search to a few seconds.
 SEARCH_STEPS = 100_000
+SEARCH_ENDED = "search ended"
 
 
 class PlacementError(ValueError):
@@ -93,8 +94,8 @@ def _deal(bricks, key, set_count):
 
 def _fill(data, arbiters, set_count, key):
     """Sets of len(data) // set_count data bricks and one arbiter each, no two bricks of a
-    set with one `key` (host or failure domain); None when there is no such way. A search,
-    most constrained key first: a join adds a few sets, and a bound keeps it short."""
+    set with one `key` (host or failure domain); None when there is no such way, SEARCH_ENDED
+    when SEARCH_STEPS did not tell. A search, most constrained key first."""
     width = len(data) // set_count
     weight = Counter(key(b) for b in [*data, *arbiters])
     todo = sorted(
@@ -136,12 +137,7 @@ def _fill(data, arbiters, set_count, key):
         return False
 
     if not place(0):
-        if budget[0] < 0:
-            raise PlacementError(
-                f"found no placement of {set_count} new sets with their arbiters within {SEARCH_STEPS} tries; "
-                "add the nodes in smaller groups (fewer new sets per run)"
-            )
-        return None
+        return SEARCH_ENDED if budget[0] < 0 else None
     return [[*group, arbiter_of[target]] for target, group in enumerate(sets)]
 
 
@@ -244,8 +240,13 @@ def _plan_with_arbiters(new_bricks, arbiters, layout, set_count, domain, host_of
     data = [b for b in new_bricks if b not in set(arbiters)]
     plan = Plan()
     plan.sets = _fill(data, arbiters, set_count, domain)
-    if plan.sets is None:
+    if plan.sets in (None, SEARCH_ENDED):
         plan.sets = _fill(data, arbiters, set_count, host_of)
+        if plan.sets is SEARCH_ENDED:
+            raise PlacementError(
+                f"found no placement of {set_count} new sets with their arbiters within {SEARCH_STEPS} tries; "
+                "add the nodes in smaller groups (fewer new sets per run)"
+            )
         if plan.sets is None:
             raise PlacementError(
                 f"{layout.describe()} needs each set on distinct hosts with one arbiter, and the new bricks "

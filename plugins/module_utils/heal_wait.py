@@ -76,9 +76,9 @@ class HealWaiter:
                 healed = sum(d.size_total - d.size_free for d in sizes)
         return HealSample(entries, split_brain, healed)
 
-    def sample_patiently(self, name, indices, new_bricks=(), with_bytes=True):
-        """sample(), read again while it fails for up to READ_FAILURE_GRACE_SECONDS; then the
-        error, which says so."""
+    def sample_patiently(self, name, indices, new_bricks=(), with_bytes=True, deadline=None):
+        """sample(), read again while it fails for up to READ_FAILURE_GRACE_SECONDS (and not
+        past `deadline`, in time.monotonic()); then the error, which says so."""
         pauses = paced(*POLL_SECONDS)
         failing_since = None
         while True:
@@ -87,9 +87,9 @@ class HealWaiter:
             except GlusterError as exc:
                 now = time.monotonic()
                 failing_since = now if failing_since is None else failing_since
-                if now - failing_since >= READ_FAILURE_GRACE_SECONDS:
+                if now - failing_since >= READ_FAILURE_GRACE_SECONDS or (deadline is not None and now >= deadline):
                     exc.message += (
-                        f" It still failed after {READ_FAILURE_GRACE_SECONDS} s. Heal goes on by itself: see "
+                        f" It still failed after {round(now - failing_since)} s. Heal goes on by itself: see "
                         f"/var/log/glusterfs/glfsheal-{name}.log and glusterd's log on this host, then run again."
                     )
                     exc.args = (exc.message,)
@@ -129,7 +129,13 @@ class HealWaiter:
         while True:
             # The new bricks' fill takes glusterd's volume lock (status detail): read it seldom.
             with_bytes = bytes_read is None or time.monotonic() - bytes_read >= BYTES_EVERY_SECONDS
-            sample = self.sample_patiently(name, indices, new_bricks, with_bytes)
+            try:
+                sample = self.sample_patiently(name, indices, new_bricks, with_bytes, deadline)
+            except GlusterError as exc:
+                self.fail(
+                    f"heal of {label} after {after}: {exc.message} The next run waits for the same heal "
+                    f"(gluster volume heal {name} info shows where it is)."
+                )
             now = time.monotonic()
             if with_bytes:
                 bytes_read = now

@@ -182,7 +182,7 @@ def main():
         if on_gluster:
             module.fail_json(
                 msg=f"refusing to change gluster:volume from {before.gluster_params.get('volume')} to "
-                f"{p['volume']}: instances {', '.join(on_gluster)} have their disks on "
+                f"{p['volume']}: instances {', '.join(on_gluster)} have (or, of the mixed template, may have) disks on "
                 f"{before.gluster_params.get('volume')}, and Ganeti would look for them on {p['volume']} (they "
                 "could not start or migrate). Keep ganeti_gluster_disk_volume at the volume they use. Nothing was "
                 "changed.",

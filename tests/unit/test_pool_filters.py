@@ -224,7 +224,7 @@ def test_brick_problems():
     left_by_create = gluster_pool_brick_problems(other, [{"path": "/b"}], [], [], "gv0", None, False, 1 << 30)
     assert left_by_create[0].endswith(
         "If no volume of the pool has that id (gluster volume info), clear it (setfattr -x "
-        "trusted.glusterfs.volume-id /b; rm -rf /b/.glusterfs) and run again"
+        "trusted.glusterfs.volume-id /b; setfattr -x trusted.gfid /b; rm -rf /b/.glusterfs) and run again"
     )
     stale_with_data = [info("/b", volume_id="vol-id", empty=False)]
     assert (

@@ -16,7 +16,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_volume_heal
 
-from .module_harness import Expected, out, read, run_module
+from .module_harness import Expected, ModuleExit, out, read, run_module
 
 pytestmark = pytest.mark.usefixtures("on_node1")
 
@@ -186,15 +186,24 @@ def test_heal_info_failing_for_a_while_during_the_wait_is_read_again(clock):
 def test_heal_info_failing_past_the_grace_fails_the_wait_with_its_error(clock):
     cli = mock.Mock()
     cli.volume.return_value = parse_volume_info(ET.fromstring(INFO.stdout))[0]
-    cli.heal_summary.side_effect = GlusterOpError("gluster volume heal hv info summary failed: not running")
-    waiter = heal_wait.HealWaiter(mock.Mock(), cli, [], [], mock.Mock(), 60, 900, 3600)
-    with pytest.raises(GlusterOpError) as caught:
+    cli.heal_summary.side_effect = GlusterOpError("gluster volume heal hv info summary failed: not running.")
+    failures = []
+
+    def fail(msg):
+        failures.append((clock[0], msg))
+        raise ModuleExit({"msg": msg}, failed=True)
+
+    waiter = heal_wait.HealWaiter(mock.Mock(), cli, [], [], fail, 60, 900, 3600)
+    with pytest.raises(ModuleExit):
         waiter.wait("hv", [0])
+    ((failed_at, msg),) = failures
     # The first read failed at 1000 s: given up 120 s later, within one pause (5 s at most).
-    assert heal_wait.READ_FAILURE_GRACE_SECONDS <= clock[0] - 1000 < heal_wait.READ_FAILURE_GRACE_SECONDS + 5
-    assert str(caught.value).startswith(
-        "gluster volume heal hv info summary failed: not running It still failed after 120 s."
+    assert heal_wait.READ_FAILURE_GRACE_SECONDS <= failed_at - 1000 < heal_wait.READ_FAILURE_GRACE_SECONDS + 5
+    assert msg.startswith(
+        "heal of set 0 of volume hv after the replacement: gluster volume heal hv info summary failed: not "
+        "running. It still failed after 12"
     )
+    assert msg.endswith("The next run waits for the same heal (gluster volume heal hv info shows where it is).")
     assert cli.trigger_heal.call_count == 1
 
 
