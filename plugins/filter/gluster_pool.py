@@ -483,10 +483,8 @@ def gluster_pool_placement(new_bricks, layout, failure_domains=None, volume="the
     """The sets the new bricks would form, or in `error` why they cannot be placed."""
     layout = layout or {}
     try:
-        new = [BrickRef.parse(b) for b in new_bricks]
-        marked = {BrickRef.parse(b) for b in arbiters or []}
         plan = plan_sets(
-            new,
+            [BrickRef.parse(b) for b in new_bricks],
             Layout(
                 replica=int(layout.get("replica") or 1),
                 arbiter=int(layout.get("arbiter") or 0),
@@ -495,7 +493,7 @@ def gluster_pool_placement(new_bricks, layout, failure_domains=None, volume="the
             ),
             {k: v for k, v in (failure_domains or {}).items() if v},
             volume=volume,
-            arbiters=[b for b in new if b in marked],
+            arbiters=[BrickRef.parse(b) for b in arbiters or []],
         )
     except PlacementError as exc:
         return {"sets": [], "warnings": [], "error": str(exc)}

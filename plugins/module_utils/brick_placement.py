@@ -189,7 +189,8 @@ def plan_sets(new_bricks, layout, failure_domains=None, volume="the volume", hos
         )
 
     set_count = count // size
-    arbiters = [b for b in new_bricks if b in set(arbiters)]
+    marked = set(arbiters)
+    arbiters = [b for b in new_bricks if b in marked]
     if arbiters and not layout.arbiter:
         raise PlacementError(
             f"bricks {', '.join(map(str, arbiters))} are marked arbiter, but {layout.describe()} volume {volume} "
@@ -237,7 +238,8 @@ def _plan_with_arbiters(new_bricks, arbiters, layout, set_count, domain, host_of
             f"{volume}, each with one arbiter, but {len(arbiters)} {'is' if len(arbiters) == 1 else 'are'} marked "
             f"arbiter ({', '.join(map(str, arbiters))}); mark {set_count}"
         )
-    data = [b for b in new_bricks if b not in set(arbiters)]
+    marked = set(arbiters)
+    data = [b for b in new_bricks if b not in marked]
     plan = Plan()
     plan.sets = _fill(data, arbiters, set_count, domain)
     if plan.sets in (None, SEARCH_ENDED):
