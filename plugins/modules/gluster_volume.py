@@ -482,11 +482,11 @@ class VolumeRun:
         """{option: value} as `volume info` lists them once set: `group NAME` is the options of
         glusterd's group file (the CLI sets each of them); a key must be given by its full name,
         which is how glusterd keeps it (it completes `quorum-type` to `cluster.quorum-type`)."""
-        wanted = {}
-        for key, value in options.items():
-            if key == "group":
-                wanted.update(read_option_group(self.module, option_value(value)))
-            elif "." not in key:
+        self.group = option_value(options["group"]) if "group" in options else None
+        self.grouped = read_option_group(self.module, self.group) if self.group else {}
+        wanted = dict(self.grouped)
+        for key in options:
+            if key != "group" and "." not in key:
                 self.module.fail_json(
                     msg=f"option {key!r}: give its full name, as `gluster volume get VOLUME all` lists it "
                     "(cluster.quorum-type, not quorum-type); nothing was done"
@@ -713,12 +713,10 @@ class VolumeRun:
         """Set what differs from `volume info`: each option, or a group all at once."""
         current = dict(volume.options) if volume is not None else {}
         explicit = {k: option_value(v) for k, v in options.items() if k != "group"}
-        group = option_value(options["group"]) if "group" in options else None
-        grouped = read_option_group(self.module, group) if group else {}
         # An option given as well as in the group is the given one's to set.
-        if any(not same_option_value(current.get(k), v) for k, v in grouped.items() if k not in explicit):
-            self.act("volume", "set", name, "group", group)
-            current.update(grouped)
+        if any(not same_option_value(current.get(k), v) for k, v in self.grouped.items() if k not in explicit):
+            self.act("volume", "set", name, "group", self.group)
+            current.update(self.grouped)
         for key, value in explicit.items():
             if not same_option_value(current.get(key), value):
                 self.act("volume", "set", name, key, value)
