@@ -640,12 +640,13 @@ def gluster_pool_brick_problems(
                 )
         found_id = info.get("volume_id")
         part_at = info.get("part_of_volume_at")
-        if path not in (volume_paths or []) and part_at and part_at != path:
+        is_new = path not in (volume_paths or [])
+        if is_new and part_at and part_at != path:
             problems.append(
                 f"{path} lies inside {part_at}, which carries a brick's gfid or volume id (it is, or was, a brick): "
                 "glusterd refuses a brick inside another; use a path elsewhere"
             )
-        elif path not in (volume_paths or []) and part_at == path and not found_id:
+        elif is_new and part_at == path and not found_id:
             problems.append(
                 f"{path} carries a brick's gfid (trusted.gfid) and no volume id: it was a brick. See what it holds; "
                 f"only if none of it is needed, clear it (setfattr -x trusted.gfid {path}; rm -rf {path}/.glusterfs) "
@@ -663,7 +664,7 @@ def gluster_pool_brick_problems(
                     else ""
                 )
             )
-        elif found_id and path not in (volume_paths or []) and not info.get("empty"):
+        elif found_id and is_new and not info.get("empty"):
             problems.append(f"{path} carries volume {volume_name}'s id but is not one of its bricks, and holds data")
     by_number = {}
     for check in device_checks or []:
