@@ -233,8 +233,9 @@ def parse_node_states(text):
 # instances fail over to any node, without a secondary.
 SHARED_DISK_TEMPLATES = frozenset(["blockdev", "diskless", "ext", "gluster", "rbd", "sharedfile"])
 # be/minmem: the memory Ganeti wants free on a failover's target node before it
-# starts the instance there (TLMigrateInstance.CheckPrereq, CheckNodeFreeMemory).
-INSTANCE_FIELDS = ("name", "pnode", "snodes", "disk_template", "oper_state", "admin_state", "be/minmem")
+# starts the instance there (TLMigrateInstance.CheckPrereq, CheckNodeFreeMemory);
+# be/maxmem: what the instance may take of it as it starts (_InstanceStartupMemory).
+INSTANCE_FIELDS = ("name", "pnode", "snodes", "disk_template", "oper_state", "admin_state", "be/minmem", "be/maxmem")
 
 
 @dataclass(frozen=True)
@@ -246,12 +247,12 @@ class Instance:
     running: bool
     # Whether Ganeti is told to keep it running (admin_state "up"): a failover starts it then.
     admin_up: bool = True
-    # be/minmem in MiB (None: Ganeti could not fill its backend parameters).
+    # be/minmem and be/maxmem in MiB (None: Ganeti could not fill its backend parameters).
     min_memory: int | None = None
-    # Read by instance_move_list_args() only: be/maxmem, oper_ram (MiB the running
-    # guest has now, as its hypervisor reports; None when it does not run), tags, and
-    # be/always_failover (Ganeti then fails it over whenever asked to migrate it).
     max_memory: int | None = None
+    # Read by instance_move_list_args() only: oper_ram (MiB the running guest has now,
+    # as its hypervisor reports; None when it does not run), tags, and
+    # be/always_failover (Ganeti then fails it over whenever asked to migrate it).
     memory: int | None = None
     tags: tuple = ()
     always_failover: bool = False
@@ -265,6 +266,7 @@ class Instance:
             "running": self.running,
             "admin_up": self.admin_up,
             "min_memory": self.min_memory,
+            "max_memory": self.max_memory,
         }
 
 
@@ -282,16 +284,17 @@ def parse_instance_list(text):
             running == "Y",
             admin == "up",
             _mebibytes(minmem, f"the minmem of {name}", command),
+            _mebibytes(maxmem, f"the maxmem of {name}", command),
         )
-        for name, pnode, snodes, template, running, admin, minmem in _rows(text, INSTANCE_FIELDS, command)
+        for name, pnode, snodes, template, running, admin, minmem, maxmem in _rows(text, INSTANCE_FIELDS, command)
     ]
 
 
 # What a move off a node needs besides: the memory Ganeti weighs for a live migration
-# (be/maxmem; oper_ram, the memory the running guest has), the tags a roll marks, and
-# whether Ganeti turns a migration into a failover. tags print comma-joined
-# (gnt-instance list's format override); a tag has no comma.
-INSTANCE_MOVE_FIELDS = (*INSTANCE_FIELDS, "be/maxmem", "oper_ram", "tags", "be/always_failover")
+# (oper_ram, the memory the running guest has), the tags a roll marks, and whether
+# Ganeti turns a migration into a failover. tags print comma-joined (gnt-instance
+# list's format override); a tag has no comma.
+INSTANCE_MOVE_FIELDS = (*INSTANCE_FIELDS, "oper_ram", "tags", "be/always_failover")
 
 
 def parse_instance_moves(text):

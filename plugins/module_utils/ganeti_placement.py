@@ -34,9 +34,14 @@ def minmem(instance):
     return instance.min_memory
 
 
-def _pack(starting, room, pick, need=minmem):
+def maxmem(instance):
+    return instance.max_memory
+
+
+def _pack(starting, room, pick, need, takes):
     """Place each instance of `starting` (largest `need` first) on the node `pick` chooses
-    among those with room for it; (placement, instances that fit nowhere, room left)."""
+    among those with `need` free; it then takes `takes` of the room, or what is left
+    when less. (placement in that order, instances that fit nowhere, room left)."""
     room = dict(room)
     placed, unplaced = {}, []
     for instance in sorted(starting, key=lambda i: -need(i)):
@@ -45,20 +50,23 @@ def _pack(starting, room, pick, need=minmem):
             unplaced.append(instance)
             continue
         target = pick(fitting, key=lambda name: room[name])
-        room[target] -= need(instance)
+        room[target] -= min(takes(instance), room[target])
         placed[instance.name] = target
     return placed, unplaced, room
 
 
-def pack_by_memory(starting, room, need=minmem):
+def pack_by_memory(starting, room, need=minmem, takes=None):
     """Greedy, largest first: each onto the target with the most memory left (load
     spreads); if that leaves one out, again onto the target with the least memory that
     still fits (packs tighter). Ties go by the order of `room` (Ganeti's node order).
-    `room`: {target: MiB free, or None when unknown}; `need(instance)`: MiB it takes.
-    (placement {instance: target}, instances that fit nowhere, room left)."""
-    placed, unplaced, left = _pack(starting, room, max, need)
+    `room`: {target: MiB free, or None when unknown}; `need(instance)`: MiB it wants
+    free there; `takes(instance)`: MiB it then takes at most (`need` when not given).
+    (placement {instance: target}, in the order the instances must move for it to
+    hold; instances that fit nowhere; room left)."""
+    takes = takes or need
+    placed, unplaced, left = _pack(starting, room, max, need, takes)
     if unplaced:
-        placed, unplaced, left = _pack(starting, room, min, need)
+        placed, unplaced, left = _pack(starting, room, min, need, takes)
     return placed, unplaced, left
 
 
@@ -86,22 +94,25 @@ def place_instances(moving, targets):
 
     Ganeti checks, before it starts a failed-over instance (admin state up), that the
     target has the instance's minmem free (TLMigrateInstance.CheckPrereq,
-    CheckNodeFreeMemory); one that stays down needs none. Over an evacuation a target
-    needs the sum of what it receives: see pack_by_memory. Instances that stay down go
-    to the target that received fewest."""
+    CheckNodeFreeMemory); one that stays down needs none. The hypervisor then starts it
+    with as much of the free memory as its maxmem allows (hv_base._InstanceStartupMemory),
+    so the next instance on that target finds only what is left: see pack_by_memory, whose
+    order the failovers keep. Instances that stay down go to the target that received
+    fewest."""
     shortages = [
-        f"Ganeti gives no minmem for {i.name}, so its new node's memory cannot be checked"
+        f"Ganeti gives no minmem or maxmem for {i.name}, so its new node's memory cannot be checked"
         for i in moving
-        if i.admin_up and i.min_memory is None
+        if i.admin_up and (i.min_memory is None or i.max_memory is None)
     ]
-    starting = [i for i in moving if i.admin_up and i.min_memory is not None]
+    starting = [i for i in moving if i.admin_up and i.min_memory is not None and i.max_memory is not None]
     room = {t.name: t.memory_free for t in targets}
-    placed, unplaced, left = pack_by_memory(starting, room)
+    placed, unplaced, left = pack_by_memory(starting, room, takes=maxmem)
     for instance in unplaced:
         shortages.append(
             f"{instance.name} needs {instance.min_memory} MiB free on its new node (its minmem; Ganeti starts it "
-            f"there) and no node has that much left once the others are placed ({free_memory_left(left)}): free "
-            "memory there, or move instances elsewhere first"
+            "there, and each instance started there before it takes up to its maxmem) and no node has that much "
+            f"left once the others are placed ({free_memory_left(left)}): free memory there, or move instances "
+            "elsewhere first"
         )
     spread_the_rest(placed, room, [i for i in moving if not i.admin_up])
     return placed, shortages

@@ -24,10 +24,11 @@ description:
   - A failover's target must be online, not drained, vm_capable, and its ganeti-noded must answer the
     master (C(gnt-node list) fields C(offline), C(drained), C(vm_capable), C(bootid)). An instance whose
     admin state is up is started there, and Ganeti first checks that the target has the instance's
-    C(be/minmem) free (C(mfree); TLMigrateInstance.CheckPrereq); so, before the first change, the module
-    places every instance to move so that each target's free memory covers the minmem of all those it
-    receives (largest first, each onto the target with the most memory left, or packed tighter when that
-    leaves one out) and refuses, saying what is short, when they do not fit.
+    C(be/minmem) free (C(mfree); TLMigrateInstance.CheckPrereq); the hypervisor then starts it with as much
+    free memory as its C(be/maxmem) allows. So, before the first change, the module places every instance to
+    move so that each finds its minmem free on its target after those started there before it took up to
+    their maxmem (largest first, each onto the target with the most memory left, or packed tighter when that
+    leaves one out), fails them over in that order, and refuses, saying what is short, when they do not fit.
   - With O(dead), the nodes are dead (C(replace-node.yml)). First, before any change, the module looks for
     these signs of life and refuses the node on any one. Its ganeti-noded answers the master (luxid fills
     the live field C(bootid) only from the node's answer; a node that does not answer shows C(?), an
@@ -382,7 +383,9 @@ def remove_plan(leaving, instances, evacuate, dead=False, states=()):
         return [], refusals
     placed, shortages = place_instances(moving, targets)
     refusals += shortages
-    return [(i, i.pnode, placed[i.name]) for i in moving if i.name in placed], refusals
+    # In the placement's order: what each target has left for the next depends on it.
+    by_name = {i.name: i for i in moving}
+    return [(by_name[name], by_name[name].pnode, target) for name, target in placed.items()], refusals
 
 
 def node_addresses(node):

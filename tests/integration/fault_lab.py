@@ -213,6 +213,20 @@ def volume_status_answers():
     return True
 
 
+def brick_online(brick, host="node1"):
+    """Whether glusterd on `host` reports gv0's brick `brick` (HOST:PATH) online."""
+    status = parse_volume_status(gluster_xml(host, "volume", "status", "gv0"))
+    return any(b.name == brick and b.online for b in status)
+
+
+def every_brick_online(host="node1"):
+    try:
+        status = parse_volume_status(gluster_xml(host, "volume", "status", "gv0"))
+    except Exception:  # a transaction still held by the peer that came back
+        return False
+    return all(b.online for b in status) and len(status) == len(volume_info(host, "gv0").bricks)
+
+
 def bricks_of(host):
     return [b.name for b in volume_info("node1", "gv0").bricks if b.name.split(":")[0] == host]
 

@@ -58,3 +58,15 @@ def ssh(host: str, command: str, timeout: float = 60) -> subprocess.CompletedPro
         timeout=timeout,
         check=False,
     )
+
+
+def end_process(host: str, pidfile: str, timeout: float = 30) -> None:
+    """SIGTERM the process `pidfile` names on a lab host and return once it has exited,
+    so that what the test reads next cannot race its exit."""
+    tenths = int(timeout * 10)
+    script = (
+        f'p=$(cat {pidfile}) && kill "$p" || exit 2; i=0; '
+        f'while readlink /proc/"$p"/exe >/dev/null; do i=$((i+1)); [ $i -gt {tenths} ] && exit 1; sleep 0.1; done'
+    )
+    out = ssh(host, script, timeout=timeout + 30)
+    assert out.returncode == 0, f"{host}: the process of {pidfile} did not end (exit {out.returncode}): {out.stderr}"

@@ -17,7 +17,8 @@ import pytest
 
 from .ansible_helpers import gluster_xml, run_playbook
 from .ansible_helpers import pool as pool_of
-from .lab_helpers import REPO, fresh_lab, lab, lab_state, ssh
+from .fault_lab import brick_online, every_brick_online, peers, wait_until
+from .lab_helpers import REPO, end_process, fresh_lab, lab, lab_state, ssh
 
 pytestmark = pytest.mark.lab
 
@@ -64,6 +65,25 @@ def pool(tmp_path_factory):
         rc, failures = run_playbook("site.yml", [LAB_HOSTS, bootstrap], limit="node1,node2,node3")
         assert rc == 0, failures
         yield {h["name"]: h["block_devices"] for h in lab_state()["hosts"]}
+
+
+def stop_glusterd_seen(host):
+    """`host`'s glusterd ended, and node1 seeing it disconnected, as the run will."""
+    end_process(host, "/run/glusterd.pid")
+    wait_until(lambda: not peers()[host].connected, 60, f"node1 to see {host} disconnected")
+
+
+def stop_brick_seen(brick):
+    """A brick process of gv0 ended, and node1's glusterd reporting it offline."""
+    host, path = brick.split(":", 1)
+    end_process(host, f"/run/gluster/vols/gv0/{host}{path.replace('/', '-')}.pid")
+    wait_until(lambda: not brick_online(brick), 60, f"node1 to see {brick} offline")
+
+
+def restart_bricks():
+    """Every brick of gv0 started again and online before the next case."""
+    assert ssh("node1", "gluster --mode=script volume start gv0 force").returncode == 0
+    wait_until(every_brick_online, 60, "every brick of gv0 online")
 
 
 def wait_pool_healthy(timeout=60):
@@ -127,7 +147,7 @@ def test_a_device_that_carries_a_filesystem(pool, tmp_path):
 
 
 def test_an_existing_member_that_is_down(pool, tmp_path):
-    assert ssh("node3", "kill $(cat /run/glusterd.pid)").returncode == 0
+    stop_glusterd_seen("node3")
     try:
         message = refused(pool, write_inventory(tmp_path / "i.yml"), {"add_nodes": "node4"})
         assert "existing member node3 is Peer in Cluster, disconnected, as node1 sees it" in message
@@ -348,19 +368,19 @@ def test_a_drain_without_a_spare_on_a_host_outside_the_set(pool, tmp_path):
 
 def test_a_drain_while_a_brick_is_offline(pool, tmp_path):
     brick = "/bricks/b1/brick"
-    assert ssh("node2", "kill $(cat /run/gluster/vols/gv0/node2-bricks-b1-brick.pid)").returncode == 0
+    stop_brick_seen("node2:/bricks/b1/brick")
     try:
         message = refused(pool, write_inventory(tmp_path / "i.yml"), {"remove_nodes": "node3"}, "remove-node.yml")
         assert f"node2:{brick} is offline" in message
     finally:
-        assert ssh("node1", "gluster --mode=script volume start gv0 force").returncode == 0
+        restart_bricks()
 
 
 def test_a_join_with_a_brick_down_is_refused_untouched(pool, tmp_path):
     # One brick of node1-3's set down: degraded (the set keeps its quorum), which the health
     # gate lets through; but the join ends with a rebalance, which needs every brick, and
     # would fail with node4's set already added.
-    assert ssh("node2", "kill $(cat /run/gluster/vols/gv0/node2-bricks-b1-brick.pid)").returncode == 0
+    stop_brick_seen("node2:/bricks/b1/brick")
     try:
         message = refused(pool, write_inventory(tmp_path / "i.yml"), {"add_nodes": "node4"})
         assert (
@@ -369,22 +389,21 @@ def test_a_join_with_a_brick_down_is_refused_untouched(pool, tmp_path):
         ) in message, message
         assert "gluster volume start gv0 force" in message and "Nothing was changed" in message
     finally:
-        assert ssh("node1", "gluster --mode=script volume start gv0 force").returncode == 0
+        restart_bricks()
 
 
 def test_a_drain_or_a_full_rebalance_join_while_heal_is_pending(pool, tmp_path):
     # Writes while node2's brick is down leave entries to heal on the others; with the
     # self-heal daemon off they stay until it is back on.
-    pidfile = "/run/gluster/vols/gv0/node2-bricks-b1-brick.pid"
     setup = (
         "gluster --mode=script volume set gv0 cluster.self-heal-daemon off && "
         "mkdir -p /mnt/heal && mount -t glusterfs node1:/gv0 /mnt/heal"
     )
     assert ssh("node1", setup).returncode == 0
     try:
-        assert ssh("node2", f"kill $(cat {pidfile})").returncode == 0
+        stop_brick_seen("node2:/bricks/b1/brick")
         assert ssh("node1", "for i in 1 2 3; do echo $i > /mnt/heal/pending-$i; done").returncode == 0
-        assert ssh("node1", "gluster --mode=script volume start gv0 force").returncode == 0
+        restart_bricks()
         message = refused(pool, write_inventory(tmp_path / "i.yml"), {"remove_nodes": "node3"}, "remove-node.yml")
         assert re.search(r"node[13]:/bricks/b1/brick has \d+ entries to heal", message), message
         # A full rebalance moves files off that set (fix-layout moves none: a warning only).
@@ -433,7 +452,7 @@ def wait_healed(timeout=120):
 
 
 def test_a_drain_while_a_member_is_down(pool, tmp_path):
-    assert ssh("node2", "kill $(cat /run/glusterd.pid)").returncode == 0
+    stop_glusterd_seen("node2")
     try:
         message = refused(pool, write_inventory(tmp_path / "i.yml"), {"remove_nodes": "node3"}, "remove-node.yml")
         assert "existing member node2 is Peer in Cluster, disconnected" in message
@@ -456,7 +475,7 @@ def test_a_replacement_of_a_host_that_runs(pool, tmp_path):
 
 
 def test_a_replacement_of_a_host_whose_glusterd_is_down_but_bricks_run(pool, tmp_path):
-    assert ssh("node3", "kill $(cat /run/glusterd.pid)").returncode == 0
+    stop_glusterd_seen("node3")
     try:
         extravars = {"failed": "node3", "replacement": "node4"}
         message = refused(pool, write_inventory(tmp_path / "i.yml"), extravars, "replace-node.yml")

@@ -288,16 +288,23 @@ def test_a_probed_host_lost_for_good_is_detached_by_the_next_join(pool):
 
 def test_the_run_killed_during_brick_preparation(pool):
     inventory = pool_inventory(pool["dir"] / "e.yml", ["node9"], ["e"])
+    device = pool["devices"]["node9"][0]
+    # The kill lands once the brick's filesystem is made, before its mount and fstab line.
+    formatted = (
+        f'i=0; until [ "$(blkid -p -o value -s TYPE {device})" = xfs ]; '
+        "do i=$((i+1)); [ $i -gt 1200 ] && exit 1; sleep 0.05; done"
+    )
     run = play(
         "add-node.yml",
         inventory,
         {"add_nodes": "node9"},
         fault_at=BRICKS_TASK,
-        fault=["sleep", "0.7"],
+        fault=on_host("node9", formatted),
         wait="async",
         kill=True,
     )
     assert run.killed, run
+    assert ssh("node9", f"blkid -p -o value -s TYPE {device}").stdout.strip() == "xfs"
     assert "node9" not in peers()
     assert_nothing_lost()
     converges(inventory, {"add_nodes": "node9"})
@@ -350,8 +357,7 @@ def test_the_run_killed_during_the_rebalance(pool):
     assert_nothing_lost()
     converges(inventory, {"add_nodes": "node11"})
     joined("node11", "g")
-    mark = ssh("node1", "gluster --mode=script volume get gv0 user.ganeti-gluster.rebalance").stdout
-    assert "pending" not in mark
+    assert "pending" not in (rebalance_mark() or "")
     assert_nothing_lost()
 
 

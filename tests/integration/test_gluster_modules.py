@@ -266,7 +266,8 @@ def test_clear_stale_volume_id_only_when_safe(devices):
     assert checked["changed"] and checked["cleared_volume_id"] == gv0.id
     cleared = run_module("node3", "gluster_brick", {"path": stale, "clear_volume_id": gv0.id})
     assert cleared["changed"] and cleared["cleared_volume_id"] == gv0.id
-    xattrs = ssh("node3", f"getfattr -d -m trusted. {stale}; ls -A {stale}")
+    xattrs = ssh("node3", f"getfattr -d -m trusted. {stale} && ls -A {stale}")
+    assert xattrs.returncode == 0, xattrs.stderr
     assert "volume-id" not in xattrs.stdout and ".glusterfs" not in xattrs.stdout
     assert not run_module("node3", "gluster_brick", {"path": stale, "clear_volume_id": gv0.id})["changed"]
 

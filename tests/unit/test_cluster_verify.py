@@ -19,7 +19,7 @@ FILES_DIFFER = (
     "Fri Dec  4 04:02:13 2026   - ERROR:ECLUSTERFILECHECK:cluster:cluster1:"
     "File /etc/ganeti/file-storage-paths found with 2 different checksums (variant 1 on node1; variant 2 on node2)\n"
 )
-INSTANCES = "inst1|node2||gluster|Y|up|256\ninst2|node1||gluster|Y|up|256\n"
+INSTANCES = "inst1|node2||gluster|Y|up|256|512\ninst2|node1||gluster|Y|up|256|512\n"
 
 
 @pytest.fixture(autouse=True)

@@ -148,7 +148,7 @@ def test_a_volume_change_is_refused_while_instances_have_their_disks_on_the_volu
         {"volume": "gv1"},
         [
             Expected(INFO, 0, info),
-            Expected(INSTANCE_LIST, 0, "inst1|node1||gluster|Y|up|128\nweb|node2||file|Y|up|64\n"),
+            Expected(INSTANCE_LIST, 0, "inst1|node1||gluster|Y|up|128|256\nweb|node2||file|Y|up|64|128\n"),
         ],
     )
     assert result.failed and result.result["commands"] == []
@@ -160,7 +160,7 @@ def test_a_volume_change_is_refused_while_instances_have_their_disks_on_the_volu
     modify = ["/usr/sbin/gnt-cluster", "modify", "-D", "gluster:volume=gv1"]
     then = [Expected(modify, 0, ""), Expected(INFO, 0, info)]
     result = storage(
-        {"volume": "gv1"}, [Expected(INFO, 0, info), Expected(INSTANCE_LIST, 0, "web|node2||file|Y|up|64\n"), *then]
+        {"volume": "gv1"}, [Expected(INFO, 0, info), Expected(INSTANCE_LIST, 0, "web|node2||file|Y|up|64|128\n"), *then]
     )
     assert not result.failed and result.result["commands"] == [modify]
 
@@ -349,7 +349,7 @@ INSTANCE_LIST = [
     "--no-headers",
     "--separator=|",
     "--units=m",
-    "--output=name,pnode,snodes,disk_template,oper_state,admin_state,be/minmem",
+    "--output=name,pnode,snodes,disk_template,oper_state,admin_state,be/minmem,be/maxmem",
 ]
 NODE_STATES = [
     "/usr/sbin/gnt-node",
@@ -371,7 +371,7 @@ STATES_NODE3_SILENT = f"node1|N|N|Y|{BOOT1}|3712\nnode2|N|N|Y|{BOOT2}|3650\nnode
 # Marked offline (an earlier, interrupted run): not asked, "*".
 STATES_NODE3_OFFLINE = f"node1|N|N|Y|{BOOT1}|3712\nnode2|N|N|Y|{BOOT2}|3650\nnode3|Y|N|Y|*|*\n"
 # Ganeti cannot tell whether an instance runs on a node that does not answer: "?".
-INST2_ON_NODE3 = "inst2|node3||gluster|?|up|512\n"
+INST2_ON_NODE3 = "inst2|node3||gluster|?|up|512|1024\n"
 OFFLINE_NODE3 = ["/usr/sbin/gnt-node", "modify", "--offline=yes", "--auto-promote", "node3"]
 FAILOVER_INST2 = ["/usr/sbin/gnt-instance", "failover", "--force", "--target-node=node1", "inst2"]
 REMOVE_NODE3 = ["/usr/sbin/gnt-node", "remove", "node3"]
@@ -419,7 +419,7 @@ def test_a_dead_node_is_proven_dead_marked_offline_its_instances_fail_over_then_
             *dead_node3_reads(),
             Expected(OFFLINE_NODE3),
             Expected(FAILOVER_INST2),
-            Expected(INSTANCE_LIST, 0, "inst2|node1||gluster|Y|up|512\n"),
+            Expected(INSTANCE_LIST, 0, "inst2|node1||gluster|Y|up|512|1024\n"),
             Expected(REMOVE_NODE3),
         ]
     )
@@ -437,7 +437,7 @@ def test_an_instance_not_running_after_the_failover_off_a_dead_node_stops_the_re
             *dead_node3_reads(),
             Expected(OFFLINE_NODE3),
             Expected(FAILOVER_INST2),
-            Expected(INSTANCE_LIST, 0, "inst2|node1||gluster|N|up|512\n"),
+            Expected(INSTANCE_LIST, 0, "inst2|node1||gluster|N|up|512|1024\n"),
         ]
     )
     assert result.failed
@@ -460,7 +460,11 @@ ALIVE_ADVICE = (
             None,
             f"its ganeti-noded answers the master (boot id {BOOT3})",
         ),
-        (dead_node3_reads(instances="inst2|node3||gluster|Y|up|512\n"), None, "Ganeti reports inst2 running there"),
+        (
+            dead_node3_reads(instances="inst2|node3||gluster|Y|up|512|1024\n"),
+            None,
+            "Ganeti reports inst2 running there",
+        ),
         (dead_node3_reads(), "accepted", "10.77.0.13 accepts connections on ganeti-noded's port 1811"),
         (
             # Marked offline by an earlier run: Ganeti no longer asks it, the port still shows it up.
@@ -487,7 +491,7 @@ def test_a_node_offline_from_an_interrupted_run_is_checked_again_and_not_marked_
         [
             *dead_node3_reads(nodes=NODES_WITH_NODE3_OFFLINE, states=STATES_NODE3_OFFLINE),
             Expected(FAILOVER_INST2),
-            Expected(INSTANCE_LIST, 0, "inst2|node1||gluster|Y|up|512\n"),
+            Expected(INSTANCE_LIST, 0, "inst2|node1||gluster|Y|up|512|1024\n"),
             Expected(REMOVE_NODE3),
         ]
     )
@@ -505,7 +509,7 @@ def test_a_dead_node_in_check_mode_is_proven_dead_and_nothing_is_changed():
 
 
 def test_the_proof_comes_before_the_switch_refusal_and_both_are_said():
-    result, _probed = remove_node3(dead_node3_reads(instances="inst2|node3||gluster|Y|up|512\n"), evacuate=False)
+    result, _probed = remove_node3(dead_node3_reads(instances="inst2|node3||gluster|Y|up|512|1024\n"), evacuate=False)
     assert result.failed
     message = result.result["msg"]
     assert message.startswith("refusing to remove node3: node3 is declared dead but is not: Ganeti reports inst2")
@@ -517,14 +521,15 @@ def test_a_failover_that_does_not_fit_the_targets_memory_is_refused_before_the_o
     result, _probed = remove_node3(dead_node3_reads(states=states))
     assert result.failed
     assert result.result["msg"] == (
-        "refusing to remove node3: inst2 needs 512 MiB free on its new node (its minmem; Ganeti starts it there) "
-        "and no node has that much left once the others are placed (node1 400 MiB, node2 256 MiB): free memory "
-        "there, or move instances elsewhere first. Nothing was changed."
+        "refusing to remove node3: inst2 needs 512 MiB free on its new node (its minmem; Ganeti starts it there, "
+        "and each instance started there before it takes up to its maxmem) and no node has that much left once "
+        "the others are placed (node1 400 MiB, node2 256 MiB): free memory there, or move instances elsewhere "
+        "first. Nothing was changed."
     )
 
 
 NODES_WITH_NODE4 = out("node-list.txt") + "node4|N|N|N|10.77.0.14|10.77.0.14|Y|Y\n"
-INST1_ON_NODE4 = "inst1|node4||gluster|Y|up|128\n"
+INST1_ON_NODE4 = "inst1|node4||gluster|Y|up|128|256\n"
 
 
 # Every node answers, and each has memory free: remove_node4's usual reads.
@@ -558,7 +563,7 @@ def test_a_drain_fails_instances_over_to_a_node_that_can_take_them():
     result = remove_node4(
         then=[
             Expected(failover),
-            Expected(INSTANCE_LIST, 0, "inst1|node1||gluster|Y|up|128\n"),
+            Expected(INSTANCE_LIST, 0, "inst1|node1||gluster|Y|up|128|256\n"),
             Expected(["/usr/sbin/gnt-node", "remove", "node4"]),
         ],
     )
@@ -575,10 +580,10 @@ def test_a_drain_fails_instances_over_to_a_node_that_can_take_them():
 def test_a_failover_off_a_live_node_leaves_each_instance_as_its_admin_state_says(before, after):
     failover = ["/usr/sbin/gnt-instance", "failover", "--force", "--target-node=node1", "inst1"]
     result = remove_node4(
-        instances=f"inst1|node4||gluster|{before}|128\n",
+        instances=f"inst1|node4||gluster|{before}|128|256\n",
         then=[
             Expected(failover),
-            Expected(INSTANCE_LIST, 0, f"inst1|node1||gluster|{after}|128\n"),
+            Expected(INSTANCE_LIST, 0, f"inst1|node1||gluster|{after}|128|256\n"),
             Expected(["/usr/sbin/gnt-node", "remove", "node4"]),
         ],
     )
@@ -591,7 +596,7 @@ def test_a_gluster_host_name_that_still_leads_to_a_staying_node_lets_the_node_go
     failover = ["/usr/sbin/gnt-instance", "failover", "--force", "--target-node=node1", "inst1"]
     then = [
         Expected(failover),
-        Expected(INSTANCE_LIST, 0, "inst1|node1||gluster|Y|up|128\n"),
+        Expected(INSTANCE_LIST, 0, "inst1|node1||gluster|Y|up|128|256\n"),
         Expected(["/usr/sbin/gnt-node", "remove", "node4"]),
     ]
     resolved = {"gluster.example.com": ["10.77.0.11", "10.77.0.14"]}

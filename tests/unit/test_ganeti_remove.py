@@ -43,8 +43,10 @@ def state(name, free=4096, offline=False, drained=False, vm_capable=True, answer
 STATES = [state("node1"), state("node2"), state("node3", None, offline=True), state("node4")]
 
 
-def instance(name, pnode, template="gluster", snodes=(), running=True, admin_up=True, min_memory=128):
-    return Instance(name, pnode, tuple(snodes), template, running, admin_up, min_memory)
+def instance(name, pnode, template="gluster", snodes=(), running=True, admin_up=True, min_memory=128, max_memory=0):
+    """max_memory: its minmem unless given (the instance then takes no more than it needs)."""
+    max_memory = min_memory if max_memory == 0 else max_memory
+    return Instance(name, pnode, tuple(snodes), template, running, admin_up, min_memory, max_memory)
 
 
 def moves(failovers):
@@ -52,14 +54,26 @@ def moves(failovers):
 
 
 def test_the_instance_list_is_parsed():
-    text = "inst1|node4||gluster|Y|up|128\ninst2|node1|node2,node3|drbd|N|down|1024\ninst3|node3||gluster|?|up|-\n"
+    text = (
+        "inst1|node4||gluster|Y|up|128|256\ninst2|node1|node2,node3|drbd|N|down|1024|2048\n"
+        "inst3|node3||gluster|?|up|-|-\n"
+    )
     assert parse_instance_list(text) == [
-        instance("inst1", "node4"),
-        instance("inst2", "node1", "drbd", ("node2", "node3"), running=False, admin_up=False, min_memory=1024),
+        instance("inst1", "node4", max_memory=256),
+        instance(
+            "inst2",
+            "node1",
+            "drbd",
+            ("node2", "node3"),
+            running=False,
+            admin_up=False,
+            min_memory=1024,
+            max_memory=2048,
+        ),
         instance("inst3", "node3", running=False, min_memory=None),
     ]
     with pytest.raises(ValueError, match=r"printed '1\.0G' for the minmem of inst1, not a number of MiB"):
-        parse_instance_list("inst1|node4||gluster|Y|up|1.0G\n")
+        parse_instance_list("inst1|node4||gluster|Y|up|1.0G|1.0G\n")
 
 
 def test_the_live_node_list_says_who_answered():
@@ -171,9 +185,9 @@ def test_an_evacuation_that_does_not_fit_is_refused_saying_what_is_short():
     instances = [instance("web", "node4", min_memory=768), instance("db", "node4", min_memory=512)]
     failovers, refusals = remove_plan([NODES[3]], instances, evacuate=True, states=states)
     assert refusals == [
-        "db needs 512 MiB free on its new node (its minmem; Ganeti starts it there) and no node has that much "
-        "left once the others are placed (node1 256 MiB, node2 300 MiB): free memory there, or move instances "
-        "elsewhere first"
+        "db needs 512 MiB free on its new node (its minmem; Ganeti starts it there, and each instance started "
+        "there before it takes up to its maxmem) and no node has that much left once the others are placed (node1 "
+        "256 MiB, node2 300 MiB): free memory there, or move instances elsewhere first"
     ]
     assert moves(failovers) == [("web", "node4", "node1")]
 
@@ -191,7 +205,29 @@ def test_an_instance_without_minmem_is_refused():
     _failovers, refusals = remove_plan(
         [NODES[3]], [instance("odd", "node4", min_memory=None)], evacuate=True, states=STATES
     )
-    assert refusals == ["Ganeti gives no minmem for odd, so its new node's memory cannot be checked"]
+    assert refusals == ["Ganeti gives no minmem or maxmem for odd, so its new node's memory cannot be checked"]
+    _failovers, refusals = remove_plan(
+        [NODES[3]], [instance("odd", "node4", max_memory=None)], evacuate=True, states=STATES
+    )
+    assert refusals == ["Ganeti gives no minmem or maxmem for odd, so its new node's memory cannot be checked"]
+
+
+def test_an_instance_started_first_takes_up_to_its_maxmem_from_the_next():
+    # Ganeti checks 256 MiB free for each, but the hypervisor starts the first with 1024.
+    states = [state("node1", 1024), state("node2", offline=True)]
+    first, second = (instance(n, "node4", min_memory=256, max_memory=1024) for n in ("first", "second"))
+    failovers, refusals = remove_plan([NODES[3]], [first, second], evacuate=True, states=states)
+    assert moves(failovers) == [("first", "node4", "node1")]
+    assert refusals == [
+        "second needs 256 MiB free on its new node (its minmem; Ganeti starts it there, and each instance started "
+        "there before it takes up to its maxmem) and no node has that much left once the others are placed (node1 "
+        "0 MiB): free memory there, or move instances elsewhere first"
+    ]
+    # With room for the first's maxmem and the second's minmem, both go, the larger first.
+    states = [state("node1", 1024 + 256), state("node2", offline=True)]
+    small = instance("small", "node4", min_memory=128, max_memory=2048)
+    failovers, refusals = remove_plan([NODES[3]], [small, first], evacuate=True, states=states)
+    assert refusals == [] and moves(failovers) == [("first", "node4", "node1"), ("small", "node4", "node1")]
 
 
 def test_a_dead_node_is_marked_offline_with_auto_promote():
