@@ -38,10 +38,17 @@ def maxmem(instance):
     return instance.max_memory
 
 
-def _pack(starting, room, pick, need, takes):
+# How much memory a failover that starts an instance is given room for on its target:
+# what the guest may use (its maxmem: Ganeti starts it with up to that much, and a KVM
+# guest's memory is taken as it touches it, so the target's free memory does not show
+# what guests started there may still take), or only what Ganeti checks (its minmem; the
+# guests are trusted to balloon down).
+FAILOVER_MEMORY = {"maxmem": maxmem, "minmem": minmem}
+
+
+def _pack(starting, room, pick, need=minmem):
     """Place each instance of `starting` (largest `need` first) on the node `pick` chooses
-    among those with `need` free; it then takes `takes` of the room, or what is left
-    when less. (placement in that order, instances that fit nowhere, room left)."""
+    among those with room for it; (placement, instances that fit nowhere, room left)."""
     room = dict(room)
     placed, unplaced = {}, []
     for instance in sorted(starting, key=lambda i: -need(i)):
@@ -50,23 +57,20 @@ def _pack(starting, room, pick, need, takes):
             unplaced.append(instance)
             continue
         target = pick(fitting, key=lambda name: room[name])
-        room[target] -= min(takes(instance), room[target])
+        room[target] -= need(instance)
         placed[instance.name] = target
     return placed, unplaced, room
 
 
-def pack_by_memory(starting, room, need=minmem, takes=None):
+def pack_by_memory(starting, room, need=minmem):
     """Greedy, largest first: each onto the target with the most memory left (load
     spreads); if that leaves one out, again onto the target with the least memory that
     still fits (packs tighter). Ties go by the order of `room` (Ganeti's node order).
-    `room`: {target: MiB free, or None when unknown}; `need(instance)`: MiB it wants
-    free there; `takes(instance)`: MiB it then takes at most (`need` when not given).
-    (placement {instance: target}, in the order the instances must move for it to
-    hold; instances that fit nowhere; room left)."""
-    takes = takes or need
-    placed, unplaced, left = _pack(starting, room, max, need, takes)
+    `room`: {target: MiB free, or None when unknown}; `need(instance)`: MiB it takes.
+    (placement {instance: target}, instances that fit nowhere, room left)."""
+    placed, unplaced, left = _pack(starting, room, max, need)
     if unplaced:
-        placed, unplaced, left = _pack(starting, room, min, need, takes)
+        placed, unplaced, left = _pack(starting, room, min, need)
     return placed, unplaced, left
 
 
@@ -88,31 +92,40 @@ def free_memory_left(left):
     return ", ".join(f"{name} {'unknown' if mib is None else f'{mib} MiB'}" for name, mib in left.items())
 
 
-def place_instances(moving, targets):
+def place_instances(moving, targets, memory="maxmem"):
     """({instance: target}, shortages) for failing `moving` over onto `targets` so that the
     whole evacuation fits. Pure.
 
     Ganeti checks, before it starts a failed-over instance (admin state up), that the
     target has the instance's minmem free (TLMigrateInstance.CheckPrereq,
-    CheckNodeFreeMemory); one that stays down needs none. The hypervisor then starts it
-    with as much of the free memory as its maxmem allows (hv_base._InstanceStartupMemory),
-    so the next instance on that target finds only what is left: see pack_by_memory, whose
-    order the failovers keep. Instances that stay down go to the target that received
-    fewest."""
+    CheckNodeFreeMemory), then starts it with up to its maxmem
+    (hv_base._InstanceStartupMemory); one that stays down needs none. Each target must
+    have free the sum of what it receives, by `memory` (see FAILOVER_MEMORY): see
+    pack_by_memory. Instances that stay down go to the target that received fewest."""
+    need = FAILOVER_MEMORY[memory]
     shortages = [
-        f"Ganeti gives no minmem or maxmem for {i.name}, so its new node's memory cannot be checked"
+        f"Ganeti gives no {memory} for {i.name}, so its new node's memory cannot be checked"
         for i in moving
-        if i.admin_up and (i.min_memory is None or i.max_memory is None)
+        if i.admin_up and need(i) is None
     ]
-    starting = [i for i in moving if i.admin_up and i.min_memory is not None and i.max_memory is not None]
+    starting = [i for i in moving if i.admin_up and need(i) is not None]
     room = {t.name: t.memory_free for t in targets}
-    placed, unplaced, left = pack_by_memory(starting, room, takes=maxmem)
+    placed, unplaced, left = pack_by_memory(starting, room, need)
+    why = (
+        "its maxmem: Ganeti starts it with up to that much, and the guest may use all of it"
+        if memory == "maxmem"
+        else "its minmem, which Ganeti checks before it starts it there"
+    )
     for instance in unplaced:
         shortages.append(
-            f"{instance.name} needs {instance.min_memory} MiB free on its new node (its minmem; Ganeti starts it "
-            "there, and each instance started there before it takes up to its maxmem) and no node has that much "
+            f"{instance.name} needs {need(instance)} MiB free on its new node ({why}) and no node has that much "
             f"left once the others are placed ({free_memory_left(left)}): free memory there, or move instances "
             "elsewhere first"
+            + (
+                "; a guest that gives memory back (a balloon driver) needs only its minmem: failover_memory=minmem"
+                if memory == "maxmem"
+                else ""
+            )
         )
     spread_the_rest(placed, room, [i for i in moving if not i.admin_up])
     return placed, shortages

@@ -24,11 +24,11 @@ description:
   - A failover's target must be online, not drained, vm_capable, and its ganeti-noded must answer the
     master (C(gnt-node list) fields C(offline), C(drained), C(vm_capable), C(bootid)). An instance whose
     admin state is up is started there, and Ganeti first checks that the target has the instance's
-    C(be/minmem) free (C(mfree); TLMigrateInstance.CheckPrereq); the hypervisor then starts it with as much
-    free memory as its C(be/maxmem) allows. So, before the first change, the module places every instance to
-    move so that each finds its minmem free on its target after those started there before it took up to
-    their maxmem (largest first, each onto the target with the most memory left, or packed tighter when that
-    leaves one out), fails them over in that order, and refuses, saying what is short, when they do not fit.
+    C(be/minmem) free (C(mfree); TLMigrateInstance.CheckPrereq), then starts it with up to its
+    C(be/maxmem), all of which the guest may use. So, before the first change, the module places every
+    instance to move so that each target's free memory covers what O(failover_memory) says of all those it
+    receives (largest first, each onto the target with the most memory left, or packed tighter when that
+    leaves one out) and refuses, saying what is short, when they do not fit.
   - With O(dead), the nodes are dead (C(replace-node.yml)). First, before any change, the module looks for
     these signs of life and refuses the node on any one. Its ganeti-noded answers the master (luxid fills
     the live field C(bootid) only from the node's answer; a node that does not answer shows C(?), an
@@ -87,6 +87,19 @@ options:
         offline first (see above).
     type: bool
     default: false
+  failover_memory:
+    version_added: 0.2.0
+    description:
+      - What a failover that starts an instance must find free on its new node, summed over the instances
+        each node receives.
+      - V(maxmem), the memory the guest may use; Ganeti starts it with up to that much (a KVM guest takes its
+        memory as it touches it, so a node's free memory does not yet show what guests just started there
+        will take).
+      - V(minmem), only what Ganeti itself checks; for guests that give memory back (a balloon driver), when
+        the nodes cannot hold every guest at its maxmem.
+    type: str
+    choices: [maxmem, minmem]
+    default: maxmem
   known_hosts:
     description: Ganeti's known hosts file (C(GlobalKnownHostsFile) of its ssh).
     type: path
@@ -325,7 +338,7 @@ def proof_of_death(leaving, states, instances, answers, port):
     return refusals, seen
 
 
-def remove_plan(leaving, instances, evacuate, dead=False, states=()):
+def remove_plan(leaving, instances, evacuate, dead=False, states=(), memory="maxmem"):
     """(failovers [(instance, from, to)], refusals) for removing the `leaving` nodes. Pure.
 
     A node with instances on it is refused unless evacuate; then only instances on
@@ -333,7 +346,7 @@ def remove_plan(leaving, instances, evacuate, dead=False, states=()):
     the other nodes that can take them (`states`, NodeState of every node: see
     failover_targets and place_instances). Instances with a secondary on a leaving node,
     and the master, are refused. `dead`: the leaving nodes are dead (the refusal names
-    replace-node.yml's switch)."""
+    replace-node.yml's switch); `memory`: the failover_memory option."""
     names = {n.name for n in leaving}
     offline = {n.name for n in leaving if n.offline}
     refusals, moving = [], []
@@ -381,11 +394,9 @@ def remove_plan(leaving, instances, evacuate, dead=False, states=()):
         why = "; ".join(excluded) if excluded else "there is no other node"
         refusals.append(f"no node can take {', '.join(i.name for i in moving)}: {why}")
         return [], refusals
-    placed, shortages = place_instances(moving, targets)
+    placed, shortages = place_instances(moving, targets, memory)
     refusals += shortages
-    # In the placement's order: what each target has left for the next depends on it.
-    by_name = {i.name: i for i in moving}
-    return [(by_name[name], by_name[name].pnode, target) for name, target in placed.items()], refusals
+    return [(i, i.pnode, placed[i.name]) for i in moving if i.name in placed], refusals
 
 
 def node_addresses(node):
@@ -424,7 +435,9 @@ def remove_nodes(module, cli, wanted, before):
             leaving, {s.name: s for s in states}, instances, answers, port
         )
         refusals += dead_refusals
-    failovers, plan_refusals = remove_plan(leaving, instances, evacuate, dead=dead, states=states)
+    failovers, plan_refusals = remove_plan(
+        leaving, instances, evacuate, dead=dead, states=states, memory=module.params["failover_memory"]
+    )
     refusals += plan_refusals
     if refusals:
         module.fail_json(
@@ -483,6 +496,7 @@ def main():
             "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
             "evacuate": {"type": "bool", "default": False},
             "dead": {"type": "bool", "default": False},
+            "failover_memory": {"type": "str", "choices": ["maxmem", "minmem"], "default": "maxmem"},
             "ssh_key_check": {"type": "bool", "default": True},
             "host_keys": {"type": "dict", "default": {}, "no_log": False},
             "known_hosts": {"type": "path", "default": "/var/lib/ganeti/known_hosts"},

@@ -39,11 +39,10 @@ description:
     ballooning) unless told not to. The module tells Ganeti not to (C(--no-runtime-changes)), and places
     each migration so that its target has the larger of the guest's running memory (C(oper_ram), or
     C(be/maxmem) when Ganeti cannot read it) and its minmem free; a failover that starts the instance needs
-    its minmem and then takes up to its maxmem (the hypervisor starts it with as much free memory as that
-    allows), one that does not start it needs nothing. Over the whole drain each instance must find what it
-    needs on its target after those moved there before it took theirs (largest first, each onto the target
-    with the most memory left, packed tighter when that leaves one out; the moves keep that order); the
-    module refuses, saying what is short, when they do not fit.
+    its maxmem (Ganeti checks its minmem, then starts it with up to its maxmem, all of which the guest may
+    use), one that does not start it needs nothing. Over the whole drain each target must have free
+    the sum of what it receives (largest first, each onto the target with the most memory left, packed
+    tighter when that leaves one out); the module refuses, saying what is short, when they do not fit.
   - Then it tags the node C(ganeti-gluster:rolling) and drains it (C(gnt-node modify --drained=yes
     --auto-promote); a master candidate is demoted by the drain and Ganeti promotes another when the pool
     would be short). The tag comes first, so an interrupted run leaves no drained node without it. A node
@@ -322,26 +321,19 @@ def how_it_leaves(instance, node, allow_failover):
 
 
 def memory_needed(move):
-    """(MiB `move` needs free on its target, MiB it then takes there at most); None:
-    unknown, 0: none. A live migration needs and takes the memory the guest runs with; a
-    failover that starts the instance needs its minmem (TLMigrateInstance.CheckPrereq)
-    and takes up to its maxmem (hv_base._InstanceStartupMemory); one that does not, nothing."""
-    instance = move.instance
+    """MiB `move` needs free on its target (None: unknown, 0: none). A failover that starts
+    the instance needs its maxmem (Ganeti checks its minmem, TLMigrateInstance.CheckPrereq,
+    then starts it with up to its maxmem, hv_base._InstanceStartupMemory); one that does
+    not, nothing."""
     if move.how == MIGRATE:
-        memory = migration_memory(instance)
-        return memory, memory
-    if not instance.admin_up:
-        return 0, 0
-    if instance.max_memory is None:
-        return None, None
-    return instance.min_memory, instance.max_memory
+        return migration_memory(move.instance)
+    return move.instance.max_memory if move.instance.admin_up else 0
 
 
 def place(moves, room):
     """(moves with their targets, shortages): `moves` (target None) placed on the nodes of
     `room` ({name: MiB free}) so that each target has free what it receives. Pure."""
-    memory = {m.instance.name: memory_needed(m) for m in moves}
-    needs = {name: need for name, (need, _takes) in memory.items()}
+    needs = {m.instance.name: memory_needed(m) for m in moves}
     shortages = [
         f"Ganeti gives no memory figure for {m.instance.name} (minmem, maxmem, oper_ram), so its new node's "
         "memory cannot be checked"
@@ -349,15 +341,13 @@ def place(moves, room):
         if needs[m.instance.name] is None
     ]
     starting = [m.instance for m in moves if needs[m.instance.name]]
-    placed, unplaced, left = pack_by_memory(
-        starting, room, need=lambda i: needs[i.name], takes=lambda i: memory[i.name][1]
-    )
+    placed, unplaced, left = pack_by_memory(starting, room, need=lambda i: needs[i.name])
     hows = {m.instance.name: m.how for m in moves}
     for instance in unplaced:
         what = (
             "the memory it runs with, at least its minmem"
             if hows[instance.name] == MIGRATE
-            else "its minmem; each instance started there before it takes up to its maxmem"
+            else "its maxmem: Ganeti starts it with up to that much, and the guest may use all of it"
         )
         shortages.append(
             f"{instance.name} needs {needs[instance.name]} MiB free on its new node ({what}) and no node has that "
@@ -365,10 +355,8 @@ def place(moves, room):
             "instances elsewhere first"
         )
     spread_the_rest(placed, room, [m.instance for m in moves if needs[m.instance.name] == 0])
-    # In the placement's order: what each target has left for the next depends on it.
-    by_name = {m.instance.name: m for m in moves}
     placed_moves = [
-        Move(by_name[name].instance, by_name[name].source, target, by_name[name].how) for name, target in placed.items()
+        Move(m.instance, m.source, placed[m.instance.name], m.how) for m in moves if m.instance.name in placed
     ]
     return placed_moves, shortages
 

@@ -89,8 +89,8 @@ options:
     default: fix-layout
   rebalance_timeout:
     description:
-      - Seconds to wait for the rebalance. When they run out the task fails, the rebalance goes on,
-        and the next run waits for it again.
+      - Seconds to wait for each pass of the rebalance (a C(full) rebalance may run several). When they run
+        out the task fails, the bricks already added; the pass goes on, and the next run waits for it again.
     type: int
     default: 1800
   rebalance_background_after:

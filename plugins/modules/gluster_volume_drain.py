@@ -392,6 +392,20 @@ def set_states(volume, report):
     return states
 
 
+def bricks_diff(volume, plan):
+    """The volume's bricks, one per line, before and after `plan`."""
+    replaced = {str(old): str(new) for _index, old, new in plan.replace}
+    removed = {str(b) for _index, group in plan.remove_sets for b in group}
+    before = [b.name for b in volume.bricks]
+    after = [replaced.get(name, name) for name in before if name not in removed]
+    return {
+        "before": "".join(f"{name}\n" for name in before),
+        "after": "".join(f"{name}\n" for name in after),
+        "before_header": f"volume {volume.name} bricks",
+        "after_header": f"volume {volume.name} bricks",
+    }
+
+
 class Drain:
     def __init__(self, module):
         self.module = module
@@ -622,6 +636,8 @@ class Drain:
         except DrainError as exc:
             self.fail(f"{exc} Nothing was changed.")
         self.result["plan"] = plan.as_dict()
+        if self.module._diff:
+            self.result["diff"] = bricks_diff(volume, plan)
         checked = self.params["checked_plan"]
         if checked is not None:
             changes = plan_differences(checked, self.result["plan"])

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_placement import BrickRef
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.drain_plan import DrainPlan
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import assess
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import peer_of
 from ansible_collections.ganeti_gluster.cluster.plugins.modules.gluster_volume_drain import (
     arbiter_doubts,
     blockers,
+    bricks_diff,
     lost_blockers,
     set_states,
     still_alive,
@@ -274,3 +276,16 @@ def test_a_live_drain_that_leaves_one_data_copy_during_heal_says_so():
     ]
     # Replica 3: two data copies stay.
     assert single_copy_warnings(report_of(vol), plan) == []
+
+
+def test_the_diff_shows_the_bricks_replaced_and_the_sets_removed():
+    vol = volume([1, 2, 3, 1, 2, 3])
+    spare = BrickRef("node4", "/bricks/s1/brick")
+    plan = DrainPlan(
+        replace=[(0, BrickRef("node3", "/bricks/b1/brick"), spare)],
+        remove_sets=[(1, [BrickRef(f"node{h}", "/bricks/b2/brick") for h in (1, 2, 3)])],
+    )
+    diff = bricks_diff(vol, plan)
+    assert diff["before"] == "".join(f"{b.name}\n" for b in vol.bricks)
+    assert diff["after"] == "node1:/bricks/b1/brick\nnode2:/bricks/b1/brick\nnode4:/bricks/s1/brick\n"
+    assert diff["before_header"] == diff["after_header"] == "volume gv0 bricks"

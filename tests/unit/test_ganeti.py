@@ -521,10 +521,10 @@ def test_a_failover_that_does_not_fit_the_targets_memory_is_refused_before_the_o
     result, _probed = remove_node3(dead_node3_reads(states=states))
     assert result.failed
     assert result.result["msg"] == (
-        "refusing to remove node3: inst2 needs 512 MiB free on its new node (its minmem; Ganeti starts it there, "
-        "and each instance started there before it takes up to its maxmem) and no node has that much left once "
-        "the others are placed (node1 400 MiB, node2 256 MiB): free memory there, or move instances elsewhere "
-        "first. Nothing was changed."
+        "refusing to remove node3: inst2 needs 1024 MiB free on its new node (its maxmem: Ganeti starts it with up "
+        "to that much, and the guest may use all of it) and no node has that much left once the others are placed "
+        "(node1 400 MiB, node2 256 MiB): free memory there, or move instances elsewhere first; a guest that gives "
+        "memory back (a balloon driver) needs only its minmem: failover_memory=minmem. Nothing was changed."
     )
 
 

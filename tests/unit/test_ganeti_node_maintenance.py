@@ -691,20 +691,19 @@ def test_the_masters_drain_is_planned_as_after_its_handover_in_check_mode_only()
     assert refused.result["msg"].startswith("after_handover plans a drain in check mode only")
 
 
-def test_failovers_are_placed_by_what_each_takes_and_keep_that_order():
-    # Each failover needs its minmem free but starts with up to its maxmem: on one 1280 MiB
-    # target, the larger goes first, and the other finds 256 MiB; a third finds none.
+def test_a_failover_that_starts_its_instance_needs_its_maxmem():
+    # Ganeti checks each one's minmem, then starts it with up to its maxmem, which the guest may use.
     def to_fail_over(name, minmem, maxmem):
         instance = Instance(name, "node2", (), "gluster", False, True, minmem, maxmem, None)
         return ganeti_node_maintenance.Move(instance, "node2", None, ganeti_node_maintenance.FAILOVER)
 
     moves = [to_fail_over("small", 128, 2048), to_fail_over("big", 256, 1024)]
-    placed, shortages = ganeti_node_maintenance.place(moves, {"node1": 1280})
-    assert shortages == [] and [(m.instance.name, m.target) for m in placed] == [("big", "node1"), ("small", "node1")]
-    placed, shortages = ganeti_node_maintenance.place([*moves, to_fail_over("third", 128, 128)], {"node1": 1280})
-    assert [m.instance.name for m in placed] == ["big", "small"]
+    placed, shortages = ganeti_node_maintenance.place(moves, {"node1": 3072})
+    assert shortages == [] and {m.instance.name: m.target for m in placed} == {"small": "node1", "big": "node1"}
+    placed, shortages = ganeti_node_maintenance.place([*moves, to_fail_over("third", 128, 128)], {"node1": 3072})
+    assert {m.instance.name for m in placed} == {"small", "big"}
     assert shortages == [
-        "third needs 128 MiB free on its new node (its minmem; each instance started there before it takes up to its "
-        "maxmem) and no node has that much left once the others are placed (node1 0 MiB): free memory there, or move "
-        "instances elsewhere first"
+        "third needs 128 MiB free on its new node (its maxmem: Ganeti starts it with up to that much, and the guest "
+        "may use all of it) and no node has that much left once the others are placed (node1 0 MiB): free memory "
+        "there, or move instances elsewhere first"
     ]

@@ -185,9 +185,10 @@ def test_an_evacuation_that_does_not_fit_is_refused_saying_what_is_short():
     instances = [instance("web", "node4", min_memory=768), instance("db", "node4", min_memory=512)]
     failovers, refusals = remove_plan([NODES[3]], instances, evacuate=True, states=states)
     assert refusals == [
-        "db needs 512 MiB free on its new node (its minmem; Ganeti starts it there, and each instance started "
-        "there before it takes up to its maxmem) and no node has that much left once the others are placed (node1 "
-        "256 MiB, node2 300 MiB): free memory there, or move instances elsewhere first"
+        "db needs 512 MiB free on its new node (its maxmem: Ganeti starts it with up to that much, and the guest "
+        "may use all of it) and no node has that much left once the others are placed (node1 256 MiB, node2 300 "
+        "MiB): free memory there, or move instances elsewhere first; a guest that gives memory back (a balloon "
+        "driver) needs only its minmem: failover_memory=minmem"
     ]
     assert moves(failovers) == [("web", "node4", "node1")]
 
@@ -201,33 +202,29 @@ def test_an_instance_that_stays_down_needs_no_memory_as_in_ganeti():
     assert refusals == [] and moves(failovers) == [("off1", "node4", "node1"), ("off2", "node4", "node2")]
 
 
-def test_an_instance_without_minmem_is_refused():
-    _failovers, refusals = remove_plan(
-        [NODES[3]], [instance("odd", "node4", min_memory=None)], evacuate=True, states=STATES
-    )
-    assert refusals == ["Ganeti gives no minmem or maxmem for odd, so its new node's memory cannot be checked"]
-    _failovers, refusals = remove_plan(
-        [NODES[3]], [instance("odd", "node4", max_memory=None)], evacuate=True, states=STATES
-    )
-    assert refusals == ["Ganeti gives no minmem or maxmem for odd, so its new node's memory cannot be checked"]
+def test_an_instance_without_the_memory_figure_asked_for_is_refused():
+    odd = instance("odd", "node4", min_memory=None, max_memory=512)
+    _failovers, refusals = remove_plan([NODES[3]], [odd], evacuate=True, states=STATES, memory="minmem")
+    assert refusals == ["Ganeti gives no minmem for odd, so its new node's memory cannot be checked"]
+    odd = instance("odd", "node4", max_memory=None)
+    _failovers, refusals = remove_plan([NODES[3]], [odd], evacuate=True, states=STATES)
+    assert refusals == ["Ganeti gives no maxmem for odd, so its new node's memory cannot be checked"]
 
 
-def test_an_instance_started_first_takes_up_to_its_maxmem_from_the_next():
-    # Ganeti checks 256 MiB free for each, but the hypervisor starts the first with 1024.
-    states = [state("node1", 1024), state("node2", offline=True)]
-    first, second = (instance(n, "node4", min_memory=256, max_memory=1024) for n in ("first", "second"))
-    failovers, refusals = remove_plan([NODES[3]], [first, second], evacuate=True, states=states)
-    assert moves(failovers) == [("first", "node4", "node1")]
+def test_each_target_holds_every_guest_it_receives_at_its_maxmem_unless_told_minmem():
+    # Ganeti checks 256 MiB free for each, but starts each with up to 1024 MiB, which a guest may use.
+    states = [state("node1", 1536), state("node2", offline=True)]
+    web, db = (instance(n, "node4", min_memory=256, max_memory=1024) for n in ("web", "db"))
+    failovers, refusals = remove_plan([NODES[3]], [web, db], evacuate=True, states=states)
+    assert moves(failovers) == [("web", "node4", "node1")]
     assert refusals == [
-        "second needs 256 MiB free on its new node (its minmem; Ganeti starts it there, and each instance started "
-        "there before it takes up to its maxmem) and no node has that much left once the others are placed (node1 "
-        "0 MiB): free memory there, or move instances elsewhere first"
+        "db needs 1024 MiB free on its new node (its maxmem: Ganeti starts it with up to that much, and the guest "
+        "may use all of it) and no node has that much left once the others are placed (node1 512 MiB): free memory "
+        "there, or move instances elsewhere first; a guest that gives memory back (a balloon driver) needs only its "
+        "minmem: failover_memory=minmem"
     ]
-    # With room for the first's maxmem and the second's minmem, both go, the larger first.
-    states = [state("node1", 1024 + 256), state("node2", offline=True)]
-    small = instance("small", "node4", min_memory=128, max_memory=2048)
-    failovers, refusals = remove_plan([NODES[3]], [small, first], evacuate=True, states=states)
-    assert refusals == [] and moves(failovers) == [("first", "node4", "node1"), ("small", "node4", "node1")]
+    failovers, refusals = remove_plan([NODES[3]], [web, db], evacuate=True, states=states, memory="minmem")
+    assert refusals == [] and moves(failovers) == [("web", "node4", "node1"), ("db", "node4", "node1")]
 
 
 def test_a_dead_node_is_marked_offline_with_auto_promote():
