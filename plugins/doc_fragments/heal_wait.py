@@ -9,7 +9,9 @@ class ModuleDocFragment:
     DOCUMENTATION = r"""
 options:
   heal_retrigger_after:
-    description: Seconds without progress of heal after which the self-heal daemons' crawl is started again.
+    description:
+      - Seconds without progress of heal after which the self-heal daemons' crawl is started again (a full
+        crawl the first time after a brick was replaced, else an index crawl).
     type: int
     default: 60
   heal_stall_timeout:

@@ -167,7 +167,10 @@ class HealWaiter:
                     "heal_stall_timeout."
                 )
             if action in (TRIGGER_FULL, TRIGGER_INDEX):
-                self.trigger(name, full=action == TRIGGER_FULL)
+                # A full crawl walks every file of every brick: it is for a brick put in new
+                # (Gluster's advice after a replacement); bricks that were only down have their
+                # entries in the index, which the index crawl reads.
+                self.trigger(name, full=action == TRIGGER_FULL and bool(new_bricks))
             if now >= deadline:
                 self.fail(
                     f"heal of {label} after {after} not done after {self.timeout} s ({sample.entries} entries still "

@@ -20,9 +20,9 @@ description:
     the pool as well); glusterd refuses while a connected client is too old, but one that is not connected
     then cannot mount afterwards, and a raise cannot be undone. C(rolling.yml) runs it after an upgrade
     (C(rolling_upgrade=glusterfs)) or when asked (C(rolling_raise_op_version=true)).
-  - Refuses, before any change, when a peer is not connected (its supported version is unknown, and
-    glusterd raises the version of the peers that answer only), or when O(op_version) is a number above
-    C(cluster.max-op-version).
+  - Refuses, before any change, when a peer is not connected or not in the pool (C(Peer Rejected), for one),
+    since glusterd reads the supported version of, and raises the version on, only the connected peers in the
+    pool; and when O(op_version) is a number above C(cluster.max-op-version).
 options:
   op_version:
     description:
@@ -110,11 +110,18 @@ def main():
     cli = GlusterCli(module)
     result = {"changed": False, "commands": []}
     try:
-        unconnected = sorted(p.hostname for p in cli.pool_list() if not p.is_local and not p.connected)
-        if unconnected:
+        # glusterd asks, and raises, only the peers it counts as befriended (Peer in Cluster):
+        # a connected peer rejected after a failed upgrade would be left out of both.
+        outside = [
+            f"{p.hostname} ({p.state_str or 'state ' + str(p.state)}, {'connected' if p.connected else 'disconnected'})"
+            for p in cli.pool_list()
+            if not p.in_cluster
+        ]
+        if outside:
             module.fail_json(
-                msg=f"{', '.join(unconnected)}: not connected to the pool; the operating version is raised only "
-                "when every peer answers (start glusterd there, or detach a peer that is gone), then run again",
+                msg=f"{', '.join(sorted(outside))}: not a connected member of the pool; the operating version is "
+                "raised only when every peer is in the pool and answers (start glusterd there, settle a rejected "
+                "peer, or detach a peer that is gone), then run again",
                 **result,
             )
         current = global_option(cli, OP_VERSION)

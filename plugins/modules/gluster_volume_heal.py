@@ -17,7 +17,8 @@ description:
     self-heal daemons' crawl (C(gluster volume heal VOL)) rather than leave it to their next crawl (every
     C(cluster.heal-timeout), 600 s), then reads heal info until those sets have nothing pending, in
     split-brain or possibly healing. Whenever nothing progresses for O(heal_retrigger_after) seconds it
-    starts the crawl again (a full crawl first); with no progress for O(heal_stall_timeout) seconds, or
+    starts the index crawl again (never a full crawl, which walks every file of every brick; the bricks
+    were only down, and what they missed is in the index); with no progress for O(heal_stall_timeout) seconds, or
     after O(timeout), it fails with the counts. This is the wait C(gluster_volume_drain) does after a
     replace-brick, and what Gluster's upgrade guide asks after each server comes back.
   - Refuses, before starting any crawl, when a brick of a set to watch is offline (heal cannot end

@@ -66,5 +66,16 @@ def test_a_number_above_what_the_peers_support_is_refused_before_any_change():
 def test_a_disconnected_peer_is_refused_before_anything_else_is_read():
     result = run_module(gluster_op_version.main, {}, [read(["pool", "list"], "pool-list-peer-down.xml")])
     assert result.failed
-    assert "not connected to the pool" in result.result["msg"]
+    assert "not a connected member of the pool" in result.result["msg"]
+    assert result.result["commands"] == []
+
+
+def test_a_connected_peer_that_is_not_in_the_pool_is_refused():
+    # glusterd would leave a rejected peer out of both the maximum and the raise.
+    rejected = out("pool-list-four.xml").replace("<state>3</state>", "<state>7</state>", 1)
+    rejected = rejected.replace("<stateStr>Peer in Cluster</stateStr>", "<stateStr>Peer Rejected</stateStr>", 1)
+    assert "Peer Rejected" in rejected
+    result = run_module(gluster_op_version.main, {}, [Expected([*G, "pool", "list"], 0, rejected)])
+    assert result.failed
+    assert "(Peer Rejected, connected): not a connected member of the pool" in result.result["msg"]
     assert result.result["commands"] == []

@@ -213,3 +213,16 @@ def test_the_read_before_any_crawl_is_read_again_too(clock):
     result = run_module(gluster_volume_heal.main, {"hosts": ["node3"]}, before)
     assert not result.failed, result.result
     assert (result.result["changed"], result.result["commands"]) == (False, [])
+
+
+def test_heal_that_does_not_move_is_started_again_by_the_index_crawl_never_a_full_one():
+    # The bricks were only down: what they missed is in the index. A full crawl would walk
+    # every file of every brick of a production pool.
+    script = [POOL, INFO, status("health-status-healthy.xml"), INFO, summary(6), Expected(HEAL)]
+    script += [INFO, summary(6), INFO, summary(6), Expected(HEAL), INFO, summary(0)]
+    clock = iter(range(0, 100000, 40))
+    with mock.patch.object(heal_wait.time, "monotonic", lambda: next(clock)):
+        result = run_module(gluster_volume_heal.main, {"volumes": ["hv"]}, script)
+    assert not result.failed, result.result
+    assert result.result["commands"] == [HEAL, HEAL]
+    assert result.result["heal"][0]["retriggered"] == 1
