@@ -87,6 +87,16 @@ options:
         offline first (see above).
     type: bool
     default: false
+  node_expected:
+    version_added: 0.2.0
+    description:
+      - With O(state=absent) and O(dead), O(nodes) are the names of one host that the inventory declares a
+        Ganeti node. When none of them names a node, the host was removed before, or Ganeti knows it by
+        another name and address; a dead node does not answer the master, so when any node does not answer
+        (offline, or no C(bootid)) the module refuses, naming those nodes, rather than leave the dead node in
+        Ganeti unseen.
+    type: bool
+    default: false
   failover_memory:
     version_added: 0.2.0
     description:
@@ -412,6 +422,22 @@ def remove_nodes(module, cli, wanted, before):
     dead, evacuate = module.params["dead"], module.params["evacuate"]
     result = {"changed": False, "removed": [], "failed_over": [], "offlined": [], "commands": [], "dead_checks": {}}
     leaving = [n for n in before if any(n.is_named(name) for name in wanted)]
+    if dead and not leaving and module.params["node_expected"]:
+        # Removed by an earlier run, or known to Ganeti by a name and address the inventory
+        # does not give: a dead node does not answer the master, so any node that does not
+        # may be it.
+        try:
+            silent = [s.name for s in cli.node_states() if s.offline or s.boot_id is None]
+        except GanetiError as exc:
+            module.fail_json(**exc.fail_kwargs(), **result)
+        if silent:
+            module.fail_json(
+                msg=f"no Ganeti node is named {', '.join(wanted)} (by name, or an address such a name resolves to "
+                f"on the master), and Ganeti has nodes that do not answer: {', '.join(silent)}. If one of them is "
+                "that host, give its name as Ganeti knows it (ganeti_gluster_disk_node_name), then run again. "
+                "Nothing was changed.",
+                **result,
+            )
     try:
         instances = cli.instances() if leaving else []
         states = cli.node_states() if leaving and (dead or evacuate) else []
@@ -497,6 +523,7 @@ def main():
             "evacuate": {"type": "bool", "default": False},
             "dead": {"type": "bool", "default": False},
             "failover_memory": {"type": "str", "choices": ["maxmem", "minmem"], "default": "maxmem"},
+            "node_expected": {"type": "bool", "default": False},
             "ssh_key_check": {"type": "bool", "default": True},
             "host_keys": {"type": "dict", "default": {}, "no_log": False},
             "known_hosts": {"type": "path", "default": "/var/lib/ganeti/known_hosts"},

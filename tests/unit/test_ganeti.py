@@ -377,7 +377,7 @@ FAILOVER_INST2 = ["/usr/sbin/gnt-instance", "failover", "--force", "--target-nod
 REMOVE_NODE3 = ["/usr/sbin/gnt-node", "remove", "node3"]
 
 
-def remove_node3(commands, answer=None, dead=True, evacuate=True, check_mode=False):
+def remove_node3(commands, answer=None, dead=True, evacuate=True, check_mode=False, nodes=("node3",), expected=False):
     """ganeti_node removing node3 (dead: its port, probed from the master, answers `answer`),
     with `commands` the exact commands it may run, in order. (module result, addresses probed)"""
     probed = []
@@ -387,7 +387,8 @@ def remove_node3(commands, answer=None, dead=True, evacuate=True, check_mode=Fal
         return answer
 
     args = {
-        "nodes": ["node3"],
+        "nodes": list(nodes),
+        "node_expected": expected,
         "state": "absent",
         "dead": dead,
         "evacuate": evacuate,
@@ -652,3 +653,26 @@ def test_cluster_info_module_on_the_master_reads_file_storage_paths_and_the_key(
     assert found.result["ssh_public_key"] == RSA
     assert [n["name"] for n in found.result["nodes"]] == ["node1", "node2"]
     assert (missing.result["file_storage_paths"], missing.result["ssh_public_key"]) == (None, None)
+
+
+def test_a_dead_host_no_node_is_named_after_is_refused_while_a_node_does_not_answer():
+    # Ganeti knows node3 by a name and address the inventory does not give.
+    names = ("storage3.mgmt", "192.0.2.13")
+    silent = [Expected(NODE_LIST, 0, NODES_WITH_NODE3), Expected(NODE_STATES, 0, STATES_NODE3_SILENT)]
+    result, _probed = remove_node3(silent, nodes=names, expected=True)
+    assert result.failed and result.result["commands"] == []
+    assert result.result["msg"] == (
+        "no Ganeti node is named storage3.mgmt, 192.0.2.13 (by name, or an address such a name resolves to on the "
+        "master), and Ganeti has nodes that do not answer: node3. If one of them is that host, give its name as "
+        "Ganeti knows it (ganeti_gluster_disk_node_name), then run again. Nothing was changed."
+    )
+    # Every node answers: the dead host was removed before; nothing to do.
+    answering = [
+        Expected(NODE_LIST, 0, out("node-list.txt")),
+        Expected(NODE_STATES, 0, STATES_NODE3_SILENT.replace("node3|N|N|Y|?|?\n", "")),
+    ]
+    result, _probed = remove_node3(answering, nodes=names, expected=True)
+    assert not result.failed and not result.result["changed"], result.result
+    # A host the inventory does not declare a Ganeti node is not looked for.
+    result, _probed = remove_node3([Expected(NODE_LIST, 0, NODES_WITH_NODE3)], nodes=names)
+    assert not result.failed and not result.result["changed"], result.result
