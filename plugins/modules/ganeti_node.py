@@ -399,6 +399,15 @@ def remove_plan(leaving, instances, evacuate, dead=False, states=(), memory="max
             moving.append(instance)
     if not moving:
         return [], refusals
+    if not dead:
+        # A failover off a live node first shuts the instance down there, through its noded.
+        by_name = {s.name: s for s in states}
+        silent = sorted({i.pnode for i in moving if by_name.get(i.pnode) is None or by_name[i.pnode].boot_id is None})
+        refusals += [
+            f"{name}'s ganeti-noded does not answer the master, so a failover could not stop its instances there: "
+            "start it (systemctl start ganeti), or, if the host is dead, replace it with replace-node.yml"
+            for name in silent
+        ]
     targets, excluded = failover_targets(states, names)
     if not targets:
         why = "; ".join(excluded) if excluded else "there is no other node"
@@ -474,22 +483,24 @@ def remove_nodes(module, cli, wanted, before):
             + ". Nothing was changed.",
             **result,
         )
-    result["failed_over"] = [{"instance": i.name, "from": source, "to": target} for i, source, target in failovers]
     offline = [n.name for n in leaving if dead and not n.offline]
-    result["offlined"] = offline
     commands = [node_offline_args(name) for name in offline]
     commands += [failover_args(i.name, target) for i, _source, target in failovers]
     commands += [node_remove_args(n.name) for n in leaving]
     result["commands"] = [cli.argv(args) for args in commands]
-    result["removed"] = [n.name for n in leaving]
     result["changed"] = bool(commands)
     if module.check_mode or not commands:
+        moves = [{"instance": i.name, "from": source, "to": target} for i, source, target in failovers]
+        result.update(offlined=offline, failed_over=moves, removed=[n.name for n in leaving])
         module.exit_json(**result)
+    # What is done, step by step: a failure half-way reports only that.
     try:
         for name in offline:
             cli.run(node_offline_args(name))
-        for instance, _source, target in failovers:
+            result["offlined"].append(name)
+        for instance, source, target in failovers:
             cli.run(failover_args(instance.name, target))
+            result["failed_over"].append({"instance": instance.name, "from": source, "to": target})
         moved = {i.name: i for i in cli.instances()}
         # A failover shuts the instance down and starts it on its new node when its
         # admin state is up (TLMigrateInstance._ExecFailover), whatever it did before: one
@@ -510,8 +521,14 @@ def remove_nodes(module, cli, wanted, before):
             # The node-remove hook lets this removal through: the drain follows it.
             with removal_marker(node.name):
                 cli.run(node_remove_args(node.name))
+            result["removed"].append(node.name)
     except GanetiError as exc:
-        module.fail_json(**exc.fail_kwargs(), **result)
+        failure = exc.fail_kwargs()
+        failure["msg"] += (
+            " What was done before it is in offlined, failed_over and removed; fix the cause and run again, which "
+            "goes on from there."
+        )
+        module.fail_json(**failure, **result)
     module.exit_json(**result)
 
 

@@ -573,6 +573,23 @@ def test_a_drain_fails_instances_over_to_a_node_that_can_take_them():
     assert result.result["offlined"] == [] and result.result["dead_checks"] == {}
 
 
+def test_a_failure_half_way_reports_only_what_was_done():
+    # Two instances to move: the second failover fails; the first is done, the node is not removed.
+    first = ["/usr/sbin/gnt-instance", "failover", "--force", "--target-node=node1", "inst1"]
+    second = ["/usr/sbin/gnt-instance", "failover", "--force", "--target-node=node2", "inst2"]
+    result = remove_node4(
+        instances=INST1_ON_NODE4 + "inst2|node4||gluster|Y|up|128|256\n",
+        then=[Expected(first), Expected(second, 1, "", "Failure: prerequisites not met\n")],
+    )
+    assert result.failed
+    assert result.result["failed_over"] == [{"instance": "inst1", "from": "node4", "to": "node1"}]
+    assert result.result["removed"] == [] and result.result["offlined"] == []
+    assert result.result["msg"].endswith(
+        "What was done before it is in offlined, failed_over and removed; fix the cause and run again, which goes "
+        "on from there."
+    )
+
+
 @pytest.mark.parametrize(
     ("before", "after"),
     [("N|up", "Y|up"), ("Y|down", "N|down")],

@@ -181,7 +181,7 @@ def test_a_tighter_packing_is_tried_when_spreading_leaves_an_instance_out():
 
 
 def test_an_evacuation_that_does_not_fit_is_refused_saying_what_is_short():
-    states = [state("node1", 1024), state("node2", 300), state("node3", offline=True)]
+    states = [state("node1", 1024), state("node2", 300), state("node3", offline=True), state("node4")]
     instances = [instance("web", "node4", min_memory=768), instance("db", "node4", min_memory=512)]
     failovers, refusals = remove_plan([NODES[3]], instances, evacuate=True, states=states)
     assert refusals == [
@@ -195,7 +195,7 @@ def test_an_evacuation_that_does_not_fit_is_refused_saying_what_is_short():
 
 def test_an_instance_that_stays_down_needs_no_memory_as_in_ganeti():
     # Ganeti checks the target's memory only for an instance it starts (admin state up).
-    states = [state("node1", 100), state("node2", 100)]
+    states = [state("node1", 100), state("node2", 100), state("node4")]
     instances = [instance("off1", "node4", running=False, admin_up=False, min_memory=4096)]
     instances.append(instance("off2", "node4", running=False, admin_up=False, min_memory=4096))
     failovers, refusals = remove_plan([NODES[3]], instances, evacuate=True, states=states)
@@ -213,7 +213,7 @@ def test_an_instance_without_the_memory_figure_asked_for_is_refused():
 
 def test_each_target_holds_every_guest_it_receives_at_its_maxmem_unless_told_minmem():
     # Ganeti checks 256 MiB free for each, but starts each with up to 1024 MiB, which a guest may use.
-    states = [state("node1", 1536), state("node2", offline=True)]
+    states = [state("node1", 1536), state("node2", offline=True), state("node4")]
     web, db = (instance(n, "node4", min_memory=256, max_memory=1024) for n in ("web", "db"))
     failovers, refusals = remove_plan([NODES[3]], [web, db], evacuate=True, states=states)
     assert moves(failovers) == [("web", "node4", "node1")]
@@ -225,6 +225,19 @@ def test_each_target_holds_every_guest_it_receives_at_its_maxmem_unless_told_min
     ]
     failovers, refusals = remove_plan([NODES[3]], [web, db], evacuate=True, states=states, memory="minmem")
     assert refusals == [] and moves(failovers) == [("web", "node4", "node1"), ("db", "node4", "node1")]
+
+
+def test_a_live_node_whose_noded_does_not_answer_is_refused_before_any_failover():
+    # Ganeti's failover would stop at the shutdown there, after the failovers before it.
+    states = [state("node1"), state("node2"), state("node4", answers=False)]
+    failovers, refusals = remove_plan([NODES[3]], [instance("inst1", "node4")], evacuate=True, states=states)
+    assert refusals == [
+        "node4's ganeti-noded does not answer the master, so a failover could not stop its instances there: start "
+        "it (systemctl start ganeti), or, if the host is dead, replace it with replace-node.yml"
+    ]
+    # Proven dead instead, its instances fail over without a shutdown there.
+    failovers, refusals = remove_plan([NODES[3]], [instance("inst1", "node4")], evacuate=True, dead=True, states=states)
+    assert refusals == [] and moves(failovers) == [("inst1", "node4", "node1")]
 
 
 def test_a_dead_node_is_marked_offline_with_auto_promote():
