@@ -11,10 +11,12 @@ gluster disk template, the node-add hook; not timed), then measures:
   side on every node);
 - playbook: `add-node.yml -e add_nodes=node5` from the controller (Gluster join,
   then the Ganeti side and `gnt-node add node5`, whose hook stands aside);
-- floor: the same for node6 by hand, one direct command per step: start
-  glusterd, mkfs.xfs + mount + mkdir of its brick, peer probe, wait for Peer in
-  Cluster, add-brick, fix-layout rebalance and wait, copy file-storage-paths,
-  authorize the master's key, `gnt-node add` (hook removed for it);
+- floor: the same for node4 by hand, in a lab of its own built the same way (so
+  that it starts from the cluster the hook's join started from: three nodes),
+  one direct command per step: start glusterd, mkfs.xfs + mount + mkdir of its
+  brick, peer probe, wait for Peer in Cluster, add-brick, fix-layout rebalance
+  and wait (polled at the module's pace), copy file-storage-paths, authorize the
+  master's key, `gnt-node add` (hook removed for it);
 - no-op: add-node.yml again over the 5 hosts when there is nothing to do, then
   site.yml likewise;
 - Ansible's floor on the same 5 hosts: a playbook of the same two plays, each
@@ -40,10 +42,12 @@ sys.path.insert(0, str(REPO / "bench"))
 from join import LAB, distributed_inventory, gluster, on, playbook, sh, start  # noqa: E402
 
 sys.path.insert(0, str(REPO / "collections"))
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common import backoff  # noqa: E402
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (  # noqa: E402
     parse_pool_list,
     parse_rebalance_status,
 )
+from ansible_collections.ganeti_gluster.cluster.plugins.modules.gluster_volume import POLL_SECONDS  # noqa: E402
 
 HOOK = "/etc/ganeti/hooks/node-add-post.d/50-ganeti-gluster-join"
 ANSIBLE_FLOOR = """\
@@ -87,24 +91,34 @@ def authorize_master_key(host):
     on(host, f"mkdir -p /root/.ssh && echo '{key}' >> /root/.ssh/authorized_keys")
 
 
-def floor(device):
-    """node6 joins both by hand, one direct command per step."""
+def floor(host, device):
+    """`host` joins both by hand, one direct command per step."""
     started = time.perf_counter()
-    on("node6", "glusterd -p /run/glusterd.pid")
-    on("node6", f"mkfs.xfs -q -i size=512 {device} && mkdir -p /bricks/b1 && mount {device} /bricks/b1")
-    on("node6", "mkdir /bricks/b1/brick")
-    gluster("node1", "peer", "probe", "node6")
-    while not any(p.hostname == "node6" and p.in_cluster for p in parse_pool_list(gluster("node1", "pool", "list"))):
+    on(host, "glusterd -p /run/glusterd.pid")
+    on(host, f"mkfs.xfs -q -i size=512 {device} && mkdir -p /bricks/b1 && mount {device} /bricks/b1")
+    on(host, "mkdir /bricks/b1/brick")
+    gluster("node1", "peer", "probe", host)
+    while not any(p.hostname == host and p.in_cluster for p in parse_pool_list(gluster("node1", "pool", "list"))):
         time.sleep(0.1)
-    gluster("node1", "volume", "add-brick", "gv0", "node6:/bricks/b1/brick")
+    gluster("node1", "volume", "add-brick", "gv0", f"{host}:/bricks/b1/brick")
     gluster("node1", "volume", "rebalance", "gv0", "fix-layout", "start")
+    pauses = backoff(*POLL_SECONDS)
     while not parse_rebalance_status(gluster("node1", "volume", "rebalance", "gv0", "status")).completed:
-        time.sleep(0.1)
+        time.sleep(next(pauses))
     paths = on("node1", "cat /etc/ganeti/file-storage-paths").stdout
-    on("node6", f"printf '%s' '{paths}' > /etc/ganeti/file-storage-paths")
-    authorize_master_key("node6")
-    on("node1", "gnt-node add --no-ssh-key-check node6")
+    on(host, f"printf '%s' '{paths}' > /etc/ganeti/file-storage-paths")
+    authorize_master_key(host)
+    on("node1", f"gnt-node add --no-ssh-key-check {host}")
     return time.perf_counter() - started
+
+
+def build_cluster(before):
+    """A 6-host lab with the Ganeti cluster and site.yml on node1 to node3 (not timed); the
+    lab's hosts."""
+    sh(LAB, "up", "6")
+    playbook([str(before)], str(REPO / "molecule" / "shared" / "ganeti-init.yml"))
+    playbook([str(before)], str(REPO / "playbooks" / "site.yml"))
+    return json.loads(sh(LAB, "status", "--json").stdout)["hosts"]
 
 
 def one_run(workdir):
@@ -116,12 +130,8 @@ def one_run(workdir):
     after.write_text(inventory(["node1", "node2", "node3", "node4", "node5"]))
     trivial = workdir / "ansible-floor.yml"
     trivial.write_text(ANSIBLE_FLOOR)
-    sh(LAB, "up", "6")
     try:
-        hosts = json.loads(sh(LAB, "status", "--json").stdout)["hosts"]
-        device6 = next(h for h in hosts if h["name"] == "node6")["block_devices"][0]
-        playbook([str(before)], str(REPO / "molecule" / "shared" / "ganeti-init.yml"))
-        playbook([str(before)], str(REPO / "playbooks" / "site.yml"))
+        build_cluster(before)
         authorize_master_key("node4")
         started = time.perf_counter()
         on("node1", "gnt-node add --no-ssh-key-check node4")
@@ -133,11 +143,12 @@ def one_run(workdir):
         noop = playbook([str(after)], str(REPO / "playbooks" / "add-node.yml"))
         site_noop = playbook([str(after)], str(REPO / "playbooks" / "site.yml"))
         ansible_floor = playbook([str(after)], str(trivial))
-        on("node1", f"mv {HOOK} /root/hook.off")
-        try:
-            bare = floor(device6)
-        finally:
-            on("node1", f"mv /root/hook.off {HOOK}")
+    finally:
+        sh(LAB, "down")
+    try:
+        hosts = build_cluster(before)
+        on("node1", f"rm {HOOK}")
+        bare = floor("node4", next(h for h in hosts if h["name"] == "node4")["block_devices"][0])
         return hook, direct, noop, site_noop, ansible_floor, bare
     finally:
         sh(LAB, "down")

@@ -10,9 +10,12 @@ Each run boots an 8-host lab and builds a replica 3 pool on node1 to node3
 - join (k = 3): `add-node.yml -e add_nodes=node5,node6,node7`, one new set of
   one brick on each: the same three bricks, one add-brick and one rebalance as
   k = 1, three hosts to prepare and probe instead of one;
-- floor: the k = 1 join done by hand for node8 with spares on node3 and node4,
-  each step one direct command: start glusterd, mkfs.xfs + mount + mkdir for the three bricks,
-  peer probe, wait for Peer in Cluster, add-brick, rebalance fix-layout, wait.
+- floor: the same k = 1 join done by hand, in a lab of its own built the same way
+  (so that it starts from the pool the k = 1 join started from: three peers, one
+  set), each step one direct command: start glusterd on node4, mkfs.xfs + mount +
+  mkdir for node4's brick and the spares on node1 and node2, peer probe, wait for
+  Peer in Cluster, add-brick, rebalance fix-layout, wait (polled at the module's
+  pace: `rebalance status` is a transaction that asks every node).
 
     bench/join.py [--runs 3]        (as root, no lab running, after scripts/setup)
 """
@@ -33,11 +36,13 @@ REPO = Path(__file__).resolve().parents[1]
 LAB = str(REPO / "bin" / "lab")
 sys.path.insert(0, str(REPO / "collections"))
 
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common import backoff  # noqa: E402
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (  # noqa: E402
     interpret,
     parse_pool_list,
     parse_rebalance_status,
 )
+from ansible_collections.ganeti_gluster.cluster.plugins.modules.gluster_volume import POLL_SECONDS  # noqa: E402
 
 B1 = '{path: /bricks/b1/brick, device: "{{ lab_block_devices[0] }}"}'
 B2 = '{path: /bricks/b2/brick, device: "{{ lab_block_devices[1] }}"}'
@@ -130,19 +135,20 @@ def bare_join(new_host, bricks):
 
 
 def floor(devices):
-    """The join of node8 by hand, one direct command per step."""
+    """The k = 1 join of node4 by hand, one direct command per step."""
     started = time.perf_counter()
     bare_join(
-        "node8",
+        "node4",
         [
-            ("node8", devices["node8"][0], "/bricks/b1"),
-            ("node3", devices["node3"][1], "/bricks/b2"),
-            ("node4", devices["node4"][1], "/bricks/b2"),
+            ("node4", devices["node4"][0], "/bricks/b1"),
+            ("node1", devices["node1"][1], "/bricks/b2"),
+            ("node2", devices["node2"][1], "/bricks/b2"),
         ],
     )
     gluster("node1", "volume", "rebalance", "gv0", "fix-layout", "start")
+    pauses = backoff(*POLL_SECONDS)
     while not parse_rebalance_status(gluster("node1", "volume", "rebalance", "gv0", "status")).completed:
-        time.sleep(0.1)
+        time.sleep(next(pauses))
     return time.perf_counter() - started
 
 
@@ -160,12 +166,17 @@ def build_pool(inventory, *extra):
 
 
 def one_run(inventory):
-    devices = lab_up(8)
+    lab_up(8)
     try:
         build_pool(inventory, "--limit", "node1,node2,node3")
         join = playbook([inventory], REPO / "playbooks" / "add-node.yml", "-e", "add_nodes=node4")
         noop = playbook([inventory], REPO / "playbooks" / "add-node.yml", "--limit", "node1,node2,node3,node4")
         join3 = playbook([inventory], REPO / "playbooks" / "add-node.yml", "-e", "add_nodes=node5,node6,node7")
+    finally:
+        sh(LAB, "down")
+    devices = lab_up(8)
+    try:
+        build_pool(inventory, "--limit", "node1,node2,node3")
         return join, noop, join3, floor(devices)
     finally:
         sh(LAB, "down")
@@ -194,7 +205,7 @@ def main():
     joins, noops, joins3, floors = (sorted(column) for column in zip(*results, strict=True))
     f = statistics.median(floors)
     print(f"runs: {runs}")
-    print(f"floor (bare gluster steps, one host + 2 spares): median {f:.1f}s  {[round(x, 1) for x in floors]}")
+    print(f"floor (bare gluster steps, node4 + 2 spares): median {f:.1f}s  {[round(x, 1) for x in floors]}")
     print(
         f"add-node.yml join of one host: median {statistics.median(joins):.1f}s  {[round(x, 1) for x in joins]}"
         f"  = {statistics.median(joins) / f:.2f}x floor"
