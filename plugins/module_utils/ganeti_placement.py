@@ -44,6 +44,11 @@ def maxmem(instance):
 # what guests started there may still take), or only what Ganeti checks (its minmem; the
 # guests are trusted to balloon down).
 FAILOVER_MEMORY = {"maxmem": maxmem, "minmem": minmem}
+# Why a failover needs what it needs, by the same choice (for a refusal's message).
+FAILOVER_MEMORY_WHY = {
+    "maxmem": "its maxmem: Ganeti starts it with up to that much, and the guest may use all of it",
+    "minmem": "its minmem, which Ganeti checks before it starts it there",
+}
 
 
 def _pack(starting, room, pick, need=minmem):
@@ -111,14 +116,10 @@ def place_instances(moving, targets, memory="maxmem"):
     starting = [i for i in moving if i.admin_up and need(i) is not None]
     room = {t.name: t.memory_free for t in targets}
     placed, unplaced, left = pack_by_memory(starting, room, need)
-    why = (
-        "its maxmem: Ganeti starts it with up to that much, and the guest may use all of it"
-        if memory == "maxmem"
-        else "its minmem, which Ganeti checks before it starts it there"
-    )
     for instance in unplaced:
         shortages.append(
-            f"{instance.name} needs {need(instance)} MiB free on its new node ({why}) and no node has that much "
+            f"{instance.name} needs {need(instance)} MiB free on its new node ({FAILOVER_MEMORY_WHY[memory]}) and no "
+            "node has that much "
             f"left once the others are placed ({free_memory_left(left)}): free memory there, or move instances "
             "elsewhere first"
             + (

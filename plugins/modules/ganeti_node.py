@@ -93,10 +93,18 @@ options:
       - With O(state=absent) and O(dead), O(nodes) are the names of one host that the inventory declares a
         Ganeti node. When none of them names a node, the host was removed before, or Ganeti knows it by
         another name and address; a dead node does not answer the master, so when any node does not answer
-        (offline, or no C(bootid)) the module refuses, naming those nodes, rather than leave the dead node in
-        Ganeti unseen.
+        (offline, or no C(bootid)) and none of O(other_hosts) names it, the module refuses, naming those
+        nodes, rather than leave the dead node in Ganeti unseen.
     type: bool
     default: false
+  other_hosts:
+    version_added: 0.2.0
+    description:
+      - With O(node_expected), the names and addresses of the inventory's other Ganeti hosts; a node that
+        does not answer and that one of them names is theirs (a node kept offline, another dead host).
+    type: list
+    elements: str
+    default: []
   failover_memory:
     version_added: 0.2.0
     description:
@@ -433,10 +441,12 @@ def remove_nodes(module, cli, wanted, before):
     leaving = [n for n in before if any(n.is_named(name) for name in wanted)]
     if dead and not leaving and module.params["node_expected"]:
         # Removed by an earlier run, or known to Ganeti by a name and address the inventory
-        # does not give: a dead node does not answer the master, so any node that does not
-        # may be it.
+        # does not give: a dead node does not answer the master, so any node that does not,
+        # and that is none of the inventory's other hosts, may be it.
+        others = module.params["other_hosts"]
+        theirs = {n.name for n in before if any(n.is_named(name) for name in others)}
         try:
-            silent = [s.name for s in cli.node_states() if s.offline or s.boot_id is None]
+            silent = [s.name for s in cli.node_states() if (s.offline or s.boot_id is None) and s.name not in theirs]
         except GanetiError as exc:
             module.fail_json(**exc.fail_kwargs(), **result)
         if silent:
@@ -494,12 +504,18 @@ def remove_nodes(module, cli, wanted, before):
         result.update(offlined=offline, failed_over=moves, removed=[n.name for n in leaving])
         module.exit_json(**result)
     # What is done, step by step: a failure half-way reports only that.
+    ran = []
+
+    def run(args):
+        cli.run(args)
+        ran.append(cli.argv(args))
+
     try:
         for name in offline:
-            cli.run(node_offline_args(name))
+            run(node_offline_args(name))
             result["offlined"].append(name)
         for instance, source, target in failovers:
-            cli.run(failover_args(instance.name, target))
+            run(failover_args(instance.name, target))
             result["failed_over"].append({"instance": instance.name, "from": source, "to": target})
         moved = {i.name: i for i in cli.instances()}
         # A failover shuts the instance down and starts it on its new node when its
@@ -511,6 +527,7 @@ def remove_nodes(module, cli, wanted, before):
             if moved.get(i.name) is None or moved[i.name].pnode != target or moved[i.name].running != i.admin_up
         ]
         if wrong:
+            result["commands"] = ran
             module.fail_json(
                 msg="after the failover, instances are not where and how they should be: "
                 + "; ".join(wrong)
@@ -520,9 +537,10 @@ def remove_nodes(module, cli, wanted, before):
         for node in leaving:
             # The node-remove hook lets this removal through: the drain follows it.
             with removal_marker(node.name):
-                cli.run(node_remove_args(node.name))
+                run(node_remove_args(node.name))
             result["removed"].append(node.name)
     except GanetiError as exc:
+        result.update(commands=ran, changed=bool(ran))
         failure = exc.fail_kwargs()
         failure["msg"] += (
             " What was done before it is in offlined, failed_over and removed; fix the cause and run again, which "
@@ -541,6 +559,7 @@ def main():
             "dead": {"type": "bool", "default": False},
             "failover_memory": {"type": "str", "choices": ["maxmem", "minmem"], "default": "maxmem"},
             "node_expected": {"type": "bool", "default": False},
+            "other_hosts": {"type": "list", "elements": "str", "default": []},
             "ssh_key_check": {"type": "bool", "default": True},
             "host_keys": {"type": "dict", "default": {}, "no_log": False},
             "known_hosts": {"type": "path", "default": "/var/lib/ganeti/known_hosts"},

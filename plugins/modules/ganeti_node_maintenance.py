@@ -84,6 +84,15 @@ options:
         migration failed, instead of refusing or failing.
     type: bool
     default: false
+  failover_memory:
+    version_added: 0.2.0
+    description:
+      - What a failover that starts an instance must find free on its target, summed over what the target
+        receives - V(maxmem), the memory the guest may use, or V(minmem), only what Ganeti checks (for guests
+        that give memory back through a balloon driver); as the option of M(ganeti_gluster.cluster.ganeti_node).
+    type: str
+    choices: [maxmem, minmem]
+    default: maxmem
   migrate_back:
     description: With O(state=undrained), move the instances the roll moved off this node back onto it.
     type: bool
@@ -233,6 +242,8 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli 
     tag_problem,
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_placement import (
+    FAILOVER_MEMORY,
+    FAILOVER_MEMORY_WHY,
     failover_targets,
     free_memory_left,
     pack_by_memory,
@@ -320,20 +331,20 @@ def how_it_leaves(instance, node, allow_failover):
     return None, why
 
 
-def memory_needed(move):
+def memory_needed(move, failover_memory="maxmem"):
     """MiB `move` needs free on its target (None: unknown, 0: none). A failover that starts
     the instance needs its maxmem (Ganeti checks its minmem, TLMigrateInstance.CheckPrereq,
-    then starts it with up to its maxmem, hv_base._InstanceStartupMemory); one that does
-    not, nothing."""
+    then starts it with up to its maxmem, hv_base._InstanceStartupMemory), or with
+    `failover_memory` minmem only that; one that does not start it, nothing."""
     if move.how == MIGRATE:
         return migration_memory(move.instance)
-    return move.instance.max_memory if move.instance.admin_up else 0
+    return FAILOVER_MEMORY[failover_memory](move.instance) if move.instance.admin_up else 0
 
 
-def place(moves, room):
+def place(moves, room, failover_memory="maxmem"):
     """(moves with their targets, shortages): `moves` (target None) placed on the nodes of
     `room` ({name: MiB free}) so that each target has free what it receives. Pure."""
-    needs = {m.instance.name: memory_needed(m) for m in moves}
+    needs = {m.instance.name: memory_needed(m, failover_memory) for m in moves}
     shortages = [
         f"Ganeti gives no memory figure for {m.instance.name} (minmem, maxmem, oper_ram), so its new node's "
         "memory cannot be checked"
@@ -347,7 +358,7 @@ def place(moves, room):
         what = (
             "the memory it runs with, at least its minmem"
             if hows[instance.name] == MIGRATE
-            else "its maxmem: Ganeti starts it with up to that much, and the guest may use all of it"
+            else FAILOVER_MEMORY_WHY[failover_memory]
         )
         shortages.append(
             f"{instance.name} needs {needs[instance.name]} MiB free on its new node ({what}) and no node has that "
@@ -361,7 +372,7 @@ def place(moves, room):
     return placed_moves, shortages
 
 
-def drain_plan(node, instances, states, allow_failover):
+def drain_plan(node, instances, states, allow_failover, failover_memory="maxmem"):
     """(moves, left [(instance, why)], refusals) for draining `node` (its Node). Pure.
     `instances`: Instances read with instance_move_list_args(); `states`: NodeStates."""
     refusals, moves, left = [], [], []
@@ -404,11 +415,11 @@ def drain_plan(node, instances, states, allow_failover):
         why = "; ".join(excluded) if excluded else "there is no other node"
         refusals.append(f"no node can take {', '.join(m.instance.name for m in moves)}: {why}")
         return [], left, refusals
-    placed, shortages = place(moves, {t.name: t.memory_free for t in targets})
+    placed, shortages = place(moves, {t.name: t.memory_free for t in targets}, failover_memory)
     return placed, left, refusals + shortages
 
 
-def return_plan(node, instances, states, allow_failover):
+def return_plan(node, instances, states, allow_failover, failover_memory="maxmem"):
     """(moves back, instances whose home tag just goes, refusals) for migrate_back onto
     `node`, which is undrained first. Pure."""
     refusals, moves, untag = [], [], []
@@ -442,7 +453,7 @@ def return_plan(node, instances, states, allow_failover):
     if not state.vm_capable:
         refusals.append(f"{node.name} is not vm_capable; no instance can move back to it")
         return [], untag, refusals
-    placed, shortages = place(moves, {node.name: state.memory_free})
+    placed, shortages = place(moves, {node.name: state.memory_free}, failover_memory)
     return placed, untag, refusals + shortages
 
 
@@ -584,7 +595,9 @@ class Maintenance:
         by_admin = drained_before and ROLL_TAG not in tags
         self.result["drained_by_admin"] = by_admin
         refusals = [p for p in (tag_problem(ROLL_TAG), tag_problem(home_tag(node.name))) if p]
-        moves, left, plan_refusals = drain_plan(node, instances, states, self.params["allow_failover"])
+        moves, left, plan_refusals = drain_plan(
+            node, instances, states, self.params["allow_failover"], self.params["failover_memory"]
+        )
         refusals += plan_refusals
         if refusals:
             self.refuse(refusals)
@@ -648,7 +661,9 @@ class Maintenance:
             self.module.exit_json(**self.result)
         moves, untag = [], homed
         if self.params["migrate_back"]:
-            moves, untag, refusals = return_plan(node, instances, states, self.params["allow_failover"])
+            moves, untag, refusals = return_plan(
+                node, instances, states, self.params["allow_failover"], self.params["failover_memory"]
+            )
             if refusals:
                 self.refuse(refusals)
         self.result["plan"] = [m.as_dict() for m in moves]
@@ -688,6 +703,7 @@ def main():
             "node": {"type": "str", "required": True},
             "state": {"type": "str", "choices": ["drained", "undrained"], "required": True},
             "allow_failover": {"type": "bool", "default": False},
+            "failover_memory": {"type": "str", "choices": ["maxmem", "minmem"], "default": "maxmem"},
             "migrate_back": {"type": "bool", "default": False},
             "timeout": {"type": "int", "default": 900},
             "after_handover": {"type": "bool", "default": False},

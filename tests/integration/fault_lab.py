@@ -214,8 +214,12 @@ def volume_status_answers():
 
 
 def brick_online(brick, host="node1"):
-    """Whether glusterd on `host` reports gv0's brick `brick` (HOST:PATH) online."""
-    status = parse_volume_status(gluster_xml(host, "volume", "status", "gv0"))
+    """Whether glusterd on `host` reports gv0's brick `brick` (HOST:PATH) online; None
+    while it does not answer (a transaction still held by a peer)."""
+    try:
+        status = parse_volume_status(gluster_xml(host, "volume", "status", "gv0"))
+    except Exception:
+        return None
     return any(b.name == brick and b.online for b in status)
 
 

@@ -77,7 +77,7 @@ def stop_brick_seen(brick):
     """A brick process of gv0 ended, and node1's glusterd reporting it offline."""
     host, path = brick.split(":", 1)
     end_process(host, f"/run/gluster/vols/gv0/{host}{path.replace('/', '-')}.pid")
-    wait_until(lambda: not brick_online(brick), 60, f"node1 to see {brick} offline")
+    wait_until(lambda: brick_online(brick) is False, 60, f"node1 to see {brick} offline")
 
 
 def restart_bricks():
@@ -147,8 +147,8 @@ def test_a_device_that_carries_a_filesystem(pool, tmp_path):
 
 
 def test_an_existing_member_that_is_down(pool, tmp_path):
-    stop_glusterd_seen("node3")
     try:
+        stop_glusterd_seen("node3")
         message = refused(pool, write_inventory(tmp_path / "i.yml"), {"add_nodes": "node4"})
         assert "existing member node3 is Peer in Cluster, disconnected, as node1 sees it" in message
     finally:
@@ -368,8 +368,8 @@ def test_a_drain_without_a_spare_on_a_host_outside_the_set(pool, tmp_path):
 
 def test_a_drain_while_a_brick_is_offline(pool, tmp_path):
     brick = "/bricks/b1/brick"
-    stop_brick_seen("node2:/bricks/b1/brick")
     try:
+        stop_brick_seen("node2:/bricks/b1/brick")
         message = refused(pool, write_inventory(tmp_path / "i.yml"), {"remove_nodes": "node3"}, "remove-node.yml")
         assert f"node2:{brick} is offline" in message
     finally:
@@ -380,8 +380,8 @@ def test_a_join_with_a_brick_down_is_refused_untouched(pool, tmp_path):
     # One brick of node1-3's set down: degraded (the set keeps its quorum), which the health
     # gate lets through; but the join ends with a rebalance, which needs every brick, and
     # would fail with node4's set already added.
-    stop_brick_seen("node2:/bricks/b1/brick")
     try:
+        stop_brick_seen("node2:/bricks/b1/brick")
         message = refused(pool, write_inventory(tmp_path / "i.yml"), {"add_nodes": "node4"})
         assert (
             "volume gv0 is in no state for this run to end well: brick node2:/bricks/b1/brick is offline (its "
@@ -452,8 +452,8 @@ def wait_healed(timeout=120):
 
 
 def test_a_drain_while_a_member_is_down(pool, tmp_path):
-    stop_glusterd_seen("node2")
     try:
+        stop_glusterd_seen("node2")
         message = refused(pool, write_inventory(tmp_path / "i.yml"), {"remove_nodes": "node3"}, "remove-node.yml")
         assert "existing member node2 is Peer in Cluster, disconnected" in message
     finally:
@@ -475,8 +475,8 @@ def test_a_replacement_of_a_host_that_runs(pool, tmp_path):
 
 
 def test_a_replacement_of_a_host_whose_glusterd_is_down_but_bricks_run(pool, tmp_path):
-    stop_glusterd_seen("node3")
     try:
+        stop_glusterd_seen("node3")
         extravars = {"failed": "node3", "replacement": "node4"}
         message = refused(pool, write_inventory(tmp_path / "i.yml"), extravars, "replace-node.yml")
         assert re.search(r"node3 answers over SSH and runs (.*, )?glusterfsd \d+", message), message

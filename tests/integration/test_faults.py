@@ -289,7 +289,8 @@ def test_a_probed_host_lost_for_good_is_detached_by_the_next_join(pool):
 def test_the_run_killed_during_brick_preparation(pool):
     inventory = pool_inventory(pool["dir"] / "e.yml", ["node9"], ["e"])
     device = pool["devices"]["node9"][0]
-    # The kill lands once the brick's filesystem is made, before its mount and fstab line.
+    # The kill lands once the brick's filesystem is made: during the brick's preparation
+    # (formatted, maybe mounted) or right after it, before the probe.
     formatted = (
         f'i=0; until [ "$(blkid -p -o value -s TYPE {device})" = xfs ]; '
         "do i=$((i+1)); [ $i -gt 1200 ] && exit 1; sleep 0.05; done"

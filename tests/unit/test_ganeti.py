@@ -377,7 +377,9 @@ FAILOVER_INST2 = ["/usr/sbin/gnt-instance", "failover", "--force", "--target-nod
 REMOVE_NODE3 = ["/usr/sbin/gnt-node", "remove", "node3"]
 
 
-def remove_node3(commands, answer=None, dead=True, evacuate=True, check_mode=False, nodes=("node3",), expected=False):
+def remove_node3(
+    commands, answer=None, dead=True, evacuate=True, check_mode=False, nodes=("node3",), expected=False, others=()
+):
     """ganeti_node removing node3 (dead: its port, probed from the master, answers `answer`),
     with `commands` the exact commands it may run, in order. (module result, addresses probed)"""
     probed = []
@@ -389,6 +391,7 @@ def remove_node3(commands, answer=None, dead=True, evacuate=True, check_mode=Fal
     args = {
         "nodes": list(nodes),
         "node_expected": expected,
+        "other_hosts": list(others),
         "state": "absent",
         "dead": dead,
         "evacuate": evacuate,
@@ -584,6 +587,7 @@ def test_a_failure_half_way_reports_only_what_was_done():
     assert result.failed
     assert result.result["failed_over"] == [{"instance": "inst1", "from": "node4", "to": "node1"}]
     assert result.result["removed"] == [] and result.result["offlined"] == []
+    assert result.result["changed"] and result.result["commands"] == [first]
     assert result.result["msg"].endswith(
         "What was done before it is in offlined, failed_over and removed; fix the cause and run again, which goes "
         "on from there."
@@ -689,6 +693,9 @@ def test_a_dead_host_no_node_is_named_after_is_refused_while_a_node_does_not_ans
         Expected(NODE_STATES, 0, STATES_NODE3_SILENT.replace("node3|N|N|Y|?|?\n", "")),
     ]
     result, _probed = remove_node3(answering, nodes=names, expected=True)
+    assert not result.failed and not result.result["changed"], result.result
+    # The silent node is another inventory host's (kept offline, another dead host): not this one.
+    result, _probed = remove_node3(silent, nodes=names, expected=True, others=["node3"])
     assert not result.failed and not result.result["changed"], result.result
     # A host the inventory does not declare a Ganeti node is not looked for.
     result, _probed = remove_node3([Expected(NODE_LIST, 0, NODES_WITH_NODE3)], nodes=names)

@@ -707,3 +707,12 @@ def test_a_failover_that_starts_its_instance_needs_its_maxmem():
         "may use all of it) and no node has that much left once the others are placed (node1 0 MiB): free memory "
         "there, or move instances elsewhere first"
     ]
+    # Told that the guests give memory back, only the minmem Ganeti checks counts.
+    placed, shortages = ganeti_node_maintenance.place(moves, {"node1": 400}, failover_memory="minmem")
+    assert shortages == [] and len(placed) == 2
+    placed, shortages = ganeti_node_maintenance.place(moves, {"node1": 300}, failover_memory="minmem")
+    assert shortages == [
+        "small needs 128 MiB free on its new node (its minmem, which Ganeti checks before it starts it there) and no "
+        "node has that much left once the others are placed (node1 44 MiB): free memory there, or move instances "
+        "elsewhere first"
+    ]
