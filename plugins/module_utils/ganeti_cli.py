@@ -89,8 +89,16 @@ class Node:
         """Whether `name` designates this node: Ganeti's own name, or an address of
         `name` (as this host resolves it, as Ganeti does) that is the node's primary
         or secondary IP."""
-        mine = identity([self.name], [self.pip, self.sip])
-        return agreement(identity([name], resolve=resolve or addresses), mine) is not None
+        return self.is_named_by(identity([name], resolve=resolve or addresses))
+
+    def is_named_by(self, named):
+        """is_named for a name already resolved (name_identity), to compare with many nodes."""
+        return agreement(named, identity([self.name], [self.pip, self.sip])) is not None
+
+
+def name_identity(name):
+    """A name as Node.is_named compares it, resolved once."""
+    return identity([name], resolve=addresses)
 
 
 def find_node(nodes, wanted):

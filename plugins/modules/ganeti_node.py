@@ -231,6 +231,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli 
     check_master,
     failover_args,
     known_hosts_lines,
+    name_identity,
     node_add_args,
     node_offline_args,
     node_remove_args,
@@ -443,8 +444,9 @@ def remove_nodes(module, cli, wanted, before):
         # Removed by an earlier run, or known to Ganeti by a name and address the inventory
         # does not give: a dead node does not answer the master, so any node that does not,
         # and that is none of the inventory's other hosts, may be it.
-        others = module.params["other_hosts"]
-        theirs = {n.name for n in before if any(n.is_named(name) for name in others)}
+        # Each name resolved once, not once per node.
+        others = [name_identity(name) for name in module.params["other_hosts"]]
+        theirs = {n.name for n in before if any(n.is_named_by(other) for other in others)}
         try:
             silent = [s.name for s in cli.node_states() if (s.offline or s.boot_id is None) and s.name not in theirs]
         except GanetiError as exc:
