@@ -116,17 +116,16 @@ def place_instances(moving, targets, memory="maxmem"):
     starting = [i for i in moving if i.admin_up and need(i) is not None]
     room = {t.name: t.memory_free for t in targets}
     placed, unplaced, left = pack_by_memory(starting, room, need)
+    balloon = (
+        "; a guest that gives memory back (a balloon driver) needs only its minmem: failover_memory=minmem"
+        if memory == "maxmem"
+        else ""
+    )
     for instance in unplaced:
         shortages.append(
-            f"{instance.name} needs {need(instance)} MiB free on its new node ({FAILOVER_MEMORY_WHY[memory]}) and no "
-            "node has that much "
-            f"left once the others are placed ({free_memory_left(left)}): free memory there, or move instances "
-            "elsewhere first"
-            + (
-                "; a guest that gives memory back (a balloon driver) needs only its minmem: failover_memory=minmem"
-                if memory == "maxmem"
-                else ""
-            )
+            f"{instance.name} needs {need(instance)} MiB free on its new node ({FAILOVER_MEMORY_WHY[memory]}) and "
+            f"no node has that much left once the others are placed ({free_memory_left(left)}): free memory there, "
+            f"or move instances elsewhere first{balloon}"
         )
     spread_the_rest(placed, room, [i for i in moving if not i.admin_up])
     return placed, shortages
