@@ -22,9 +22,11 @@ description:
     after O(timeout), it fails with the counts. This is the wait C(gluster_volume_drain) does after a
     replace-brick, and what Gluster's upgrade guide asks after each server comes back.
   - Refuses, before starting any crawl, when a brick of a set to watch is offline (heal cannot end
-    without it; start it first), a set has entries in split-brain, a volume is not started, or, when
-    something is to heal, its self-heal daemon is switched off (glusterd would start no crawl).
-  - Distribute volumes have nothing to heal and are skipped.
+    without it; start it first), a set has entries in split-brain, a volume named in O(volumes) is not
+    started, or, when something is to heal, its self-heal daemon is switched off (glusterd would start no
+    crawl).
+  - Distribute volumes have nothing to heal and are skipped, and so, with a warning, is a volume that is
+    not started when O(volumes) is empty (nothing is written to it, nor healed, while it is stopped).
   - C(changed) is true when a crawl was started (something was to heal). In check mode the module reads
     and reports the counts, and starts nothing.
 options:
@@ -175,10 +177,17 @@ class Heal:
         for volume in self.chosen_volumes():
             if volume.set_size < 2:
                 continue
-            if not volume.started:
-                self.fail(f"volume {volume.name} is not started; start it (gluster volume start {volume.name})")
             indices = watched_sets(volume, uuids)
             if not indices:
+                continue
+            if not volume.started:
+                if self.params["volumes"]:
+                    self.fail(f"volume {volume.name} is not started; start it (gluster volume start {volume.name})")
+                # Nothing is written to it, nor healed, while it is stopped: its heal is its start's.
+                self.module.warn(
+                    f"volume {volume.name} is not started: not healed now; once started (gluster volume start "
+                    f"{volume.name}), see gluster volume heal {volume.name} info"
+                )
                 continue
             members = {b.name for b in set_bricks(volume, indices)}
             status = self.cli.volume_status(volume.name)

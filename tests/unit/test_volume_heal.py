@@ -226,3 +226,22 @@ def test_heal_that_does_not_move_is_started_again_by_the_index_crawl_never_a_ful
     assert not result.failed, result.result
     assert result.result["commands"] == [HEAL, HEAL]
     assert result.result["heal"][0]["retriggered"] == 1
+
+
+def stopped(text):
+    return text.replace("<status>1</status>", "<status>2</status>", 1).replace("Started", "Stopped", 1)
+
+
+def test_a_stopped_volume_is_skipped_with_a_warning_unless_named():
+    info = Expected(INFO.argv, 0, stopped(out("health-volume-info.xml")))
+    said = []
+    with mock.patch.object(gluster_volume_heal.AnsibleModule, "warn", lambda module, text: said.append(text)):
+        result = run_module(gluster_volume_heal.main, {"hosts": ["node3"]}, [POOL, info])
+    assert not result.failed, result.result
+    assert (result.result["changed"], result.result["commands"], result.result["volumes"]) == (False, [], [])
+    assert said == [
+        "volume hv is not started: not healed now; once started (gluster volume start hv), see gluster "
+        "volume heal hv info"
+    ]
+    result = run_module(gluster_volume_heal.main, {"volumes": ["hv"]}, [POOL, info])
+    assert result.failed and result.result["msg"] == "volume hv is not started; start it (gluster volume start hv)"
