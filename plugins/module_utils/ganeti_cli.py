@@ -265,18 +265,6 @@ class Instance:
     tags: tuple = ()
     always_failover: bool = False
 
-    def as_dict(self):
-        return {
-            "name": self.name,
-            "pnode": self.pnode,
-            "snodes": list(self.snodes),
-            "disk_template": self.disk_template,
-            "running": self.running,
-            "admin_up": self.admin_up,
-            "min_memory": self.min_memory,
-            "max_memory": self.max_memory,
-        }
-
 
 def parse_instance_list(text):
     """Instances from ``gnt-instance list`` run with instance_list_args(). oper_state is
