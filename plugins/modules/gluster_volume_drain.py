@@ -41,7 +41,8 @@ description:
     anything else wrong refuses as above, and so does a set with no online data brick outside them (its
     files are only on the dead host). The bricks are replaced first, all of them (the dead ones give no
     redundancy), then the module waits until heal shows nothing pending on every set that holds a spare,
-    also one an interrupted run put in.
+    also one an interrupted run put in. With O(wait_heal=false) it starts heal and returns; the volume
+    keeps the record of the bricks heal owes, and a later run waits for that heal.
 options:
   name:
     description: The volume.
@@ -75,6 +76,16 @@ options:
     description: The O(hosts) are dead; replace their bricks from the other bricks of their sets.
     type: bool
     default: false
+  wait_heal:
+    version_added: 0.2.0
+    description:
+      - With O(lost), wait for heal on the sets that hold a spare. With V(false), the bricks are replaced,
+        heal is started, and the module returns; a later run (with V(true)) waits for that heal.
+        C(replace-node.yml) fails the dead node's instances over in between, onto a volume whose sets have
+        their bricks again.
+      - Only with O(lost); a live drain replaces one brick at a time and waits for each.
+    type: bool
+    default: true
   checked_plan:
     version_added: 0.2.0
     description:
@@ -690,6 +701,11 @@ class Drain:
         for index, old, new in plan.replace:
             self.act("volume", "replace-brick", name, str(old), str(new), "commit", "force")
             healing.append(index)
+        if not self.params["wait_heal"]:
+            # The record of what heal owes stays: a later run waits for it.
+            if plan.replace and not self.module.check_mode:
+                self.heal.trigger(name)
+            return self.result
         if not self.module.check_mode and healing:
             # Each set heals from its own bricks: one wait for all of them, triggered once.
             self.heal.wait(name, sorted(set(healing)), new_bricks, fresh=bool(plan.replace))
@@ -749,6 +765,7 @@ def main():
             "space_margin": {"type": "float", "default": 0.2},
             "timeout": {"type": "int", "default": 3600},
             "lost": {"type": "bool", "default": False},
+            "wait_heal": {"type": "bool", "default": True},
             "checked_plan": {"type": "dict"},
             "spare_room": {"type": "dict", "default": {}},
             **HEAL_OPTIONS,
@@ -757,6 +774,8 @@ def main():
         supports_check_mode=True,
     )
     drain = Drain(module)
+    if not module.params["wait_heal"] and not module.params["lost"]:
+        drain.fail("wait_heal=false goes with lost=true only: a live drain waits for each brick's heal before the next")
     with held_by(module):
         try:
             result = drain.run()

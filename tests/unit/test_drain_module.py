@@ -241,6 +241,12 @@ def test_a_plan_other_than_the_checked_one_or_a_spare_grown_too_small_is_refused
     assert result.result["commands"] == []
 
 
+def test_a_live_drain_always_waits_for_each_heal():
+    result = run_module(gluster_volume_drain.main, {"name": "hv", "hosts": ["node3"], "wait_heal": False}, [])
+    assert result.failed and "wait_heal=false goes with lost=true only" in result.result["msg"], result.result
+    assert result.result["commands"] == []
+
+
 def test_an_arbiter_that_lists_more_than_the_surviving_data_brick_is_a_warning_not_a_refusal():
     # node1 data, node2 arbiter, node3 (dead) data. Written while node1 was down: the
     # arbiter blames node1 for 5 entries that node1 itself does not list. heal info reads
