@@ -80,7 +80,8 @@ options:
     version_added: 0.2.0
     description:
       - With O(lost), wait for heal on the sets that hold a spare. With V(false), the bricks are replaced,
-        heal is started, and the module returns; a later run (with V(true)) waits for that heal.
+        the module waits until the new ones are online (a set counts a brick for its quorum only then), starts
+        heal, and returns; a later run (with V(true)) waits for that heal.
         C(replace-node.yml) fails the dead node's instances over in between, onto a volume whose sets have
         their bricks again.
       - Only with O(lost); a live drain replaces one brick at a time and waits for each.
@@ -249,6 +250,9 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.heal_watch 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import read_volume
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import normalized, peer_of
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.pool_lock import LOCK_OPTIONS, held_by
+
+# Seconds a brick just put in has to come online.
+BRICKS_ONLINE_TIMEOUT = 60
 
 # The bricks' fields the module returns (from health.read_volume's report).
 BRICK_FIELDS = ("name", "host_uuid", "set", "arbiter", "size_total", "size_free")
@@ -704,6 +708,7 @@ class Drain:
         if not self.params["wait_heal"]:
             # The record of what heal owes stays: a later run waits for it.
             if plan.replace and not self.module.check_mode:
+                self.wait_online(name, [str(new) for _index, _old, new in plan.replace], keys)
                 self.heal.trigger(name)
             return self.result
         if not self.module.check_mode and healing:
@@ -711,6 +716,26 @@ class Drain:
             self.heal.wait(name, sorted(set(healing)), new_bricks, fresh=bool(plan.replace))
             self.mark_heal(volume, [])
         return self.result
+
+    def wait_online(self, name, bricks, keys):
+        """Until each of `bricks`, just put in, is online: its set counts it for client quorum
+        (and its heal starts) only then, and the caller goes on as if the set were whole."""
+        wanted = {(keys[brick], BrickRef.parse(brick).path): brick for brick in bricks}
+        deadline = time.monotonic() + BRICKS_ONLINE_TIMEOUT
+        pauses = paced(*POLL_SECONDS)
+        while True:
+            online = {(b.peer_uuid, b.path) for b in self.cli.volume_status(name) if b.online}
+            offline = [brick for key, brick in wanted.items() if key not in online]
+            if not offline:
+                return
+            if time.monotonic() >= deadline:
+                self.fail(
+                    f"the new bricks {', '.join(offline)} of volume {name} are not online "
+                    f"{BRICKS_ONLINE_TIMEOUT} s after their replace-brick; nothing was changed after it. See "
+                    f"gluster volume status {name}, and the brick's log on its host (/var/log/glusterfs/bricks/); "
+                    "once it is online, run again, which waits for their heal"
+                )
+            time.sleep(next(pauses))
 
     def poll(self, what, done, timeout):
         deadline = time.monotonic() + timeout

@@ -295,3 +295,33 @@ def test_the_diff_shows_the_bricks_replaced_and_the_sets_removed():
     assert diff["before"] == "".join(f"{b.name}\n" for b in vol.bricks)
     assert diff["after"] == "node1:/bricks/b1/brick\nnode2:/bricks/b1/brick\nnode4:/bricks/s1/brick\n"
     assert diff["before_header"] == diff["after_header"] == "volume gv0 bricks"
+
+
+def test_a_replacement_that_does_not_wait_for_heal_waits_for_its_new_bricks_to_be_online():
+    from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import BrickStatus
+    from ansible_collections.ganeti_gluster.cluster.plugins.modules.gluster_volume_drain import Drain
+
+    from .module_harness import FakeClock
+
+    def status(new_online):
+        return [
+            BrickStatus("node1", "/bricks/hv", uuid(1), True, 101),
+            BrickStatus("node4.example.com", "/bricks/s", uuid(4), new_online, 104 if new_online else None),
+        ]
+
+    drain = Drain.__new__(Drain)
+    drain.cli = mock.Mock()
+    drain.fail = mock.Mock(side_effect=RuntimeError)
+    # The spare named by its short name, the status by the peer's FQDN: matched by UUID and path.
+    keys = {SPARE: uuid(4)}
+    drain.cli.volume_status.side_effect = [status(False), status(False), status(True)]
+    with mock.patch.object(gluster_volume_drain, "time", FakeClock(step=1)):
+        drain.wait_online("hv", [SPARE], keys)
+    assert drain.cli.volume_status.call_count == 3 and not drain.fail.called
+
+    drain.cli.volume_status.side_effect = None
+    drain.cli.volume_status.return_value = status(False)
+    with mock.patch.object(gluster_volume_drain, "time", FakeClock(step=7)), pytest.raises(RuntimeError):
+        drain.wait_online("hv", [SPARE], keys)
+    (message,), _ = drain.fail.call_args
+    assert message.startswith(f"the new bricks {SPARE} of volume hv are not online 60 s after their replace-brick")
