@@ -84,8 +84,9 @@ def ganeti_node_plan(hosts, names, cluster_nodes, master, add_nodes=None, invent
 def ganeti_storage_paths(master_content, storage_dir):
     """The master's file-storage-paths with storage_dir added when it is missing.
 
-    Every node gets exactly this text: `gnt-cluster verify` compares the file's
-    checksum across nodes. What the master lists already is kept as it is.
+    Every node gets exactly this text (with the file or sharedfile template enabled,
+    `gnt-cluster verify` compares the file's checksum across nodes). What the master
+    lists already is kept as it is.
     """
     text = master_content or ""
     listed = {line.strip().rstrip("/") for line in text.splitlines() if line.strip() and not line.startswith("#")}

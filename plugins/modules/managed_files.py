@@ -40,6 +40,28 @@ options:
           as an integer and is taken as the mode it already is.
         type: raw
         default: "0644"
+  private_files:
+    version_added: 0.2.0
+    description:
+      - Files as in O(files) whose content never shows, such as an inventory that may hold decrypted vault
+        values. Ansible masks their content in the module's arguments (the invocation at C(-vvv), a job's
+        event data, the C(Invoked with) line in the host's syslog), and the diff shows their size only.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Absolute path of the file.
+        type: path
+        required: true
+      content:
+        description: The whole content, as text.
+        type: str
+        required: true
+      mode:
+        description: Octal permissions, as in O(files[].mode).
+        type: raw
+        default: "0600"
   directories:
     description: Directories to create first where missing (mode 0755), even when no file goes there. The
       files' parents that are missing are created too.
@@ -182,12 +204,23 @@ def main():
                     "mode": {"type": "raw", "default": "0644"},
                 },
             },
+            "private_files": {
+                "type": "list",
+                "elements": "dict",
+                "default": [],
+                "options": {
+                    "path": {"type": "path", "required": True},
+                    "content": {"type": "str", "required": True, "no_log": True},
+                    "mode": {"type": "raw", "default": "0600"},
+                },
+            },
             "directories": {"type": "list", "elements": "path", "default": []},
             "exclusive": {"type": "list", "elements": "path", "default": []},
         },
         supports_check_mode=True,
     )
-    wanted = module.params["files"]
+    private_paths = {f["path"] for f in module.params["private_files"]}
+    wanted = module.params["files"] + module.params["private_files"]
     problems = [f"{f['path']}: not an absolute path" for f in wanted if not os.path.isabs(f["path"])]
     problems += [f"{f['path']}: mode {f['mode']!r} is not octal" for f in wanted if parse_mode(f["mode"]) is None]
     problems += [f"{d}: not an absolute path" for d in module.params["directories"] if not os.path.isabs(d)]
@@ -219,7 +252,7 @@ def main():
                 continue
             result["written"].append(path)
             # Private before or after: neither side is shown.
-            private = is_private(mode) or (before is not None and is_private(before_mode))
+            private = path in private_paths or is_private(mode) or (before is not None and is_private(before_mode))
             diffs.append(
                 {
                     "before_header": path,

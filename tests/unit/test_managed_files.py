@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+
+import pytest
 
 from ansible_collections.ganeti_gluster.cluster.plugins.modules import managed_files
 
-from .module_harness import run_module
+from .module_harness import patch_module_args, run_module
 
 
 def files_args(tmp_path, **extra):
@@ -59,6 +62,19 @@ def test_a_private_files_content_stays_out_of_the_diff(tmp_path):
     made_private = {**secret, "path": str(tmp_path / "was-public.yml")}
     result = run_module(managed_files.main, {"files": [made_private], "_ansible_diff": True}, []).result
     assert "hunter3" not in str(result) and "hunter2" not in str(result)
+
+
+def test_a_private_files_content_is_masked_in_the_modules_arguments_too(tmp_path, capsys):
+    secret = {"path": str(tmp_path / "inventory.yml"), "content": "all:\n  vars: {password: hunter2}\n"}
+    # As Ansible runs it: the invocation (-vvv, a job's events) carries the arguments.
+    with patch_module_args({"files": [], "private_files": [secret], "_ansible_diff": True}), pytest.raises(SystemExit):
+        managed_files.main()
+    result = json.loads(capsys.readouterr().out)
+    assert result["invocation"]["module_args"]["private_files"][0]["content"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+    assert os.stat(secret["path"]).st_mode & 0o7777 == 0o600
+    assert result["diff"][0]["after"] == "(a private file of 33 characters, not shown)\n"
+    assert "hunter2" not in str(result)
+    assert (tmp_path / "inventory.yml").read_text() == secret["content"]
 
 
 def test_check_mode_reports_and_writes_nothing(tmp_path):

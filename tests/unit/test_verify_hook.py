@@ -52,11 +52,16 @@ def hook(tmp_path, monkeypatch):
     monkeypatch.setattr(module.os.path, "realpath", lambda path: path)
     monkeypatch.setattr(hook_support, "run_bounded", fake_run_bounded(module))
     module.mountinfo = ""
+    module.storage_paths = "# the site's own\n/srv/ganeti/file-storage\n/run/ganeti/gluster\n"
     real_open = open
 
     def fake_open(path, *args, **kwargs):
         if path == "/proc/self/mountinfo":
             return __import__("io").StringIO(module.mountinfo)
+        if path == module.STORAGE_PATHS_FILE:
+            if module.storage_paths is None:
+                raise FileNotFoundError(path)
+            return __import__("io").StringIO(module.storage_paths)
         return real_open(path, *args, **kwargs)
 
     monkeypatch.setattr(module, "open", fake_open, raising=False)
@@ -91,6 +96,30 @@ def test_a_missing_client_and_driver_and_a_foreign_mount_are_errors(hook, monkey
         "ERROR: gluster: QEMU's gluster driver is not installed: install qemu-block-extra",
         "ERROR: gluster: /run/ganeti/gluster is tmpfs (tmpfs), not volume gv0: unmount it",
     ]
+
+
+@pytest.mark.parametrize(
+    ("listed", "accepted"),
+    [
+        (None, False),
+        ("", False),
+        ("# /run/ganeti/gluster\n", False),
+        ("/run/ganeti/glusterfs\nrun/ganeti/gluster\n", False),
+        ("/run/ganeti/\n", True),
+        ("  /run/ganeti/gluster/  \n", True),
+    ],
+)
+def test_a_storage_dir_ganeti_does_not_accept_is_an_error(hook, capsys, listed, accepted):
+    hook.storage_paths = listed
+    assert hook.main({}) == (0 if accepted else 1)
+    out = capsys.readouterr().out
+    assert (
+        (out == "")
+        if accepted
+        else out.startswith(
+            "ERROR: gluster: /etc/ganeti/file-storage-paths does not list /run/ganeti/gluster or a directory above it"
+        )
+    )
 
 
 def test_a_mount_that_does_not_answer_is_an_error(hook, monkeypatch, capsys):

@@ -11,7 +11,8 @@ verified group; a hook that exits non-zero makes verify print its output under
 and 0 (printing nothing) when there is none.
 
 On every node it checks its own side: the FUSE client (mount.glusterfs) and
-QEMU's gluster driver are installed, the gluster storage dir, when mounted
+QEMU's gluster driver are installed, Ganeti's file-storage-paths accepts the
+gluster storage dir, the gluster storage dir, when mounted
 (Ganeti mounts it when a disk is first used), is the configured volume and
 answers, and a master candidate has the node-add hook (when the role installs
 it): a node Ganeti promoted after the last site.yml run would, once master, add
@@ -38,6 +39,8 @@ MOUNT_TIMEOUT = 10
 ERROR, WARNING = "ERROR", "WARNING"
 QEMU_DRIVER_GLOB = "/usr/lib/*/qemu/block-gluster.so"
 MOUNT_HELPERS = ("/sbin/mount.glusterfs", "/usr/sbin/mount.glusterfs")
+# Ganeti's list of the directories a node accepts file-based disks under (pathutils.FILE_STORAGE_PATHS_FILE).
+STORAGE_PATHS_FILE = "/etc/ganeti/file-storage-paths"
 
 
 def mount_of(path):
@@ -54,6 +57,22 @@ def mount_of(path):
     return found
 
 
+def storage_dir_accepted(storage_dir, listed):
+    """Whether a node whose file-storage-paths has the lines `listed` accepts disks under
+    storage_dir: it or a directory above it is listed (storage/filestorage.py of Ganeti 3.0
+    skips blank, comment and relative lines). `gnt-cluster verify` compares the file only
+    when the file or sharedfile template is enabled: nothing else looks at it for gluster."""
+    wanted = os.path.normpath(storage_dir)
+    for line in listed:
+        allowed = line.strip()
+        if not allowed or allowed.startswith("#") or not os.path.isabs(allowed):
+            continue
+        allowed = os.path.normpath(allowed)
+        if wanted == allowed or wanted.startswith(allowed.rstrip("/") + "/"):
+            return True
+    return False
+
+
 def node_findings(settings, support):
     """This node's own side: client, QEMU driver, the storage dir's mount."""
     findings = []
@@ -63,6 +82,20 @@ def node_findings(settings, support):
         severity = ERROR if settings.get("access") == "userspace" else WARNING
         findings.append((severity, "QEMU's gluster driver is not installed: install qemu-block-extra"))
     storage_dir = settings["storage_dir"]
+    try:
+        with open(STORAGE_PATHS_FILE, encoding="utf-8") as handle:
+            listed = handle.read().splitlines()
+    except OSError:
+        listed = []
+    if not storage_dir_accepted(storage_dir, listed):
+        findings.append(
+            (
+                ERROR,
+                f"{STORAGE_PATHS_FILE} does not list {storage_dir} or a directory above it: Ganeti refuses every "
+                "gluster disk on this node (create, start, failover or migration to it). Run site.yml, which lists "
+                "it on every node",
+            )
+        )
     mounted = mount_of(storage_dir)
     if mounted is not None:
         source, fstype = mounted
