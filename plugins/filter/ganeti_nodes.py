@@ -18,12 +18,62 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts impor
 )
 
 
-def ganeti_node_plan(hosts, names, cluster_nodes, master, add_nodes=None, inventory_names=None, resolve=addresses):
+def join_refusals(joining, cluster_nodes, secondary_ips=None, node_groups=None, groups=None):
+    """Why Ganeti would refuse to add each of `joining` (hosts) with the secondary IP
+    (`secondary_ips`: host -> IP) and node group (`groups`: host -> name) the inventory gives
+    it, in words. Ganeti 3.0's LUNodeAdd wants a node as single- or dual-homed as the master,
+    and a group named once the cluster has more than one (`node_groups`: their names; None
+    when not read). Both refusals come after `gnt-node add` has set up the host's SSH."""
+    secondary_ips = {h: ip for h, ip in (secondary_ips or {}).items() if ip}
+    groups = {h: g for h, g in (groups or {}).items() if g}
+    master = next((n for n in cluster_nodes if n.get("master")), None)
+    dual_homed = bool(master and master.get("sip") and master.get("sip") != master.get("pip"))
+    refusals = []
+    for host in joining:
+        if master is not None and dual_homed and host not in secondary_ips:
+            refusals.append(
+                f"{host} joins a cluster whose nodes have a secondary network (the master {master['name']}'s "
+                f"secondary IP is {master['sip']}): give it its own (ganeti_gluster_disk_secondary_ip)"
+            )
+        elif master is not None and not dual_homed and host in secondary_ips:
+            refusals.append(
+                f"ganeti_gluster_disk_secondary_ip of {host} is {secondary_ips[host]}, but the cluster's nodes have "
+                "no secondary network (the master has none): leave it unset"
+            )
+        if node_groups is None:
+            continue
+        group = groups.get(host)
+        if group is None and len(node_groups) > 1:
+            refusals.append(
+                f"the cluster has the node groups {', '.join(node_groups)}: name the one {host} joins "
+                "(ganeti_gluster_disk_node_group)"
+            )
+        elif group is not None and group not in node_groups:
+            refusals.append(
+                f"ganeti_gluster_disk_node_group of {host} is {group}, not a node group of the cluster "
+                f"({', '.join(node_groups) or 'none read'})"
+            )
+    return refusals
+
+
+def ganeti_node_plan(
+    hosts,
+    names,
+    cluster_nodes,
+    master,
+    add_nodes=None,
+    inventory_names=None,
+    resolve=addresses,
+    secondary_ips=None,
+    node_groups=None,
+    groups=None,
+):
     """hosts: the ganeti_nodes group's hosts in this run; names: host -> ganeti_gluster_disk_node_name,
     where the inventory sets one; cluster_nodes: the `nodes` of ganeti_cluster_info on the master;
     master: the ganeti_master host; add_nodes: the hosts this run may add (a list or
     comma-separated string; None: every host not yet a node); inventory_names: host -> other
-    names the inventory or the host's facts give it (ansible_host, its FQDN).
+    names the inventory or the host's facts give it (ansible_host, its FQDN); secondary_ips,
+    node_groups, groups: see join_refusals, whose refusals of the joining hosts are errors.
 
     A host is a node when one of its names is the node's name, or resolves to the node's
     primary or secondary IP; a first label is no evidence. `names` in the result is the
@@ -61,6 +111,7 @@ def ganeti_node_plan(hosts, names, cluster_nodes, master, add_nodes=None, invent
             left_out.append(host)
         else:
             members.append(host)
+    errors += join_refusals(joining, cluster_nodes, secondary_ips, node_groups, groups)
     # Every node Ganeti may make master: it promotes master_capable nodes to candidates
     # of itself (a drain's --auto-promote, a removal), with no run of ours in between.
     hook_hosts = [

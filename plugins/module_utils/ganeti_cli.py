@@ -536,11 +536,22 @@ def without_lines(text, lines):
     return "".join(line for line in text.splitlines(keepends=True) if line.rstrip("\n") not in drop)
 
 
-def node_add_args(name, ssh_key_check=True):
+def node_add_args(name, ssh_key_check=True, secondary_ip=None, group=None):
     args = ["gnt-node", "add"]
     if not ssh_key_check:
         args.append("--no-ssh-key-check")
+    if secondary_ip:
+        args += ["--secondary-ip", secondary_ip]
+    if group:
+        args += ["--node-group", group]
     return [*args, name]
+
+
+def node_group_names(ssconf_text):
+    """The node groups' names from ssconf's nodegroups file ("UUID NAME" lines)."""
+    return [
+        line.split(None, 1)[1].strip() for line in (ssconf_text or "").splitlines() if len(line.split(None, 1)) == 2
+    ]
 
 
 # -- whether a node answers ------------------------------------------------------

@@ -147,6 +147,13 @@ nodes:
       version_added: 0.2.0
       description: Whether Ganeti may make the node a master candidate, and so master.
       type: bool
+node_groups:
+  version_added: 0.2.0
+  description: The names of the cluster's node groups (from the master's ssconf).
+  returned: on the master
+  type: list
+  elements: str
+  sample: [default]
 file_storage_paths:
   description: The text of the master's C(/etc/ganeti/file-storage-paths); null when it does not exist or is empty.
   returned: on the master
@@ -171,6 +178,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli 
     GanetiCli,
     GanetiError,
     check_master,
+    node_group_names,
     read_ssconf,
 )
 
@@ -199,6 +207,8 @@ def main():
         is_master=True,
         cluster=cluster.as_dict(),
         nodes=[n.as_dict() for n in nodes],
+        # Written by the master on every change of the configuration.
+        node_groups=node_group_names(read_ssconf("nodegroups")),
         file_storage_paths=read_text(FILE_STORAGE_PATHS) or None,
         ssh_public_key=read_text(os.path.join(pwd.getpwnam("root").pw_dir, ".ssh", f"id_{cluster.ssh_key_type}.pub"))
         or None,

@@ -77,6 +77,20 @@ options:
       - Nodes without keys here need their key in O(known_hosts) already.
     type: dict
     default: {}
+  secondary_ips:
+    version_added: 0.2.0
+    description:
+      - The secondary IP of each node to add, by the name given in O(nodes) (C(gnt-node add --secondary-ip)).
+        Ganeti wants one when the master has a secondary IP of its own, and none when it has not.
+    type: dict
+    default: {}
+  groups:
+    version_added: 0.2.0
+    description:
+      - The node group of each node to add, by the name given in O(nodes) (C(gnt-node add --node-group)).
+        Ganeti wants one when the cluster has more than one node group.
+    type: dict
+    default: {}
   evacuate:
     description: With O(state=absent), fail the leaving nodes' shared-storage instances over to other nodes first.
     type: bool
@@ -271,7 +285,12 @@ def restore_known_hosts(module, cli, path, lines, result):
 
 def add_node(module, cli, name, keys, result):
     """gnt-node add NAME, with NAME's host keys known to Ganeti's ssh for its duration."""
-    args = node_add_args(name, module.params["ssh_key_check"])
+    args = node_add_args(
+        name,
+        module.params["ssh_key_check"],
+        secondary_ip=module.params["secondary_ips"].get(name),
+        group=module.params["groups"].get(name),
+    )
     result["commands"].append(cli.argv(args))
     path = module.params["known_hosts"]
     lines = []
@@ -564,6 +583,8 @@ def main():
             "other_hosts": {"type": "list", "elements": "str", "default": []},
             "ssh_key_check": {"type": "bool", "default": True},
             "host_keys": {"type": "dict", "default": {}, "no_log": False},
+            "secondary_ips": {"type": "dict", "default": {}},
+            "groups": {"type": "dict", "default": {}},
             "known_hosts": {"type": "path", "default": "/var/lib/ganeti/known_hosts"},
         },
         supports_check_mode=True,

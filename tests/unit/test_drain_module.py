@@ -323,5 +323,5 @@ def test_a_replacement_that_does_not_wait_for_heal_waits_for_its_new_bricks_to_b
     drain.cli.volume_status.return_value = status(False)
     with mock.patch.object(gluster_volume_drain, "time", FakeClock(step=7)), pytest.raises(RuntimeError):
         drain.wait_online("hv", [SPARE], keys)
-    (message,), _ = drain.fail.call_args
+    message = drain.fail.call_args.args[0]
     assert message.startswith(f"the new bricks {SPARE} of volume hv are not online 60 s after their replace-brick")

@@ -14,6 +14,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli 
     check_master,
     cluster_modify_args,
     node_add_args,
+    node_group_names,
     parse_cluster_info,
     parse_node_list,
 )
@@ -88,6 +89,17 @@ def test_builders():
     ]
     assert node_add_args("node4") == ["gnt-node", "add", "node4"]
     assert node_add_args("node4", ssh_key_check=False) == ["gnt-node", "add", "--no-ssh-key-check", "node4"]
+    assert node_add_args("node4", secondary_ip="10.1.0.4", group="rack2") == [
+        "gnt-node",
+        "add",
+        "--secondary-ip",
+        "10.1.0.4",
+        "--node-group",
+        "rack2",
+        "node4",
+    ]
+    assert node_group_names("0a1b default\n2c3d rack 2\n\n") == ["default", "rack 2"]
+    assert node_group_names(None) == []
 
 
 def test_master_check_reads_ssconf(tmp_path):

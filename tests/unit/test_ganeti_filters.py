@@ -53,6 +53,34 @@ def test_add_nodes_limits_who_joins():
     assert "node4" in plan["left_out"]
 
 
+def test_a_host_that_ganeti_would_refuse_to_add_is_an_error_before_anything_changes():
+    dual = [{**NODES[0], "sip": "10.1.0.1"}, *NODES[1:]]
+    single = [{**NODES[0], "sip": "10.0.0.1"}, *NODES[1:]]
+    hosts = ["node1", "node2", "node4", "node5"]
+
+    def errors(nodes, **declared):
+        return ganeti_node_plan(hosts, {}, nodes, "node1", "node4", resolve=resolve, **declared)["errors"]
+
+    assert errors(dual) == [
+        "node4 joins a cluster whose nodes have a secondary network (the master node1.example.net's secondary IP "
+        "is 10.1.0.1): give it its own (ganeti_gluster_disk_secondary_ip)"
+    ]
+    # node5 is not added by this run: what it declares is not judged.
+    assert errors(dual, secondary_ips={"node4": "10.1.0.4", "node5": None}) == []
+    assert errors(single, secondary_ips={"node4": "10.1.0.4"}) == [
+        "ganeti_gluster_disk_secondary_ip of node4 is 10.1.0.4, but the cluster's nodes have no secondary network "
+        "(the master has none): leave it unset"
+    ]
+    assert errors(single, secondary_ips={"node4": ""}, node_groups=["default"]) == []
+    assert errors(single, node_groups=["default", "rack2"]) == [
+        "the cluster has the node groups default, rack2: name the one node4 joins (ganeti_gluster_disk_node_group)"
+    ]
+    assert errors(single, node_groups=["default", "rack2"], groups={"node4": "rack2"}) == []
+    assert errors(single, node_groups=["default"], groups={"node4": "rack3"}) == [
+        "ganeti_gluster_disk_node_group of node4 is rack3, not a node group of the cluster (default)"
+    ]
+
+
 def test_master_outside_the_group_is_an_error():
     assert ganeti_node_plan(["node2"], {}, NODES, "node1", resolve=resolve)["errors"] == [
         "the ganeti_master host node1 is not in the ganeti_nodes group, or left out by --limit"
