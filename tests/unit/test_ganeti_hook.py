@@ -184,7 +184,11 @@ def test_bad_settings_exit_2_and_say_why(hook, tmp_path, capsys):
 
 # The hook's time limits: Ganeti stops waiting for it after HOOKS_RPC_TIMEOUT.
 
-JOIN_INVENTORY = {"gluster_pool": {"hosts": ["node1", "node2", "node4"]}}
+JOIN_INVENTORY = {
+    "gluster_pool": {"hosts": ["node1", "node2", "node4"]},
+    # Without the master: the run keeps the inventory's ganeti_master.
+    "ganeti_nodes": {"hosts": ["node4"]},
+}
 
 
 class FakeRunnerApi:
@@ -313,6 +317,22 @@ def test_a_node_the_inventory_does_not_declare_fails_the_hook_and_says_why(hook,
     assert "gluster_pool_bricks: []" in log_of(tmp_path)
 
 
+def test_a_node_of_the_pool_the_inventory_leaves_out_of_ganeti_nodes_fails_the_hook(
+    hook, tmp_path, monkeypatch, on_master
+):
+    inventory = {
+        "gluster_pool": {"hosts": ["node1", "node2", "node4"]},
+        "ganeti_nodes": {"hosts": ["node1", "node2"]},
+        "ganeti_master": {"hosts": ["node1"]},
+    }
+    api = runner_api(monkeypatch)
+    monkeypatch.setattr(api, "get_inventory", lambda **kwargs: (inventory, ""))
+    assert hook.main(env(), write_config(tmp_path)) == hook.FAILED
+    assert api.runs == []
+    assert "node4 is the host node4 of the group gluster_pool" in log_of(tmp_path)
+    assert "but not of the group ganeti_nodes" in log_of(tmp_path)
+
+
 def test_a_run_that_outlasts_its_timeout_is_logged_as_such_and_exits_3(hook, tmp_path, monkeypatch, on_master, capsys):
     task_start = {"event": "runner_on_start", "event_data": {"host": "node1", "task": "Add the bricks"}}
     api = runner_api(monkeypatch, status="timeout", rc=254, events=[task_start])
@@ -355,7 +375,9 @@ def test_a_real_run_that_hangs_is_killed_at_its_timeout_with_what_it_left_runnin
     config = write_config(tmp_path, run_timeout=6)
     (tmp_path / "project" / "playbooks" / "add-node.yml").write_text(HANGING_PLAY)
     hosts = {"node4": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}
-    (tmp_path / "hosts.yml").write_text(json.dumps({"gluster_pool": {"hosts": hosts}}))
+    (tmp_path / "hosts.yml").write_text(
+        json.dumps({"gluster_pool": {"hosts": hosts}, "ganeti_nodes": {"hosts": hosts}})
+    )
     started = time.monotonic()
     assert hook.main(env(), config) == 3
     assert time.monotonic() - started < 25

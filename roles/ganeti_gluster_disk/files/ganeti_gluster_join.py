@@ -519,7 +519,8 @@ def join(node, config, environ, ansible_runner, deadline):
         print(f"ganeti-gluster: cannot read the inventory; see {config['log_file']}")
         return NOT_SET_UP
     hosts = host_helpers(config)
-    host = inventory_host(node, inventory, config["group"], hosts, node_identity(hosts, node, environ))
+    identity = node_identity(hosts, node, environ)
+    host = inventory_host(node, inventory, config["group"], hosts, identity)
     if host is None:
         # A node declared after the role last rendered the inventory. Ganeti shows a
         # failed post hook's output: the admin sees that the node joined Ganeti only.
@@ -536,6 +537,28 @@ def join(node, config, environ, ansible_runner, deadline):
         print(
             f"ganeti-gluster: {node} is not in the group {config['group']} of the hook's inventory: not joined to "
             f"the pool; see {config['log_file']}"
+        )
+        return FAILED
+
+    if inventory_host(node, inventory, config["ganeti_group"], hosts, identity) != host:
+        # The run's Ganeti play covers that group only: the node would join the pool without
+        # the client, file-storage-paths and hooks its instances' disks need.
+        log.error(
+            "%s is the host %s of the group %s of %s, but not of the group %s: the join would leave its Ganeti "
+            "side undone (the gluster client, file-storage-paths, the hooks), and no instance could use its disks "
+            "there. Declare it in %s too, then run site.yml (which renews this inventory), or add-node.yml -e "
+            "add_nodes=%s",
+            node,
+            host,
+            config["group"],
+            config["inventory"],
+            config["ganeti_group"],
+            config["ganeti_group"],
+            host,
+        )
+        print(
+            f"ganeti-gluster: {node} is not in the group {config['ganeti_group']} of the hook's inventory: not "
+            f"joined to the pool; see {config['log_file']}"
         )
         return FAILED
 
