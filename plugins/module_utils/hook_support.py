@@ -24,6 +24,26 @@ class OutOfTime(Exception):
     """A command, or the whole read, did not answer in time."""
 
 
+def process_token(pid="self"):
+    """A process's id and start time (clock ticks after boot, field 22 of proc(5)'s stat),
+    as one string: what names a process for as long as it runs, where its id alone may be
+    reused. None when there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            stat = handle.read()
+    except OSError:
+        return None
+    # The command, in parentheses, may hold spaces; the fields after it start at field 3.
+    after_command = stat[stat.rindex(")") + 2 :].split()
+    return f"{stat.split(' ', 1)[0]} {after_command[19]}"
+
+
+def process_alive(token):
+    """Whether the process that process_token() named `token` still runs."""
+    pid = (token or "").split()[0] if (token or "").split() else ""
+    return pid.isdigit() and process_token(pid) == token.strip()
+
+
 def run_bounded(argv, timeout, env=None):
     """(returncode, stdout, stderr), or None for the return code when it ran out of time;
     then it is killed with what it started (heal info's glfsheal), not left to pile up."""

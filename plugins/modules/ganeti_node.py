@@ -77,6 +77,14 @@ options:
       - Nodes without keys here need their key in O(known_hosts) already.
     type: dict
     default: {}
+  join_marker_dir:
+    version_added: 0.2.0
+    description:
+      - Where the role's node-add hook looks for markers (C(ganeti_gluster_disk_hook_data_dir)/joining). For the
+        duration of each add, the module leaves there a file named as the node, naming this module's process; the
+        hook that this add fires finds it and leaves the join to the caller. Once this process has ended (a
+        controller that died mid-run), the hook takes the marker as stale and joins the node itself.
+    type: path
   secondary_ips:
     version_added: 0.2.0
     description:
@@ -261,6 +269,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_plac
     failover_targets,
     place_instances,
 )
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hook_support import process_token
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import is_loopback, is_valid_host
 
 # Read by the role's node-remove-pre hook (ganeti_gluster_remove.py, MARKER_DIR).
@@ -284,7 +293,21 @@ def restore_known_hosts(module, cli, path, lines, result):
 
 
 def add_node(module, cli, name, keys, result):
-    """gnt-node add NAME, with NAME's host keys known to Ganeti's ssh for its duration."""
+    """gnt-node add NAME, with NAME's host keys known to Ganeti's ssh, and a marker naming
+    this process in O(join_marker_dir), for its duration."""
+    marker = os.path.join(module.params["join_marker_dir"], name) if module.params["join_marker_dir"] else None
+    if marker is None or module.check_mode:
+        return _add_node(module, cli, name, keys, result)
+    os.makedirs(module.params["join_marker_dir"], mode=0o700, exist_ok=True)
+    replace_file(module, marker, process_token() + "\n", mode=0o600)
+    try:
+        return _add_node(module, cli, name, keys, result)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(marker)
+
+
+def _add_node(module, cli, name, keys, result):
     args = node_add_args(
         name,
         module.params["ssh_key_check"],
@@ -584,6 +607,7 @@ def main():
             "ssh_key_check": {"type": "bool", "default": True},
             "host_keys": {"type": "dict", "default": {}, "no_log": False},
             "secondary_ips": {"type": "dict", "default": {}},
+            "join_marker_dir": {"type": "path"},
             "groups": {"type": "dict", "default": {}},
             "known_hosts": {"type": "path", "default": "/var/lib/ganeti/known_hosts"},
         },

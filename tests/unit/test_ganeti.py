@@ -237,6 +237,29 @@ def test_node_adds_only_missing_nodes_in_order():
     assert result.result["nodes"][-1]["name"] == "node4"
 
 
+@pytest.mark.parametrize("rc", [0, 1])
+def test_each_add_leaves_a_marker_naming_this_process_for_the_hook_while_it_runs(tmp_path, rc):
+    from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hook_support import process_token
+
+    markers = tmp_path / "joining"
+    seen = []
+
+    def marker_is_there():
+        seen.append((markers / "node4").read_text())
+        assert (markers / "node4").stat().st_mode & 0o777 == 0o600
+
+    add = ["/usr/sbin/gnt-node", "add", "node4"]
+    result = run_module(
+        ganeti_node.main,
+        {"nodes": ["node4"], "join_marker_dir": str(markers)},
+        [Expected(NODE_LIST, 0, out("node-list.txt")), Expected(add, rc, "", "", marker_is_there)]
+        + ([Expected(NODE_LIST, 0, out("node-list.txt"))] if rc == 0 else []),
+    )
+    assert result.failed == (rc != 0)
+    assert seen == [process_token() + "\n"]
+    assert list(markers.iterdir()) == []
+
+
 def test_node_failure_says_what_to_check():
     add = ["/usr/sbin/gnt-node", "add", "node4"]
     result = run_module(

@@ -119,6 +119,23 @@ def test_marker_of_a_running_playbook_is_fresh_and_an_old_one_stale(hook, tmp_pa
     assert state(tmp_path, "node5") == ("absent", None)
 
 
+def test_a_marker_is_fresh_while_the_process_it_names_runs(hook, tmp_path):
+    from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hook_support import process_token
+
+    lab = helpers(resolver={"node4": {"10.0.0.4"}})
+    marker = tmp_path / "node4"
+    marker.write_text(process_token() + "\n")
+    assert hook.marker_state(str(tmp_path), "node4", lab, {}) == ("fresh", str(marker))
+    # Its writer ended (a controller that died mid-run): however young, the marker is stale.
+    child = subprocess.run(["sh", "-c", "cat /proc/self/stat"], capture_output=True, text=True, check=True)
+    gone = f"{child.stdout.split()[0]} {child.stdout[child.stdout.rindex(')') + 2 :].split()[19]}"
+    marker.write_text(gone + "\n")
+    assert hook.marker_state(str(tmp_path), "node4", lab, {}) == ("stale", str(marker))
+    # Its pid reused by another process: the start time tells them apart.
+    marker.write_text(f"{os.getpid()} 1\n")
+    assert hook.marker_state(str(tmp_path), "node4", lab, {}) == ("stale", str(marker))
+
+
 def test_environment_has_what_ganetis_reset_environment_lacks(hook):
     env = hook.hook_environment("/opt/venv/bin/python3")
     assert env["PATH"].split(":")[0] == "/opt/venv/bin"

@@ -68,8 +68,8 @@ INVENTORY_TIMEOUT = 60
 # mirror can take a minute.
 AFTER_REBALANCE = 120
 DONE, FAILED, NOT_SET_UP, RUN_TIMED_OUT, LOCK_BUSY = 0, 1, 2, 3, 4
-# A marker older than this was left by a playbook run that died; it no longer
-# means a playbook is joining the node.
+# A marker that names no process (written by an earlier version of the role) and is
+# older than this was left by a playbook run that died.
 MARKER_MAX_AGE = 3600
 DEFAULTS = {
     "playbook": "playbooks/add-node.yml",
@@ -273,12 +273,21 @@ def last_task(events):
     return None
 
 
-def marker_state(joining_dir, node, hosts, environ, now=None):
+def marker_writer_alive(token):
+    """Whether the process a marker names still runs (after host_helpers: the collection
+    is on the path)."""
+    from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hook_support import process_alive
+
+    return process_alive(token)
+
+
+def marker_state(joining_dir, node, hosts, environ, now=None, alive=marker_writer_alive):
     """('absent', None), or ('fresh' | 'stale', path) for a playbook's marker for `node`.
 
     A fresh marker means add-node.yml runs this node's join itself and fired
-    this hook with its own `gnt-node add`. A marker is named by the name the
-    playbook gave `gnt-node add`, which Ganeti may have resolved to another.
+    this hook with its own `gnt-node add`: ganeti_node wrote it, naming its own
+    process, which still runs. A marker is named by the name the playbook gave
+    `gnt-node add`, which Ganeti may have resolved to another.
     """
     try:
         names = os.listdir(joining_dir)
@@ -288,7 +297,14 @@ def marker_state(joining_dir, node, hosts, environ, now=None):
     for name in names:
         if hosts.agreement(wanted, hosts.identity([name], resolve=hosts.addresses)):
             path = os.path.join(joining_dir, name)
-            age = (now or time.time()) - os.stat(path).st_mtime
+            try:
+                with open(path, encoding="utf-8", errors="replace") as handle:
+                    writer = handle.read().strip()
+                age = (now or time.time()) - os.stat(path).st_mtime
+            except FileNotFoundError:
+                continue  # its add just ended
+            if writer:
+                return ("fresh" if alive(writer) else "stale"), path
             return ("fresh" if age < MARKER_MAX_AGE else "stale"), path
     return "absent", None
 
@@ -673,8 +689,9 @@ def main(environ=None, config_path=CONFIG_FILE, started=None):
         log.info("node add of %s: add-node.yml runs this join itself (%s); nothing to do", node, marker)
         return DONE
     if state == "stale":
-        log.warning("removing %s, left by a playbook run that ended more than %ss ago", marker, MARKER_MAX_AGE)
-        os.unlink(marker)
+        log.warning("removing %s, left by a playbook run that no longer runs; this hook joins the node", marker)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(marker)
     try:
         runner_api = import_runner()
     except HookSetupError as exc:
