@@ -11,11 +11,20 @@ ganeti_storage_paths: the file-storage-paths every node gets, byte for byte.
 
 from __future__ import annotations
 
+import ipaddress
+
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import (
     addresses,
     identity,
     match_identities,
 )
+
+
+def is_ipv4(text):
+    try:
+        return isinstance(ipaddress.ip_address(str(text)), ipaddress.IPv4Address)
+    except ValueError:
+        return False
 
 
 def join_refusals(joining, cluster_nodes, secondary_ips=None, node_groups=None, groups=None):
@@ -28,8 +37,16 @@ def join_refusals(joining, cluster_nodes, secondary_ips=None, node_groups=None, 
     groups = {h: g for h, g in (groups or {}).items() if g}
     master = next((n for n in cluster_nodes if n.get("master")), None)
     dual_homed = bool(master and master.get("sip") and master.get("sip") != master.get("pip"))
+    taken = {n.get(field): n["name"] for n in cluster_nodes for field in ("pip", "sip") if n.get(field)}
     refusals = []
     for host in joining:
+        address = secondary_ips.get(host)
+        if address is not None and not is_ipv4(address):
+            refusals.append(f"ganeti_gluster_disk_secondary_ip of {host} is {address}, not an IPv4 address")
+        elif address in taken:
+            refusals.append(
+                f"ganeti_gluster_disk_secondary_ip of {host} is {address}, an address of the node {taken[address]}"
+            )
         if master is not None and dual_homed and host not in secondary_ips:
             refusals.append(
                 f"{host} joins a cluster whose nodes have a secondary network (the master {master['name']}'s "

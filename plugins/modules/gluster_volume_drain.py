@@ -706,9 +706,10 @@ class Drain:
             self.act("volume", "replace-brick", name, str(old), str(new), "commit", "force")
             healing.append(index)
         if not self.params["wait_heal"]:
-            # The record of what heal owes stays: a later run waits for it.
-            if plan.replace and not self.module.check_mode:
-                self.wait_online(name, [str(new) for _index, _old, new in plan.replace], keys)
+            # The record of what heal owes stays: a later run waits for it. The bricks an
+            # interrupted run put in count too: the caller goes on as if every set were whole.
+            if new_bricks and not self.module.check_mode:
+                self.wait_online(name, new_bricks, keys)
                 self.heal.trigger(name)
             return self.result
         if not self.module.check_mode and healing:

@@ -72,6 +72,12 @@ def test_a_host_that_ganeti_would_refuse_to_add_is_an_error_before_anything_chan
         "(the master has none): leave it unset"
     ]
     assert errors(single, secondary_ips={"node4": ""}, node_groups=["default"]) == []
+    assert errors(dual, secondary_ips={"node4": "fd00::4"}) == [
+        "ganeti_gluster_disk_secondary_ip of node4 is fd00::4, not an IPv4 address"
+    ]
+    assert errors(dual, secondary_ips={"node4": "10.1.0.1"}) == [
+        "ganeti_gluster_disk_secondary_ip of node4 is 10.1.0.1, an address of the node node1.example.net"
+    ]
     assert errors(single, node_groups=["default", "rack2"]) == [
         "the cluster has the node groups default, rack2: name the one node4 joins (ganeti_gluster_disk_node_group)"
     ]

@@ -61,6 +61,10 @@ def hook(tmp_path, monkeypatch):
         if path == module.STORAGE_PATHS_FILE:
             if module.storage_paths is None:
                 raise FileNotFoundError(path)
+            # Bytes: read from a real file, as the hook opens it.
+            if isinstance(module.storage_paths, bytes):
+                (tmp_path / "file-storage-paths").write_bytes(module.storage_paths)
+                return real_open(tmp_path / "file-storage-paths", *args, **kwargs)
             return __import__("io").StringIO(module.storage_paths)
         return real_open(path, *args, **kwargs)
 
@@ -111,6 +115,7 @@ def test_a_missing_client_and_driver_and_a_foreign_mount_are_errors(hook, monkey
 )
 def test_a_storage_dir_ganeti_does_not_accept_is_an_error(hook, capsys, listed, accepted):
     hook.storage_paths = listed
+    hook.storage_paths = listed
     assert hook.main({}) == (0 if accepted else 1)
     out = capsys.readouterr().out
     assert (
@@ -120,6 +125,20 @@ def test_a_storage_dir_ganeti_does_not_accept_is_an_error(hook, capsys, listed, 
             "ERROR: gluster: /etc/ganeti/file-storage-paths does not list /run/ganeti/gluster or a directory above it"
         )
     )
+
+
+def test_a_file_storage_paths_that_is_not_utf8_is_read_not_a_crash(hook, capsys):
+    hook.storage_paths = b"/srv/\xff\n/run/ganeti/gluster\n"
+    assert hook.main({}) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_a_storage_dir_under_a_prefix_ganeti_forbids_is_an_error_even_when_listed(hook, capsys):
+    assert hook.storage_dir_refusal("/etc/ganeti/gluster", ["/etc/ganeti/gluster"]) == (
+        "/etc/ganeti/gluster is under /etc, where Ganeti accepts no disk"
+    )
+    assert hook.storage_dir_refusal("/usr/lib/gluster", ["/usr"]).startswith("/usr/lib/gluster is under /usr/lib,")
+    assert hook.storage_dir_refusal("/srv/library/gluster", ["/srv"]) is None
 
 
 def test_a_mount_that_does_not_answer_is_an_error(hook, monkeypatch, capsys):

@@ -57,20 +57,40 @@ def mount_of(path):
     return found
 
 
-def storage_dir_accepted(storage_dir, listed):
-    """Whether a node whose file-storage-paths has the lines `listed` accepts disks under
-    storage_dir: it or a directory above it is listed (storage/filestorage.py of Ganeti 3.0
-    skips blank, comment and relative lines). `gnt-cluster verify` compares the file only
-    when the file or sharedfile template is enabled: nothing else looks at it for gluster."""
+# Prefixes Ganeti never accepts file-based disks under (storage/filestorage.py of Ganeti 3.0,
+# _GetForbiddenFileStoragePaths).
+FORBIDDEN_STORAGE_PREFIXES = (
+    "/boot",
+    "/dev",
+    "/etc",
+    "/home",
+    "/proc",
+    "/root",
+    "/sys",
+    *(f"{prefix}/{name}" for prefix in ("", "/usr", "/usr/local") for name in ("bin", "lib", "lib32", "lib64", "sbin")),
+)
+
+
+def is_at_or_below(path, root):
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def storage_dir_refusal(storage_dir, listed):
+    """Why a node whose file-storage-paths has the lines `listed` refuses disks under
+    storage_dir, or None: it, or a directory above it, must be listed (blank, comment and
+    relative lines do not count) and it must not be under a prefix Ganeti forbids.
+    `gnt-cluster verify` compares the file only when the file or sharedfile template is
+    enabled: nothing else looks at it for gluster."""
     wanted = os.path.normpath(storage_dir)
+    forbidden = [p for p in FORBIDDEN_STORAGE_PREFIXES if is_at_or_below(wanted, p)]
+    if forbidden:
+        return f"{storage_dir} is under {forbidden[0]}, where Ganeti accepts no disk"
     for line in listed:
         allowed = line.strip()
-        if not allowed or allowed.startswith("#") or not os.path.isabs(allowed):
-            continue
-        allowed = os.path.normpath(allowed)
-        if wanted == allowed or wanted.startswith(allowed.rstrip("/") + "/"):
-            return True
-    return False
+        usable = allowed and not allowed.startswith("#") and os.path.isabs(allowed)
+        if usable and is_at_or_below(wanted, os.path.normpath(allowed)):
+            return None
+    return f"{STORAGE_PATHS_FILE} does not list {storage_dir} or a directory above it"
 
 
 def node_findings(settings, support):
@@ -83,17 +103,17 @@ def node_findings(settings, support):
         findings.append((severity, "QEMU's gluster driver is not installed: install qemu-block-extra"))
     storage_dir = settings["storage_dir"]
     try:
-        with open(STORAGE_PATHS_FILE, encoding="utf-8") as handle:
+        with open(STORAGE_PATHS_FILE, encoding="utf-8", errors="replace") as handle:
             listed = handle.read().splitlines()
     except OSError:
         listed = []
-    if not storage_dir_accepted(storage_dir, listed):
+    refusal = storage_dir_refusal(storage_dir, listed)
+    if refusal:
         findings.append(
             (
                 ERROR,
-                f"{STORAGE_PATHS_FILE} does not list {storage_dir} or a directory above it: Ganeti refuses every "
-                "gluster disk on this node (create, start, failover or migration to it). Run site.yml, which lists "
-                "it on every node",
+                f"{refusal}: Ganeti refuses every gluster disk on this node (create, start, failover or migration "
+                "to it). Run site.yml, which lists it on every node",
             )
         )
     mounted = mount_of(storage_dir)
