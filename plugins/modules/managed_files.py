@@ -191,29 +191,20 @@ def strays(tree, keep):
     return sorted(found), sorted(directories, key=len, reverse=True)
 
 
+def file_options(private):
+    """The suboptions of a file of O(files), or of O(private_files), whose content Ansible masks."""
+    return {
+        "path": {"type": "path", "required": True},
+        "content": {"type": "str", "required": True, "no_log": private},
+        "mode": {"type": "raw", "default": "0600" if private else "0644"},
+    }
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
-            "files": {
-                "type": "list",
-                "elements": "dict",
-                "required": True,
-                "options": {
-                    "path": {"type": "path", "required": True},
-                    "content": {"type": "str", "required": True},
-                    "mode": {"type": "raw", "default": "0644"},
-                },
-            },
-            "private_files": {
-                "type": "list",
-                "elements": "dict",
-                "default": [],
-                "options": {
-                    "path": {"type": "path", "required": True},
-                    "content": {"type": "str", "required": True, "no_log": True},
-                    "mode": {"type": "raw", "default": "0600"},
-                },
-            },
+            "files": {"type": "list", "elements": "dict", "required": True, "options": file_options(private=False)},
+            "private_files": {"type": "list", "elements": "dict", "default": [], "options": file_options(private=True)},
             "directories": {"type": "list", "elements": "path", "default": []},
             "exclusive": {"type": "list", "elements": "path", "default": []},
         },
