@@ -101,8 +101,9 @@ def ganeti_node_plan(
     errors, warnings = [], []
     if master not in hosts:
         errors.append(f"the ganeti_master host {master} is not in the ganeti_nodes group, or left out by --limit")
-    if isinstance(add_nodes, str):
-        add_nodes = [n.strip() for n in add_nodes.split(",") if n.strip()]
+    if add_nodes is not None:
+        given = add_nodes.split(",") if isinstance(add_nodes, str) else add_nodes
+        add_nodes = [str(n).strip() for n in given if str(n).strip()]
 
     host_ids = {
         h: identity([h, explicit.get(h), *((inventory_names or {}).get(h) or [])], resolve=resolve) for h in hosts
@@ -144,6 +145,8 @@ def ganeti_node_plan(
         "left_out": left_out,
         "hook_hosts": hook_hosts,
         "names": {h: pairs[h] if h in pairs else explicit.get(h, h) for h in hosts},
+        # add_nodes as a list (None: every host that is not a node yet).
+        "add_nodes": add_nodes,
         "errors": errors,
         "warnings": warnings,
     }

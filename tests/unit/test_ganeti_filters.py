@@ -51,6 +51,8 @@ def test_add_nodes_limits_who_joins():
     plan = ganeti_node_plan(HOSTS, {"node5": "gl05.example.net"}, NODES, "node1", "node5, node9", resolve=resolve)
     assert plan["joining"] == ["node5"]
     assert "node4" in plan["left_out"]
+    assert plan["add_nodes"] == ["node5", "node9"]
+    assert ganeti_node_plan(HOSTS, {}, NODES, "node1", resolve=resolve)["add_nodes"] is None
 
 
 def test_a_host_that_ganeti_would_refuse_to_add_is_an_error_before_anything_changes():
