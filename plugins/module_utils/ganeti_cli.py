@@ -11,6 +11,7 @@ module can say what is wrong before it runs any Ganeti command.
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import socket
@@ -395,6 +396,63 @@ def parse_job_status(text, job_id):
 # -- command builders ----------------------------------------------------------
 
 
+def group_list_args():
+    return ["gnt-group", "list", "--no-headers", "--separator=|", "-o", "name,custom_diskparams,custom_ipolicy"]
+
+
+def parse_group_overrides(text):
+    """What node groups set of their own for the gluster template, from group_list_args' output:
+    {group: {"gluster": its gluster disk parameters, "disk_templates": the disk templates its
+    instance policy allows, or None}}. Groups that set neither are left out. gnt-group prints
+    these fields as Python literals.
+    """
+    overrides = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        unreadable = ValueError(f"gnt-group list printed a row this module cannot read: {line!r}")
+        # A group's name may hold the separator; the two dicts cannot.
+        fields = line.rsplit("|", 2)
+        if len(fields) != 3:
+            raise unreadable
+        name = fields[0]
+        try:
+            diskparams, ipolicy = (ast.literal_eval(field) for field in fields[1:])
+        except (ValueError, SyntaxError):
+            raise unreadable from None
+        if not isinstance(diskparams, dict) or not isinstance(ipolicy, dict):
+            raise unreadable
+        gluster = {str(k): str(v) for k, v in (diskparams.get(GLUSTER) or {}).items()}
+        templates = ipolicy.get("disk-templates")
+        if gluster or templates is not None:
+            overrides[name] = {"gluster": gluster, "disk_templates": None if templates is None else list(templates)}
+    return overrides
+
+
+def group_override_warnings(overrides, params):
+    """Words for each group whose own settings keep its instances off the gluster disk
+    parameters `params` (the cluster's, as wanted) or off the gluster template."""
+    warnings = []
+    for group, found in sorted(overrides.items()):
+        differ = {k: v for k, v in found["gluster"].items() if k in params and v != params[k]}
+        if differ:
+            settings = ",".join(f"{k}={v}" for k, v in sorted(differ.items()))
+            defaults = ",".join(f"{k}=default" for k in sorted(differ))
+            warnings.append(
+                f"node group {group} sets the gluster disk parameters {settings} of its own: its instances use "
+                f"them, not the cluster's; gnt-group modify -D gluster:{defaults} {group} makes it follow the "
+                "cluster's"
+            )
+        templates = found["disk_templates"]
+        if templates is not None and GLUSTER not in templates:
+            warnings.append(
+                f"node group {group}'s instance policy allows the disk templates {','.join(templates) or 'none'} "
+                f"only: no instance on the gluster template can be created there; gnt-group modify "
+                f"--ipolicy-disk-templates={','.join([*templates, GLUSTER])} {group} allows it"
+            )
+    return warnings
+
+
 def node_list_args():
     return ["gnt-node", "list", "--no-headers", "--separator=|", "--output=" + ",".join(NODE_FIELDS)]
 
@@ -655,6 +713,9 @@ class GanetiCli:
 
     def nodes(self):
         return self._listed(node_list_args(), parse_node_list)
+
+    def group_overrides(self):
+        return self._listed(group_list_args(), parse_group_overrides)
 
     def verify(self):
         """(findings, failed jobs) of `gnt-cluster verify`, which exits 1 when it found an error."""

@@ -20,6 +20,10 @@ description:
   - The gluster storage directory is set by C(gnt-cluster init --gluster-storage-dir) and Ganeti 3.0
     cannot change it later (C(gnt-cluster modify) has no option for it, and the opcode ignores it).
     When O(storage_dir) differs from the cluster's, the module fails before changing anything.
+  - Node groups may set gluster disk parameters and allowed disk templates of their own, which their
+    instances follow instead of the cluster's. The module leaves them as the admin set them, returns them
+    (RV(group_overrides)) and warns of each one that differs from O(host), O(port), O(volume) and O(access) or
+    leaves C(gluster) out.
 options:
   host:
     description: The Gluster server each node's client asks for the volume (C(gluster:host)).
@@ -79,6 +83,18 @@ commands:
       - --ipolicy-disk-templates=file,gluster
       - -D
       - gluster:access=kernelspace
+group_overrides:
+  description:
+    - The node groups that set gluster disk parameters or allowed disk templates of their own, with what they
+      set (C(disk_templates) is V(null) where the group allows the cluster's).
+  returned: success
+  type: dict
+  sample:
+    rack2:
+      gluster:
+        access: kernelspace
+      disk_templates:
+        - plain
 cluster:
   description: The cluster's configuration after the run (see M(ganeti_gluster.cluster.ganeti_cluster_info)).
   returned: success
@@ -111,6 +127,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli 
     GanetiError,
     check_master,
     cluster_modify_args,
+    group_override_warnings,
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import is_valid_host
 
@@ -155,6 +172,7 @@ def main():
     try:
         check_master()
         before = cli.cluster_config()
+        groups = cli.group_overrides()
     except GanetiError as exc:
         module.fail_json(**exc.fail_kwargs(), **result)
 
@@ -204,6 +222,9 @@ def main():
             except GanetiError as exc:
                 module.fail_json(**exc.fail_kwargs(), **result)
     result["cluster"] = after.as_dict()
+    result["group_overrides"] = groups
+    for warning in group_override_warnings(groups, params):
+        module.warn(warning)
     if module._diff:
         predicted = snapshot(before)
         predicted.update(

@@ -37,6 +37,17 @@ NODE_LIST = [
 ]
 
 
+GROUP_LIST = [
+    "/usr/sbin/gnt-group",
+    "list",
+    "--no-headers",
+    "--separator=|",
+    "-o",
+    "name,custom_diskparams,custom_ipolicy",
+]
+NO_GROUP_OVERRIDES = Expected(GROUP_LIST, 0, "default|{}|{}\n")
+
+
 def out(name):
     return (FIXTURES / name).read_text()
 
@@ -126,7 +137,12 @@ def test_a_node_is_named_by_its_exact_name_or_its_address_never_a_first_label():
 
 
 def storage(args, commands):
-    return run_module(ganeti_cluster_storage.main, args, commands, bins={"gnt-cluster": "/usr/sbin/gnt-cluster"})
+    return run_module(
+        ganeti_cluster_storage.main,
+        args,
+        commands,
+        bins={"gnt-cluster": "/usr/sbin/gnt-cluster", "gnt-group": "/usr/sbin/gnt-group"},
+    )
 
 
 def test_storage_adds_gluster_to_the_templates_it_keeps_and_sets_params():
@@ -142,6 +158,7 @@ def test_storage_adds_gluster_to_the_templates_it_keeps_and_sets_params():
         {"volume": "gv1", "_ansible_diff": True},
         [
             Expected(INFO, 0, out("cluster-info-file-only.txt")),
+            NO_GROUP_OVERRIDES,
             Expected(INSTANCE_LIST, 0, ""),
             Expected(modify, 0, ""),
             Expected(INFO, 0, out("cluster-info-gluster.txt")),
@@ -160,6 +177,7 @@ def test_a_volume_change_is_refused_while_instances_have_their_disks_on_the_volu
         {"volume": "gv1"},
         [
             Expected(INFO, 0, info),
+            NO_GROUP_OVERRIDES,
             Expected(INSTANCE_LIST, 0, "inst1|node1||gluster|Y|up|128|256\nweb|node2||file|Y|up|64|128\n"),
         ],
     )
@@ -172,7 +190,13 @@ def test_a_volume_change_is_refused_while_instances_have_their_disks_on_the_volu
     modify = ["/usr/sbin/gnt-cluster", "modify", "-D", "gluster:volume=gv1"]
     then = [Expected(modify, 0, ""), Expected(INFO, 0, info)]
     result = storage(
-        {"volume": "gv1"}, [Expected(INFO, 0, info), Expected(INSTANCE_LIST, 0, "web|node2||file|Y|up|64|128\n"), *then]
+        {"volume": "gv1"},
+        [
+            Expected(INFO, 0, info),
+            NO_GROUP_OVERRIDES,
+            Expected(INSTANCE_LIST, 0, "web|node2||file|Y|up|64|128\n"),
+            *then,
+        ],
     )
     assert not result.failed and result.result["commands"] == [modify]
 
@@ -180,7 +204,7 @@ def test_a_volume_change_is_refused_while_instances_have_their_disks_on_the_volu
 def test_storage_in_check_mode_runs_only_the_read():
     result = storage(
         {"volume": "gv0", "access": "userspace", "_ansible_check_mode": True},
-        [Expected(INFO, 0, out("cluster-info-file-only.txt"))],
+        [Expected(INFO, 0, out("cluster-info-file-only.txt")), NO_GROUP_OVERRIDES],
     )
     assert (result.failed, result.result["changed"]) == (False, True)
     assert result.result["commands"][0][2:] == [
@@ -192,19 +216,56 @@ def test_storage_in_check_mode_runs_only_the_read():
 
 
 def test_storage_that_matches_changes_nothing():
-    result = storage({"volume": "gv0"}, [Expected(INFO, 0, out("cluster-info-gluster.txt"))])
+    result = storage({"volume": "gv0"}, [Expected(INFO, 0, out("cluster-info-gluster.txt")), NO_GROUP_OVERRIDES])
     assert (result.failed, result.result["changed"], result.result["commands"]) == (False, False, [])
 
 
 def test_storage_dir_that_differs_is_refused_before_any_change():
     result = storage(
-        {"volume": "gv0", "storage_dir": "/srv/gluster"}, [Expected(INFO, 0, out("cluster-info-file-only.txt"))]
+        {"volume": "gv0", "storage_dir": "/srv/gluster"},
+        [Expected(INFO, 0, out("cluster-info-file-only.txt")), NO_GROUP_OVERRIDES],
     )
     assert result.failed
     assert result.result["msg"].startswith(
         "the cluster's gluster storage dir is /var/run/ganeti/gluster, not /srv/gluster"
     )
     assert result.result["commands"] == []
+
+
+def test_node_groups_that_keep_their_instances_off_the_wanted_gluster_settings_are_returned_and_warned_of():
+    groups = (
+        "default|{}|{}\n"
+        "rack2|{'gluster': {'access': 'userspace', 'port': 24007}}|{'disk-templates': ['plain']}\n"
+        "same|{'gluster': {'volume': 'gv0'}, 'plain': {'stripes': 2}}|{}\n"
+        "a|b|{'drbd': {'resync-rate': 1024}}|{'disk-templates': ['gluster', 'plain']}\n"
+    )
+    result = storage(
+        {"volume": "gv0"},
+        [Expected(INFO, 0, out("cluster-info-gluster.txt")), Expected(GROUP_LIST, 0, groups)],
+    )
+    assert not result.failed, result.result
+    assert result.result["group_overrides"] == {
+        "rack2": {"gluster": {"access": "userspace", "port": "24007"}, "disk_templates": ["plain"]},
+        "same": {"gluster": {"volume": "gv0"}, "disk_templates": None},
+        "a|b": {"gluster": {}, "disk_templates": ["gluster", "plain"]},
+    }
+    # Only rack2 keeps its instances off: its access differs and its policy leaves gluster out.
+    wanted = {"host": "127.0.0.1", "port": "24007", "volume": "gv0", "access": "kernelspace"}
+    assert ganeti_cli.group_override_warnings(result.result["group_overrides"], wanted) == [
+        "node group rack2 sets the gluster disk parameters access=userspace of its own: its instances use them, "
+        "not the cluster's; gnt-group modify -D gluster:access=default rack2 makes it follow the cluster's",
+        "node group rack2's instance policy allows the disk templates plain only: no instance on the gluster "
+        "template can be created there; gnt-group modify --ipolicy-disk-templates=plain,gluster rack2 allows it",
+    ]
+
+
+def test_a_group_list_this_module_cannot_read_is_an_error_before_any_change():
+    result = storage(
+        {"volume": "gv1"},
+        [Expected(INFO, 0, out("cluster-info-file-only.txt")), Expected(GROUP_LIST, 0, "rack2|{'gluster': |{}\n")],
+    )
+    assert result.failed and result.result["commands"] == []
+    assert "gnt-group list printed a row this module cannot read" in result.result["msg"]
 
 
 @pytest.mark.parametrize(
