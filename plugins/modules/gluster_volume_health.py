@@ -46,6 +46,14 @@ options:
     type: list
     elements: str
     default: []
+  skip_stopped:
+    description:
+      - Leave the volumes that are not started out of the verdict and the reports, and name them in
+        RV(skipped). A stopped volume has no client, and taking one of its hosts down cannot break it:
+        C(rolling.yml) assesses so, and rolls a pool that keeps a stopped volume (Gluster's offline upgrade
+        procedure stops the volumes it covers).
+    type: bool
+    default: false
   free_min_percent:
     description: A brick with less free space than this percentage is a C(degraded) finding.
     type: int
@@ -103,6 +111,12 @@ peers:
       uuid: 5ce3b234-9c83-451b-861c-2a998baa4118
       connected: true
       state: this host
+skipped:
+  description: The volumes that are not started, left out with O(skip_stopped).
+  returned: success
+  type: list
+  elements: str
+  sample: [archive]
 volumes:
   description: One report per volume.
   returned: success
@@ -228,6 +242,7 @@ def main():
         argument_spec={
             "volumes": {"type": "list", "elements": "str", "default": []},
             "touching": {"type": "list", "elements": "str", "default": []},
+            "skip_stopped": {"type": "bool", "default": False},
             "free_min_percent": {"type": "int", "default": 10},
             "inodes_min_percent": {"type": "int", "default": 10},
         },
@@ -248,6 +263,8 @@ def main():
                 msg=f"no volume {', '.join(missing)} in the pool (volumes: {', '.join(sorted(known)) or 'none'})"
             )
         wanted = [v for v in volumes if not params["volumes"] or v.name in params["volumes"]]
+        skipped = [v.name for v in wanted if params["skip_stopped"] and not v.started]
+        wanted = [v for v in wanted if v.name not in skipped]
         reports = [
             read_volume(
                 cli,
@@ -263,7 +280,9 @@ def main():
         module.fail_json(**exc.fail_kwargs())
     reports.sort(key=lambda r: -SEVERITY[r["verdict"]])
     verdict, reasons = summary(reports)
-    module.exit_json(changed=False, verdict=verdict, reasons=reasons, peers=peer_report(peers), volumes=reports)
+    module.exit_json(
+        changed=False, verdict=verdict, reasons=reasons, peers=peer_report(peers), volumes=reports, skipped=skipped
+    )
 
 
 if __name__ == "__main__":

@@ -66,11 +66,20 @@ def pool_inventory(path, new_hosts=(), spares=None, rebalance="fix-layout", extr
 
 
 def play(
-    playbook, inventory, extravars=None, fault_at=None, fault=None, wait="sync", kill=False, timeout=900, in_play=None
+    playbook,
+    inventory,
+    extravars=None,
+    fault_at=None,
+    fault=None,
+    wait="sync",
+    kill=False,
+    timeout=900,
+    in_play=None,
+    check=False,
 ):
-    """ansible-playbook with the lab's hosts and `inventory`; a fault may fire when the
-    task `fault_at` starts (argv `fault`, then with `kill` the run's SIGKILL), in the
-    play named `in_play` when given."""
+    """ansible-playbook with the lab's hosts and `inventory` (with `check`, --check); a fault
+    may fire when the task `fault_at` starts (argv `fault`, then with `kill` the run's SIGKILL),
+    in the play named `in_play` when given."""
     report = Path(tempfile.mkstemp(prefix="run-report-", suffix=".json")[1])
     env = dict(
         os.environ,
@@ -91,6 +100,7 @@ def play(
         f"--inventory={inventory}",
         "--extra-vars",
         json.dumps(extravars or {}),
+        *(["--check"] if check else []),
     ]
     proc = subprocess.run(
         argv, env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout, start_new_session=True, check=False

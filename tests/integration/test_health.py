@@ -137,6 +137,27 @@ def test_a_clean_pool_is_healthy_and_its_metrics_say_so(pool):
     assert re.search(r'^gluster_health_verdict\{cluster_id="",volume="gv0"\} 0$', metrics, re.M)
 
 
+def test_a_stopped_volume_is_unsafe_to_health_and_left_alone_by_a_roll(pool):
+    # Created and never started, on node2's and node3's first disks beside gv0's bricks.
+    create = "gluster --mode=script volume create archive replica 2 node2:/bricks/b1/archive node3:/bricks/b1/archive"
+    assert ssh("node1", f"{create} force").returncode == 0
+    try:
+        run, report = health(pool)
+        assert run.rc != 0
+        assert ("unsafe", "archive", "volume archive is Created: no client can use it") in findings(report)
+        # The roll's gate leaves it out: no client uses it, and node3 going down cannot break it.
+        roll = play("rolling.yml", str(pool / "pool.yml"), {"rolling_nodes": "node3"}, check=True)
+        assert roll.rc == 0, roll.failures
+        (archive,) = gluster_xml("node1", "volume", "info", "archive").iterfind("./volInfo/volumes/volume")
+        assert archive.findtext("statusStr") == "Created"
+    finally:
+        assert ssh("node1", "gluster --mode=script volume delete archive").returncode == 0
+        assert ssh("node2", "rm -rf /bricks/b1/archive").returncode == 0
+        assert ssh("node3", "rm -rf /bricks/b1/archive").returncode == 0
+    run, report = health(pool)
+    assert (run.rc, report["verdict"]) == (0, "healthy"), findings(report)
+
+
 def test_a_killed_brick_makes_it_degraded(pool):
     kill_brick("node3")
     run, report = health(pool)
