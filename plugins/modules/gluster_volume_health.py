@@ -49,9 +49,9 @@ options:
   skip_stopped:
     description:
       - Leave the volumes that are not started out of the verdict and the reports, and name them in
-        RV(skipped). A stopped volume has no client, and taking one of its hosts down cannot break it:
-        C(rolling.yml) assesses so, and rolls a pool that keeps a stopped volume (Gluster's offline upgrade
-        procedure stops the volumes it covers).
+        RV(skipped). A stopped volume has no client, and taking one of its hosts down cannot break it, so
+        C(rolling.yml) assesses this way and rolls a pool that keeps a stopped volume (Gluster's offline
+        upgrade procedure stops the volumes it covers).
     type: bool
     default: false
   free_min_percent:

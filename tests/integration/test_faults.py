@@ -142,6 +142,11 @@ FAULTS = {
         "start the brick (gluster volume start VOLUME force) or bring its host back, re-run; or grow the volume "
         "with gluster_pool_rebalance: none and rebalance later",
     ),
+    "a join that Ganeti's part would refuse (a node group the cluster does not have; molecule scenario ganeti)": (
+        "refuses in the first play, before the pool's play: volume info, pool list and Ganeti's nodes as they were",
+        "fix the inventory (ganeti_gluster_disk_node_group, ganeti_gluster_disk_secondary_ip, Ganeti installed on "
+        "the host), re-run",
+    ),
     "two gnt-node add at once on the master (two node-add hooks; molecule scenario ganeti)": (
         "the second hook waits for the first (join.lock, at most lock_wait), then joins its node",
         "nothing",
