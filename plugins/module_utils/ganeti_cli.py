@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import shlex
 import socket
 from dataclasses import dataclass, field
 
@@ -397,36 +398,58 @@ def parse_job_status(text, job_id):
 
 
 def group_list_args():
-    return ["gnt-group", "list", "--no-headers", "--separator=|", "-o", "name,custom_diskparams,custom_ipolicy"]
+    # The uuid, and the policy's numbers and template names, cannot hold the separator; the
+    # disk parameters, last, may (a volume or a DRBD option's string).
+    return ["gnt-group", "list", "--no-headers", "--separator=|", "-o", "uuid,custom_ipolicy,custom_diskparams"]
 
 
-def parse_group_overrides(text):
-    """What node groups set of their own for the gluster template, from group_list_args' output:
-    {group: {"gluster": its gluster disk parameters, "disk_templates": the disk templates its
-    instance policy allows, or None}}. Groups that set neither are left out. gnt-group prints
-    these fields as Python literals.
+def node_group_uuids(ssconf_text):
+    """Node group UUID -> name, from ssconf's nodegroups file ("UUID NAME" lines)."""
+    pairs = (line.split(None, 1) for line in (ssconf_text or "").splitlines())
+    return {pair[0]: pair[1].strip() for pair in pairs if len(pair) == 2}
+
+
+def parse_group_overrides(text, names=None):
+    """What node groups set of their own for the gluster template, from group_list_args'
+    output and `names` (UUID -> name; a group not named is called by its UUID):
+    ({group: {"gluster": its gluster disk parameters, "disk_templates": the disk templates
+    its instance policy allows, or None}}, [rows that could not be read]). Groups that set
+    neither are left out. gnt-group prints these fields as Python literals.
     """
-    overrides = {}
+    overrides, unread = {}, []
     for line in text.splitlines():
         if not line.strip():
             continue
-        unreadable = ValueError(f"gnt-group list printed a row this module cannot read: {line!r}")
-        # A group's name may hold the separator; the two dicts cannot.
-        fields = line.rsplit("|", 2)
-        if len(fields) != 3:
-            raise unreadable
-        name = fields[0]
+        fields = line.split("|", 2)
         try:
-            diskparams, ipolicy = (ast.literal_eval(field) for field in fields[1:])
+            ipolicy, diskparams = map(ast.literal_eval, fields[1:])  # a row short of a field fails to unpack
         except (ValueError, SyntaxError):
-            raise unreadable from None
+            ipolicy = diskparams = None
         if not isinstance(diskparams, dict) or not isinstance(ipolicy, dict):
-            raise unreadable
+            unread.append(line)
+            continue
         gluster = {str(k): str(v) for k, v in (diskparams.get(GLUSTER) or {}).items()}
         templates = ipolicy.get("disk-templates")
         if gluster or templates is not None:
+            name = (names or {}).get(fields[0], fields[0])
             overrides[name] = {"gluster": gluster, "disk_templates": None if templates is None else list(templates)}
-    return overrides
+    return overrides, unread
+
+
+def group_follow_args(group, found, params):
+    """The `gnt-group modify` that makes `group` follow the cluster's gluster disk parameters
+    `params` (the wanted ones) and its disk templates, or None when it does already. Ganeti
+    3.0 refuses to unset a group's access (it checks the value before it takes "default" as
+    unset): that one is set to the cluster's instead."""
+    differ = sorted(k for k, v in found["gluster"].items() if k in params and v != params[k])
+    args = []
+    if differ:
+        settings = ",".join(f"{k}={params[k] if k == 'access' else 'default'}" for k in differ)
+        args += ["-D", f"{GLUSTER}:{settings}"]
+    templates = found["disk_templates"]
+    if templates is not None and GLUSTER not in templates:
+        args.append("--ipolicy-disk-templates=default")
+    return ["gnt-group", "modify", *args, group] if args else None
 
 
 def group_override_warnings(overrides, params):
@@ -434,22 +457,19 @@ def group_override_warnings(overrides, params):
     parameters `params` (the cluster's, as wanted) or off the gluster template."""
     warnings = []
     for group, found in sorted(overrides.items()):
+        follow = group_follow_args(group, found, params)
+        if follow is None:
+            continue
+        what = []
         differ = {k: v for k, v in found["gluster"].items() if k in params and v != params[k]}
         if differ:
-            settings = ",".join(f"{k}={v}" for k, v in sorted(differ.items()))
-            defaults = ",".join(f"{k}=default" for k in sorted(differ))
-            warnings.append(
-                f"node group {group} sets the gluster disk parameters {settings} of its own: its instances use "
-                f"them, not the cluster's; gnt-group modify -D gluster:{defaults} {group} makes it follow the "
-                "cluster's"
-            )
-        templates = found["disk_templates"]
-        if templates is not None and GLUSTER not in templates:
-            warnings.append(
-                f"node group {group}'s instance policy allows the disk templates {','.join(templates) or 'none'} "
-                f"only: no instance on the gluster template can be created there; gnt-group modify "
-                f"--ipolicy-disk-templates={','.join([*templates, GLUSTER])} {group} allows it"
-            )
+            what.append(f"the gluster disk parameters {','.join(f'{k}={v}' for k, v in sorted(differ.items()))}")
+        if "--ipolicy-disk-templates=default" in follow:
+            what.append(f"an instance policy that allows the disk templates {','.join(found['disk_templates'])} only")
+        warnings.append(
+            f"node group {group} has {' and '.join(what)} of its own: its instances follow the group, not the "
+            f"cluster's gluster settings; {shlex.join(follow)} makes it follow the cluster"
+        )
     return warnings
 
 
@@ -715,7 +735,9 @@ class GanetiCli:
         return self._listed(node_list_args(), parse_node_list)
 
     def group_overrides(self):
-        return self._listed(group_list_args(), parse_group_overrides)
+        """parse_group_overrides of gnt-group list, the groups named as ssconf names them."""
+        names = node_group_uuids(read_ssconf("nodegroups"))
+        return parse_group_overrides(self.run(group_list_args()), names)
 
     def verify(self):
         """(findings, failed jobs) of `gnt-cluster verify`, which exits 1 when it found an error."""

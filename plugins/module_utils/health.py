@@ -310,10 +310,8 @@ def assess(
         if brick["inodes_free_percent"] is not None and brick["inodes_free_percent"] < inodes_min_percent:
             find(DEGRADED, name, f"{brick['inodes_free_percent']}% inodes free, below {inodes_min_percent}%")
 
-    for peer in peers:
-        if not peer.is_local and not peer.in_cluster:
-            state = peer.state_str or f"state {peer.state}"
-            find(DEGRADED, peer.hostname, f"peer {state}, {'connected' if peer.connected else 'disconnected'}")
+    for subject, reason in peer_problems(peers):
+        find(DEGRADED, subject, reason)
 
     enabled, met, active, total = server_quorum(peers, options)
     if enabled and not met:
@@ -412,6 +410,18 @@ def peer_report(peers):
             "state": "this host" if p.is_local else (p.state_str or f"state {p.state}"),
         }
         for p in peers
+    ]
+
+
+def peer_problems(peers):
+    """(peer, reason) for each peer that is not in the cluster: a degraded finding."""
+    return [
+        (
+            peer.hostname,
+            f"peer {peer.state_str or f'state {peer.state}'}, {'connected' if peer.connected else 'disconnected'}",
+        )
+        for peer in peers
+        if not peer.is_local and not peer.in_cluster
     ]
 
 

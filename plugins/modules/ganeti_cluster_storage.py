@@ -86,7 +86,9 @@ commands:
 group_overrides:
   description:
     - The node groups that set gluster disk parameters or allowed disk templates of their own, with what they
-      set (C(disk_templates) is V(null) where the group allows the cluster's).
+      set (C(disk_templates) is V(null) where the group allows the cluster's), and C(follow_cluster), the
+      C(gnt-group modify) argv that makes the group follow the cluster's gluster settings (V(null) when it
+      does). Ganeti 3.0 cannot unset a group's C(access), so that argv sets it to O(access).
   returned: success
   type: dict
   sample:
@@ -95,6 +97,13 @@ group_overrides:
         access: kernelspace
       disk_templates:
         - plain
+      follow_cluster:
+        - gnt-group
+        - modify
+        - -D
+        - gluster:access=userspace
+        - --ipolicy-disk-templates=default
+        - rack2
 cluster:
   description: The cluster's configuration after the run (see M(ganeti_gluster.cluster.ganeti_cluster_info)).
   returned: success
@@ -127,6 +136,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli 
     GanetiError,
     check_master,
     cluster_modify_args,
+    group_follow_args,
     group_override_warnings,
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import is_valid_host
@@ -172,7 +182,7 @@ def main():
     try:
         check_master()
         before = cli.cluster_config()
-        groups = cli.group_overrides()
+        groups, unread_groups = cli.group_overrides()
     except GanetiError as exc:
         module.fail_json(**exc.fail_kwargs(), **result)
 
@@ -222,9 +232,15 @@ def main():
             except GanetiError as exc:
                 module.fail_json(**exc.fail_kwargs(), **result)
     result["cluster"] = after.as_dict()
-    result["group_overrides"] = groups
+    result["group_overrides"] = {
+        group: {**found, "follow_cluster": group_follow_args(group, found, params)} for group, found in groups.items()
+    }
     for warning in group_override_warnings(groups, params):
         module.warn(warning)
+    for row in unread_groups:
+        module.warn(
+            f"gnt-group list printed a row this module cannot read, so a node group's own settings are unknown: {row!r}"
+        )
     if module._diff:
         predicted = snapshot(before)
         predicted.update(

@@ -230,10 +230,13 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import GlusterCli, GlusterError
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import (
+    DEGRADED,
     SEVERITY,
+    peer_problems,
     peer_report,
     read_volume,
     summary,
+    worst,
 )
 
 
@@ -280,6 +283,11 @@ def main():
         module.fail_json(**exc.fail_kwargs())
     reports.sort(key=lambda r: -SEVERITY[r["verdict"]])
     verdict, reasons = summary(reports)
+    if skipped and not reports:
+        # Each volume's report judges the peers; with every volume left out, they are judged here.
+        problems = peer_problems(peers)
+        reasons += [f"{subject}: {reason}" for subject, reason in problems]
+        verdict = worst([verdict, *([DEGRADED] if problems else [])])
     module.exit_json(
         changed=False, verdict=verdict, reasons=reasons, peers=peer_report(peers), volumes=reports, skipped=skipped
     )

@@ -43,9 +43,9 @@ GROUP_LIST = [
     "--no-headers",
     "--separator=|",
     "-o",
-    "name,custom_diskparams,custom_ipolicy",
+    "uuid,custom_ipolicy,custom_diskparams",
 ]
-NO_GROUP_OVERRIDES = Expected(GROUP_LIST, 0, "default|{}|{}\n")
+NO_GROUP_OVERRIDES = Expected(GROUP_LIST, 0, "2b1c9a0e-5f7d-4d6e-9a1b-3c4d5e6f7a8b|{}|{}\n")
 
 
 def out(name):
@@ -234,38 +234,44 @@ def test_storage_dir_that_differs_is_refused_before_any_change():
 
 def test_node_groups_that_keep_their_instances_off_the_wanted_gluster_settings_are_returned_and_warned_of():
     groups = (
-        "default|{}|{}\n"
-        "rack2|{'gluster': {'access': 'userspace', 'port': 24007}}|{'disk-templates': ['plain']}\n"
-        "same|{'gluster': {'volume': 'gv0'}, 'plain': {'stripes': 2}}|{}\n"
-        "a|b|{'drbd': {'resync-rate': 1024}}|{'disk-templates': ['gluster', 'plain']}\n"
+        "u-default|{}|{}\n"
+        "u-rack2|{'disk-templates': ['plain']}|{'gluster': {'access': 'userspace', 'port': 24008}}\n"
+        "u-same|{}|{'gluster': {'volume': 'gv0'}, 'plain': {'stripes': 2}}\n"
+        # A string parameter may hold the separator; the group's name comes from ssconf.
+        "u-pipe|{'disk-templates': ['gluster', 'drbd']}|{'drbd': {'net-custom': '--a|b'}}\n"
     )
-    result = storage(
-        {"volume": "gv0"},
-        [Expected(INFO, 0, out("cluster-info-gluster.txt")), Expected(GROUP_LIST, 0, groups)],
-    )
+    names = "u-default default\nu-rack2 rack 2\nu-same same\nu-pipe a|b\n"
+    with mock.patch.object(ganeti_cli, "read_ssconf", lambda key: names if key == "nodegroups" else None):
+        result = storage(
+            {"volume": "gv0"},
+            [Expected(INFO, 0, out("cluster-info-gluster.txt")), Expected(GROUP_LIST, 0, groups)],
+        )
     assert not result.failed, result.result
+    follow = ["gnt-group", "modify", "-D", "gluster:access=kernelspace,port=default"]
     assert result.result["group_overrides"] == {
-        "rack2": {"gluster": {"access": "userspace", "port": "24007"}, "disk_templates": ["plain"]},
-        "same": {"gluster": {"volume": "gv0"}, "disk_templates": None},
-        "a|b": {"gluster": {}, "disk_templates": ["gluster", "plain"]},
+        "rack 2": {
+            "gluster": {"access": "userspace", "port": "24008"},
+            "disk_templates": ["plain"],
+            "follow_cluster": [*follow, "--ipolicy-disk-templates=default", "rack 2"],
+        },
+        "same": {"gluster": {"volume": "gv0"}, "disk_templates": None, "follow_cluster": None},
+        "a|b": {"gluster": {}, "disk_templates": ["gluster", "drbd"], "follow_cluster": None},
     }
-    # Only rack2 keeps its instances off: its access differs and its policy leaves gluster out.
+    # Only "rack 2" keeps its instances off: its access differs and its policy leaves gluster out.
     wanted = {"host": "127.0.0.1", "port": "24007", "volume": "gv0", "access": "kernelspace"}
-    assert ganeti_cli.group_override_warnings(result.result["group_overrides"], wanted) == [
-        "node group rack2 sets the gluster disk parameters access=userspace of its own: its instances use them, "
-        "not the cluster's; gnt-group modify -D gluster:access=default rack2 makes it follow the cluster's",
-        "node group rack2's instance policy allows the disk templates plain only: no instance on the gluster "
-        "template can be created there; gnt-group modify --ipolicy-disk-templates=plain,gluster rack2 allows it",
+    overrides, unread = ganeti_cli.parse_group_overrides(groups, ganeti_cli.node_group_uuids(names))
+    assert unread == []
+    assert ganeti_cli.group_override_warnings(overrides, wanted) == [
+        "node group rack 2 has the gluster disk parameters access=userspace,port=24008 and an instance policy "
+        "that allows the disk templates plain only of its own: its instances follow the group, not the "
+        "cluster's gluster settings; gnt-group modify -D gluster:access=kernelspace,port=default "
+        "--ipolicy-disk-templates=default 'rack 2' makes it follow the cluster"
     ]
 
 
-def test_a_group_list_this_module_cannot_read_is_an_error_before_any_change():
-    result = storage(
-        {"volume": "gv1"},
-        [Expected(INFO, 0, out("cluster-info-file-only.txt")), Expected(GROUP_LIST, 0, "rack2|{'gluster': |{}\n")],
-    )
-    assert result.failed and result.result["commands"] == []
-    assert "gnt-group list printed a row this module cannot read" in result.result["msg"]
+def test_a_group_row_that_cannot_be_read_is_reported_not_guessed():
+    overrides, unread = ganeti_cli.parse_group_overrides("u1|{'disk-templates': |{}\nu2|{}\nu3|{}|{}\n")
+    assert (overrides, unread) == ({}, ["u1|{'disk-templates': |{}", "u2|{}"])
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health impo
     UNSAFE,
     assess,
     has_quorum,
+    peer_problems,
     server_quorum,
     set_quorum,
 )
@@ -543,6 +544,17 @@ def test_server_quorum_counts_only_peers_in_the_cluster():
     options = {"cluster.server-quorum-type": "server", "cluster.server-quorum-ratio": "51"}
     assert server_quorum(pool, options) == (True, True, 2, 3)
     assert server_quorum(peers(3), {**options, "cluster.server-quorum-ratio": "50.5"})[1:] == (True, 3, 3)
+
+
+def test_the_peers_are_judged_on_their_own_too():
+    # What the module reports when every volume is left out (skip_stopped): no volume judges them then.
+    pool = peers(4, down={"node4"})
+    pool[2] = Peer(uuid(3), "node3", ("node3",), True, 6, "Peer Rejected")
+    assert peer_problems(pool) == [
+        ("node3", "peer Peer Rejected, connected"),
+        ("node4", "peer Peer in Cluster, disconnected"),
+    ]
+    assert peer_problems(peers(3)) == []
 
 
 def test_a_set_with_two_bricks_on_one_host_is_unsafe_whatever_names_they_carry():
