@@ -436,18 +436,26 @@ def parse_group_overrides(text, names=None):
     return overrides, unread
 
 
+def group_departures(found, params):
+    """What a group (an entry of parse_group_overrides) sets that keeps its instances off the
+    gluster disk parameters `params` or off the gluster template: (its differing parameters,
+    whether its disk templates leave gluster out)."""
+    differ = {k: v for k, v in sorted(found["gluster"].items()) if k in params and v != params[k]}
+    templates = found["disk_templates"]
+    return differ, templates is not None and GLUSTER not in templates
+
+
 def group_follow_args(group, found, params):
     """The `gnt-group modify` that makes `group` follow the cluster's gluster disk parameters
     `params` (the wanted ones) and its disk templates, or None when it does already. Ganeti
     3.0 refuses to unset a group's access (it checks the value before it takes "default" as
     unset): that one is set to the cluster's instead."""
-    differ = sorted(k for k, v in found["gluster"].items() if k in params and v != params[k])
+    differ, no_gluster = group_departures(found, params)
     args = []
     if differ:
         settings = ",".join(f"{k}={params[k] if k == 'access' else 'default'}" for k in differ)
         args += ["-D", f"{GLUSTER}:{settings}"]
-    templates = found["disk_templates"]
-    if templates is not None and GLUSTER not in templates:
+    if no_gluster:
         args.append("--ipolicy-disk-templates=default")
     return ["gnt-group", "modify", *args, group] if args else None
 
@@ -457,19 +465,16 @@ def group_override_warnings(overrides, params):
     parameters `params` (the cluster's, as wanted) or off the gluster template."""
     warnings = []
     for group, found in sorted(overrides.items()):
-        follow = group_follow_args(group, found, params)
-        if follow is None:
-            continue
-        what = []
-        differ = {k: v for k, v in found["gluster"].items() if k in params and v != params[k]}
-        if differ:
-            what.append(f"the gluster disk parameters {','.join(f'{k}={v}' for k, v in sorted(differ.items()))}")
-        if "--ipolicy-disk-templates=default" in follow:
+        differ, no_gluster = group_departures(found, params)
+        what = [f"the gluster disk parameters {','.join(f'{k}={v}' for k, v in differ.items())}"] if differ else []
+        if no_gluster:
             what.append(f"an instance policy that allows the disk templates {','.join(found['disk_templates'])} only")
-        warnings.append(
-            f"node group {group} has {' and '.join(what)} of its own: its instances follow the group, not the "
-            f"cluster's gluster settings; {shlex.join(follow)} makes it follow the cluster"
-        )
+        if what:
+            warnings.append(
+                f"node group {group} has {' and '.join(what)} of its own: its instances follow the group, not the "
+                f"cluster's gluster settings; {shlex.join(group_follow_args(group, found, params))} makes it "
+                "follow the cluster"
+            )
     return warnings
 
 
