@@ -84,19 +84,23 @@ def ganeti_node_plan(
     secondary_ips=None,
     node_groups=None,
     groups=None,
+    removed=None,
 ):
     """hosts: the ganeti_nodes group's hosts in this run; names: host -> ganeti_gluster_disk_node_name,
     where the inventory sets one; cluster_nodes: the `nodes` of ganeti_cluster_info on the master;
     master: the ganeti_master host; add_nodes: the hosts this run may add (a list or
     comma-separated string; None: every host not yet a node); inventory_names: host -> other
     names the inventory or the host's facts give it (ansible_host, its FQDN); secondary_ips,
-    node_groups, groups: see join_refusals, whose refusals of the joining hosts are errors.
+    node_groups, groups: see join_refusals, whose refusals of the joining hosts are errors;
+    removed: names of nodes the run removes before it adds any (replace-node.yml's dead node),
+    planned as gone: a host may join with one of their addresses.
 
     A host is a node when one of its names is the node's name, or resolves to the node's
     primary or secondary IP; a first label is no evidence. `names` in the result is the
     name Ganeti knows (or shall know) each host by.
     """
     hosts = list(hosts)
+    cluster_nodes = [n for n in cluster_nodes if n["name"] not in set(removed or [])]
     explicit = {h: n for h, n in (names or {}).items() if n}
     errors, warnings = [], []
     if master not in hosts:

@@ -89,6 +89,27 @@ def test_a_host_that_ganeti_would_refuse_to_add_is_an_error_before_anything_chan
     ]
 
 
+def test_a_replacement_may_take_over_the_addresses_of_the_node_it_replaces():
+    dead = {**NODES[1], "sip": "10.1.0.2"}
+    nodes = [{**NODES[0], "sip": "10.1.0.1"}, dead]
+    hosts = ["node1", "node6"]
+    declared = {"secondary_ips": {"node6": "10.1.0.2"}}
+    kept = ganeti_node_plan(hosts, {}, nodes, "node1", "node6", resolve=resolve, **declared)
+    assert kept["errors"] == [
+        "ganeti_gluster_disk_secondary_ip of node6 is 10.1.0.2, an address of the node node2.example.net"
+    ]
+    # node6 by the dead node's primary address too: planned as node2 while node2 is there.
+    same_address = {"node1": {"10.0.0.1"}, "node6": {"10.0.0.2"}}.get
+    assert ganeti_node_plan(hosts, {}, nodes, "node1", "node6", resolve=same_address)["members"] == ["node1", "node6"]
+
+    plan = ganeti_node_plan(
+        hosts, {}, nodes, "node1", "node6", resolve=resolve, removed=["node2.example.net"], **declared
+    )
+    assert (plan["errors"], plan["joining"], plan["members"]) == ([], ["node6"], ["node1"])
+    plan = ganeti_node_plan(hosts, {}, nodes, "node1", "node6", resolve=same_address, removed=["node2.example.net"])
+    assert plan["joining"] == ["node6"]
+
+
 def test_master_outside_the_group_is_an_error():
     assert ganeti_node_plan(["node2"], {}, NODES, "node1", resolve=resolve)["errors"] == [
         "the ganeti_master host node1 is not in the ganeti_nodes group, or left out by --limit"
