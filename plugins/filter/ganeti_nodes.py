@@ -27,12 +27,13 @@ def is_ipv4(text):
         return False
 
 
-def join_refusals(joining, cluster_nodes, secondary_ips=None, node_groups=None, groups=None):
+def join_refusals(joining, cluster_nodes, secondary_ips=None, node_groups=None, groups=None, removed=()):
     """Why Ganeti would refuse to add each of `joining` (hosts) with the secondary IP
     (`secondary_ips`: host -> IP) and node group (`groups`: host -> name) the inventory gives
     it, in words. Ganeti 3.0's LUNodeAdd wants a node as single- or dual-homed as the master,
     and a group named once the cluster has more than one (`node_groups`: their names; None
-    when not read). Both refusals come after `gnt-node add` has set up the host's SSH."""
+    when not read). Both refusals come after `gnt-node add` has set up the host's SSH.
+    `removed`: nodes of `cluster_nodes` the run removes first; their addresses stay taken."""
     secondary_ips = {h: ip for h, ip in (secondary_ips or {}).items() if ip}
     groups = {h: g for h, g in (groups or {}).items() if g}
     master = next((n for n in cluster_nodes if n.get("master")), None)
@@ -43,6 +44,14 @@ def join_refusals(joining, cluster_nodes, secondary_ips=None, node_groups=None, 
         address = secondary_ips.get(host)
         if address is not None and not is_ipv4(address):
             refusals.append(f"ganeti_gluster_disk_secondary_ip of {host} is {address}, not an IPv4 address")
+        elif address in taken and taken[address] in removed:
+            # Ganeti's add wants the address answering on the new host; the proof of death, silent.
+            refusals.append(
+                f"ganeti_gluster_disk_secondary_ip of {host} is {address}, an address of the node {taken[address]}, "
+                f"which this run removes as dead: its proof of death wants that address silent, and Ganeti's add "
+                f"wants it answering on {host}. Replace without {host} in ganeti_nodes, then move the address and "
+                "run add-node.yml for it"
+            )
         elif address in taken:
             refusals.append(
                 f"ganeti_gluster_disk_secondary_ip of {host} is {address}, an address of the node {taken[address]}"
@@ -93,14 +102,15 @@ def ganeti_node_plan(
     names the inventory or the host's facts give it (ansible_host, its FQDN); secondary_ips,
     node_groups, groups: see join_refusals, whose refusals of the joining hosts are errors;
     removed: names of nodes the run removes before it adds any (replace-node.yml's dead node),
-    planned as gone: a host may join with one of their addresses.
+    planned as gone: a host may join by one of their names.
 
     A host is a node when one of its names is the node's name, or resolves to the node's
     primary or secondary IP; a first label is no evidence. `names` in the result is the
     name Ganeti knows (or shall know) each host by.
     """
     hosts = list(hosts)
-    cluster_nodes = [n for n in cluster_nodes if n["name"] not in set(removed or [])]
+    removed = set(removed or [])
+    staying = [n for n in cluster_nodes if n["name"] not in removed]
     explicit = {h: n for h, n in (names or {}).items() if n}
     errors, warnings = [], []
     if master not in hosts:
@@ -112,7 +122,7 @@ def ganeti_node_plan(
     host_ids = {
         h: identity([h, explicit.get(h), *((inventory_names or {}).get(h) or [])], resolve=resolve) for h in hosts
     }
-    nodes = {n["name"]: n for n in cluster_nodes}
+    nodes = {n["name"]: n for n in staying}
     node_ids = {name: identity([name], [n.get("pip"), n.get("sip")]) for name, n in nodes.items()}
     pairs, match_errors = match_identities(host_ids, node_ids, what="Ganeti node")
     errors += match_errors
@@ -133,7 +143,7 @@ def ganeti_node_plan(
             left_out.append(host)
         else:
             members.append(host)
-    errors += join_refusals(joining, cluster_nodes, secondary_ips, node_groups, groups)
+    errors += join_refusals(joining, cluster_nodes, secondary_ips, node_groups, groups, removed)
     # Every node Ganeti may make master: it promotes master_capable nodes to candidates
     # of itself (a drain's --auto-promote, a removal), with no run of ours in between.
     hook_hosts = [

@@ -89,25 +89,40 @@ def test_a_host_that_ganeti_would_refuse_to_add_is_an_error_before_anything_chan
     ]
 
 
-def test_a_replacement_may_take_over_the_addresses_of_the_node_it_replaces():
+def test_a_replacement_is_planned_with_the_node_it_replaces_gone():
     dead = {**NODES[1], "sip": "10.1.0.2"}
     nodes = [{**NODES[0], "sip": "10.1.0.1"}, dead]
     hosts = ["node1", "node6"]
-    declared = {"secondary_ips": {"node6": "10.1.0.2"}}
-    kept = ganeti_node_plan(hosts, {}, nodes, "node1", "node6", resolve=resolve, **declared)
-    assert kept["errors"] == [
-        "ganeti_gluster_disk_secondary_ip of node6 is 10.1.0.2, an address of the node node2.example.net"
+    # node6 is new hardware under the dead node's name: a member while node2 is there.
+    same_name = {"node6": "node2.example.net"}
+    declared = {"secondary_ips": {"node6": "10.1.0.6"}}
+    assert ganeti_node_plan(hosts, same_name, nodes, "node1", "node6", resolve=resolve, **declared)["members"] == [
+        "node1",
+        "node6",
     ]
-    # node6 by the dead node's primary address too: planned as node2 while node2 is there.
-    same_address = {"node1": {"10.0.0.1"}, "node6": {"10.0.0.2"}}.get
-    assert ganeti_node_plan(hosts, {}, nodes, "node1", "node6", resolve=same_address)["members"] == ["node1", "node6"]
-
     plan = ganeti_node_plan(
-        hosts, {}, nodes, "node1", "node6", resolve=resolve, removed=["node2.example.net"], **declared
+        hosts, same_name, nodes, "node1", "node6", resolve=resolve, removed=["node2.example.net"], **declared
     )
     assert (plan["errors"], plan["joining"], plan["members"]) == ([], ["node6"], ["node1"])
-    plan = ganeti_node_plan(hosts, {}, nodes, "node1", "node6", resolve=same_address, removed=["node2.example.net"])
-    assert plan["joining"] == ["node6"]
+    assert plan["names"]["node6"] == "node2.example.net"
+
+    # Its address stays taken: the proof of death wants it silent until the removal.
+    plan = ganeti_node_plan(
+        hosts,
+        {},
+        nodes,
+        "node1",
+        "node6",
+        resolve=resolve,
+        removed=["node2.example.net"],
+        secondary_ips={"node6": "10.1.0.2"},
+    )
+    assert plan["errors"] == [
+        "ganeti_gluster_disk_secondary_ip of node6 is 10.1.0.2, an address of the node node2.example.net, which "
+        "this run removes as dead: its proof of death wants that address silent, and Ganeti's add wants it "
+        "answering on node6. Replace without node6 in ganeti_nodes, then move the address and run add-node.yml "
+        "for it"
+    ]
 
 
 def test_master_outside_the_group_is_an_error():
