@@ -247,7 +247,12 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.heal_watch 
     heal_mark,
     owed_heal,
 )
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import read_volume
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import (
+    has_quorum,
+    read_volume,
+    set_quorum,
+    volume_kind,
+)
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import normalized, peer_of
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.pool_lock import LOCK_OPTIONS, held_by
 
@@ -343,6 +348,31 @@ def arbiter_doubts(report, lost_uuids, shown="the dead hosts"):
                 "hold that data, until the volume's files are checked"
             )
     return doubts
+
+
+def quorum_losses(volume, report, lost_uuids, shown="the dead hosts"):
+    """Sets whose client quorum went with the dead hosts' bricks (a replica 2 set whose first
+    brick died, under cluster.quorum-type auto), in words. No write to their files succeeded
+    since; measured on Gluster 10, a disk QEMU's gluster driver held open there fails from
+    its first failed flush on, and a file opened through a FUSE mount before the replacement
+    stays unusable after it (EBADF, also once healed). A file opened after the replacement
+    works at once (AFR's lookup creates it on the new brick)."""
+    kind = volume_kind(volume)
+    losses = []
+    for index in sorted({b["set"] for b in report["bricks"] if b["host_uuid"] in lost_uuids}):
+        members = [b for b in report["bricks"] if b["set"] == index]
+        online = [bool(b["online"]) and b["host_uuid"] not in lost_uuids for b in members]
+        if not has_quorum(online, set_quorum(len(members), kind, volume.options), kind, volume.options):
+            losses.append(
+                f"set {index} has had no client quorum since {shown} died (cluster.quorum-type "
+                f"{volume.options.get('cluster.quorum-type', 'auto')}, {sum(online)} of {len(members)} bricks "
+                "online): no write to its files succeeded since. An instance that kept running elsewhere with a "
+                "disk there has lost that disk until it restarts (QEMU's gluster driver gives a disk up after a "
+                "failed flush; a file opened through the FUSE mount before the replacement stays unusable after "
+                "it): once the bricks are replaced, restart such instances (gnt-instance reboot --type=full). "
+                "Instances started after the replacement write at once"
+            )
+    return losses
 
 
 def lost_blockers(report, peers, lost_uuids, healing_sets, shown="the dead hosts"):
@@ -695,7 +725,7 @@ class Drain:
         healing = list(healing)
         problems = lost_blockers(report, peers, lost_uuids, healing, dead)
         self.refuse(volume, problems, f"replace the bricks of {dead}")
-        for doubt in arbiter_doubts(report, lost_uuids, dead):
+        for doubt in arbiter_doubts(report, lost_uuids, dead) + quorum_losses(volume, report, lost_uuids, dead):
             self.module.warn(doubt)
         plan = self.plan(volume, sets, lost_uuids, free_spares, keys, shown, lost=True)
         new_bricks = placed + [str(new) for _index, _old, new in plan.replace]
