@@ -8,6 +8,7 @@ cluster exactly as it was (`volume info` identical before and after).
 
 from __future__ import annotations
 
+import time
 from xml.etree import ElementTree
 
 import pytest
@@ -15,7 +16,7 @@ import pytest
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import parse_volume_status
 
 from .ansible_helpers import gluster_xml, pool, run_module, volume_info
-from .lab_helpers import fresh_lab, lab_state, ssh
+from .lab_helpers import fresh_lab, lab, lab_state, ssh
 from .writers import Writers
 
 pytestmark = pytest.mark.lab
@@ -46,6 +47,12 @@ LIFECYCLE = {
         "removed with its data migrated; committed only once every node that hosts one of its bricks reports the "
         "migration complete with no failed or skipped file",
         "test_drain_removes_a_set_with_its_data_moved",
+    ),
+    "a dead host whose brick was the first of a replica 2 set under cluster.quorum-type auto (the set takes no "
+    "write)": (
+        "its brick is replaced with a warning that names the set: disks held open since the death stay unusable "
+        "(restart those instances); a file opened after the replacement is written at once",
+        "test_a_replacement_names_a_replica_2_set_whose_quorum_went_with_the_dead_host",
     ),
     "a pool probed by FQDN, its first set created by FQDN but for one brick named short, grown by the hook and "
     "from an inventory of addresses, drained from an inventory of short names (the host leaving a peer by FQDN "
@@ -529,3 +536,49 @@ def test_a_brick_marked_arbiter_is_its_sets_arbiter(devices):
     assert arb.bricks[-1].name == "node1:/bricks/b2/arbiter"
     assert not run_module("node1", "gluster_volume", args)["changed"]
     assert run_module("node1", "gluster_volume", {"name": "arb", "state": "absent"})["changed"]
+
+
+def test_a_replacement_names_a_replica_2_set_whose_quorum_went_with_the_dead_host(devices):
+    """r2: replica 2 under cluster.quorum-type auto (what `group virt` sets), node4's brick
+    first. With node4's power cut the set takes no write; the module that replaces the brick
+    warns of the set, and a file opened after the replacement is written at once. Last in
+    this file: node4 stays off."""
+    bricks = ["node4:/bricks/b1/r2", "node1:/bricks/b2/r2"]
+    for brick in bricks:
+        host, path = brick.split(":")
+        assert ssh(host, f"mkdir -p {path}").returncode == 0
+    # A short ping-timeout only shortens the test's waits on the dead brick.
+    options = {"cluster.quorum-type": "auto", "network.ping-timeout": "5"}
+    created = run_module(
+        "node1",
+        "gluster_volume",
+        {"name": "r2", "state": "started", "replica": 2, "bricks": bricks, "options": options},
+    )
+    assert created["changed"] and not created["failed"], created
+    assert run_module("node3", "gluster_brick", {"path": "/bricks/b2/r2spare"})["changed"]
+    write = "dd if=/dev/urandom of=/mnt/r2/disk bs=64k count=16 conv=notrunc,fsync status=none"
+    assert ssh("node1", f"mkdir -p /mnt/r2 && mount -t glusterfs node1:/r2 /mnt/r2 && {write}").returncode == 0
+
+    node4 = {"node4", next(h["address"] for h in lab_state()["hosts"] if h["name"] == "node4")}
+    assert lab("poweroff", "node4").returncode == 0
+    for _ in range(60):
+        peer = next(p for p in pool("node1") if p.hostname in node4)
+        if not peer.connected:
+            break
+        time.sleep(1)
+    else:
+        raise AssertionError("node1 still counts node4 connected after 60 s")
+    assert ssh("node1", write, timeout=120).returncode != 0  # no client quorum
+
+    args = {"name": "r2", "hosts": ["node4"], "spares": ["node3:/bricks/b2/r2spare"], "lost": True, "wait_heal": False}
+    replaced = run_module("node1", "gluster_volume_drain", args)
+    assert replaced["changed"] and not replaced["failed"], replaced
+    assert [b.name for b in volume_info("node1", "r2").bricks] == ["node3:/bricks/b2/r2spare", "node1:/bricks/b2/r2"]
+    assert any(
+        w.startswith("set 0 has had no client quorum since node4 died (cluster.quorum-type auto, 1 of 2 bricks")
+        for w in replaced.get("warnings", [])
+    ), replaced.get("warnings")
+    assert ssh("node1", write, timeout=120).returncode == 0
+    assert ssh("node3", "test -f /bricks/b2/r2spare/disk").returncode == 0
+    assert not run_module("node1", "gluster_volume_drain", args)["changed"]
+    assert ssh("node1", "umount /mnt/r2").returncode == 0
