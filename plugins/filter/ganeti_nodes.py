@@ -144,6 +144,15 @@ def ganeti_node_plan(
         else:
             members.append(host)
     errors += join_refusals(joining, cluster_nodes, secondary_ips, node_groups, groups, removed)
+    gone = {n.get(field): n["name"] for n in cluster_nodes if n["name"] in removed for field in ("pip", "sip")}
+    for host in joining:
+        for address in sorted(host_ids[host]["addresses"] & gone.keys()):
+            errors.append(
+                f"{host} resolves to {address}, an address of the node {gone[address]}, which this run removes as "
+                f"dead: Ganeti would add {host} there, and the proof of death wants that address silent. Give "
+                f"{host} its own address, or replace without it in ganeti_nodes, then move the address and run "
+                "add-node.yml for it"
+            )
     # Every node Ganeti may make master: it promotes master_capable nodes to candidates
     # of itself (a drain's --auto-promote, a removal), with no run of ours in between.
     hook_hosts = [

@@ -394,7 +394,8 @@ def proof_of_death(leaving, states, instances, answers, port):
                 f"{node.name} is declared dead but is not: {'; '.join(alive)}. A cut management network is not a "
                 "power cut, and an instance still running there would share its disks with its failed-over self: "
                 "check the host's power and its out-of-band console (IPMI, iLO, iDRAC), power it off there and "
-                "confirm that it stays off, then run again (a host that runs leaves with remove-node.yml)"
+                "confirm that it stays off, then run again (a host that runs leaves with remove-node.yml; a new host "
+                "that took one of its addresses must give it up until the dead node is removed)"
             )
     return refusals, seen
 

@@ -248,6 +248,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.heal_watch 
     owed_heal,
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import (
+    client_quorum_type,
     has_quorum,
     read_volume,
     set_quorum,
@@ -351,26 +352,33 @@ def arbiter_doubts(report, lost_uuids, shown="the dead hosts"):
 
 
 def quorum_losses(volume, report, lost_uuids, shown="the dead hosts"):
-    """Sets whose client quorum went with the dead hosts' bricks (a replica 2 set whose first
-    brick died, under cluster.quorum-type auto), in words. No write to their files succeeded
-    since; measured on Gluster 10, a disk QEMU's gluster driver held open there fails from
-    its first failed flush on, and a file opened through a FUSE mount before the replacement
-    stays unusable after it (EBADF, also once healed). A file opened after the replacement
-    works at once (AFR's lookup creates it on the new brick)."""
-    kind = volume_kind(volume)
-    losses = []
+    """Replica sets whose client quorum went with the dead hosts' bricks (a replica 2 set whose
+    first brick died, under cluster.quorum-type auto): set index -> what that means, in words.
+    Their clients' writes have failed since. Measured on Gluster 10.3: a FUSE writer's file,
+    opened before and written to since, stays unusable after the replacement (EBADF, also
+    once healed), and QEMU's gluster driver fails every write after a failed flush; a file
+    opened through FUSE after the replacement is written at once (AFR's lookup creates it
+    on the new brick)."""
+    if volume_kind(volume) != "replicate":
+        return {}
+    losses = {}
     for index in sorted({b["set"] for b in report["bricks"] if b["host_uuid"] in lost_uuids}):
         members = [b for b in report["bricks"] if b["set"] == index]
         online = [bool(b["online"]) and b["host_uuid"] not in lost_uuids for b in members]
-        if not has_quorum(online, set_quorum(len(members), kind, volume.options), kind, volume.options):
-            losses.append(
-                f"set {index} has had no client quorum since {shown} died (cluster.quorum-type "
-                f"{volume.options.get('cluster.quorum-type', 'auto')}, {sum(online)} of {len(members)} bricks "
-                "online): no write to its files succeeded since. An instance that kept running elsewhere with a "
-                "disk there has lost that disk until it restarts (QEMU's gluster driver gives a disk up after a "
-                "failed flush; a file opened through the FUSE mount before the replacement stays unusable after "
-                "it): once the bricks are replaced, restart such instances (gnt-instance reboot --type=full). "
-                "Instances started after the replacement write at once"
+        needed = set_quorum(len(members), "replicate", volume.options)
+        if not has_quorum(online, needed, "replicate", volume.options):
+            quorum_type = client_quorum_type(volume.options, len(members))
+            losses[index] = (
+                f"set {index} of volume {volume.name} has had no client quorum since {shown} died "
+                f"(cluster.quorum-type {quorum_type}: {sum(online)} of {len(members)} bricks online, "
+                f"{needed} needed{', or the first alone' if quorum_type == 'auto' and len(members) % 2 == 0 else ''}"
+                "): no write to its files has succeeded since. A disk written to since then, by an instance that "
+                "kept running on another node, may stay unusable after the replacement (measured: a FUSE writer's "
+                "file stayed so, even once healed; QEMU's gluster driver fails every write after a failed flush): "
+                "once the bricks are replaced, restart every instance that kept running with a disk on this volume "
+                "(gnt-instance reboot --type=full; `getfattr -n "
+                "trusted.glusterfs.pathinfo FILE` on a mount names the bricks of one disk). A file opened after "
+                "the replacement is written at once"
             )
     return losses
 
@@ -725,13 +733,17 @@ class Drain:
         healing = list(healing)
         problems = lost_blockers(report, peers, lost_uuids, healing, dead)
         self.refuse(volume, problems, f"replace the bricks of {dead}")
-        for doubt in arbiter_doubts(report, lost_uuids, dead) + quorum_losses(volume, report, lost_uuids, dead):
+        for doubt in arbiter_doubts(report, lost_uuids, dead):
             self.module.warn(doubt)
         plan = self.plan(volume, sets, lost_uuids, free_spares, keys, shown, lost=True)
         new_bricks = placed + [str(new) for _index, _old, new in plan.replace]
         self.refuse(volume, self.heal_blockers(report, plan), f"replace the bricks of {dead}")
         if plan.replace:
             self.mark_heal(volume, new_bricks)
+        # Only for sets this run replaces: it says what to do once they are.
+        losses = quorum_losses(volume, report, lost_uuids, dead)
+        for index in sorted({index for index, _old, _new in plan.replace} & losses.keys()):
+            self.module.warn(losses[index])
         for index, old, new in plan.replace:
             self.act("volume", "replace-brick", name, str(old), str(new), "commit", "force")
             healing.append(index)

@@ -575,7 +575,7 @@ def test_a_replacement_names_a_replica_2_set_whose_quorum_went_with_the_dead_hos
     assert replaced["changed"] and not replaced["failed"], replaced
     assert [b.name for b in volume_info("node1", "r2").bricks] == ["node3:/bricks/b2/r2spare", "node1:/bricks/b2/r2"]
     assert any(
-        w.startswith("set 0 has had no client quorum since node4 died (cluster.quorum-type auto, 1 of 2 bricks")
+        w.startswith("set 0 of volume r2 has had no client quorum since node4 died (cluster.quorum-type auto: 1 of 2")
         for w in replaced.get("warnings", [])
     ), replaced.get("warnings")
     assert ssh("node1", write, timeout=120).returncode == 0

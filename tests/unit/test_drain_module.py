@@ -269,21 +269,29 @@ def test_an_arbiter_that_lists_more_than_the_surviving_data_brick_is_a_warning_n
 
 def test_a_set_whose_client_quorum_died_with_the_host_is_named_with_what_its_running_clients_need():
     # Replica 2, node3's brick first: under quorum-type auto the set took no write since.
-    first = volume([3, 1], set_size=2)
-    report, _pool = dead_node3_report(replace(first, options={"cluster.quorum-type": "auto"}))
-    (loss,) = quorum_losses(replace(first, options={"cluster.quorum-type": "auto"}), report, {uuid(3)}, "node3")
-    assert loss.startswith(
-        "set 0 has had no client quorum since node3 died (cluster.quorum-type auto, 1 of 2 bricks online)"
+    first = replace(volume([3, 1], set_size=2), options={"cluster.quorum-type": "auto"})
+    report, _pool = dead_node3_report(first)
+    losses = quorum_losses(first, report, {uuid(3)}, "node3")
+    assert list(losses) == [0]
+    assert losses[0].startswith(
+        "set 0 of volume gv0 has had no client quorum since node3 died (cluster.quorum-type auto: 1 of 2 bricks "
+        "online, 2 needed, or the first alone)"
     )
-    assert "gnt-instance reboot --type=full" in loss
+    assert "gnt-instance reboot --type=full" in losses[0]
     # Gluster's default for replica 2 (none), node3 second, or replica 3: quorum held.
-    assert quorum_losses(first, report, {uuid(3)}, "node3") == []
+    assert quorum_losses(replace(first, options={}), report, {uuid(3)}, "node3") == {}
     second = replace(volume([1, 3], set_size=2), options={"cluster.quorum-type": "auto"})
-    assert quorum_losses(second, dead_node3_report(second)[0], {uuid(3)}, "node3") == []
+    assert quorum_losses(second, dead_node3_report(second)[0], {uuid(3)}, "node3") == {}
     three = volume([3, 1, 2])
-    assert quorum_losses(three, dead_node3_report(three)[0], {uuid(3)}, "node3") == []
+    assert quorum_losses(three, dead_node3_report(three)[0], {uuid(3)}, "node3") == {}
     fixed = replace(three, options={"cluster.quorum-type": "fixed", "cluster.quorum-count": "3"})
-    assert len(quorum_losses(fixed, dead_node3_report(fixed)[0], {uuid(3)}, "node3")) == 1
+    assert (
+        "(cluster.quorum-type fixed: 2 of 3 bricks online, 3 needed)"
+        in quorum_losses(fixed, dead_node3_report(fixed)[0], {uuid(3)}, "node3")[0]
+    )
+    # A disperse set is no replica set (and its replacement is refused anyway).
+    disperse = volume([3, 1, 2], disperse=3, redundancy=1)
+    assert quorum_losses(disperse, dead_node3_report(disperse)[0], {uuid(3)}, "node3") == {}
 
 
 def test_a_live_drain_that_leaves_one_data_copy_during_heal_says_so():

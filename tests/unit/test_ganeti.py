@@ -553,8 +553,8 @@ def test_an_instance_not_running_after_the_failover_off_a_dead_node_stops_the_re
 ALIVE_ADVICE = (
     "A cut management network is not a power cut, and an instance still running there would share its disks "
     "with its failed-over self: check the host's power and its out-of-band console (IPMI, iLO, iDRAC), power it "
-    "off there and confirm that it stays off, then run again (a host that runs leaves with remove-node.yml). "
-    "Nothing was changed."
+    "off there and confirm that it stays off, then run again (a host that runs leaves with remove-node.yml; a new "
+    "host that took one of its addresses must give it up until the dead node is removed). Nothing was changed."
 )
 
 

@@ -106,6 +106,17 @@ def test_a_replacement_is_planned_with_the_node_it_replaces_gone():
     assert (plan["errors"], plan["joining"], plan["members"]) == ([], ["node6"], ["node1"])
     assert plan["names"]["node6"] == "node2.example.net"
 
+    # The name still resolves to the dead node's address: Ganeti would add node6 there.
+    old_dns = {"node1": {"10.0.0.1"}, "node2.example.net": {"10.0.0.2"}}.get
+    plan = ganeti_node_plan(
+        hosts, same_name, nodes, "node1", "node6", resolve=old_dns, removed=["node2.example.net"], **declared
+    )
+    assert plan["errors"] == [
+        "node6 resolves to 10.0.0.2, an address of the node node2.example.net, which this run removes as dead: "
+        "Ganeti would add node6 there, and the proof of death wants that address silent. Give node6 its own "
+        "address, or replace without it in ganeti_nodes, then move the address and run add-node.yml for it"
+    ]
+
     # Its address stays taken: the proof of death wants it silent until the removal.
     plan = ganeti_node_plan(
         hosts,

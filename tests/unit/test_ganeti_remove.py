@@ -293,7 +293,8 @@ def test_any_sign_of_life_refuses_a_node_declared_dead(node_state, instances, an
         f"node3 is declared dead but is not: {sign}. A cut management network is not a power cut, and an "
         "instance still running there would share its disks with its failed-over self: check the host's power "
         "and its out-of-band console (IPMI, iLO, iDRAC), power it off there and confirm that it stays off, then "
-        "run again (a host that runs leaves with remove-node.yml)"
+        "run again (a host that runs leaves with remove-node.yml; a new host that took one of its addresses must give "
+        "it up until the dead node is removed)"
     ]
     assert seen["node3"][0] == sign
 
