@@ -27,6 +27,11 @@ def is_ipv4(text):
         return False
 
 
+def addresses_of(nodes):
+    """{address: node name} for the primary and secondary IPs of `nodes`."""
+    return {n.get(field): n["name"] for n in nodes for field in ("pip", "sip") if n.get(field)}
+
+
 def join_refusals(joining, cluster_nodes, secondary_ips=None, node_groups=None, groups=None, removed=()):
     """Why Ganeti would refuse to add each of `joining` (hosts) with the secondary IP
     (`secondary_ips`: host -> IP) and node group (`groups`: host -> name) the inventory gives
@@ -38,7 +43,7 @@ def join_refusals(joining, cluster_nodes, secondary_ips=None, node_groups=None, 
     groups = {h: g for h, g in (groups or {}).items() if g}
     master = next((n for n in cluster_nodes if n.get("master")), None)
     dual_homed = bool(master and master.get("sip") and master.get("sip") != master.get("pip"))
-    taken = {n.get(field): n["name"] for n in cluster_nodes for field in ("pip", "sip") if n.get(field)}
+    taken = addresses_of(cluster_nodes)
     refusals = []
     for host in joining:
         address = secondary_ips.get(host)
@@ -144,7 +149,7 @@ def ganeti_node_plan(
         else:
             members.append(host)
     errors += join_refusals(joining, cluster_nodes, secondary_ips, node_groups, groups, removed)
-    gone = {n.get(field): n["name"] for n in cluster_nodes if n["name"] in removed for field in ("pip", "sip")}
+    gone = addresses_of(n for n in cluster_nodes if n["name"] in removed)
     for host in joining:
         for address in sorted(host_ids[host]["addresses"] & gone.keys()):
             errors.append(
