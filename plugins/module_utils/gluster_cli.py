@@ -454,6 +454,33 @@ def parse_heal_summary(root):
     ]
 
 
+@dataclass(frozen=True)
+class HealEntries:
+    """One brick of `volume heal VOL info`: the entries its index lists for heal, gfid -> path
+    (glfsheal prints a path, or `<gfid:...>` where it cannot resolve one); None when not reached."""
+
+    name: str
+    host_uuid: str
+    status: str
+    files: dict | None
+
+
+def parse_heal_entries(root):
+    bricks = []
+    for node in root.iterfind("./healInfo/bricks/brick"):
+        status = (node.findtext("status") or "").strip()
+        files = {f.get("gfid", "").strip(): (f.text or "").strip() for f in node.iterfind("file")}
+        bricks.append(
+            HealEntries(
+                name=(node.findtext("name") or "").strip(),
+                host_uuid=(node.get("hostUuid") or "").strip(),
+                status=status,
+                files=files if status == "Connected" else None,
+            )
+        )
+    return bricks
+
+
 class VolumeOptions(dict):
     """Option -> value from `volume get VOL all`; `defaults` names those left at their default."""
 
@@ -800,6 +827,9 @@ class GlusterCli:
 
     def heal_summary(self, name):
         return parse_heal_summary(self.run("volume", "heal", name, "info", "summary"))
+
+    def heal_entries(self, name):
+        return parse_heal_entries(self.run("volume", "heal", name, "info"))
 
     def volume_options(self, name):
         return parse_volume_get(self.run("volume", "get", name, "all"))

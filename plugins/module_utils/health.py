@@ -18,7 +18,11 @@ unsafe (a change to the pool now could lose data or access to it):
   - heal entries pending on a set the caller is about to change (`touching`),
     or an online brick of such a set that heal info could not count;
   - a replica set with two bricks on one host, a disperse set with more there
-    than its redundancy (one glusterd UUID, whatever names the bricks carry).
+    than its redundancy (one glusterd UUID, whatever names the bricks carry);
+  - an arbiter set with a data brick offline whose arbiter lists entries for
+    heal that no online data brick lists: the arbiter blames those bricks for
+    them, so their latest data is only on the offline one (see
+    arbiter_orphans).
 degraded (works now, with less margin than it should):
   - a brick offline, its set still in quorum; a brick heal info cannot reach;
   - a disperse set with bricks on one host, no more than its redundancy;
@@ -37,6 +41,7 @@ healthy: none of these.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import (
     PEER_IN_CLUSTER,
@@ -159,6 +164,7 @@ def assess(
     free_min_percent=10,
     inodes_min_percent=10,
     unread=(),
+    listing=None,
 ):
     """The health report of one volume (see the module docstring for the rules).
 
@@ -171,6 +177,8 @@ def assess(
     and no longer running; touching: bricks (HOST:PATH)
     or hosts the caller is about to change; unread: (what, error) of the reads that
     failed. details None: bricks' state unknown (no offline or quorum finding then).
+    listing: HealEntries of `heal info` (read_volume reads it for arbiter sets that may
+    hold entries whose only good copy is offline; None when not read).
     """
     options = options or {}
     findings = []
@@ -310,6 +318,10 @@ def assess(
         if brick["inodes_free_percent"] is not None and brick["inodes_free_percent"] < inodes_min_percent:
             find(DEGRADED, name, f"{brick['inodes_free_percent']}% inodes free, below {inodes_min_percent}%")
 
+    online = {(b["host_uuid"], b["path"]) for b in bricks if b["online"]}
+    for _index, (arbiter, down, up, entries) in sorted(arbiter_orphans(volume, online, listing).items()):
+        find(UNSAFE, arbiter, arbiter_orphan_reason(volume.name, down, up, entries))
+
     for subject, reason in peer_problems(peers):
         find(DEGRADED, subject, reason)
 
@@ -391,6 +403,63 @@ def assess(
     }
 
 
+ROOT_GFID = "00000000-0000-0000-0000-000000000001"
+
+
+def arbiter_orphans(volume, online, listing):
+    """Arbiter sets with a data brick offline whose arbiter lists entries for heal that no
+    online data brick of the set lists: set index -> (arbiter, offline data bricks, online
+    data bricks, {gfid: path}). online: (host_uuid, path) of the bricks online; listing:
+    HealEntries of `heal info`, None when not read.
+
+    A brick's heal index holds what it recorded as owed to a brick that missed a change.
+    An entry on the arbiter and not on an online data brick was changed while that brick
+    was down, so the arbiter blames it and its latest data is on the offline brick alone:
+    AFR serves no read or write of it (the volume root among them: no client can use the
+    volume), heal cannot copy data from an arbiter, and a replace-brick of the offline
+    brick fails half-way when the root is among them (measured on Gluster 10.3: the commit
+    failed on the new brick's host, whose glusterd then no longer started)."""
+    if listing is None or not volume.arbiter_count:
+        return {}
+    listed = {}
+    for entry in listing:
+        listed[(entry.host_uuid, entry.name.rsplit(":", 1)[-1])] = entry
+        listed.setdefault(entry.name, entry)
+    orphans = {}
+    for start in range(0, len(volume.bricks), volume.set_size):
+        members = volume.bricks[start : start + volume.set_size]
+        arbiter = next((b for b in members if b.is_arbiter), None)
+        data = [b for b in members if not b.is_arbiter]
+        up = [b for b in data if (b.host_uuid, b.path) in online]
+        down = [b for b in data if (b.host_uuid, b.path) not in online]
+        if arbiter is None or (arbiter.host_uuid, arbiter.path) not in online or not down:
+            continue
+        entries = [listed.get((b.host_uuid, b.path)) or listed.get(b.name) for b in [arbiter, *up]]
+        if any(e is None or e.files is None for e in entries):
+            continue
+        known = {gfid for e in entries[1:] for gfid in e.files}
+        left = {gfid: path for gfid, path in entries[0].files.items() if gfid not in known}
+        if left:
+            orphans[start // volume.set_size] = (arbiter.name, [b.name for b in down], [b.name for b in up], left)
+    return orphans
+
+
+def arbiter_orphan_reason(volume_name, down, up, entries):
+    """What arbiter_orphans found for one set, in words: what it means and what to do."""
+    shown = sorted(entries.values())
+    paths = ", ".join(shown[:5]) + (f" and {len(shown) - 5} more" if len(shown) > 5 else "")
+    offline, online = " and ".join(down), " and ".join(up) or "no data brick"
+    return (
+        f"the arbiter lists {len(entries)} entries for heal that {online} does not ({paths}): they changed while "
+        f"{online} was down and were not healed since, so their latest data is only on {offline}, which is "
+        "offline. They take no read or write until it is back"
+        + (f" (the root among them: no client can use volume {volume_name})" if ROOT_GFID in entries else "")
+        + f". Bring {offline} back (its host, or its disk) and let heal finish before replacing or draining it: "
+        "replacing it now loses that data, and gluster's replace-brick fails half-way when the root is among "
+        "them. If its disk is gone for good, see the README (an arbiter set's only good copy lost)"
+    )
+
+
 def rolling_maintenance(volume):
     """(roll, problem): the id of the roll whose mark is on the volume (no finding: the
     roll's own gates read this report, and it is the roll that keeps a node down), None
@@ -432,10 +501,46 @@ def summary(reports):
     return verdict, reasons
 
 
+def arbiter_at_risk(volume, details, heal):
+    """Whether an arbiter set has a data brick offline and an online arbiter with entries to
+    heal: then `heal info`'s entries are read (arbiter_orphans); otherwise they cannot matter."""
+    if not volume.arbiter_count:
+        return False
+    online = {(d.peer_uuid, d.path) for d in details if d.online}
+    counted = {(h.host_uuid, h.name.rsplit(":", 1)[-1]): h for h in heal}
+    for start in range(0, len(volume.bricks), volume.set_size):
+        members = volume.bricks[start : start + volume.set_size]
+        if all((b.host_uuid, b.path) in online for b in members if not b.is_arbiter):
+            continue
+        for arbiter in (b for b in members if b.is_arbiter and (b.host_uuid, b.path) in online):
+            counts = counted.get((arbiter.host_uuid, arbiter.path))
+            if counts is None or counts.total is None or counts.total:
+                return True
+    return False
+
+
+def merge_data_entries(volume, first, second):
+    """`first`'s listing with each data brick's entries from `second` added (the arbiters'
+    stay as `first` listed them); `first` when `second` was not read."""
+    if second is None:
+        return first
+    arbiters = {b.name for b in volume.bricks if b.is_arbiter}
+    later = {(e.host_uuid, e.name): e for e in second}
+    merged = []
+    for entry in first:
+        again = later.get((entry.host_uuid, entry.name))
+        if entry.name in arbiters or entry.files is None or again is None or again.files is None:
+            merged.append(entry)
+        else:
+            merged.append(replace(entry, files={**again.files, **entry.files}))
+    return merged
+
+
 def read_volume(cli, volume, peers, touching=(), free_min_percent=10, inodes_min_percent=10):
     """Read one volume's state through `cli` (a GlusterCli) and assess it. A read that
     fails is an unsafe finding; the report keeps what the other reads gave."""
     details, daemons, tasks, heal, options, rebalance, migration = (), (), (), None, {}, None, None
+    listing = None
     unread = []
 
     def attempt(what, read, default):
@@ -451,6 +556,15 @@ def read_volume(cli, volume, peers, touching=(), free_min_percent=10, inodes_min
         daemons, tasks = attempt("the volume's daemons and tasks", cli.volume_status_daemons, ((), ()))
         if volume.set_size > 1:
             heal = attempt("heal info", cli.heal_summary, None)
+        if heal and details and arbiter_at_risk(volume, details, heal):
+            listing = attempt("heal info's entries", cli.heal_entries, None)
+            online = {(d.peer_uuid, d.path) for d in details if d.online}
+            if arbiter_orphans(volume, online, listing):
+                # glfsheal lists brick by brick, a set's arbiter last: an entry changed
+                # after it listed a data brick shows on the arbiter alone. Such an entry
+                # is on that data brick by a second listing; an orphan is on neither.
+                again = attempt("heal info's entries", cli.heal_entries, None)
+                listing = merge_data_entries(volume, listing, again)
         # Its counts matter once a pass has ended; while it runs, `rebalance status`
         # asks every node's rebalance process and waits on one that does not answer.
         if any(t.kind == TASK_REBALANCE and t.status not in REBALANCE_RUNNING for t in tasks):
@@ -477,4 +591,5 @@ def read_volume(cli, volume, peers, touching=(), free_min_percent=10, inodes_min
         free_min_percent=free_min_percent,
         inodes_min_percent=inodes_min_percent,
         unread=unread,
+        listing=listing,
     )

@@ -304,13 +304,6 @@ def blockers(report, peers, resuming, volume_bricks=(), healing_sets=()):
     return list(dict.fromkeys(found))
 
 
-def _entries(brick):
-    """Entries a brick's heal index lists (pending and possibly healing), None when not counted."""
-    if brick["heal_pending"] is None:
-        return None
-    return brick["heal_pending"] + (brick["possibly_healing"] or 0)
-
-
 def single_copy_warnings(report, plan):
     """Sets a live drain leaves with one data copy until heal fills the new brick (replica 2,
     or an arbiter set whose leaving brick holds data), in words: `replace-brick` drops the
@@ -326,29 +319,6 @@ def single_copy_warnings(report, plan):
                 f"fills {new}: keep {old}'s disk as it is until then"
             )
     return warnings
-
-
-def arbiter_doubts(report, lost_uuids, shown="the dead hosts"):
-    """Sets of the dead hosts whose arbiter lists more entries to heal than every surviving data
-    brick, in words. An arbiter lists every entry it blames a brick for; entries written while
-    a surviving data brick was down blame it, on the arbiter (and the dead brick) only, so
-    their latest data may be only on the dead host. heal info reads brick by brick while
-    writes go on, so the counts are a hint, not a proof: a warning."""
-    doubts = []
-    for index in sorted({b["set"] for b in report["bricks"] if b["host_uuid"] in lost_uuids}):
-        members = [b for b in report["bricks"] if b["set"] == index and b["host_uuid"] not in lost_uuids]
-        survivors = [b for b in members if b["online"] and not b["arbiter"]]
-        arbiters = [_entries(b) for b in members if b["arbiter"] and _entries(b) is not None]
-        counts = [_entries(b) for b in survivors]
-        if survivors and arbiters and None not in counts and max(arbiters) > max(counts):
-            doubts.append(
-                f"set {index}'s arbiter lists {max(arbiters)} entries to heal, its surviving data brick"
-                f"{'s' if len(survivors) > 1 else ''} {', '.join(b['name'] for b in survivors)} at most "
-                f"{max(counts)}: unless writes since {shown} died explain it, some files' latest data may be "
-                f"only on {shown} (a data brick that was down when they were written): keep its disks, which "
-                "hold that data, until the volume's files are checked"
-            )
-    return doubts
 
 
 def quorum_losses(volume, report, lost_uuids, shown="the dead hosts"):
@@ -733,8 +703,6 @@ class Drain:
         healing = list(healing)
         problems = lost_blockers(report, peers, lost_uuids, healing, dead)
         self.refuse(volume, problems, f"replace the bricks of {dead}")
-        for doubt in arbiter_doubts(report, lost_uuids, dead):
-            self.module.warn(doubt)
         plan = self.plan(volume, sets, lost_uuids, free_spares, keys, shown, lost=True)
         new_bricks = placed + [str(new) for _index, _old, new in plan.replace]
         self.refuse(volume, self.heal_blockers(report, plan), f"replace the bricks of {dead}")

@@ -54,6 +54,13 @@ LIFECYCLE = {
         "(restart those instances); a file opened after the replacement is written at once",
         "test_a_replacement_names_a_replica_2_set_whose_quorum_went_with_the_dead_host",
     ),
+    "a dead host whose data brick held an arbiter set's only good copy (files changed while the other data brick "
+    "was down, not healed before the death; the volume's root among them)": (
+        "health reports the set unsafe, naming the entries its arbiter lists and the surviving data brick does not "
+        "(compared by gfid); the replacement is refused, volume info and pool list as they were (a replace-brick "
+        "then fails half-way)",
+        "test_an_arbiter_set_whose_only_good_copy_died_is_unsafe_and_not_replaced",
+    ),
     "a pool probed by FQDN, its first set created by FQDN but for one brick named short, grown by the hook and "
     "from an inventory of addresses, drained from an inventory of short names (the host leaving a peer by FQDN "
     "with a brick named short and one by FQDN)": (
@@ -538,28 +545,63 @@ def test_a_brick_marked_arbiter_is_its_sets_arbiter(devices):
     assert run_module("node1", "gluster_volume", {"name": "arb", "state": "absent"})["changed"]
 
 
-def test_a_replacement_names_a_replica_2_set_whose_quorum_went_with_the_dead_host(devices):
-    """r2: replica 2 under cluster.quorum-type auto (what `group virt` sets), node4's brick
-    first. With node4's power cut the set takes no write; the module that replaces the brick
-    warns of the set, and a file opened after the replacement is written at once. Last in
-    this file: node4 stays off."""
-    bricks = ["node4:/bricks/b1/r2", "node1:/bricks/b2/r2"]
-    for brick in bricks:
+R2_WRITE = "dd if=/dev/urandom of=/mnt/r2/disk bs=64k count=16 conv=notrunc,fsync status=none"
+AV_BRICKS = ["node4:/bricks/b1/av", "node1:/bricks/b2/av", "node2:/bricks/b1/av"]  # the last, the arbiter
+HEAL_SWITCHES = (
+    "cluster.self-heal-daemon",
+    "cluster.data-self-heal",
+    "cluster.metadata-self-heal",
+    "cluster.entry-self-heal",
+)
+
+
+def gluster_ok(*commands, host="node1"):
+    for command in commands:
+        assert ssh(host, f"gluster --mode=script {command}").returncode == 0, command
+
+
+def bricks_online(volume, bricks, seconds=60):
+    for _ in range(seconds):
+        status = parse_volume_status(gluster_xml("node1", "volume", "status", volume))
+        if {b.name for b in status if b.online} >= set(bricks):
+            return
+        time.sleep(1)
+    raise AssertionError(f"bricks {bricks} of {volume} not online after {seconds} s")
+
+
+@pytest.fixture(scope="module")
+def node4_dead(devices):
+    """node4 powered off, with two volumes that hold one of its bricks, each built by hand:
+    r2, replica 2 under cluster.quorum-type auto (what `group virt` sets), node4's brick
+    first (gluster_volume places node1's first); av, replica 3 arbiter 1 with node4's and
+    node1's data bricks, whose files changed while node1's brick was down and had not
+    healed when node4 died. A short ping-timeout only shortens the waits on the dead host.
+    Last in this file: node4 stays off."""
+    for brick in ["node4:/bricks/b1/r2", "node1:/bricks/b2/r2", *AV_BRICKS]:
         host, path = brick.split(":")
         assert ssh(host, f"mkdir -p {path}").returncode == 0
-    # By hand: gluster_volume places node1's brick first. A short ping-timeout only
-    # shortens the test's waits on the dead brick.
-    for command in (
-        f"volume create r2 replica 2 {' '.join(bricks)} force",
+    gluster_ok(
+        "volume create r2 replica 2 node4:/bricks/b1/r2 node1:/bricks/b2/r2 force",
         "volume set r2 cluster.quorum-type auto",
         "volume set r2 network.ping-timeout 5",
         "volume start r2",
-    ):
-        assert ssh("node1", f"gluster --mode=script {command}").returncode == 0, command
-    assert [b.name for b in volume_info("node1", "r2").bricks] == bricks
-    assert run_module("node3", "gluster_brick", {"path": "/bricks/b2/r2spare"})["changed"]
-    write = "dd if=/dev/urandom of=/mnt/r2/disk bs=64k count=16 conv=notrunc,fsync status=none"
-    assert ssh("node1", f"mkdir -p /mnt/r2 && mount -t glusterfs node1:/r2 /mnt/r2 && {write}").returncode == 0
+        f"volume create av replica 3 arbiter 1 {' '.join(AV_BRICKS)} force",
+        "volume set av network.ping-timeout 5",
+        *(f"volume set av {switch} off" for switch in HEAL_SWITCHES),
+        "volume start av",
+    )
+    assert [b.name for b in volume_info("node1", "r2").bricks] == ["node4:/bricks/b1/r2", "node1:/bricks/b2/r2"]
+    mount = "mkdir -p /mnt/{0} && mount -t glusterfs node1:/{0} /mnt/{0}"
+    assert ssh("node1", f"{mount.format('r2')} && {R2_WRITE}").returncode == 0
+    assert (
+        ssh("node1", f"{mount.format('av')} && echo old > /mnt/av/disk0 && echo kept > /mnt/av/disk1").returncode == 0
+    )
+    survivor = AV_BRICKS[1]
+    pid = next(b.pid for b in parse_volume_status(gluster_xml("node1", "volume", "status", "av")) if b.name == survivor)
+    assert ssh("node1", f"kill {pid}").returncode == 0
+    assert ssh("node1", "echo new > /mnt/av/disk0 && echo created > /mnt/av/disk2").returncode == 0
+    gluster_ok("volume start av force")
+    bricks_online("av", AV_BRICKS)
 
     node4 = {"node4", next(h["address"] for h in lab_state()["hosts"] if h["name"] == "node4")}
     assert lab("poweroff", "node4").returncode == 0
@@ -570,7 +612,17 @@ def test_a_replacement_names_a_replica_2_set_whose_quorum_went_with_the_dead_hos
         time.sleep(1)
     else:
         raise AssertionError("node1 still counts node4 connected after 60 s")
-    assert ssh("node1", write, timeout=120).returncode != 0  # no client quorum
+    gluster_ok(*(f"volume set av {switch} on" for switch in HEAL_SWITCHES))
+    yield
+    for volume in ("r2", "av"):
+        ssh("node1", f"umount /mnt/{volume}")
+
+
+def test_a_replacement_names_a_replica_2_set_whose_quorum_went_with_the_dead_host(node4_dead):
+    """With node4's power cut, r2 takes no write; the module that replaces the brick warns
+    of the set, and a file opened after the replacement is written at once."""
+    assert run_module("node3", "gluster_brick", {"path": "/bricks/b2/r2spare"})["changed"]
+    assert ssh("node1", R2_WRITE, timeout=120).returncode != 0  # no client quorum
 
     args = {"name": "r2", "hosts": ["node4"], "spares": ["node3:/bricks/b2/r2spare"], "lost": True, "wait_heal": False}
     replaced = run_module("node1", "gluster_volume_drain", args)
@@ -580,7 +632,30 @@ def test_a_replacement_names_a_replica_2_set_whose_quorum_went_with_the_dead_hos
         w.startswith("set 0 of volume r2 has had no client quorum since node4 died (cluster.quorum-type auto: 1 of 2")
         for w in replaced.get("warnings", [])
     ), replaced.get("warnings")
-    assert ssh("node1", write, timeout=120).returncode == 0
+    assert ssh("node1", R2_WRITE, timeout=120).returncode == 0
     assert ssh("node3", "test -f /bricks/b2/r2spare/disk").returncode == 0
     assert not run_module("node1", "gluster_volume_drain", args)["changed"]
-    assert ssh("node1", "umount /mnt/r2").returncode == 0
+
+
+def test_an_arbiter_set_whose_only_good_copy_died_is_unsafe_and_not_replaced(node4_dead):
+    """av: the arbiter blames node1's brick for what changed while it was down, so that data
+    is only on node4's: no client can use the volume (its root is among the entries). The
+    health report says so, and the replacement is refused with nothing changed (a
+    replace-brick now fails half-way and leaves the new brick's glusterd unable to start)."""
+    assert ssh("node1", "cat /mnt/av/disk1").returncode != 0  # the root: nothing is served
+    health = run_module("node1", "gluster_volume_health", {"volumes": ["av"]})
+    assert health["verdict"] == "unsafe", health
+    (orphans,) = [f for f in health["volumes"][0]["findings"] if f["subject"] == AV_BRICKS[2]]
+    assert orphans["severity"] == "unsafe"
+    assert orphans["reason"].startswith(
+        f"the arbiter lists 3 entries for heal that {AV_BRICKS[1]} does not (/, /disk0, /disk2)"
+    ), orphans
+
+    assert run_module("node3", "gluster_brick", {"path": "/bricks/b2/avspare"})["changed"]
+    before = cluster_state()
+    args = {"name": "av", "hosts": ["node4"], "spares": ["node3:/bricks/b2/avspare"], "lost": True}
+    refused = run_module("node1", "gluster_volume_drain", args)
+    assert refused["failed"] and refused["commands"] == [], refused
+    assert f"{AV_BRICKS[2]}: the arbiter lists 3 entries" in refused["msg"], refused["msg"]
+    assert "Nothing was changed" in refused["msg"]
+    assert cluster_state() == before

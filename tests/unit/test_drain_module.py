@@ -6,10 +6,10 @@ from dataclasses import replace
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.brick_placement import BrickRef
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.drain_plan import DrainPlan
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import HealEntries
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import assess
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import peer_of
 from ansible_collections.ganeti_gluster.cluster.plugins.modules.gluster_volume_drain import (
-    arbiter_doubts,
     blockers,
     bricks_diff,
     lost_blockers,
@@ -248,23 +248,42 @@ def test_a_live_drain_always_waits_for_each_heal():
     assert result.result["commands"] == []
 
 
-def test_an_arbiter_that_lists_more_than_the_surviving_data_brick_is_a_warning_not_a_refusal():
-    # node1 data, node2 arbiter, node3 (dead) data. Written while node1 was down: the
-    # arbiter blames node1 for 5 entries that node1 itself does not list. heal info reads
-    # brick by brick under writes, so the counts only hint: the replacement is not refused.
+def listing(vol, files):
+    """`heal info`'s entries: brick name -> {gfid: path}; node3's bricks not reached."""
+    return [
+        HealEntries(b.name, "-" if b.host == "node3" else b.host_uuid, "Connected", files.get(b.name, {}))
+        if b.host != "node3"
+        else HealEntries(b.name, "-", "Transport endpoint is not connected", None)
+        for b in vol.bricks
+    ]
+
+
+def test_an_arbiter_that_blames_the_surviving_data_brick_refuses_the_replacement():
+    # node1 data, node2 arbiter, node3 (dead) data. Changed while node1 was down and not
+    # healed since: the arbiter lists the root and disk0, which node1 does not.
     vol = volume([1, 2, 3])
     arbiter = replace(vol.bricks[1], is_arbiter=True)
     vol = replace(vol, bricks=(vol.bricks[0], arbiter, vol.bricks[2]), arbiter_count=1)
-    behind, pool = dead_node3_report(vol, pending={"node1:/bricks/b1/brick": 2, "node2:/bricks/b1/brick": 7})
-    assert lost_blockers(behind, pool, {uuid(3)}, [], "node3") == []
-    assert arbiter_doubts(behind, {uuid(3)}, "node3") == [
-        "set 0's arbiter lists 7 entries to heal, its surviving data brick node1:/bricks/b1/brick at most 2: unless "
-        "writes since node3 died explain it, some files' latest data may be only on node3 (a data brick that was "
-        "down when they were written): keep its disks, which hold that data, until the volume's files are checked"
-    ]
-    # Written after node3 died: both blame node3 alone, and list the same entries.
-    even, _pool = dead_node3_report(vol, pending={"node1:/bricks/b1/brick": 7, "node2:/bricks/b1/brick": 7})
-    assert arbiter_doubts(even, {uuid(3)}, "node3") == []
+    pool = peers(3, down={"node3"})
+    state = {
+        "details": [d for d in details(vol) if d.host != "node3"],
+        "heal": heal(vol, pending={"node2:/bricks/b1/brick": 2}, unreached={"node3:/bricks/b1/brick"}),
+        "daemons": shd([1, 2]),
+    }
+    root = "00000000-0000-0000-0000-000000000001"
+    behind = assess(vol, pool, **state, listing=listing(vol, {arbiter.name: {root: "/", "g-1": "/disk0"}}))
+    (found,) = lost_blockers(behind, pool, {uuid(3)}, [], "node3")
+    assert found.startswith(
+        "node2:/bricks/b1/brick: the arbiter lists 2 entries for heal that node1:/bricks/b1/brick does not (/, "
+        "/disk0): they changed while node1:/bricks/b1/brick was down and were not healed since, so their latest "
+        "data is only on node3:/bricks/b1/brick, which is offline. They take no read or write until it is back "
+        "(the root among them: no client can use volume gv0)."
+    ), found
+    # Changed after node3 died: both blame node3 and list the same entries.
+    both = {arbiter.name: {"g-1": "/disk0"}, vol.bricks[0].name: {"g-1": "<gfid:g-1>"}}
+    assert lost_blockers(assess(vol, pool, **state, listing=listing(vol, both)), pool, {uuid(3)}, [], "node3") == []
+    # Not read (no arbiter set at risk): nothing to say.
+    assert lost_blockers(assess(vol, pool, **state), pool, {uuid(3)}, [], "node3") == []
 
 
 def test_a_set_whose_client_quorum_died_with_the_host_is_named_with_what_its_running_clients_need():

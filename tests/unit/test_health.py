@@ -600,3 +600,66 @@ def test_the_self_heal_switch_is_read_as_glusterd_reads_a_boolean(kind, options,
     from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import self_heal_switched_off
 
     assert self_heal_switched_off(kind, options) == expected
+
+
+ARBITER = "arbiter-blames-survivor"
+
+
+def recorded_arbiter(*listings):
+    """Recorded (capture_arbiter.py): volume av, node1 and node2 data, node3 the arbiter;
+    written while node2's brick was down, then node1's brick killed before any heal."""
+    return [
+        read(["pool", "list"], f"{ARBITER}-pool-list.xml"),
+        read(["volume", "info"], f"{ARBITER}-volume-info.xml"),
+        read(["volume", "get", "av", "all"], f"{ARBITER}-volume-get.xml"),
+        read(["volume", "status", "av", "detail"], f"{ARBITER}-status-detail.xml"),
+        read(["volume", "status", "av"], f"{ARBITER}-status.xml"),
+        read(["volume", "heal", "av", "info", "summary"], f"{ARBITER}-heal-summary.xml"),
+        *(read(["volume", "heal", "av", "info"], name) for name in listings),
+    ]
+
+
+def test_recorded_arbiter_that_blames_the_only_online_data_brick_is_unsafe():
+    listing = f"{ARBITER}-heal-info.xml"
+    result = run_module(gluster_volume_health.main, {"volumes": ["av"]}, recorded_arbiter(listing, listing)).result
+    assert result["verdict"] == "unsafe"
+    (orphans,) = [(s, r) for sev, s, r in module_findings(result) if sev == "unsafe"]
+    assert orphans[0] == "node3:/bricks/av"
+    assert orphans[1].startswith(
+        "the arbiter lists 3 entries for heal that node2:/bricks/av does not (/, /disk0, /disk2): they changed "
+        "while node2:/bricks/av was down and were not healed since, so their latest data is only on "
+        "node1:/bricks/av, which is offline. They take no read or write until it is back (the root among them: "
+        "no client can use volume av). Bring node1:/bricks/av back"
+    ), orphans[1]
+
+
+def test_an_entry_on_the_arbiter_alone_in_the_first_listing_only_is_no_orphan():
+    # glfsheal lists the data brick before the arbiter: an entry changed in between shows
+    # on the arbiter alone; the second listing has it on the data brick too.
+    from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import HealEntries
+    from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import read_volume
+
+    vol = volume([1, 2, 3])
+    vol = replace(vol, bricks=(vol.bricks[0], vol.bricks[1], replace(vol.bricks[2], is_arbiter=True)), arbiter_count=1)
+    cli = FakeCli(vol, [])
+    cli.volume_status_detail = lambda name: details(vol, offline={"node1:/bricks/b1/brick"})
+    cli.heal_summary = lambda name: heal(vol, pending={"node2:/bricks/b1/brick": 1, "node3:/bricks/b1/brick": 1})
+    arbiter, data = vol.bricks[2], vol.bricks[1]
+    reads = [
+        [
+            HealEntries(data.name, data.host_uuid, "Connected", {}),
+            HealEntries(arbiter.name, arbiter.host_uuid, "Connected", {"g": "/disk0"}),
+        ],
+        [
+            HealEntries(data.name, data.host_uuid, "Connected", {"g": "/disk0"}),
+            HealEntries(arbiter.name, arbiter.host_uuid, "Connected", {"g": "/disk0"}),
+        ],
+    ]
+    cli.heal_entries = lambda name: reads.pop(0)
+    result = read_volume(cli, vol, peers(3))
+    assert reads == [] and result["verdict"] == DEGRADED, result["findings"]
+    # A set with every data brick online, or no arbiter: heal info's entries are not read.
+    for offline in (set(), {"node3:/bricks/b1/brick"}):
+        cli.volume_status_detail = lambda name, offline=offline: details(vol, offline=offline)
+        cli.heal_entries = None
+        assert read_volume(cli, vol, peers(3))["verdict"] != UNSAFE
