@@ -343,7 +343,11 @@ def assess(
             online = uuid in running
             self_heal.append({"host": host, "host_uuid": uuid, "online": online})
             if known and not online and peer is not None and (peer.is_local or peer.connected):
-                find(DEGRADED, host, "self-heal daemon not running")
+                find(
+                    DEGRADED,
+                    host,
+                    f"self-heal daemon not running (gluster volume start {volume.name} force starts it again)",
+                )
 
     task_reports = []
     for task in tasks:

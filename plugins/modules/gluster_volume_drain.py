@@ -610,7 +610,8 @@ class Drain:
             if f["reason"].startswith("self-heal daemon disabled")
         ]
         found += [
-            f"the self-heal daemon is not running on {d['host']}, which holds bricks of a set to heal"
+            f"the self-heal daemon is not running on {d['host']}, which holds bricks of a set to heal "
+            f"(gluster volume start {report['name']} force starts it again, and leaves what runs as it is)"
             for d in report["self_heal"]
             if not d["online"] and d["host_uuid"] in hosts
         ]

@@ -169,7 +169,8 @@ def test_a_replacement_needs_the_self_heal_daemon_beside_each_brick_its_set_keep
         daemons=shd([1, 2], off={2}),
     )
     assert Drain.heal_blockers(stopped, plan) == [
-        "the self-heal daemon is not running on node2, which holds bricks of a set to heal"
+        "the self-heal daemon is not running on node2, which holds bricks of a set to heal (gluster volume start "
+        "gv0 force starts it again, and leaves what runs as it is)"
     ]
     assert Drain.heal_blockers(stopped, DrainPlan()) == []
 
