@@ -15,7 +15,7 @@ sets as they stand while it is down.
 
 from __future__ import annotations
 
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import has_quorum
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import set_in_quorum
 
 
 def rolling_order(hosts, wanted=None, master=None, unfinished=None, done=None):
@@ -81,7 +81,6 @@ def rolling_refusals(volumes, uuids):
                 "procedure, or make it replicated first"
             )
             continue
-        options = {"cluster.quorum-type": quorum.get("client") or "auto"}
         for host in holders:
             for entry in volume["sets"]:
                 members = _members(volume, entry["index"])
@@ -89,7 +88,7 @@ def rolling_refusals(volumes, uuids):
                 if all(flags):
                     continue
                 bricks = ", ".join(b["name"] for b in members)
-                if not has_quorum(flags, entry["quorum"], "replicate", options):
+                if not set_in_quorum(volume, entry, flags):
                     refusals.append(
                         f"set {entry['index']} of volume {name} ({bricks}) keeps {sum(flags)} of {len(members)} "
                         f"bricks with {host} down, {entry['quorum']} needed: its files would not be writable. Add "
@@ -100,7 +99,7 @@ def rolling_refusals(volumes, uuids):
                     refusals.append(
                         f"set {entry['index']} of volume {name} ({bricks}) keeps one copy of its files with "
                         f"{host} down, and its client quorum is one brick (cluster.quorum-type "
-                        f"{options['cluster.quorum-type']}): every write would go to that copy alone, with nothing "
+                        f"{quorum.get('client')}): every write would go to that copy alone, with nothing "
                         "to stop a split-brain. Add an arbiter or a third replica first (or set "
                         f"cluster.quorum-type auto, or move a brick off {host})"
                     )

@@ -456,13 +456,18 @@ def parse_heal_summary(root):
 
 @dataclass(frozen=True)
 class HealEntries:
-    """One brick of `volume heal VOL info`: the entries its index lists for heal, gfid -> path
-    (glfsheal prints a path, or `<gfid:...>` where it cannot resolve one); None when not reached."""
+    """One brick of `volume heal VOL info`: the entries it listed for heal, gfid -> path
+    (glfsheal prints the gfid where it cannot resolve a path). Complete only when its status
+    is "Connected": a brick not reached lists nothing, one that failed part-way some."""
 
     name: str
     host_uuid: str
     status: str
-    files: dict | None
+    files: dict
+
+    @property
+    def complete(self):
+        return self.status == "Connected"
 
 
 def parse_heal_entries(root):
@@ -475,7 +480,7 @@ def parse_heal_entries(root):
                 name=(node.findtext("name") or "").strip(),
                 host_uuid=(node.get("hostUuid") or "").strip(),
                 status=status,
-                files=files if status == "Connected" else None,
+                files=files,
             )
         )
     return bricks

@@ -116,6 +116,15 @@ def has_quorum(online_flags, quorum, kind, options):
     return auto and len(online_flags) % 2 == 0 and online * 2 == len(online_flags) and online_flags[0]
 
 
+def set_in_quorum(report, entry, online_flags):
+    """Whether set `entry` of a health report would be in quorum with `online_flags` (its
+    bricks in order), judged as the report judged it: the bricks the set needs and the
+    volume's effective cluster.quorum-type, both from `volume get VOL all`."""
+    kind = "disperse" if "disperse" in (report.get("type") or "").lower() else "replicate"
+    quorum_type = (report.get("quorum") or {}).get("client") or "auto"
+    return has_quorum(online_flags, entry["quorum"], kind, {"cluster.quorum-type": quorum_type})
+
+
 def server_quorum(peers, options):
     """(enabled, met, active, total) of glusterd's server quorum. Like glusterd, it counts
     this host and the peers in the cluster (not those rejected or still joining); it is
@@ -319,8 +328,8 @@ def assess(
             find(DEGRADED, name, f"{brick['inodes_free_percent']}% inodes free, below {inodes_min_percent}%")
 
     online = {(b["host_uuid"], b["path"]) for b in bricks if b["online"]}
-    for _index, (arbiter, down, up, entries) in sorted(arbiter_orphans(volume, online, listing).items()):
-        find(UNSAFE, arbiter, arbiter_orphan_reason(volume.name, down, up, entries))
+    for _index, (arbiter, *found) in sorted(arbiter_orphans(volume, online, listing).items()):
+        find(UNSAFE, arbiter, arbiter_orphan_reason(volume.name, *found))
 
     for subject, reason in peer_problems(peers):
         find(DEGRADED, subject, reason)
@@ -411,18 +420,22 @@ ROOT_GFID = "00000000-0000-0000-0000-000000000001"
 
 
 def arbiter_orphans(volume, online, listing):
-    """Arbiter sets with a data brick offline whose arbiter lists entries for heal that no
-    online data brick of the set lists: set index -> (arbiter, offline data bricks, online
-    data bricks, {gfid: path}). online: (host_uuid, path) of the bricks online; listing:
-    HealEntries of `heal info`, None when not read.
+    """Arbiter sets with one data brick offline and one online, whose arbiter lists entries
+    for heal that the online data brick does not, or whose listings are incomplete: set
+    index -> (arbiter, offline data brick, online data brick, {gfid: path} of those entries,
+    [(brick, status)] of the incomplete listings). online: (host_uuid, path) of the bricks
+    online; listing: HealEntries of `heal info`, None when not read.
 
-    A brick's heal index holds what it recorded as owed to a brick that missed a change.
-    An entry on the arbiter and not on an online data brick was changed while that brick
-    was down, so the arbiter blames it and its latest data is on the offline brick alone:
-    AFR serves no read or write of it (the volume root among them: no client can use the
-    volume), heal cannot copy data from an arbiter, and a replace-brick of the offline
-    brick fails half-way when the root is among them (measured on Gluster 10.3: the commit
-    failed on the new brick's host, whose glusterd then no longer started)."""
+    With a data brick dead nothing heals in its set (heal locks every brick), and each
+    change marks it as owed on both bricks left, so their listings grow alike. An entry on
+    the arbiter alone is one the arbiter blames the online data brick for: what changed in
+    it while that brick was down may be on the offline brick alone. AFR serves no read of
+    such a file (none at all of the volume when its root is among them), heal copies no
+    data from an arbiter, and a replace-brick of the offline brick fails half-way when the
+    root is among them (measured on Gluster 10.3: the commit failed on the new brick's
+    host, whose glusterd then no longer started). heal info says nothing of who is blamed
+    for what: an entry the online data brick lists too (changed again since the death) is
+    not found, and one blamed for its metadata only is taken as data."""
     if listing is None or not volume.arbiter_count:
         return {}
     listed = {}
@@ -436,31 +449,43 @@ def arbiter_orphans(volume, online, listing):
         data = [b for b in members if not b.is_arbiter]
         up = [b for b in data if (b.host_uuid, b.path) in online]
         down = [b for b in data if (b.host_uuid, b.path) not in online]
-        if arbiter is None or (arbiter.host_uuid, arbiter.path) not in online or not down:
+        # Both data bricks offline: the set's quorum finding says it.
+        if arbiter is None or (arbiter.host_uuid, arbiter.path) not in online or len(down) != 1 or len(up) != 1:
             continue
-        entries = [listed.get((b.host_uuid, b.path)) or listed.get(b.name) for b in [arbiter, *up]]
-        if any(e is None or e.files is None for e in entries):
-            continue
-        known = {gfid for e in entries[1:] for gfid in e.files}
-        left = {gfid: path for gfid, path in entries[0].files.items() if gfid not in known}
-        if left:
-            orphans[start // volume.set_size] = (arbiter.name, [b.name for b in down], [b.name for b in up], left)
+        theirs, ours = (listed.get((b.host_uuid, b.path)) or listed.get(b.name) for b in (arbiter, up[0]))
+        incomplete = [
+            (brick.name, entry.status if entry else "not listed")
+            for brick, entry in ((arbiter, theirs), (up[0], ours))
+            if entry is None or not entry.complete
+        ]
+        known = set(ours.files) if ours else set()
+        left = {gfid: path for gfid, path in (theirs.files if theirs else {}).items() if gfid not in known}
+        if left or incomplete:
+            orphans[start // volume.set_size] = (arbiter.name, down[0].name, up[0].name, left, incomplete)
     return orphans
 
 
-def arbiter_orphan_reason(volume_name, down, up, entries):
+def arbiter_orphan_reason(volume_name, offline, online, entries, incomplete):
     """What arbiter_orphans found for one set, in words: what it means and what to do."""
+    unlisted = "; ".join(f"{name}: {status}" for name, status in incomplete)
+    if not entries:
+        return (
+            f"heal info could not list every entry of this arbiter or of {online} ({unlisted}) while {offline} is "
+            f"offline: whether the arbiter blames {online} for entries whose latest changes are on {offline} "
+            f"alone is unknown. See gluster volume heal {volume_name} info, then run again"
+        )
     shown = sorted(entries.values())
     paths = ", ".join(shown[:5]) + (f" and {len(shown) - 5} more" if len(shown) > 5 else "")
-    offline, online = " and ".join(down), " and ".join(up) or "no data brick"
+    count = f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}"
     return (
-        f"the arbiter lists {len(entries)} entries for heal that {online} does not ({paths}): they changed while "
-        f"{online} was down and were not healed since, so their latest data is only on {offline}, which is "
-        "offline. They take no read or write until it is back"
+        f"the arbiter lists {count} for heal that {online} does not ({paths}): it blames {online} for them, so "
+        f"what changed in them while {online} was down may be on {offline} alone, which is offline (heal info "
+        "cannot tell data from metadata). Gluster serves no read of such a file until it is back"
         + (f" (the root among them: no client can use volume {volume_name})" if ROOT_GFID in entries else "")
-        + f". Bring {offline} back (its host, or its disk) and let heal finish before replacing or draining it: "
-        "replacing it now loses that data, and gluster's replace-brick fails half-way when the root is among "
-        "them. If its disk is gone for good, see the README (an arbiter set's only good copy lost)"
+        + f". Bring {offline}'s host back and let heal finish before replacing or draining it: replacing it now "
+        "would lose those changes, and gluster's replace-brick fails half-way when the root is among them. If "
+        'that host is gone for good, see the README, "An arbiter set\'s only good copy"'
+        + (f" (some listings were incomplete: {unlisted})" if incomplete else "")
     )
 
 
@@ -524,19 +549,21 @@ def arbiter_at_risk(volume, details, heal):
 
 
 def merge_data_entries(volume, first, second):
-    """`first`'s listing with each data brick's entries from `second` added (the arbiters'
-    stay as `first` listed them); `first` when `second` was not read."""
+    """`first`'s listing with each data brick's entries from `second` added, complete when
+    either listing of it was (the arbiters' stay as `first` listed them); `first` when
+    `second` was not read."""
     if second is None:
         return first
     arbiters = {b.name for b in volume.bricks if b.is_arbiter}
-    later = {(e.host_uuid, e.name): e for e in second}
+    later = {e.name: e for e in second}
     merged = []
     for entry in first:
-        again = later.get((entry.host_uuid, entry.name))
-        if entry.name in arbiters or entry.files is None or again is None or again.files is None:
+        again = later.get(entry.name)
+        if entry.name in arbiters or again is None:
             merged.append(entry)
         else:
-            merged.append(replace(entry, files={**again.files, **entry.files}))
+            status = again.status if again.complete else entry.status
+            merged.append(replace(entry, status=status, files={**again.files, **entry.files}))
     return merged
 
 

@@ -248,11 +248,8 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.heal_watch 
     owed_heal,
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.health import (
-    client_quorum_type,
-    has_quorum,
     read_volume,
-    set_quorum,
-    volume_kind,
+    set_in_quorum,
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import normalized, peer_of
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.pool_lock import LOCK_OPTIONS, held_by
@@ -321,7 +318,7 @@ def single_copy_warnings(report, plan):
     return warnings
 
 
-def quorum_losses(volume, report, lost_uuids, shown="the dead hosts"):
+def quorum_losses(report, lost_uuids, shown="the dead hosts"):
     """Replica sets whose client quorum went with the dead hosts' bricks (a replica 2 set whose
     first brick died, under cluster.quorum-type auto): set index -> what that means, in words.
     Their clients' writes have failed since. Measured on Gluster 10.3: a FUSE writer's file,
@@ -329,17 +326,17 @@ def quorum_losses(volume, report, lost_uuids, shown="the dead hosts"):
     once healed), and QEMU's gluster driver fails every write after a failed flush; a file
     opened through FUSE after the replacement is written at once (AFR's lookup creates it
     on the new brick)."""
-    if volume_kind(volume) != "replicate":
+    if report["quorum"]["client"] is None:  # not a replicated volume
         return {}
     losses = {}
-    for index in sorted({b["set"] for b in report["bricks"] if b["host_uuid"] in lost_uuids}):
+    lost_sets = {b["set"] for b in report["bricks"] if b["host_uuid"] in lost_uuids}
+    for entry in (s for s in report["sets"] if s["index"] in lost_sets):
+        index, needed, quorum_type = entry["index"], entry["quorum"], report["quorum"]["client"]
         members = [b for b in report["bricks"] if b["set"] == index]
         online = [bool(b["online"]) and b["host_uuid"] not in lost_uuids for b in members]
-        needed = set_quorum(len(members), "replicate", volume.options)
-        if not has_quorum(online, needed, "replicate", volume.options):
-            quorum_type = client_quorum_type(volume.options, len(members))
+        if len(members) > 1 and not set_in_quorum(report, entry, online):
             losses[index] = (
-                f"set {index} of volume {volume.name} has had no client quorum since {shown} died "
+                f"set {index} of volume {report['name']} has had no client quorum since {shown} died "
                 f"(cluster.quorum-type {quorum_type}: {sum(online)} of {len(members)} bricks online, "
                 f"{needed} needed{', or the first alone' if quorum_type == 'auto' and len(members) % 2 == 0 else ''}"
                 "): no write to its files has succeeded since. A disk written to since then, by an instance that "
@@ -710,7 +707,7 @@ class Drain:
         if plan.replace:
             self.mark_heal(volume, new_bricks)
         # Only for sets this run replaces: it says what to do once they are.
-        losses = quorum_losses(volume, report, lost_uuids, dead)
+        losses = quorum_losses(report, lost_uuids, dead)
         for index in sorted({index for index, _old, _new in plan.replace} & losses.keys()):
             self.module.warn(losses[index])
         for index, old, new in plan.replace:

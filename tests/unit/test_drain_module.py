@@ -84,6 +84,7 @@ def dead_node3_report(vol, pending=None, split=None, offline=()):
         details=[d for d in details(vol, offline=offline) if d.host != "node3"],
         heal=heal(vol, pending=pending, split=split, unreached=dead),
         daemons=shd([1, 2]),
+        options=vol.options,  # volume get shows what volume info does, and more
     )
     return report, pool
 
@@ -249,12 +250,13 @@ def test_a_live_drain_always_waits_for_each_heal():
     assert result.result["commands"] == []
 
 
-def listing(vol, files):
-    """`heal info`'s entries: brick name -> {gfid: path}; node3's bricks not reached."""
+def listing(vol, files, status=None):
+    """`heal info`'s entries: brick name -> {gfid: path}; node3's bricks not reached;
+    status: brick name -> its status, when not "Connected"."""
     return [
-        HealEntries(b.name, "-" if b.host == "node3" else b.host_uuid, "Connected", files.get(b.name, {}))
+        HealEntries(b.name, b.host_uuid, (status or {}).get(b.name, "Connected"), files.get(b.name, {}))
         if b.host != "node3"
-        else HealEntries(b.name, "-", "Transport endpoint is not connected", None)
+        else HealEntries(b.name, "-", "Transport endpoint is not connected", {})
         for b in vol.bricks
     ]
 
@@ -276,22 +278,35 @@ def test_an_arbiter_that_blames_the_surviving_data_brick_refuses_the_replacement
     (found,) = lost_blockers(behind, pool, {uuid(3)}, [], "node3")
     assert found.startswith(
         "node2:/bricks/b1/brick: the arbiter lists 2 entries for heal that node1:/bricks/b1/brick does not (/, "
-        "/disk0): they changed while node1:/bricks/b1/brick was down and were not healed since, so their latest "
-        "data is only on node3:/bricks/b1/brick, which is offline. They take no read or write until it is back "
-        "(the root among them: no client can use volume gv0)."
+        "/disk0): it blames node1:/bricks/b1/brick for them, so what changed in them while node1:/bricks/b1/brick "
+        "was down may be on node3:/bricks/b1/brick alone, which is offline (heal info cannot tell data from "
+        "metadata). Gluster serves no read of such a file until it is back (the root among them: no client can "
+        "use volume gv0)."
     ), found
     # Changed after node3 died: both blame node3 and list the same entries.
     both = {arbiter.name: {"g-1": "/disk0"}, vol.bricks[0].name: {"g-1": "<gfid:g-1>"}}
     assert lost_blockers(assess(vol, pool, **state, listing=listing(vol, both)), pool, {uuid(3)}, [], "node3") == []
     # Not read (no arbiter set at risk): nothing to say.
     assert lost_blockers(assess(vol, pool, **state), pool, {uuid(3)}, [], "node3") == []
+    # One entry; the arbiter's listing cut short: refused, and said so.
+    partial = {arbiter.name: "Failed to process entries completely. (Transport endpoint is not connected)"}
+    cut = assess(vol, pool, **state, listing=listing(vol, {arbiter.name: {"g-2": "/d/disk3"}}, partial))
+    (found,) = lost_blockers(cut, pool, {uuid(3)}, [], "node3")
+    assert "the arbiter lists 1 entry for heal that node1:/bricks/b1/brick does not (/d/disk3)" in found
+    assert found.endswith(f"(some listings were incomplete: {arbiter.name}: {partial[arbiter.name]})"), found
+    # Nothing listed, but not completely: unknown, so unsafe.
+    (found,) = lost_blockers(
+        assess(vol, pool, **state, listing=listing(vol, {}, partial)), pool, {uuid(3)}, [], "node3"
+    )
+    assert found.startswith(
+        "node2:/bricks/b1/brick: heal info could not list every entry of this arbiter or of node1:/bricks/b1/brick"
+    ), found
 
 
 def test_a_set_whose_client_quorum_died_with_the_host_is_named_with_what_its_running_clients_need():
     # Replica 2, node3's brick first: under quorum-type auto the set took no write since.
     first = replace(volume([3, 1], set_size=2), options={"cluster.quorum-type": "auto"})
-    report, _pool = dead_node3_report(first)
-    losses = quorum_losses(first, report, {uuid(3)}, "node3")
+    losses = quorum_losses(dead_node3_report(first)[0], {uuid(3)}, "node3")
     assert list(losses) == [0]
     assert losses[0].startswith(
         "set 0 of volume gv0 has had no client quorum since node3 died (cluster.quorum-type auto: 1 of 2 bricks "
@@ -299,19 +314,19 @@ def test_a_set_whose_client_quorum_died_with_the_host_is_named_with_what_its_run
     )
     assert "gnt-instance reboot --type=full" in losses[0]
     # Gluster's default for replica 2 (none), node3 second, or replica 3: quorum held.
-    assert quorum_losses(replace(first, options={}), report, {uuid(3)}, "node3") == {}
+    assert quorum_losses(dead_node3_report(replace(first, options={}))[0], {uuid(3)}, "node3") == {}
     second = replace(volume([1, 3], set_size=2), options={"cluster.quorum-type": "auto"})
-    assert quorum_losses(second, dead_node3_report(second)[0], {uuid(3)}, "node3") == {}
+    assert quorum_losses(dead_node3_report(second)[0], {uuid(3)}, "node3") == {}
     three = volume([3, 1, 2])
-    assert quorum_losses(three, dead_node3_report(three)[0], {uuid(3)}, "node3") == {}
+    assert quorum_losses(dead_node3_report(three)[0], {uuid(3)}, "node3") == {}
     fixed = replace(three, options={"cluster.quorum-type": "fixed", "cluster.quorum-count": "3"})
     assert (
         "(cluster.quorum-type fixed: 2 of 3 bricks online, 3 needed)"
-        in quorum_losses(fixed, dead_node3_report(fixed)[0], {uuid(3)}, "node3")[0]
+        in quorum_losses(dead_node3_report(fixed)[0], {uuid(3)}, "node3")[0]
     )
     # A disperse set is no replica set (and its replacement is refused anyway).
     disperse = volume([3, 1, 2], disperse=3, redundancy=1)
-    assert quorum_losses(disperse, dead_node3_report(disperse)[0], {uuid(3)}, "node3") == {}
+    assert quorum_losses(dead_node3_report(disperse)[0], {uuid(3)}, "node3") == {}
 
 
 def test_a_live_drain_that_leaves_one_data_copy_during_heal_says_so():

@@ -282,14 +282,14 @@ def test_command_builders():
     assert rebalance_start_args("gv0", "full") == ["volume", "rebalance", "gv0", "start"]
 
 
-def test_heal_entries_are_by_gfid_and_none_for_a_brick_not_reached():
+def test_heal_entries_are_by_gfid_and_incomplete_for_a_brick_not_reached():
     from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import parse_heal_entries
 
     argv = ["/usr/sbin/gluster", "--mode=script", "--xml", "volume", "heal", "av", "info"]
     bricks = parse_heal_entries(interpret(argv, 0, fixture("arbiter-blames-survivor-heal-info.xml"), ""))
-    assert [(b.name, b.host_uuid, b.files) for b in bricks[:2]] == [
-        ("node1:/bricks/av", "-", None),
-        ("node2:/bricks/av", "1314ccfd-4b1d-4e52-8829-19fc2360b0db", {}),
+    assert [(b.name, b.host_uuid, b.files, b.complete) for b in bricks[:2]] == [
+        ("node1:/bricks/av", "-", {}, False),
+        ("node2:/bricks/av", "1314ccfd-4b1d-4e52-8829-19fc2360b0db", {}, True),
     ]
     assert bricks[2].files == {
         "4f67bb88-24f6-48a7-8d06-872d0736a3bc": "/disk2",

@@ -628,10 +628,11 @@ def test_recorded_arbiter_that_blames_the_only_online_data_brick_is_unsafe():
     (orphans,) = [(s, r) for sev, s, r in module_findings(result) if sev == "unsafe"]
     assert orphans[0] == "node3:/bricks/av"
     assert orphans[1].startswith(
-        "the arbiter lists 3 entries for heal that node2:/bricks/av does not (/, /disk0, /disk2): they changed "
-        "while node2:/bricks/av was down and were not healed since, so their latest data is only on "
-        "node1:/bricks/av, which is offline. They take no read or write until it is back (the root among them: "
-        "no client can use volume av). Bring node1:/bricks/av back"
+        "the arbiter lists 3 entries for heal that node2:/bricks/av does not (/, /disk0, /disk2): it blames "
+        "node2:/bricks/av for them, so what changed in them while node2:/bricks/av was down may be on "
+        "node1:/bricks/av alone, which is offline (heal info cannot tell data from metadata). Gluster serves no "
+        "read of such a file until it is back (the root among them: no client can use volume av). Bring "
+        "node1:/bricks/av's host back"
     ), orphans[1]
 
 
@@ -660,6 +661,13 @@ def test_an_entry_on_the_arbiter_alone_in_the_first_listing_only_is_no_orphan():
     cli.heal_entries = lambda name: reads.pop(0)
     result = read_volume(cli, vol, peers(3))
     assert reads == [] and result["verdict"] == DEGRADED, result["findings"]
+    # Both data bricks offline: the quorum finding says it, not this one.
+    cli.volume_status_detail = lambda name: details(vol, offline={"node1:/bricks/b1/brick", "node2:/bricks/b1/brick"})
+    cli.heal_entries = lambda name: [HealEntries(arbiter.name, arbiter.host_uuid, "Connected", {"g": "/disk0"})]
+    both = read_volume(cli, vol, peers(3))
+    assert [f["subject"] for f in both["findings"] if f["severity"] == UNSAFE] == [
+        "set 0 (" + ", ".join(b.name for b in vol.bricks) + ")"
+    ], both["findings"]
     # A set with every data brick online, or no arbiter: heal info's entries are not read.
     for offline in (set(), {"node3:/bricks/b1/brick"}):
         cli.volume_status_detail = lambda name, offline=offline: details(vol, offline=offline)
