@@ -28,7 +28,7 @@ description:
     daemon with a pid file), then waits until glusterd answers, every brick of this host in a started
     volume is online, the self-heal daemon runs here for each started replicated or dispersed volume, and
     every peer is connected, as this host's glusterd sees them (another peer's glusterd reconnects on its
-    own timer, and lists this host's bricks a few seconds later: run what follows here, as C(rolling.yml)
+    own timer, and lists this host's bricks a few seconds later, so run what follows here, as C(rolling.yml)
     does); fails after O(timeout) seconds naming what is missing. Then mounts again what O(state=stopped)
     recorded.
   - C(changed) is true when something was stopped, started or mounted.
