@@ -106,7 +106,8 @@ def test_brick_check_mode_then_prepare_then_no_change(devices):
     assert checked["changed"] and checked["formatted"] and not checked["failed"]
     assert any(argv[0].endswith("mkfs.xfs") for argv in checked["commands"])
     assert blkid_type("node1", device) == ""  # still blank
-    assert "/bricks/b1" not in ssh("node1", "cat /etc/fstab").stdout
+    fstab = ssh("node1", "cat /etc/fstab")
+    assert fstab.returncode == 0 and "/bricks/b1" not in fstab.stdout
 
     for host in ("node1", "node2", "node3", "node4"):
         first = run_module(host, "gluster_brick", {"device": devices[host][0], "path": BRICK})
@@ -460,7 +461,8 @@ def test_daemons_stop_every_gluster_process_then_start_and_heal(devices):
     assert ssh("node3", GLUSTER_PIDS).stdout == pids
     stopped = run_module("node3", "gluster_daemons", {"state": "stopped"})
     assert stopped["changed"] and not stopped["failed"] and stopped["killed"] == [], stopped
-    assert ssh("node3", GLUSTER_PIDS).stdout.strip() == ""
+    left = ssh("node3", GLUSTER_PIDS)
+    assert left.returncode == 0 and left.stdout.strip() == "", left
     assert ssh("node3", f"mountpoint -q {STORAGE}").returncode != 0
     assert not run_module("node3", "gluster_daemons", {"state": "stopped"})["changed"]
     node3 = next(p for p in pool("node1") if "node3" in p.names)
