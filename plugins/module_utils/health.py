@@ -19,10 +19,10 @@ unsafe (a change to the pool now could lose data or access to it):
     or an online brick of such a set that heal info could not count;
   - a replica set with two bricks on one host, a disperse set with more there
     than its redundancy (one glusterd UUID, whatever names the bricks carry);
-  - an arbiter set with a data brick offline whose arbiter lists entries for
-    heal that no online data brick lists: the arbiter blames those bricks for
-    them, so their latest data is only on the offline one (see
-    arbiter_orphans).
+  - an arbiter set with one data brick offline whose arbiter lists entries for
+    heal that the online data brick does not, or whose listings are
+    incomplete: the arbiter blames the online data brick for them, so what
+    changed in them may be on the offline one alone (see arbiter_orphans).
 degraded (works now, with less margin than it should):
   - a brick offline, its set still in quorum; a brick heal info cannot reach;
   - a disperse set with bricks on one host, no more than its redundancy;
@@ -120,9 +120,9 @@ def set_in_quorum(report, entry, online_flags):
     """Whether set `entry` of a health report would be in quorum with `online_flags` (its
     bricks in order), judged as the report judged it: the bricks the set needs and the
     volume's effective cluster.quorum-type, both from `volume get VOL all`."""
-    kind = "disperse" if "disperse" in (report.get("type") or "").lower() else "replicate"
-    quorum_type = (report.get("quorum") or {}).get("client") or "auto"
-    return has_quorum(online_flags, entry["quorum"], kind, {"cluster.quorum-type": quorum_type})
+    quorum_type = (report.get("quorum") or {}).get("client")  # None: not a replicated volume
+    kind = "replicate" if quorum_type is not None else "disperse"
+    return has_quorum(online_flags, entry["quorum"], kind, {"cluster.quorum-type": quorum_type or "auto"})
 
 
 def server_quorum(peers, options):
@@ -531,15 +531,16 @@ def summary(reports):
 
 
 def arbiter_at_risk(volume, details, heal):
-    """Whether an arbiter set has a data brick offline and an online arbiter with entries to
-    heal: then `heal info`'s entries are read (arbiter_orphans); otherwise they cannot matter."""
+    """Whether an arbiter set has one data brick offline and an online arbiter with entries to
+    heal (or not counted): then `heal info`'s entries are read (arbiter_orphans); otherwise they cannot matter."""
     if not volume.arbiter_count:
         return False
     online = {(d.peer_uuid, d.path) for d in details if d.online}
     counted = {(h.host_uuid, h.name.rsplit(":", 1)[-1]): h for h in heal}
     for start in range(0, len(volume.bricks), volume.set_size):
         members = volume.bricks[start : start + volume.set_size]
-        if all((b.host_uuid, b.path) in online for b in members if not b.is_arbiter):
+        # As arbiter_orphans: one data brick offline, one online.
+        if sum((b.host_uuid, b.path) not in online for b in members if not b.is_arbiter) != 1:
             continue
         for arbiter in (b for b in members if b.is_arbiter and (b.host_uuid, b.path) in online):
             counts = counted.get((arbiter.host_uuid, arbiter.path))
@@ -594,7 +595,7 @@ def read_volume(cli, volume, peers, touching=(), free_min_percent=10, inodes_min
                 # glfsheal lists brick by brick, a set's arbiter last: an entry changed
                 # after it listed a data brick shows on the arbiter alone. Such an entry
                 # is on that data brick by a second listing; an orphan is on neither.
-                again = attempt("heal info's entries", cli.heal_entries, None)
+                again = attempt("heal info's entries, read again", cli.heal_entries, None)
                 listing = merge_data_entries(volume, listing, again)
         # Its counts matter once a pass has ended; while it runs, `rebalance status`
         # asks every node's rebalance process and waits on one that does not answer.

@@ -39,10 +39,12 @@ description:
     their bricks is replaced by a spare (typically the replacement host's bricks) and self-heal copies its
     data from the other bricks of its set. Their bricks being offline and their peer disconnected is expected;
     anything else wrong refuses as above, and so does a set with no online data brick outside them (its
-    files are only on the dead host). The bricks are replaced first, all of them (the dead ones give no
-    redundancy), then the module waits until heal shows nothing pending on every set that holds a spare,
-    also one an interrupted run put in. With O(wait_heal=false) it starts heal and returns; the volume
-    keeps the record of the bricks heal owes, and a later run waits for that heal.
+    files are only on the dead host), or an arbiter set whose arbiter lists entries for heal that its
+    surviving data brick does not (see M(ganeti_gluster.cluster.gluster_volume_health)). The bricks are
+    replaced first, all of them (the dead ones give no redundancy), then the module waits until heal shows
+    nothing pending on every set that holds a spare, also one an interrupted run put in. With
+    O(wait_heal=false) it starts heal and returns; the volume keeps the record of the bricks heal owes, and a
+    later run waits for that heal.
 options:
   name:
     description: The volume.

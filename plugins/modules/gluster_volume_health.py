@@ -14,7 +14,8 @@ description:
     C(volume status VOL detail), C(volume status VOL), C(volume heal VOL info summary) (replicated and
     dispersed volumes), C(volume rebalance VOL status) (when a rebalance is listed),
     C(volume remove-brick VOL BRICKS status) (when a remove-brick is listed that no longer runs) and
-    C(volume heal VOL info) (when an arbiter set has a data brick offline and its arbiter lists entries).
+    C(volume heal VOL info) (when an arbiter set has one data brick offline and its arbiter lists entries, or
+    they could not be counted).
   - Reports per volume each brick (online, free space and inodes, heal entries pending, in split-brain and
     possibly healing; a brick heal info cannot reach has null counts and C(heal_reached=false)), each
     replica or disperse set against its quorum, the self-heal daemon per peer, the rebalance and
@@ -25,9 +26,9 @@ description:
     C(disperse.quorum-count); a distribute brick: itself); a brick has entries in split-brain; server quorum is on
     and not met; entries pending heal on a set named in O(touching), or an online brick of it that heal info could
     not count; a replica set with two bricks on one host, or a disperse set with more there than its redundancy;
-    an arbiter set with a data brick offline whose arbiter lists entries for heal that no online data brick
-    lists (read with C(volume heal VOL info), by gfid, only then): their latest data is on the offline brick
-    alone, and Gluster serves no read or write of them until it is back."
+    an arbiter set with one data brick offline whose arbiter lists entries for heal that the online data brick
+    does not (read with C(volume heal VOL info), by gfid, only then), or whose listings are incomplete: what
+    changed in them may be on the offline brick alone, and Gluster serves no read of them until it is back."
   - "C(degraded): a brick offline while its set keeps quorum, or one heal info cannot reach; entries pending
     heal or possibly healing; a peer disconnected or not in the cluster; the self-heal daemon not running
     on a connected peer that holds bricks; a rebalance or remove-brick in progress, failed, or that failed
