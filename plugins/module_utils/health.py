@@ -159,6 +159,15 @@ def _percent(free, total):
     return round(free * 100.0 / total, 1)
 
 
+def brick_lookup(items):
+    """brick -> the item of `items` (heal info's per-brick answers: .name, .host_uuid) that
+    is about it, by its host's UUID and path, else by name (heal info names an unreachable
+    brick's host "-"); None when there is none."""
+    by_key = {(i.host_uuid, i.name.rsplit(":", 1)[-1]): i for i in items}
+    by_name = {i.name: i for i in items}
+    return lambda brick: by_key.get((brick.host_uuid, brick.path)) or by_name.get(brick.name)
+
+
 def assess(
     volume,
     peers,
@@ -204,16 +213,14 @@ def assess(
     known = details is not None
     by_uuid = {p.uuid: p for p in peers}
     detail_of = {(d.peer_uuid, d.path): d for d in details or ()}
-    # heal info names an unreachable brick's host "-": match by name then.
-    heal_of = {(h.host_uuid, h.name.rsplit(":", 1)[-1]): h for h in heal or ()}
-    heal_by_name = {h.name: h for h in heal or ()}
+    heal_of = brick_lookup(heal or ())
     kind = volume_kind(volume)
     touched = set(touching)
 
     bricks = []
     for index, brick in enumerate(volume.bricks):
         detail = detail_of.get((brick.host_uuid, brick.path))
-        counts = heal_of.get((brick.host_uuid, brick.path)) or heal_by_name.get(brick.name)
+        counts = heal_of(brick)
         peer = by_uuid.get(brick.host_uuid)
         bricks.append(
             {
@@ -436,33 +443,38 @@ def arbiter_orphans(volume, online, listing):
     host, whose glusterd then no longer started). heal info says nothing of who is blamed
     for what: an entry the online data brick lists too (changed again since the death) is
     not found, and one blamed for its metadata only is taken as data."""
-    if listing is None or not volume.arbiter_count:
+    if listing is None:
         return {}
-    listed = {}
-    for entry in listing:
-        listed[(entry.host_uuid, entry.name.rsplit(":", 1)[-1])] = entry
-        listed.setdefault(entry.name, entry)
+    listed = brick_lookup(listing)
     orphans = {}
+    for index, arbiter, offline, online_data in arbiter_sets_at_risk(volume, online):
+        theirs, ours = listed(arbiter), listed(online_data)
+        incomplete = [
+            (brick.name, entry.status if entry else "not listed")
+            for brick, entry in ((arbiter, theirs), (online_data, ours))
+            if entry is None or not entry.complete
+        ]
+        known = set(ours.files) if ours else set()
+        left = {gfid: path for gfid, path in (theirs.files if theirs else {}).items() if gfid not in known}
+        if left or incomplete:
+            orphans[index] = (arbiter.name, offline.name, online_data.name, left, incomplete)
+    return orphans
+
+
+def arbiter_sets_at_risk(volume, online):
+    """(set index, arbiter, offline data brick, online data brick) of each arbiter set whose
+    arbiter is online and one of its two data bricks offline (both offline: the set's
+    quorum finding says it). online: (host_uuid, path) of the bricks online."""
+    if not volume.arbiter_count:
+        return
     for start in range(0, len(volume.bricks), volume.set_size):
         members = volume.bricks[start : start + volume.set_size]
         arbiter = next((b for b in members if b.is_arbiter), None)
         data = [b for b in members if not b.is_arbiter]
         up = [b for b in data if (b.host_uuid, b.path) in online]
         down = [b for b in data if (b.host_uuid, b.path) not in online]
-        # Both data bricks offline: the set's quorum finding says it.
-        if arbiter is None or (arbiter.host_uuid, arbiter.path) not in online or len(down) != 1 or len(up) != 1:
-            continue
-        theirs, ours = (listed.get((b.host_uuid, b.path)) or listed.get(b.name) for b in (arbiter, up[0]))
-        incomplete = [
-            (brick.name, entry.status if entry else "not listed")
-            for brick, entry in ((arbiter, theirs), (up[0], ours))
-            if entry is None or not entry.complete
-        ]
-        known = set(ours.files) if ours else set()
-        left = {gfid: path for gfid, path in (theirs.files if theirs else {}).items() if gfid not in known}
-        if left or incomplete:
-            orphans[start // volume.set_size] = (arbiter.name, down[0].name, up[0].name, left, incomplete)
-    return orphans
+        if arbiter is not None and (arbiter.host_uuid, arbiter.path) in online and len(down) == 1 and len(up) == 1:
+            yield start // volume.set_size, arbiter, down[0], up[0]
 
 
 def arbiter_orphan_reason(volume_name, offline, online, entries, incomplete):
@@ -530,22 +542,15 @@ def summary(reports):
     return verdict, reasons
 
 
-def arbiter_at_risk(volume, details, heal):
-    """Whether an arbiter set has one data brick offline and an online arbiter with entries to
-    heal (or not counted): then `heal info`'s entries are read (arbiter_orphans); otherwise they cannot matter."""
-    if not volume.arbiter_count:
-        return False
-    online = {(d.peer_uuid, d.path) for d in details if d.online}
-    counted = {(h.host_uuid, h.name.rsplit(":", 1)[-1]): h for h in heal}
-    for start in range(0, len(volume.bricks), volume.set_size):
-        members = volume.bricks[start : start + volume.set_size]
-        # As arbiter_orphans: one data brick offline, one online.
-        if sum((b.host_uuid, b.path) not in online for b in members if not b.is_arbiter) != 1:
-            continue
-        for arbiter in (b for b in members if b.is_arbiter and (b.host_uuid, b.path) in online):
-            counts = counted.get((arbiter.host_uuid, arbiter.path))
-            if counts is None or counts.total is None or counts.total:
-                return True
+def arbiter_at_risk(volume, online, heal):
+    """Whether a set of arbiter_sets_at_risk has entries to heal on its arbiter (or they were
+    not counted): then `heal info`'s entries are read (arbiter_orphans); otherwise they
+    cannot matter."""
+    counts_of = brick_lookup(heal)
+    for _index, arbiter, _offline, _online in arbiter_sets_at_risk(volume, online):
+        counts = counts_of(arbiter)
+        if counts is None or counts.total is None or counts.total:
+            return True
     return False
 
 
@@ -588,9 +593,9 @@ def read_volume(cli, volume, peers, touching=(), free_min_percent=10, inodes_min
         daemons, tasks = attempt("the volume's daemons and tasks", cli.volume_status_daemons, ((), ()))
         if volume.set_size > 1:
             heal = attempt("heal info", cli.heal_summary, None)
-        if heal and details and arbiter_at_risk(volume, details, heal):
+        online = {(d.peer_uuid, d.path) for d in details or () if d.online}
+        if heal and details and arbiter_at_risk(volume, online, heal):
             listing = attempt("heal info's entries", cli.heal_entries, None)
-            online = {(d.peer_uuid, d.path) for d in details if d.online}
             if arbiter_orphans(volume, online, listing):
                 # glfsheal lists brick by brick, a set's arbiter last: an entry changed
                 # after it listed a data brick shows on the arbiter alone. Such an entry
