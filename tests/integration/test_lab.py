@@ -44,7 +44,12 @@ def footprint() -> dict:
             continue
     netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
     loops = subprocess.run(["losetup", "--all"], capture_output=True, text=True, check=True).stdout
-    mounts = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
+    # iproute2 makes /run/netns a mount point at the first `ip netns add` after boot and keeps it.
+    mounts = [
+        point
+        for point in (line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines())
+        if point != "/run/netns"
+    ]
     return {
         "netns": sorted(netns.split("\n")),
         "loops": sorted(loops.split("\n")),
