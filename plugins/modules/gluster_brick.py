@@ -279,7 +279,7 @@ class BrickRun:
         self.diff_after = {}
 
     def fail(self, msg, **extra):
-        self.module.fail_json(msg=msg, **extra, **{k: v for k, v in self.result.items() if k != "changed"})
+        self.module.fail_json(msg=msg, **extra, **self.result)
 
     def command(self, argv, mutating=True):
         if mutating:

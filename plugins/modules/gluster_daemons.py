@@ -154,7 +154,7 @@ class Daemons:
         }
 
     def fail(self, msg, **extra):
-        self.module.fail_json(msg=msg, **{k: v for k, v in self.result.items() if k != "changed"}, **extra)
+        self.module.fail_json(msg=msg, **self.result, **extra)
 
     def run_argv(self, argv, what):
         self.commands.append(argv)

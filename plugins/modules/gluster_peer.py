@@ -179,8 +179,9 @@ def describe(peer):
     return f"{state}, {'connected' if peer.connected else 'disconnected'}"
 
 
-def wait_in_cluster(module, cli, nodes, timeout):
-    """Wait until every node is in the cluster and connected; fail on rejection or timeout."""
+def wait_in_cluster(module, cli, nodes, timeout, result):
+    """Wait until every node is in the cluster and connected; fail on rejection or timeout
+    with `result` (what was probed)."""
     deadline = time.monotonic() + timeout
     while True:
         peers = cli.pool_list()
@@ -191,6 +192,7 @@ def wait_in_cluster(module, cli, nodes, timeout):
                 module.fail_json(
                     msg=f"{node} is in state Peer Rejected: its volume configuration conflicts with the pool's. "
                     f"Compare /var/lib/glusterd/vols on {node} with a healthy peer, then detach and probe it again.",
+                    **result,
                     peers=[p.as_dict() for p in peers],
                 )
             if peer is None or not peer.in_cluster:
@@ -202,6 +204,7 @@ def wait_in_cluster(module, cli, nodes, timeout):
             module.fail_json(
                 msg=f"peers not in cluster after {timeout}s ({states}). Check that glusterd runs on them and "
                 "that they reach this host on TCP 24007.",
+                **result,
                 peers=[p.as_dict() for p in peers],
             )
         time.sleep(POLL_SECONDS)
@@ -293,8 +296,9 @@ def main():
                     for node in missing:
                         if probe_outcome(cli.run("peer", "probe", node)) == PROBE_NEW:
                             result["probed"].append(node)
+                            result["changed"] = True
                         # Otherwise known under another name after all: nothing was added.
-                peers = before if module.check_mode else wait_in_cluster(module, cli, others, timeout)
+                peers = before if module.check_mode else wait_in_cluster(module, cli, others, timeout, result)
             else:
                 present = {n: find_peer(n, before) for n in others}
                 present = {n: p for n, p in present.items() if p is not None}
@@ -316,14 +320,18 @@ def main():
                         **result,
                     )
                 result["commands"] = [cli.argv("peer", "detach", n) for n in present]
-                result["detached"] = list(present)
                 after_names = sorted(set(peer_names(before)) - {p.hostname for p in present.values()})
-                if present and not module.check_mode:
+                if module.check_mode:
+                    result["detached"] = list(present)
+                else:
+                    # Built from the answers: a failed run names only what it detached.
                     for node in present:
                         cli.run("peer", "detach", node)
+                        result["detached"].append(node)
+                        result["changed"] = True
                 peers = before if module.check_mode else cli.pool_list()
         except GlusterError as exc:
-            module.fail_json(**exc.fail_kwargs(), **{k: v for k, v in result.items() if k != "changed"})
+            module.fail_json(**exc.fail_kwargs(), **result)
 
     result["changed"] = bool(result["changed"] or result["probed"] or result["detached"])
     result["peers"] = [p.as_dict() for p in peers]

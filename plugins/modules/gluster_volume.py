@@ -1003,7 +1003,7 @@ def main():
         try:
             run.run()
         except GlusterError as exc:
-            module.fail_json(**exc.fail_kwargs(), **{k: v for k, v in run.result.items() if k != "changed"})
+            module.fail_json(**exc.fail_kwargs(), **run.result)
 
 
 if __name__ == "__main__":

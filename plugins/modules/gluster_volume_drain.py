@@ -438,7 +438,7 @@ class Drain:
         self.heal = HealWaiter.for_module(module, self.cli, self.commands, self.result["heal"], self.fail)
 
     def fail(self, msg, **extra):
-        self.module.fail_json(msg=msg, **{k: v for k, v in self.result.items() if k != "changed"}, **extra)
+        self.module.fail_json(msg=msg, **self.result, **extra)
 
     def act(self, *args):
         self.commands.append(self.cli.argv(*args))
@@ -816,7 +816,7 @@ def main():
         try:
             result = drain.run()
         except GlusterError as exc:
-            module.fail_json(**exc.fail_kwargs(), **{k: v for k, v in drain.result.items() if k != "changed"})
+            module.fail_json(**exc.fail_kwargs(), **drain.result)
     module.exit_json(**result)
 
 

@@ -132,7 +132,7 @@ class Heal:
         self.waiter = HealWaiter.for_module(module, self.cli, self.commands, self.result["heal"], self.fail)
 
     def fail(self, msg, **extra):
-        self.module.fail_json(msg=msg, **{k: v for k, v in self.result.items() if k != "changed"}, **extra)
+        self.module.fail_json(msg=msg, **self.result, **extra)
 
     def host_uuids(self, peers):
         """glusterd UUIDs of the hosts named, or None for every set; a name no peer answers to fails."""
@@ -251,7 +251,7 @@ def main():
     try:
         result = heal.run()
     except GlusterError as exc:
-        module.fail_json(**exc.fail_kwargs(), **{k: v for k, v in heal.result.items() if k != "changed"})
+        module.fail_json(**exc.fail_kwargs(), **heal.result)
     module.exit_json(**result)
 
 

@@ -58,7 +58,7 @@ def test_volume_impossible_placement_fails_after_reading_only():
         },
         READ_GV0,
     )
-    assert result.failed
+    assert result.failed and not result.result["changed"]
     assert result.result["msg"] == (
         "replica 3 needs bricks on 3 distinct hosts per set; the new bricks are on 1 host (node4); "
         "add 2 spare bricks on other hosts or 2 more nodes"
@@ -244,6 +244,40 @@ def test_peer_disconnected_times_out_with_node_and_state():
     assert result.result["msg"].startswith("peers not in cluster after 0s (node2: Peer in Cluster, disconnected)")
 
 
+def test_a_probe_whose_peer_never_connects_fails_saying_what_it_probed():
+    result = run_module(
+        gluster_peer.main,
+        {"nodes": ["node2", "node3"], "timeout": 0},
+        [
+            NO_ROLL,
+            read(["pool", "list"], "pool-list-alone.xml"),
+            Expected([*G, "peer", "probe", "node2"], 0, out("peer-probe.xml")),
+            Expected([*G, "peer", "probe", "node3"], 0, out("peer-probe.xml")),
+            read(["pool", "list"], "pool-list-peer-down.xml"),
+        ],
+    )
+    assert result.failed and result.result["msg"].startswith("peers not in cluster after 0s")
+    assert (result.result["changed"], result.result["probed"]) == (True, ["node2", "node3"])
+
+
+def test_a_detach_that_fails_half_way_reports_the_change_it_made():
+    detach = [*G, "peer", "detach"]
+    result = run_module(
+        gluster_peer.main,
+        {"nodes": ["node3", "node4"], "state": "absent"},
+        [
+            NO_ROLL,
+            read(["pool", "list"], "pool-list-four.xml"),
+            read(["volume", "info"], "volume-info-none.xml"),
+            Expected([*detach, "node3"], 0, out("peer-probe.xml")),
+            Expected([*detach, "node4"], 1, out("peer-detach-hosting-bricks.xml")),
+        ],
+    )
+    assert result.failed and "Peer node4 hosts one or more bricks" in result.result["msg"]
+    assert (result.result["changed"], result.result["detached"]) == (True, ["node3"])
+    assert result.result["commands"] == [[*detach, "node3"], [*detach, "node4"]]
+
+
 def test_peer_absent_refuses_while_it_hosts_bricks():
     result = run_module(
         gluster_peer.main,
@@ -379,7 +413,7 @@ def test_rebalance_that_keeps_failing_names_the_node_and_leaves_the_mark_pending
             *[*BRICKS_ONLINE_AGAIN, Expected(start, 0, STARTED), Expected(STATUS, 0, ONE_NODE_FAILED)] * 2,
         ],
     )
-    assert result.failed
+    assert result.failed and result.result["changed"]  # the passes ran
     assert result.result["msg"].startswith("rebalance of volume gv0 failed on localhost 3 times")
     assert result.result["rebalance"]["failed_nodes"] == ["localhost"]
 
