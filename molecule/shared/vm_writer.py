@@ -1,8 +1,9 @@
 """VM-like writers, through a FUSE mount and through libgfapi, and the file they
 leave, for lab tests (molecule's rolling scenario and tests/integration/writers.py).
 
-    python3 vm_writer.py write PATH STATE       rewrite PATH's blocks until SIGTERM,
-                                                then write "WRITTEN FAILED" to STATE
+    python3 vm_writer.py write PATH STATE       rewrite PATH's blocks until SIGTERM, one
+                                                every PAUSE_S, then write "WRITTEN FAILED"
+                                                to STATE
     python3 vm_writer.py gfapi OPTS WRITES MS   qemu-io on the image QEMU's --image-opts
                                                 OPTS name: WRITES writes, MS apart
     python3 vm_writer.py expected WRITTEN       the sha256 of the file after WRITTEN writes
@@ -23,9 +24,14 @@ import hashlib
 import os
 import signal
 import sys
+import time
 
 BLOCK = 65536
 BLOCKS = 128  # 8 MiB a file
+# A steady writer, as a VM's disk sees, not one as fast as the CPU allows: unpaced,
+# the FUSE writer and the bricks it kept busy took most of a core of the 2-core CI
+# machine for the rolling scenario's hour, from the lanes beside it.
+PAUSE_S = 0.01
 
 
 def pattern(write):
@@ -55,6 +61,7 @@ def write(path, state):
         except OSError as exc:
             failed += 1
             print(exc, file=sys.stderr, flush=True)
+        time.sleep(PAUSE_S)
     os.fsync(fd)
     with open(state, "w") as f:
         f.write(f"{written} {failed}")
