@@ -9,10 +9,10 @@
 The master is asked through whichever of NODE answers first (a roll hands the master
 over and reboots every node). Each sample holds the seconds since the start, each
 instance's primary node and oper_state (null when no node answered), and the
-instances a running job was migrating just before or just after: the fake
-hypervisor marks an instance down on its old node before up on its new one within
-the job, where a real one keeps it running. The sampler ends by itself once the lab
-has been down for 30 s.
+instances a job may have been migrating while they were read (one that ran before or
+after, or was submitted in between): the fake hypervisor marks an instance down on its
+old node before up on its new one within the job, where a real one keeps it running.
+The sampler ends by itself once the lab has been down for 30 s.
 """
 
 import json
@@ -50,13 +50,32 @@ def instances(nodes):
     }
 
 
-def migrating(nodes):
-    running = on_master(nodes, "gnt-job list --no-headers --running -o summary") or ""
-    return {
-        line.strip()[len("INSTANCE_MIGRATE(") : -1]
-        for line in running.splitlines()
-        if line.strip().startswith("INSTANCE_MIGRATE(")
-    }
+MIGRATE = "INSTANCE_MIGRATE("
+FINISHED = {"success", "error", "canceled"}
+
+
+def jobs(nodes):
+    """Each job the master lists: (id, status, the instances it migrates)."""
+    listed = on_master(nodes, "gnt-job list --no-headers --separator='|' -o id,status,summary") or ""
+    found = []
+    for line in listed.splitlines():
+        if line.count("|") < 2:
+            continue
+        job, status, summary = line.split("|", 2)
+        ops = summary.split(",")
+        found.append((int(job), status, {op[len(MIGRATE) : -1] for op in ops if op.startswith(MIGRATE)}))
+    return found
+
+
+def migrating(before, after):
+    """The instances migrated by a job that may have run between the two listings: one
+    not finished at either, or one submitted after the first (a migration can start and
+    end between two listings taken seconds apart, as the master answers a loaded lab)."""
+    last = max((job for job, _status, _names in before), default=0)
+    return set().union(
+        *(names for _job, status, names in before if status not in FINISHED),
+        *(names for job, status, names in after if status not in FINISHED or job > last),
+    )
 
 
 def lab_gone():
@@ -75,8 +94,8 @@ def sample(out, pid_file, nodes):
         while not stopping:
             line = {"t": round(time.monotonic() - started)}
             try:
-                before, seen, after = migrating(nodes), instances(nodes), migrating(nodes)
-                line.update(instances=seen, migrating=sorted(before | after))
+                before, seen, after = jobs(nodes), instances(nodes), jobs(nodes)
+                line.update(instances=seen, migrating=sorted(migrating(before, after)))
             except Exception as exc:  # a sample lost is kept as its error; the sampling goes on
                 line.update(instances=None, migrating=[], error=repr(exc))
             # A scenario that failed and was destroyed. The lab's state reads as gone for a
