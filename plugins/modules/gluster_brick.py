@@ -284,14 +284,16 @@ class BrickRun:
     def command(self, argv, mutating=True):
         if mutating:
             self.commands.append(argv)
-            self.result["changed"] = True
             if self.module.check_mode:
+                self.result["changed"] = True
                 return ""
         rc, out, err = self.module.run_command(argv, check_rc=False, environ_update=C_LOCALE)
         if rc != 0:
             self.fail(
                 f"{' '.join(argv)} failed (exit {rc}): {(err or out).strip()}", rc=rc, stdout=out, stderr=err, cmd=argv
             )
+        if mutating:
+            self.result["changed"] = True
         return out
 
     # -- checks ------------------------------------------------------------

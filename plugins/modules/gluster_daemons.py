@@ -158,12 +158,13 @@ class Daemons:
 
     def run_argv(self, argv, what):
         self.commands.append(argv)
-        self.result["changed"] = True
         if self.module.check_mode:
+            self.result["changed"] = True
             return
         rc, out, err = self.module.run_command(argv, check_rc=False, environ_update=C_LOCALE)
         if rc != 0:
             self.fail(f"{what} failed (exit {rc}): {' '.join((err or out).split()) or 'no output'}", rc=rc)
+        self.result["changed"] = True
 
     def recorded(self):
         text = read_text(self.params["record"])

@@ -437,10 +437,13 @@ class VolumeRun:
                 **self.result,
             )
         self.commands.append(self.cli.argv(*args))
-        self.result["changed"] = True
         if self.module.check_mode:
+            self.result["changed"] = True
             return None
-        return self.cli.run(*args)
+        answer = self.cli.run(*args)
+        # Once it succeeded: a command glusterd refused changed nothing.
+        self.result["changed"] = True
+        return answer
 
     # -- validation --------------------------------------------------------
 

@@ -442,10 +442,13 @@ class Drain:
 
     def act(self, *args):
         self.commands.append(self.cli.argv(*args))
-        self.result["changed"] = True
         if self.module.check_mode:
+            self.result["changed"] = True
             return None
-        return self.cli.run(*args)
+        answer = self.cli.run(*args)
+        # Once it succeeded: a command glusterd refused changed nothing.
+        self.result["changed"] = True
+        return answer
 
     def host_keys(self, volume, peers, spares):
         """Each brick of the volume and each spare -> its host's glusterd UUID. A spare on a

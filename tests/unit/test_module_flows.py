@@ -119,6 +119,23 @@ def test_create_runs_create_then_options_then_start():
     assert result.result["changed"] is True
 
 
+def test_a_create_that_glusterd_refuses_fails_with_nothing_changed():
+    bricks = ["node1:/bricks/x", "node2:/bricks/x", "node3:/bricks/x"]
+    create = [*G, "volume", "create", "new", "replica", "3", *bricks]
+    result = run_module(
+        gluster_volume.main,
+        {"name": "new", "replica": 3, "bricks": bricks},
+        [
+            NO_ROLL,
+            read(["volume", "info"], "volume-info-replicate.xml"),
+            read(["pool", "list"], "pool-list-four.xml"),
+            Expected(create, 1, out("add-brick-same-host.xml")),
+        ],
+    )
+    assert result.failed and "Multiple bricks of a replicate volume" in result.result["msg"]
+    assert (result.result["changed"], result.result["commands"]) == (False, [create])
+
+
 def test_a_marked_arbiter_brick_ends_its_new_set_in_add_brick():
     arb = ["node1:/bricks/c/gv", "node2:/bricks/c/gv", "node3:/bricks/c/gv"]
     # node1's small disk is the arbiter: sorted by name it would hold data.
