@@ -55,8 +55,11 @@ FINISHED = {"success", "error", "canceled"}
 
 
 def jobs(nodes):
-    """Each job the master lists: (id, status, the instances it migrates)."""
-    listed = on_master(nodes, "gnt-job list --no-headers --separator='|' -o id,status,summary") or ""
+    """Each job the master lists: (id, status, the instances it migrates); None when no
+    node answered."""
+    listed = on_master(nodes, "gnt-job list --no-headers --separator='|' -o id,status,summary")
+    if listed is None:
+        return None
     found = []
     for line in listed.splitlines():
         if line.count("|") < 2:
@@ -95,7 +98,11 @@ def sample(out, pid_file, nodes):
             line = {"t": round(time.monotonic() - started)}
             try:
                 before, seen, after = jobs(nodes), instances(nodes), jobs(nodes)
-                line.update(instances=seen, migrating=sorted(migrating(before, after)))
+                if before is None or after is None:
+                    # Which migrations ran is unknown (a master handed over, say): no verdict.
+                    line.update(instances=None, migrating=[], error="the jobs were not listed")
+                else:
+                    line.update(instances=seen, migrating=sorted(migrating(before, after)))
             except Exception as exc:  # a sample lost is kept as its error; the sampling goes on
                 line.update(instances=None, migrating=[], error=repr(exc))
             # A scenario that failed and was destroyed. The lab's state reads as gone for a
