@@ -437,11 +437,8 @@ class VolumeRun:
                 **self.result,
             )
         self.commands.append(self.cli.argv(*args))
-        if self.module.check_mode:
-            self.result["changed"] = True
-            return None
-        answer = self.cli.run(*args)
-        # Once it succeeded: a command glusterd refused changed nothing.
+        answer = None if self.module.check_mode else self.cli.run(*args)
+        # Only once it succeeded: a command glusterd refused changed nothing.
         self.result["changed"] = True
         return answer
 
