@@ -77,12 +77,12 @@ HOLDS_MAX_BYTES = 256 * 1024  # then the older half goes
 class LockBusy(Exception):
     """Another run held the lock for longer than this one would wait."""
 
-    def __init__(self, path, holder, waited):
+    def __init__(self, path, holder, waited, subject="the pool", wait_option="gluster_pool_lock_wait"):
         self.path, self.holder, self.waited = path, holder, waited
         who = describe(holder) if holder else "another run (it left no note)"
         super().__init__(
-            f"another run changes the pool: {who} holds {path} on {socket.gethostname()}; waited {waited:.0f} s. "
-            "Let it finish and run again, or raise gluster_pool_lock_wait. The lock goes with that process: "
+            f"another run changes {subject}: {who} holds {path} on {socket.gethostname()}; waited {waited:.0f} s. "
+            f"Let it finish and run again, or raise {wait_option}. The lock goes with that process: "
             "a controller killed mid-run leaves it running until it has finished its step."
         )
 
@@ -141,9 +141,10 @@ def _log_hold(lock_path, holder):
 
 
 @contextlib.contextmanager
-def pool_lock(owner, wait, path=DEFAULT_PATH, clock=time.monotonic, sleep=time.sleep):
+def pool_lock(owner, wait, path=DEFAULT_PATH, clock=time.monotonic, sleep=time.sleep, **busy):
     """Hold the pool's lock for the `with` block; wait up to `wait` seconds for it,
-    then raise LockBusy naming the holder."""
+    then raise LockBusy naming the holder (`busy`: LockBusy's subject and wait_option,
+    for another lock of this kind). The holder records how long it waited."""
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     with os.fdopen(fd, "r+") as handle:
@@ -156,9 +157,9 @@ def pool_lock(owner, wait, path=DEFAULT_PATH, clock=time.monotonic, sleep=time.s
             except BlockingIOError:
                 waited = clock() - started
                 if waited >= wait:
-                    raise LockBusy(path, read_holder(handle), waited) from None
+                    raise LockBusy(path, read_holder(handle), waited, **busy) from None
                 sleep(min(next(pauses, POLL_SECONDS[1]), max(wait - waited, 0.01)))
-        holder = {**_stamp(owner), "pid": os.getpid()}
+        holder = {**_stamp(owner), "pid": os.getpid(), "waited": round(clock() - started, 1)}
         handle.seek(0)
         handle.truncate()
         handle.write(json.dumps(holder))

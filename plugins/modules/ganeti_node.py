@@ -47,6 +47,8 @@ description:
     their new node as their admin state says, and the node is removed. A cut management network is not a
     power cut, and none of these checks sees a host it cannot reach; an instance still running there would
     share its disks with its failed-over self.
+  - With O(state=absent), the module reads, plans and acts under a lock on the master (O(lock_wait)), since the
+    module of a run whose controller was killed goes on to its end there, and a re-run waits for it.
 options:
   nodes:
     description: Names of the hosts that shall be nodes, as Ganeti knows them (resolvable names).
@@ -146,6 +148,7 @@ options:
     default: /var/lib/ganeti/known_hosts
 extends_documentation_fragment:
   - ganeti_gluster.cluster.attributes.ACTION_MODULE
+  - ganeti_gluster.cluster.ganeti_lock
 author:
   - ganeti_gluster.cluster developers (@ganeti-gluster)
 """
@@ -213,6 +216,11 @@ offlined:
   elements: str
   sample:
     - node3
+lock_waited:
+  description: With O(state=absent), seconds the module waited for the lock (see O(lock_wait)); not in check mode.
+  returned: when state is absent and not in check mode
+  type: float
+  sample: 0.0
 dead_checks:
   description: With O(dead), what the module saw of each dead node (signs of life first), by node name.
   returned: when state is absent
@@ -265,6 +273,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli 
     with_lines,
     without_lines,
 )
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_lock import LOCK_OPTIONS, ganeti_lock
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_placement import (
     failover_targets,
     place_instances,
@@ -476,12 +485,14 @@ def node_addresses(node):
     return [a for a in dict.fromkeys([node.pip, node.sip]) if a]
 
 
-def remove_nodes(module, cli, wanted, before):
+def remove_nodes(module, cli, wanted, before, lock_waited=None):
     """state=absent: prove dead nodes dead and mark them offline, fail the leaving nodes'
     instances over where asked, check they run there, then gnt-node remove each; refuse
-    before any change what cannot be done."""
+    before any change what cannot be done. `lock_waited`: seconds waited for the lock."""
     dead, evacuate = module.params["dead"], module.params["evacuate"]
     result = {"changed": False, "removed": [], "failed_over": [], "offlined": [], "commands": [], "dead_checks": {}}
+    if lock_waited is not None:
+        result["lock_waited"] = lock_waited
     leaving = [n for n in before if any(n.is_named(name) for name in wanted)]
     if dead and not leaving and module.params["node_expected"]:
         # Removed by an earlier run, or known to Ganeti by a name and address the inventory
@@ -595,6 +606,15 @@ def remove_nodes(module, cli, wanted, before):
     module.exit_json(**result)
 
 
+def read_nodes(module, cli, result):
+    """The cluster's nodes, read on the master; the module fails otherwise."""
+    try:
+        check_master()
+        return cli.nodes()
+    except GanetiError as exc:
+        module.fail_json(**exc.fail_kwargs(), **result)
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -611,6 +631,7 @@ def main():
             "join_marker_dir": {"type": "path"},
             "groups": {"type": "dict", "default": {}},
             "known_hosts": {"type": "path", "default": "/var/lib/ganeti/known_hosts"},
+            **LOCK_OPTIONS,
         },
         supports_check_mode=True,
     )
@@ -629,13 +650,11 @@ def main():
 
     cli = GanetiCli(module)
     result = {"changed": False, "added": [], "commands": [], "known_hosts_lines": []}
-    try:
-        check_master()
-        before = cli.nodes()
-    except GanetiError as exc:
-        module.fail_json(**exc.fail_kwargs(), **result)
     if module.params["state"] == "absent":
-        remove_nodes(module, cli, wanted, before)
+        # Read under the lock too: a killed run's module may still be moving instances.
+        with ganeti_lock(module) as holder:
+            remove_nodes(module, cli, wanted, read_nodes(module, cli, result), holder.get("waited"))
+    before = read_nodes(module, cli, result)
     missing = [name for name in dict.fromkeys(wanted) if not any(n.is_named(name) for n in before)]
 
     # Lines an interrupted add left in Ganeti's known_hosts (and so on every node).

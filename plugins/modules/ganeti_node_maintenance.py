@@ -66,6 +66,8 @@ description:
     same checks and the node's free memory for them all, and loses the tag. Without O(migrate_back), the
     instances stay where they run and the node's home tags are taken off, so no later run moves them.
   - In check mode the module reads, checks, and returns the whole plan and the commands it would run.
+    Otherwise it reads, plans and acts under a lock on the master (O(lock_wait)), since the module of a run whose
+    controller was killed goes on to its end there, and a re-run waits for it.
 options:
   node:
     description: The Ganeti node, by its name or a name resolving to its primary or secondary address.
@@ -110,6 +112,7 @@ options:
     default: 900
 extends_documentation_fragment:
   - ganeti_gluster.cluster.attributes.ACTION_MODULE
+  - ganeti_gluster.cluster.ganeti_lock
 author:
   - ganeti_gluster.cluster developers (@ganeti-gluster)
 """
@@ -193,6 +196,11 @@ commands:
     - [/usr/sbin/gnt-instance, add-tags, inst1, "ganeti-gluster:home:node2"]
     - [/usr/sbin/gnt-instance, migrate, --force, --no-runtime-changes, --target-node=node1, --submit,
        --print-jobid, inst1]
+lock_waited:
+  description: Seconds the module waited for the lock (see O(lock_wait)); not in check mode.
+  returned: when not in check mode
+  type: float
+  sample: 0.0
 drained_by_admin:
   description: With O(state=drained), the node was drained before, without the roll's tag; its flag is its admin's.
   returned: when state is drained and the node is found
@@ -241,6 +249,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli 
     submitted,
     tag_problem,
 )
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_lock import LOCK_OPTIONS, ganeti_lock
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_placement import (
     FAILOVER_MEMORY,
     FAILOVER_MEMORY_WHY,
@@ -707,6 +716,7 @@ def main():
             "migrate_back": {"type": "bool", "default": False},
             "timeout": {"type": "int", "default": 900},
             "after_handover": {"type": "bool", "default": False},
+            **LOCK_OPTIONS,
         },
         supports_check_mode=True,
     )
@@ -720,12 +730,16 @@ def main():
     if params["after_handover"] and not (module.check_mode and params["state"] == "drained"):
         module.fail_json(msg="after_handover plans a drain in check mode only (state=drained, check_mode)")
     run = Maintenance(module)
-    try:
-        if params["state"] == "drained":
-            run.drained()
-        run.undrained()
-    except GanetiError as exc:
-        run.fail(**exc.fail_kwargs())
+    # Read under the lock too: a killed run's module may still be moving instances.
+    with ganeti_lock(module) as holder:
+        if "waited" in holder:
+            run.result["lock_waited"] = holder["waited"]
+        try:
+            if params["state"] == "drained":
+                run.drained()
+            run.undrained()
+        except GanetiError as exc:
+            run.fail(**exc.fail_kwargs())
 
 
 if __name__ == "__main__":

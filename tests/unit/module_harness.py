@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +85,25 @@ class Expected:
     stderr: str = ""
     # Called when the command runs: asserts on what the module prepared for it.
     during: Callable[[], None] | None = None
+
+
+HOLD = """
+import sys, time
+sys.path[:0] = {paths!r}
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.pool_lock import pool_lock
+with pool_lock("run A: add-node.yml from ctl1", 5, {path!r}):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+def holder(path):
+    """A separate process that takes a lock of pool_lock's kind at `path` and keeps it
+    until killed."""
+    code = HOLD.format(paths=sys.path, path=str(path))
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
 
 
 @dataclass

@@ -2,6 +2,7 @@
 (tests/fixtures/ganeti): parsers, command builders, the master check, and which
 commands each module runs, in order."""
 
+import json
 from pathlib import Path
 from unittest import mock
 
@@ -18,13 +19,14 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli 
     parse_cluster_info,
     parse_node_list,
 )
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.pool_lock import read_holds
 from ansible_collections.ganeti_gluster.cluster.plugins.modules import (
     ganeti_cluster_info,
     ganeti_cluster_storage,
     ganeti_node,
 )
 
-from .module_harness import Expected, run_module
+from .module_harness import Expected, holder, run_module
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ganeti"
 INFO = ["/usr/sbin/gnt-cluster", "info"]
@@ -642,9 +644,10 @@ INST1_ON_NODE4 = "inst1|node4||gluster|Y|up|128|256\n"
 ALL_ANSWER = f"node1|N|N|Y|{BOOT1}|3712\nnode2|N|N|Y|{BOOT2}|3650\nnode4|N|N|Y|{BOOT3}|3000\n"
 
 
-def remove_node4(states=ALL_ANSWER, then=(), gluster_host="127.0.0.1", resolved=None, instances=INST1_ON_NODE4):
+def remove_node4(states=ALL_ANSWER, then=(), gluster_host="127.0.0.1", resolved=None, instances=INST1_ON_NODE4, **args):
     """remove-node.yml's ganeti_node for node4, alive, with evacuate: no proof of death. The
-    cluster's gluster:host is `gluster_host`; names resolve as `resolved` says (none by default)."""
+    cluster's gluster:host is `gluster_host`; names resolve as `resolved` says (none by default);
+    `args`: more module arguments."""
     info = out("cluster-info-gluster.txt").replace("host: 127.0.0.1", f"host: {gluster_host}")
     with (
         mock.patch.object(ganeti_node, "removal_marker", lambda name: mock.MagicMock()),
@@ -653,7 +656,7 @@ def remove_node4(states=ALL_ANSWER, then=(), gluster_host="127.0.0.1", resolved=
     ):
         return run_module(
             ganeti_node.main,
-            {"nodes": ["node4"], "state": "absent", "evacuate": True},
+            {"nodes": ["node4"], "state": "absent", "evacuate": True, **args},
             [
                 Expected(NODE_LIST, 0, NODES_WITH_NODE4),
                 Expected(INSTANCE_LIST, 0, instances),
@@ -676,6 +679,56 @@ def test_a_drain_fails_instances_over_to_a_node_that_can_take_them():
     assert not result.failed, result.result
     assert result.result["failed_over"] == [{"instance": "inst1", "from": "node4", "to": "node1"}]
     assert result.result["offlined"] == [] and result.result["dead_checks"] == {}
+
+
+def test_a_removal_reads_and_acts_under_the_lock_and_logs_its_hold(ganeti_lock_in_tmp):
+    failover = ["/usr/sbin/gnt-instance", "failover", "--force", "--target-node=node1", "inst1"]
+
+    def lock_is_held():
+        assert json.loads(Path(ganeti_lock_in_tmp).read_text())["owner"] == "remove-node.yml run by root"
+
+    result = remove_node4(
+        then=[
+            Expected(failover, during=lock_is_held),
+            Expected(INSTANCE_LIST, 0, "inst1|node1||gluster|Y|up|128|256\n"),
+            Expected(["/usr/sbin/gnt-node", "remove", "node4"]),
+        ],
+        lock_owner="remove-node.yml run by root",
+    )
+    assert not result.failed, result.result
+    assert 0 <= result.result["lock_waited"] < 1
+    assert Path(ganeti_lock_in_tmp).read_text() == ""
+    assert [hold["owner"] for hold in read_holds(ganeti_lock_in_tmp)] == ["remove-node.yml run by root"]
+
+
+def test_a_removal_waits_for_the_lock_then_refuses_naming_its_holder_before_any_read(ganeti_lock_in_tmp):
+    proc = holder(ganeti_lock_in_tmp)
+    try:
+        with mock.patch.object(ganeti_node, "check_master", mock.Mock(side_effect=AssertionError("read Ganeti"))):
+            result = run_module(ganeti_node.main, {"nodes": ["node4"], "state": "absent", "lock_wait": 1}, [])
+    finally:
+        proc.kill()
+        proc.wait()
+    assert result.failed
+    assert result.result["msg"].startswith(
+        f"another run changes Ganeti's nodes: run A: add-node.yml from ctl1 (pid {proc.pid}, since"
+    )
+    assert "raise the module's lock_wait" in result.result["msg"]
+    assert result.result["lock_holder"]["pid"] == proc.pid
+
+
+def test_check_mode_and_adds_take_no_lock(ganeti_lock_in_tmp):
+    proc = holder(ganeti_lock_in_tmp)
+    try:
+        planned = remove_node4(lock_wait=0, _ansible_check_mode=True)
+        present = run_module(
+            ganeti_node.main, {"nodes": ["node1"], "lock_wait": 0}, [Expected(NODE_LIST, 0, NODES_WITH_NODE4)]
+        )
+    finally:
+        proc.kill()
+        proc.wait()
+    assert not planned.failed and planned.result["failed_over"] and "lock_waited" not in planned.result
+    assert not present.failed and present.result["added"] == []
 
 
 def test_a_failure_half_way_reports_only_what_was_done():

@@ -24,7 +24,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli 
 from ansible_collections.ganeti_gluster.cluster.plugins.modules import ganeti_node_maintenance
 from ansible_collections.ganeti_gluster.cluster.plugins.modules.ganeti_node_maintenance import migration_memory
 
-from .module_harness import Expected, run_module
+from .module_harness import Expected, holder, run_module
 from .test_ganeti import BOOT1, BOOT2, BOOT3, NODE_LIST, NODE_STATES, out
 
 GNT_NODE, GNT_INSTANCE, GNT_JOB = "/usr/sbin/gnt-node", "/usr/sbin/gnt-instance", "/usr/sbin/gnt-job"
@@ -180,6 +180,31 @@ def test_check_mode_plans_everything_and_runs_the_reads_only():
     assert result.result["changed"] is True
     assert result.result["commands"] == DRAIN_COMMANDS
     assert [m["to"] for m in result.result["plan"]] == ["node1", "node3"] and result.result["moved"] == []
+
+
+def test_a_drain_waits_for_another_runs_lock_then_refuses_before_any_read(ganeti_lock_in_tmp):
+    # The module of a run whose controller was killed may still be moving instances off the node.
+    proc = holder(ganeti_lock_in_tmp)
+    try:
+        result = maintain({"node": "node2", "state": "drained", "lock_wait": 1}, [])
+        planned = maintain({"node": "node2", "state": "drained", "lock_wait": 0}, reads(instances=ON_NODE2), True)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert result.failed  # and ran nothing: the script above is empty
+    assert result.result["msg"].startswith(
+        f"another run changes Ganeti's nodes: run A: add-node.yml from ctl1 (pid {proc.pid}"
+    )
+    # Check mode reads without the lock.
+    assert not planned.failed and planned.result["commands"] == DRAIN_COMMANDS
+
+
+def test_a_drain_says_how_long_it_waited_for_the_lock():
+    result = maintain(
+        {"node": "node2", "state": "drained"},
+        reads(states=STATES_NODE2_DRAINED, tags=f"{ROLL}\n", instances=AFTER_BOTH),
+    )
+    assert not result.failed and 0 <= result.result["lock_waited"] < 1
 
 
 def test_a_drained_tagged_node_without_primaries_changes_nothing():

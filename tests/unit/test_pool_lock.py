@@ -8,7 +8,6 @@ import multiprocessing
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
@@ -30,24 +29,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.pool_lock i
 )
 from ansible_collections.ganeti_gluster.cluster.plugins.modules import gluster_peer, gluster_volume
 
-from .module_harness import NO_ROLL, Expected, G, out, read, run_module
-
-HOLD = """
-import sys, time
-sys.path[:0] = {paths!r}
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.pool_lock import pool_lock
-with pool_lock("run A: add-node.yml from ctl1", 5, {path!r}):
-    print("held", flush=True)
-    time.sleep(60)
-"""
-
-
-def holder(path):
-    """A separate process that takes the lock and keeps it until killed."""
-    code = HOLD.format(paths=sys.path, path=str(path))
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "held"
-    return proc
+from .module_harness import NO_ROLL, Expected, G, holder, out, read, run_module
 
 
 def test_a_free_lock_is_taken_and_names_its_holder_while_held(tmp_path):
