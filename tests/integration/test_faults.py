@@ -161,6 +161,13 @@ FAULTS = {
         "files on them and keeps the host a peer, its brick mounted, until none is left",
         "copy the files named back into the volume through a client mount, remove them from the brick, re-run",
     ),
+    "replace-node.yml's controller killed while the dead node's instance fails over, the run started again at "
+    "once (molecule scenario remove-replace-node)": (
+        "the first run's module goes on alone on the master and fails the instance over; the second run's waits "
+        "for it (ganeti.lock) and plans from what it left: the instance failed over once, node5's bricks in node3's "
+        "places, the replacement finished; a third run changes nothing",
+        "re-run",
+    ),
     "an add-brick that failed and left the volume's id on the new bricks": (
         "clears that id (only the target volume's own id, only on empty bricks) and adds them",
         "re-run",
