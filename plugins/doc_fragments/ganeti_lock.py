@@ -17,7 +17,9 @@ options:
         instances; a re-run waits for it here and plans from what it left, instead of moving an instance
         whose move has not ended a second time.
       - The lock is a C(flock) held by the module's own process, so nothing is held once that process ends.
-        It is not taken in check mode.
+        It is taken in check mode too, where a plan made while another run's module moves instances would
+        be stale.
+      - The playbooks set it from C(ganeti_lock_wait).
     type: int
     default: 900
   lock_owner:

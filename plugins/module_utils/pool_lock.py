@@ -4,8 +4,9 @@
 member that acts for the pool while they read, compare and act.
 
 It is a kernel lock (flock) held by the module's own process, so it can never
-outlive its holder: when a run is killed, its module dies with the SSH session
-(or finishes), and the lock is free. Nothing expires and nothing needs breaking.
+outlive its holder: a run killed on its controller leaves its module running on
+the host (with pipelining nothing signals it, measured on the lab) until it has
+finished its step, and then the lock is free. Nothing expires and nothing needs breaking.
 The holder writes who it is into the file, for the message a waiting run gives,
 and, when it lets go, one line into LOCK_PATH.log (who, from when to when, and
 what the guard refused, if it did): the order in which runs changed the pool,

@@ -47,8 +47,9 @@ description:
     their new node as their admin state says, and the node is removed. A cut management network is not a
     power cut, and none of these checks sees a host it cannot reach; an instance still running there would
     share its disks with its failed-over self.
-  - With O(state=absent), the module reads, plans and acts under a lock on the master (O(lock_wait)), since the
-    module of a run whose controller was killed goes on to its end there, and a re-run waits for it.
+  - With O(state=absent), the module reads, plans and acts under a lock on the master (O(lock_wait)), in check
+    mode too, since the module of a run whose controller was killed goes on to its end there, and a re-run
+    waits for it.
 options:
   nodes:
     description: Names of the hosts that shall be nodes, as Ganeti knows them (resolvable names).
@@ -217,8 +218,8 @@ offlined:
   sample:
     - node3
 lock_waited:
-  description: With O(state=absent), seconds the module waited for the lock (see O(lock_wait)); not in check mode.
-  returned: when state is absent and not in check mode
+  description: With O(state=absent), seconds the module waited for the lock (see O(lock_wait)).
+  returned: when state is absent
   type: float
   sample: 0.0
 dead_checks:
@@ -485,14 +486,13 @@ def node_addresses(node):
     return [a for a in dict.fromkeys([node.pip, node.sip]) if a]
 
 
-def remove_nodes(module, cli, wanted, before, lock_waited=None):
+def remove_nodes(module, cli, wanted, before, lock_waited):
     """state=absent: prove dead nodes dead and mark them offline, fail the leaving nodes'
     instances over where asked, check they run there, then gnt-node remove each; refuse
     before any change what cannot be done. `lock_waited`: seconds waited for the lock."""
     dead, evacuate = module.params["dead"], module.params["evacuate"]
     result = {"changed": False, "removed": [], "failed_over": [], "offlined": [], "commands": [], "dead_checks": {}}
-    if lock_waited is not None:
-        result["lock_waited"] = lock_waited
+    result["lock_waited"] = lock_waited
     leaving = [n for n in before if any(n.is_named(name) for name in wanted)]
     if dead and not leaving and module.params["node_expected"]:
         # Removed by an earlier run, or known to Ganeti by a name and address the inventory
@@ -653,7 +653,7 @@ def main():
     if module.params["state"] == "absent":
         # Read under the lock too: a killed run's module may still be moving instances.
         with ganeti_lock(module) as holder:
-            remove_nodes(module, cli, wanted, read_nodes(module, cli, result), holder.get("waited"))
+            remove_nodes(module, cli, wanted, read_nodes(module, cli, result), holder["waited"])
     before = read_nodes(module, cli, result)
     missing = [name for name in dict.fromkeys(wanted) if not any(n.is_named(name) for n in before)]
 

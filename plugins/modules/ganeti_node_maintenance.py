@@ -66,8 +66,8 @@ description:
     same checks and the node's free memory for them all, and loses the tag. Without O(migrate_back), the
     instances stay where they run and the node's home tags are taken off, so no later run moves them.
   - In check mode the module reads, checks, and returns the whole plan and the commands it would run.
-    Otherwise it reads, plans and acts under a lock on the master (O(lock_wait)), since the module of a run whose
-    controller was killed goes on to its end there, and a re-run waits for it.
+  - It reads, plans and acts under a lock on the master (O(lock_wait)), in check mode too, since the module of a
+    run whose controller was killed goes on to its end there, and a re-run waits for it.
 options:
   node:
     description: The Ganeti node, by its name or a name resolving to its primary or secondary address.
@@ -197,8 +197,8 @@ commands:
     - [/usr/sbin/gnt-instance, migrate, --force, --no-runtime-changes, --target-node=node1, --submit,
        --print-jobid, inst1]
 lock_waited:
-  description: Seconds the module waited for the lock (see O(lock_wait)); not in check mode.
-  returned: when not in check mode
+  description: Seconds the module waited for the lock (see O(lock_wait)).
+  returned: always
   type: float
   sample: 0.0
 drained_by_admin:
@@ -732,8 +732,7 @@ def main():
     run = Maintenance(module)
     # Read under the lock too: a killed run's module may still be moving instances.
     with ganeti_lock(module) as holder:
-        if "waited" in holder:
-            run.result["lock_waited"] = holder["waited"]
+        run.result["lock_waited"] = holder["waited"]
         try:
             if params["state"] == "drained":
                 run.drained()

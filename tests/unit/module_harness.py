@@ -144,7 +144,9 @@ def run_module(main, args: dict, commands: list[Expected], bins: dict[str, str] 
 
     with (
         patch_module_args(args),
-        # The lock has its own tests (test_pool_lock.py); module runs here take none on this machine.
+        # The pool's lock has its own tests (test_pool_lock.py); module runs here take none on this
+        # machine. (The Ganeti modules' lock, which imports pool_lock by name, is taken for real, under
+        # each test's tmp_path: conftest.py.)
         mock.patch.object(pool_lock, "pool_lock", lambda *a, **k: contextlib.nullcontext()),
         mock.patch.object(basic.AnsibleModule, "run_command", script.run_command),
         mock.patch.object(basic.AnsibleModule, "get_bin_path", get_bin_path),

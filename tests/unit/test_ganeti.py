@@ -713,21 +713,29 @@ def test_a_removal_waits_for_the_lock_then_refuses_naming_its_holder_before_any_
     assert result.result["msg"].startswith(
         f"another run changes Ganeti's nodes: run A: add-node.yml from ctl1 (pid {proc.pid}, since"
     )
-    assert "raise the module's lock_wait" in result.result["msg"]
+    assert "raise lock_wait (-e ganeti_lock_wait=SECONDS for the playbooks)" in result.result["msg"]
     assert result.result["lock_holder"]["pid"] == proc.pid
 
 
-def test_check_mode_and_adds_take_no_lock(ganeti_lock_in_tmp):
+def test_a_plan_in_check_mode_waits_for_the_lock_too_and_adds_take_none(ganeti_lock_in_tmp):
+    # A plan made while another run's module still moves instances would be stale; an add
+    # fires the node-add hook, whose own run adds with state=present: that must never wait.
     proc = holder(ganeti_lock_in_tmp)
     try:
-        planned = remove_node4(lock_wait=0, _ansible_check_mode=True)
+        with mock.patch.object(ganeti_node, "check_master", mock.Mock(side_effect=AssertionError("read Ganeti"))):
+            planned = run_module(
+                ganeti_node.main,
+                {"nodes": ["node4"], "state": "absent", "lock_wait": 0, "_ansible_check_mode": True},
+                [],
+            )
         present = run_module(
             ganeti_node.main, {"nodes": ["node1"], "lock_wait": 0}, [Expected(NODE_LIST, 0, NODES_WITH_NODE4)]
         )
     finally:
         proc.kill()
         proc.wait()
-    assert not planned.failed and planned.result["failed_over"] and "lock_waited" not in planned.result
+    assert planned.failed and "another run changes Ganeti's nodes" in planned.result["msg"]
+    assert "(-e ganeti_lock_wait=SECONDS for the playbooks)" in planned.result["msg"]
     assert not present.failed and present.result["added"] == []
 
 
