@@ -21,6 +21,7 @@ so a job these modules wait for never waits for it."""
 from __future__ import annotations
 
 import contextlib
+import os
 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.pool_lock import LockBusy, pool_lock
 
@@ -38,8 +39,13 @@ LOCK_OPTIONS = {
 def ganeti_lock(module):
     """Hold the lock for an AnsibleModule with LOCK_OPTIONS in the `with` block; fail
     the module naming the holder when it stays busy. Yields the holder: its `waited`
-    says how long the run waited."""
+    says how long the run waited. In check mode, where the lock file does not exist
+    yet, nothing can hold it and nothing is written; where it does, the hold is
+    logged marked check_mode."""
     params = module.params
+    if module.check_mode and not os.path.exists(params["lock_path"]):
+        yield {"waited": 0.0}
+        return
     stack = contextlib.ExitStack()
     try:
         holder = stack.enter_context(
@@ -55,5 +61,7 @@ def ganeti_lock(module):
         module.fail_json(msg=str(exc), lock_holder=exc.holder)
     except OSError as exc:
         module.fail_json(msg=f"cannot take the lock {params['lock_path']}: {exc}")
+    if module.check_mode:
+        holder["check_mode"] = True
     with stack:
         yield holder

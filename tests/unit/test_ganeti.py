@@ -3,6 +3,7 @@
 commands each module runs, in order."""
 
 import json
+import os
 from pathlib import Path
 from unittest import mock
 
@@ -737,6 +738,22 @@ def test_a_plan_in_check_mode_waits_for_the_lock_too_and_adds_take_none(ganeti_l
     assert planned.failed and "another run changes Ganeti's nodes" in planned.result["msg"]
     assert "(-e ganeti_lock_wait=SECONDS for the playbooks)" in planned.result["msg"]
     assert not present.failed and present.result["added"] == []
+
+
+def test_a_plan_in_check_mode_writes_nothing_where_no_run_ever_took_the_lock(ganeti_lock_in_tmp):
+    planned = remove_node4(_ansible_check_mode=True)
+    assert not planned.failed and planned.result["lock_waited"] == 0.0
+    assert not os.path.exists(ganeti_lock_in_tmp) and not os.path.exists(ganeti_lock_in_tmp + ".log")
+    # Once a run made it, a plan takes it, and its hold is logged as a check mode one.
+    remove_node4(
+        then=[
+            Expected(["/usr/sbin/gnt-instance", "failover", "--force", "--target-node=node1", "inst1"]),
+            Expected(INSTANCE_LIST, 0, "inst1|node1||gluster|Y|up|128|256\n"),
+            Expected(["/usr/sbin/gnt-node", "remove", "node4"]),
+        ]
+    )
+    remove_node4(_ansible_check_mode=True)
+    assert [hold.get("check_mode", False) for hold in read_holds(ganeti_lock_in_tmp)] == [False, True]
 
 
 def test_a_failure_half_way_reports_only_what_was_done():
