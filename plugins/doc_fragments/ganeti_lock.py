@@ -14,8 +14,8 @@ options:
         (M(ganeti_gluster.cluster.ganeti_node) with O(ganeti_gluster.cluster.ganeti_node#module:state=absent),
         M(ganeti_gluster.cluster.ganeti_node_maintenance)) holds the lock on this host, then fail naming it.
       - A controller killed mid-run does not end the module it ran on the master, which goes on moving
-        instances; a re-run waits for it here and plans from what it left, instead of moving an instance
-        whose move has not ended a second time.
+        instances; a re-run waits for it here and plans from what it left, instead of moving again an
+        instance whose move has not ended.
       - The lock is a C(flock) held by the module's own process, so nothing is held once that process ends.
         It is taken in check mode too, where a plan made while another run's module moves instances would
         be stale.

@@ -491,8 +491,15 @@ def remove_nodes(module, cli, wanted, before, lock_waited):
     instances over where asked, check they run there, then gnt-node remove each; refuse
     before any change what cannot be done. `lock_waited`: seconds waited for the lock."""
     dead, evacuate = module.params["dead"], module.params["evacuate"]
-    result = {"changed": False, "removed": [], "failed_over": [], "offlined": [], "commands": [], "dead_checks": {}}
-    result["lock_waited"] = lock_waited
+    result = {
+        "changed": False,
+        "removed": [],
+        "failed_over": [],
+        "offlined": [],
+        "commands": [],
+        "dead_checks": {},
+        "lock_waited": lock_waited,
+    }
     leaving = [n for n in before if any(n.is_named(name) for name in wanted)]
     if dead and not leaving and module.params["node_expected"]:
         # Removed by an earlier run, or known to Ganeti by a name and address the inventory
