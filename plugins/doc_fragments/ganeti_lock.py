@@ -19,6 +19,13 @@ options:
       - The lock is a C(flock) held by the module's own process, so nothing is held once that process ends.
         It is taken in check mode too, where a plan made while another run's module moves instances would
         be stale.
+      - Holding the lock, the module then waits as long again for the Ganeti jobs, unfinished when it looks,
+        that move instances (C(gnt-job list) summaries C(INSTANCE_CREATE), C(INSTANCE_MIGRATE),
+        C(INSTANCE_FAILOVER), C(INSTANCE_MOVE), C(INSTANCE_CHANGE_GROUP), C(NODE_MIGRATE), C(NODE_EVACUATE),
+        C(GROUP_EVACUATE), on any node, since a summary does not name the target) or that name its nodes or an
+        instance on them - a move whose run stopped waiting for it (a timeout), or an admin's - and fails
+        naming those that have not ended, before any change. Jobs submitted after it looks are left to
+        Ganeti's own locks.
       - The playbooks set it from C(ganeti_lock_wait).
     type: int
     default: 900

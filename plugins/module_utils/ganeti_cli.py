@@ -16,9 +16,10 @@ import os
 import re
 import shlex
 import socket
+import time
 from dataclasses import dataclass, field
 
-from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common import C_LOCALE, CommandError
+from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common import C_LOCALE, CommandError, backoff
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.hosts import (
     addresses,
     agreement,
@@ -376,6 +377,10 @@ def parse_tags(text):
 
 # A job's states (constants.JOB_STATUS_*, as gnt-job list prints them): these three end it.
 JOB_ENDED = frozenset(["success", "error", "canceled"])
+# A job's status is one query to the master's queue: polled often at first (a live
+# migration of a small VM ends in a few seconds), then every 2 s, so that a run goes on
+# within 2 s of the job's end (it was up to 10 s: bench/rolling.py).
+JOB_POLL_SECONDS = (0.25, 2.0)
 
 
 def parse_job_id(text):
@@ -386,12 +391,104 @@ def parse_job_id(text):
     return int(first[0].strip())
 
 
+def parse_job_statuses(text):
+    """{job id: status} from ``gnt-job list`` run with job_status_args()."""
+    return {int(job): status for job, status in _rows(text, ("id", "status"), "gnt-job list") if job.isdigit()}
+
+
 def parse_job_status(text, job_id):
     """The status of job `job_id` from ``gnt-job list`` run with job_status_args()."""
-    for job, status in _rows(text, ("id", "status"), "gnt-job list"):
-        if job == str(job_id):
-            return status
-    raise ValueError(f"gnt-job list does not list job {job_id}")
+    status = parse_job_statuses(text).get(job_id)
+    if status is None:
+        raise ValueError(f"gnt-job list does not list job {job_id}")
+    return status
+
+
+# Opcodes (as a job's summary names them: Ganeti's OP_ID without "OP_") that put an
+# instance on a node or take it off one. A summary names the instance, never the node it
+# goes to, so a plan waits for each of these wherever it runs.
+PLACING_OPS = frozenset(
+    [
+        "INSTANCE_CREATE",
+        "INSTANCE_MIGRATE",
+        "INSTANCE_FAILOVER",
+        "INSTANCE_MOVE",
+        "INSTANCE_CHANGE_GROUP",
+        "NODE_MIGRATE",
+        "NODE_EVACUATE",
+        "GROUP_EVACUATE",
+    ]
+)
+# One op of a job's summary (opcodes.OpCode.Summary): OP_ID[3:], then its subject in
+# parentheses when the opcode has one; the job's ops are joined by commas.
+SUMMARY_OP = re.compile(r"([A-Z][A-Z0-9_]*)(?:\(([^()]*)\))?")
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job of Ganeti's queue: its id, status and ops, each (OP, subject or "")."""
+
+    id: int
+    status: str
+    ops: tuple
+
+    @property
+    def summary(self):
+        return ",".join(f"{op}({subject})" if subject else op for op, subject in self.ops)
+
+    def places_instances(self):
+        return any(op in PLACING_OPS for op, _subject in self.ops)
+
+    def names_any(self, names):
+        """Whether an op's subject designates one of `names` as Ganeti expands a name it is
+        given (the whole name, or its first labels: utils.MatchNameComponent)."""
+        wanted = [n.lower() for n in names]
+        return any(
+            given == name or name.startswith(given + ".")
+            for _op, subject in self.ops
+            for given in [subject.strip().lower()]
+            if given
+            for name in wanted
+        )
+
+    def as_dict(self):
+        return {"id": self.id, "status": self.status, "summary": self.summary}
+
+
+def parse_jobs(text):
+    """Jobs from ``gnt-job list`` run with unfinished_jobs_args(). The summary comes last
+    and is split off whole: its subjects are names, which hold no separator."""
+    jobs = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        fields = [f.strip() for f in line.split("|", 2)]
+        if len(fields) != 3 or not fields[0].isdigit():
+            raise ValueError(f"gnt-job list printed {line!r}, not a job's id, status and summary")
+        job_id, status, summary = fields
+        jobs.append(Job(int(job_id), status, tuple(SUMMARY_OP.findall(summary))))
+    return jobs
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where an instance is, from Ganeti's configuration alone (no RPC): instance_place_args()."""
+
+    name: str
+    pnode: str
+    snodes: tuple
+    tags: tuple
+
+
+def parse_placements(text):
+    return [
+        Placement(name, pnode, _word_list(snodes), _word_list(tags))
+        for name, pnode, snodes, tags in _rows(text, ("name", "pnode", "snodes", "tags"), "gnt-instance list")
+    ]
+
+
+class JobsUnfinished(GanetiError):
+    """Jobs a plan must wait for have not ended in time."""
 
 
 # -- command builders ----------------------------------------------------------
@@ -530,8 +627,30 @@ def submitted(args):
     return [*args[:-1], "--submit", "--print-jobid", args[-1]]
 
 
-def job_status_args(job_id):
-    return ["gnt-job", "list", "--no-headers", "--separator=|", "--output=id,status", str(job_id)]
+def job_status_args(*job_ids):
+    return ["gnt-job", "list", "--no-headers", "--separator=|", "--output=id,status", *map(str, job_ids)]
+
+
+# The states of a job that has not ended (constants.JOBS_PENDING and running), as a
+# query filter: gnt-job's own --pending and --running options exclude each other.
+UNFINISHED_JOBS_FILTER = " or ".join(f'status == "{s}"' for s in ("queued", "waiting", "running", "canceling"))
+
+
+def unfinished_jobs_args():
+    return [
+        "gnt-job",
+        "list",
+        "--no-headers",
+        "--separator=|",
+        "--output=id,status,summary",
+        "--filter",
+        UNFINISHED_JOBS_FILTER,
+    ]
+
+
+def instance_place_args():
+    """Where each instance is: fields of Ganeti's configuration, so no node is asked."""
+    return ["gnt-instance", "list", "--no-headers", "--separator=|", "--output=name,pnode,snodes,tags"]
 
 
 def job_wait_args(job_id):
@@ -764,3 +883,46 @@ class GanetiCli:
 
     def node_tags(self, name):
         return self._listed(node_tags_args(name), parse_tags)
+
+    def job_statuses(self, job_ids):
+        return self._listed(job_status_args(*job_ids), parse_job_statuses)
+
+    def wait_for_jobs(self, nodes, budget, homes=(), clock=None, sleep=None):
+        """Wait up to `budget` seconds for the jobs of Ganeti's queue, unfinished when called,
+        that place instances (PLACING_OPS, on any node) or name one of `nodes` or an instance
+        on them (primary or secondary, or tagged with one of `homes`): a move left running
+        by a run whose own wait ran out, or an admin's. A plan read before they end would
+        move again what they move. Returns the jobs waited for, each as it was found
+        unfinished (none: nothing needs reading again); raises JobsUnfinished naming those
+        that did not end. Jobs submitted later are Ganeti's to order with the run's own."""
+        clock, sleep = clock or time.monotonic, sleep or time.sleep
+        jobs = self._listed(unfinished_jobs_args(), parse_jobs)
+        if not jobs:
+            return []
+        names = list(nodes)
+        if any(not job.places_instances() for job in jobs):
+            names += [
+                p.name
+                for p in self._listed(instance_place_args(), parse_placements)
+                if p.pnode in nodes or set(p.snodes) & set(nodes) or set(p.tags) & set(homes)
+            ]
+        waited = [job for job in jobs if job.places_instances() or job.names_any(names)]
+        deadline = clock() + budget
+        pauses = backoff(*JOB_POLL_SECONDS)
+        while waited:
+            statuses = self.job_statuses([job.id for job in waited])
+            # A job no longer listed was archived, which only an ended job can be.
+            running = [job for job in waited if statuses.get(job.id, "success") not in JOB_ENDED]
+            if not running:
+                break
+            now = clock()
+            if now >= deadline:
+                raise JobsUnfinished(
+                    f"Ganeti jobs that move instances or touch {', '.join(nodes)} have not ended after {budget} s: "
+                    + "; ".join(f"job {job.id} {job.summary} ({statuses.get(job.id)})" for job in running)
+                    + "; a plan made now would move again what they move. Follow them with gnt-job watch "
+                    f"{running[0].id}, then run again (or give them longer: lock_wait). Nothing was changed.",
+                    self.argv(job_status_args(*[job.id for job in running])),
+                )
+            sleep(min(next(pauses), deadline - now))
+        return waited

@@ -49,7 +49,8 @@ description:
     share its disks with its failed-over self.
   - With O(state=absent), the module reads, plans and acts under a lock on the master (O(lock_wait)), in check
     mode too, since the module of a run whose controller was killed goes on to its end there, and a re-run
-    waits for it.
+    waits for it. Holding it, the module waits for the Ganeti jobs that move instances, or touch a leaving
+    node or an instance on it, before it reads the rest.
 options:
   nodes:
     description: Names of the hosts that shall be nodes, as Ganeti knows them (resolvable names).
@@ -222,6 +223,17 @@ lock_waited:
   returned: when state is absent
   type: float
   sample: 0.0
+jobs_waited:
+  description:
+    - With O(state=absent), the Ganeti jobs, unfinished when the module found the leaving nodes, that it waited
+      for before it read the rest (see O(lock_wait)), each as it was found.
+  returned: when state is absent
+  type: list
+  elements: dict
+  sample:
+    - id: 212
+      status: running
+      summary: INSTANCE_FAILOVER(inst2)
 dead_checks:
   description: With O(dead), what the module saw of each dead node (signs of life first), by node name.
   returned: when state is absent
@@ -499,8 +511,19 @@ def remove_nodes(module, cli, wanted, before, lock_waited):
         "commands": [],
         "dead_checks": {},
         "lock_waited": lock_waited,
+        "jobs_waited": [],
     }
     leaving = [n for n in before if any(n.is_named(name) for name in wanted)]
+    if leaving:
+        try:
+            waited = cli.wait_for_jobs([n.name for n in leaving], module.params["lock_wait"])
+        except GanetiError as exc:
+            module.fail_json(**exc.fail_kwargs(), **result)
+        result["jobs_waited"] = [job.as_dict() for job in waited]
+        if waited:
+            # They may have moved instances onto or off these nodes, or changed their flags.
+            before = read_nodes(module, cli, result)
+            leaving = [n for n in before if any(n.is_named(name) for name in wanted)]
     if dead and not leaving and module.params["node_expected"]:
         # Removed by an earlier run, or known to Ganeti by a name and address the inventory
         # does not give: a dead node does not answer the master, so any node that does not,

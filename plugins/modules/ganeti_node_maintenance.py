@@ -55,7 +55,7 @@ description:
     fails is failed over to the same target with O(allow_failover) (RV(moved) says C(how=failover)); without
     it, the module fails naming the instance and Ganeti's error. The node stays drained and tagged, so the
     next run goes on from there. A job that has not ended when O(timeout) runs out goes on in Ganeti; the
-    module fails with its job id.
+    module fails with its job id, and a re-run waits for that job before it plans (O(lock_wait)).
   - Both tags follow Ganeti's tag rule (C(objects.TaggableObject.ValidateTag), letters, digits and
     C(_.+*/:@-), at most 128 characters); a node name that makes the home tag longer is refused.
   - O(state=undrained) undrains only a node the roll drained (its C(ganeti-gluster:rolling) tag), and takes
@@ -67,7 +67,9 @@ description:
     instances stay where they run and the node's home tags are taken off, so no later run moves them.
   - In check mode the module reads, checks, and returns the whole plan and the commands it would run.
   - It reads, plans and acts under a lock on the master (O(lock_wait)), in check mode too, since the module of a
-    run whose controller was killed goes on to its end there, and a re-run waits for it.
+    run whose controller was killed goes on to its end there, and a re-run waits for it. Holding it, the module
+    waits for the Ganeti jobs that move instances, or touch the node or an instance on it or homed there, before
+    it reads the rest.
 options:
   node:
     description: The Ganeti node, by its name or a name resolving to its primary or secondary address.
@@ -201,6 +203,17 @@ lock_waited:
   returned: always
   type: float
   sample: 0.0
+jobs_waited:
+  description:
+    - The Ganeti jobs, unfinished when the module found the node, that it waited for before it read the rest
+      (see O(lock_wait)), each as it was found.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - id: 212
+      status: running
+      summary: INSTANCE_MIGRATE(inst1)
 drained_by_admin:
   description: With O(state=drained), the node was drained before, without the roll's tag; its flag is its admin's.
   returned: when state is drained and the node is found
@@ -232,6 +245,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common import backoff
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli import (
     JOB_ENDED,
+    JOB_POLL_SECONDS,
     SHARED_DISK_TEMPLATES,
     GanetiCli,
     GanetiError,
@@ -268,12 +282,6 @@ MIGRATE = "migrate"
 FAILOVER = "failover"
 # Ganeti's DTS_INT_MIRROR: the disks' other copy is on the secondary node.
 MIRRORED_ON_A_SECONDARY = frozenset(["drbd"])
-
-
-# A job's status is one query to the master's queue: polled often at first (a live
-# migration of a small VM ends in a few seconds), then every 2 s, so that the drain
-# goes on within 2 s of the job's end (it was up to 10 s: bench/rolling.py).
-JOB_POLL_SECONDS = (0.25, 2.0)
 
 
 def home_tag(node):
@@ -485,7 +493,7 @@ class Maintenance:
         self.module = module
         self.params = module.params
         self.cli = GanetiCli(module)
-        self.result = {"changed": False, "plan": [], "moved": [], "left": [], "commands": []}
+        self.result = {"changed": False, "plan": [], "moved": [], "left": [], "commands": [], "jobs_waited": []}
 
     def fail(self, msg, **extra):
         self.module.fail_json(msg=msg, **extra, **self.result)
@@ -528,8 +536,9 @@ class Maintenance:
             raise GanetiError(f"Ganeti job {job} ended {status}", self.cli.argv(job_wait_args(job)))
         return job
 
-    def read(self):
-        """The node named, its state and tags, and every instance. A node that is unknown,
+    def read(self, settled=False):
+        """The node named, its state and tags, and every instance, once the jobs that could
+        change them have ended (settled: waited for already). A node that is unknown,
         offline, or (to drain) the master is refused here, before anything else is read."""
         check_master()
         nodes = self.cli.nodes()
@@ -551,6 +560,12 @@ class Maintenance:
             self.refuse(
                 [f"{node.name} is offline; Ganeti sends it nothing (gnt-node modify --offline=no brings it back)"]
             )
+        if not settled:
+            waited = self.cli.wait_for_jobs([node.name], self.params["lock_wait"], homes=[home_tag(node.name)])
+            self.result["jobs_waited"] = [job.as_dict() for job in waited]
+            if waited:
+                # They may have changed the node too: read it all again, without another wait.
+                return self.read(settled=True)
         states = self.cli.node_states()
         return node, states, self.cli.node_tags(node.name), self.cli.instance_moves()
 

@@ -39,6 +39,19 @@ NODE_LIST = [
     "--output=name,master_candidate,offline,master,pip,sip,vm_capable,master_capable",
 ]
 
+# The queue's unfinished jobs, read by the modules that move instances before they plan.
+UNFINISHED_JOBS = [
+    "/usr/sbin/gnt-job",
+    "list",
+    "--no-headers",
+    "--separator=|",
+    "--output=id,status,summary",
+    "--filter",
+    'status == "queued" or status == "waiting" or status == "running" or status == "canceling"',
+]
+NO_JOBS = Expected(UNFINISHED_JOBS, 0, "")
+JOB_STATUS = ["/usr/sbin/gnt-job", "list", "--no-headers", "--separator=|", "--output=id,status"]
+INSTANCE_PLACES = ["/usr/sbin/gnt-instance", "list", "--no-headers", "--separator=|", "--output=name,pnode,snodes,tags"]
 
 GROUP_LIST = [
     "/usr/sbin/gnt-group",
@@ -516,6 +529,7 @@ def remove_node3(
 def dead_node3_reads(nodes=NODES_WITH_NODE3, instances=INST2_ON_NODE3, states=STATES_NODE3_SILENT):
     return [
         Expected(NODE_LIST, 0, nodes),
+        NO_JOBS,
         Expected(INSTANCE_LIST, 0, instances),
         Expected(NODE_STATES, 0, states),
         Expected(INFO, 0, out("cluster-info-gluster.txt")),
@@ -645,10 +659,18 @@ INST1_ON_NODE4 = "inst1|node4||gluster|Y|up|128|256\n"
 ALL_ANSWER = f"node1|N|N|Y|{BOOT1}|3712\nnode2|N|N|Y|{BOOT2}|3650\nnode4|N|N|Y|{BOOT3}|3000\n"
 
 
-def remove_node4(states=ALL_ANSWER, then=(), gluster_host="127.0.0.1", resolved=None, instances=INST1_ON_NODE4, **args):
+def remove_node4(
+    states=ALL_ANSWER,
+    then=(),
+    gluster_host="127.0.0.1",
+    resolved=None,
+    instances=INST1_ON_NODE4,
+    jobs=(NO_JOBS,),
+    **args,
+):
     """remove-node.yml's ganeti_node for node4, alive, with evacuate: no proof of death. The
     cluster's gluster:host is `gluster_host`; names resolve as `resolved` says (none by default);
-    `args`: more module arguments."""
+    `jobs`: the reads of Ganeti's queue (none unfinished by default); `args`: more module arguments."""
     info = out("cluster-info-gluster.txt").replace("host: 127.0.0.1", f"host: {gluster_host}")
     with (
         mock.patch.object(ganeti_node, "removal_marker", lambda name: mock.MagicMock()),
@@ -660,6 +682,7 @@ def remove_node4(states=ALL_ANSWER, then=(), gluster_host="127.0.0.1", resolved=
             {"nodes": ["node4"], "state": "absent", "evacuate": True, **args},
             [
                 Expected(NODE_LIST, 0, NODES_WITH_NODE4),
+                *jobs,
                 Expected(INSTANCE_LIST, 0, instances),
                 Expected(NODE_STATES, 0, states),
                 Expected(INFO, 0, info),
@@ -825,6 +848,51 @@ def test_a_drain_whose_other_nodes_cannot_take_an_instance_changes_nothing():
         "refusing to remove node4: no node can take inst1: node1 is drained; node2 is not vm_capable. "
         "Nothing was changed."
     )
+
+
+def test_a_removal_waits_for_a_failover_left_running_then_reads_the_nodes_again():
+    # An earlier run's failover of inst1 off node4 still runs: the plan waits for it, and
+    # the instance it moved is not failed over again.
+    jobs = [
+        Expected(UNFINISHED_JOBS, 0, "31|running|INSTANCE_FAILOVER(inst1)\n"),
+        Expected([*JOB_STATUS, "31"], 0, "31|running\n"),
+        Expected([*JOB_STATUS, "31"], 0, "31|success\n"),
+        Expected(NODE_LIST, 0, NODES_WITH_NODE4),
+    ]
+    with mock.patch.object(ganeti_cli.time, "sleep", lambda seconds: None):
+        result = remove_node4(
+            jobs=jobs,
+            instances="inst1|node1||gluster|Y|up|128|256\n",
+            then=[
+                Expected(INSTANCE_LIST, 0, "inst1|node1||gluster|Y|up|128|256\n"),
+                Expected(["/usr/sbin/gnt-node", "remove", "node4"]),
+            ],
+        )
+    assert not result.failed, result.result
+    assert result.result["jobs_waited"] == [{"id": 31, "status": "running", "summary": "INSTANCE_FAILOVER(inst1)"}]
+    assert result.result["failed_over"] == [] and result.result["removed"] == ["node4"]
+
+
+def test_a_removal_refuses_when_a_job_on_the_leaving_node_does_not_end_in_time():
+    clock = mock.Mock(side_effect=[0.0, 11.0])  # the deadline, then one poll
+    jobs = [
+        Expected(UNFINISHED_JOBS, 0, "32|waiting|NODE_SET_PARAMS(node4)\n33|running|CLUSTER_VERIFY_DISKS\n"),
+        Expected(INSTANCE_PLACES, 0, "inst1|node4||\n"),
+        Expected([*JOB_STATUS, "32"], 0, "32|waiting\n"),
+    ]
+    with mock.patch.object(ganeti_cli.time, "monotonic", clock):
+        result = run_module(
+            ganeti_node.main,
+            {"nodes": ["node4"], "state": "absent", "evacuate": True, "lock_wait": 10},
+            [Expected(NODE_LIST, 0, NODES_WITH_NODE4), *jobs],
+        )
+    assert result.failed
+    assert result.result["msg"] == (
+        "Ganeti jobs that move instances or touch node4 have not ended after 10 s: job 32 NODE_SET_PARAMS(node4) "
+        "(waiting); a plan made now would move again what they move. Follow them with gnt-job watch 32, then run "
+        "again (or give them longer: lock_wait). Nothing was changed."
+    )
+    assert result.result["commands"] == []
 
 
 def test_cluster_info_module_on_the_master_reads_file_storage_paths_and_the_key(tmp_path):

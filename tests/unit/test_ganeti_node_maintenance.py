@@ -17,6 +17,8 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli 
     parse_instance_moves,
     parse_job_id,
     parse_job_status,
+    parse_job_statuses,
+    parse_jobs,
     parse_tags,
     submitted,
     tag_problem,
@@ -25,7 +27,18 @@ from ansible_collections.ganeti_gluster.cluster.plugins.modules import ganeti_no
 from ansible_collections.ganeti_gluster.cluster.plugins.modules.ganeti_node_maintenance import migration_memory
 
 from .module_harness import Expected, holder, run_module
-from .test_ganeti import BOOT1, BOOT2, BOOT3, NODE_LIST, NODE_STATES, out
+from .test_ganeti import (
+    BOOT1,
+    BOOT2,
+    BOOT3,
+    INSTANCE_PLACES,
+    JOB_STATUS,
+    NO_JOBS,
+    NODE_LIST,
+    NODE_STATES,
+    UNFINISHED_JOBS,
+    out,
+)
 
 GNT_NODE, GNT_INSTANCE, GNT_JOB = "/usr/sbin/gnt-node", "/usr/sbin/gnt-instance", "/usr/sbin/gnt-job"
 MOVE_LIST = [
@@ -57,6 +70,7 @@ def reads(node="node2", states=STATES, tags="", instances="", nodes=NODES):
     """The reads every run starts with, in order."""
     return [
         Expected(NODE_LIST, 0, nodes),
+        NO_JOBS,
         Expected(NODE_STATES, 0, states),
         Expected([GNT_NODE, "list-tags", node], 0, tags),
         Expected(MOVE_LIST, 0, instances),
@@ -229,6 +243,91 @@ def test_a_rerun_after_an_interrupted_drain_goes_on_without_tagging_twice():
     )
     assert not result.failed, result.result
     assert result.result["commands"] == [migrate("inst1", "node1")]
+
+
+def test_a_drain_waits_for_a_move_an_earlier_run_left_running_then_plans_from_where_it_ended():
+    # The earlier run stopped waiting for inst1's migration (its timeout); job 40 still runs.
+    result = maintain(
+        {"node": "node2", "state": "drained"},
+        [
+            Expected(NODE_LIST, 0, NODES),
+            Expected(UNFINISHED_JOBS, 0, "40|running|INSTANCE_MIGRATE(inst1)\n"),
+            *job(40, "running", "running", "success"),
+            *reads(states=STATES_NODE2_DRAINED, tags=f"{ROLL}\n", instances=AFTER_INST1)[:1],
+            *reads(states=STATES_NODE2_DRAINED, tags=f"{ROLL}\n", instances=AFTER_INST1)[2:],
+            Expected(DRAIN_COMMANDS[4]),
+            submit(failover("inst2", "node1"), 41),
+            *job(41, "success"),
+            Expected(MOVE_LIST, 0, AFTER_BOTH.replace("inst2|node3", "inst2|node1")),
+        ],
+    )
+    assert not result.failed, result.result
+    assert result.result["jobs_waited"] == [{"id": 40, "status": "running", "summary": "INSTANCE_MIGRATE(inst1)"}]
+    # inst1 is not moved again: the plan is inst2's failover alone.
+    assert result.result["plan"] == [{"instance": "inst2", "from": "node2", "to": "node1", "how": "failover"}]
+    assert result.result["commands"] == [DRAIN_COMMANDS[4], failover("inst2", "node1")]
+
+
+def test_only_jobs_that_place_instances_or_name_the_node_or_its_instances_are_waited_for():
+    # inst1.example.net is on node2 (an admin's shutdown names it by its first label), inst9 on node1.
+    queue = (
+        "50|running|CLUSTER_VERIFY_DISKS\n51|queued|INSTANCE_STARTUP(inst9)\n52|waiting|INSTANCE_SHUTDOWN(inst1)\n"
+        "53|queued|INSTANCE_REBOOT(inst10)\n"
+    )
+    instances = row("inst1.example.net", "node2") + row("inst9", "node1")
+    result = maintain(
+        {"node": "node2", "state": "drained"},
+        [
+            Expected(NODE_LIST, 0, NODES),
+            Expected(UNFINISHED_JOBS, 0, queue),
+            Expected(INSTANCE_PLACES, 0, "inst1.example.net|node2||\ninst9|node1||\ninst10|node3||\n"),
+            Expected([*JOB_STATUS, "52"], 0, "52|success\n"),
+            *reads(instances=instances)[:1],
+            *reads(instances=instances)[2:],
+        ],
+        check_mode=True,
+    )
+    assert not result.failed, result.result
+    assert [job["id"] for job in result.result["jobs_waited"]] == [52]
+
+
+def test_a_drain_refuses_when_a_move_does_not_end_within_lock_wait():
+    clock = mock.Mock(side_effect=[0.0, 5.0, 31.0])  # the deadline, then two polls
+    result = maintain(
+        {"node": "node2", "state": "drained", "lock_wait": 30},
+        [
+            Expected(NODE_LIST, 0, NODES),
+            Expected(UNFINISHED_JOBS, 0, "40|running|INSTANCE_MIGRATE(inst1)\n"),
+            *job(40, "running", "running"),
+        ],
+        clock=clock,
+    )
+    assert result.failed
+    assert result.result["msg"] == (
+        "Ganeti jobs that move instances or touch node2 have not ended after 30 s: job 40 INSTANCE_MIGRATE(inst1) "
+        "(running); a plan made now would move again what they move. Follow them with gnt-job watch 40, then run "
+        "again (or give them longer: lock_wait). Nothing was changed."
+    )
+    assert (result.result["changed"], result.result["commands"]) == (False, [])
+
+
+def test_the_queue_is_parsed_op_by_op():
+    jobs = parse_jobs(
+        "7|running|INSTANCE_MIGRATE(inst1)\n8|queued|CLUSTER_VERIFY_DISKS,NODE_SET_PARAMS(node2)\n"
+        "9|waiting|TAGS_SET(a,b)\n"
+    )
+    assert [(j.id, j.status, j.ops) for j in jobs] == [
+        (7, "running", (("INSTANCE_MIGRATE", "inst1"),)),
+        (8, "queued", (("CLUSTER_VERIFY_DISKS", ""), ("NODE_SET_PARAMS", "node2"))),
+        (9, "waiting", (("TAGS_SET", "a,b"),)),
+    ]
+    assert jobs[1].summary == "CLUSTER_VERIFY_DISKS,NODE_SET_PARAMS(node2)"
+    assert [j.places_instances() for j in jobs] == [True, False, False]
+    assert jobs[1].names_any(["node2.example.net"]) and jobs[1].names_any(["NODE2"])
+    assert not jobs[1].names_any(["node20", "node"])
+    with pytest.raises(ValueError, match="not a job's id, status and summary"):
+        parse_jobs("running|INSTANCE_MIGRATE(inst1)\n")
+    assert parse_job_statuses("7|running\n8|success\n") == {7: "running", 8: "success"}
 
 
 def test_a_node_named_by_its_address_is_found_and_a_first_label_is_not():
