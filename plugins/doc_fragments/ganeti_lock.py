@@ -19,13 +19,15 @@ options:
       - The lock is a C(flock) held by the module's own process, so nothing is held once that process ends.
         It is taken in check mode too, where a plan made while another run's module moves instances would
         be stale.
-      - Holding the lock, the module then waits as long again for the Ganeti jobs, unfinished when it looks,
-        that move instances (C(gnt-job list) summaries C(INSTANCE_CREATE), C(INSTANCE_MIGRATE),
-        C(INSTANCE_FAILOVER), C(INSTANCE_MOVE), C(INSTANCE_CHANGE_GROUP), C(NODE_MIGRATE), C(NODE_EVACUATE),
-        C(GROUP_EVACUATE), on any node, since a summary does not name the target) or that name its nodes or an
-        instance on them - a move whose run stopped waiting for it (a timeout), or an admin's - and fails
-        naming those that have not ended, before any change. Jobs submitted after it looks are left to
-        Ganeti's own locks.
+      - Holding the lock, before it plans, the module waits as long again until Ganeti's queue holds no
+        unfinished job that places instances (C(gnt-job list) summaries C(INSTANCE_CREATE),
+        C(INSTANCE_MULTI_ALLOC), C(INSTANCE_MIGRATE), C(INSTANCE_FAILOVER), C(INSTANCE_MOVE),
+        C(INSTANCE_REPLACE_DISKS), C(INSTANCE_RECREATE_DISKS), C(INSTANCE_SET_PARAMS), C(INSTANCE_CHANGE_GROUP),
+        C(NODE_MIGRATE), C(NODE_EVACUATE), C(GROUP_EVACUATE), on any node, since a summary does not name the
+        target) or names the node it plans for or an instance on it - a move whose run stopped waiting for it
+        (a timeout), or an admin's - and fails naming those left, before any change. (For
+        M(ganeti_gluster.cluster.ganeti_node), with O(ganeti_gluster.cluster.ganeti_node#module:state=absent)
+        only.)
       - The playbooks set it from C(ganeti_lock_wait).
     type: int
     default: 900

@@ -391,28 +391,28 @@ def parse_job_id(text):
     return int(first[0].strip())
 
 
-def parse_job_statuses(text):
-    """{job id: status} from ``gnt-job list`` run with job_status_args()."""
-    return {int(job): status for job, status in _rows(text, ("id", "status"), "gnt-job list") if job.isdigit()}
-
-
 def parse_job_status(text, job_id):
     """The status of job `job_id` from ``gnt-job list`` run with job_status_args()."""
-    status = parse_job_statuses(text).get(job_id)
-    if status is None:
-        raise ValueError(f"gnt-job list does not list job {job_id}")
-    return status
+    for job, status in _rows(text, ("id", "status"), "gnt-job list"):
+        if job == str(job_id):
+            return status
+    raise ValueError(f"gnt-job list does not list job {job_id}")
 
 
 # Opcodes (as a job's summary names them: Ganeti's OP_ID without "OP_") that put an
-# instance on a node or take it off one. A summary names the instance, never the node it
-# goes to, so a plan waits for each of these wherever it runs.
+# instance on a node or take it off one, its primary or its secondary. A summary names
+# the instance (or nothing), never the node it goes to, so a plan waits for each of these
+# wherever it runs.
 PLACING_OPS = frozenset(
     [
         "INSTANCE_CREATE",
+        "INSTANCE_MULTI_ALLOC",
         "INSTANCE_MIGRATE",
         "INSTANCE_FAILOVER",
         "INSTANCE_MOVE",
+        "INSTANCE_REPLACE_DISKS",
+        "INSTANCE_RECREATE_DISKS",
+        "INSTANCE_SET_PARAMS",
         "INSTANCE_CHANGE_GROUP",
         "NODE_MIGRATE",
         "NODE_EVACUATE",
@@ -488,7 +488,11 @@ def parse_placements(text):
 
 
 class JobsUnfinished(GanetiError):
-    """Jobs a plan must wait for have not ended in time."""
+    """Jobs a plan must wait for have not ended in time: `waited`, every one waited for."""
+
+    def __init__(self, message, waited, argv=None):
+        super().__init__(message, argv)
+        self.waited = waited
 
 
 # -- command builders ----------------------------------------------------------
@@ -627,8 +631,8 @@ def submitted(args):
     return [*args[:-1], "--submit", "--print-jobid", args[-1]]
 
 
-def job_status_args(*job_ids):
-    return ["gnt-job", "list", "--no-headers", "--separator=|", "--output=id,status", *map(str, job_ids)]
+def job_status_args(job_id):
+    return ["gnt-job", "list", "--no-headers", "--separator=|", "--output=id,status", str(job_id)]
 
 
 # The states of a job that has not ended (constants.JOBS_PENDING and running), as a
@@ -884,45 +888,41 @@ class GanetiCli:
     def node_tags(self, name):
         return self._listed(node_tags_args(name), parse_tags)
 
-    def job_statuses(self, job_ids):
-        return self._listed(job_status_args(*job_ids), parse_job_statuses)
-
     def wait_for_jobs(self, nodes, budget, homes=(), clock=None, sleep=None):
-        """Wait up to `budget` seconds for the jobs of Ganeti's queue, unfinished when called,
-        that place instances (PLACING_OPS, on any node) or name one of `nodes` or an instance
-        on them (primary or secondary, or tagged with one of `homes`): a move left running
-        by a run whose own wait ran out, or an admin's. A plan read before they end would
-        move again what they move. Returns the jobs waited for, each as it was found
-        unfinished (none: nothing needs reading again); raises JobsUnfinished naming those
-        that did not end. Jobs submitted later are Ganeti's to order with the run's own."""
+        """Wait up to `budget` seconds until Ganeti's queue holds no unfinished job that
+        places instances (PLACING_OPS, on any node) or names one of `nodes` or an instance on
+        them (primary or secondary, or tagged with one of `homes`): a move left running by a
+        run whose own wait ran out, or an admin's. A plan read before they end would move
+        again what they move. The queue is listed again until none is left, since a
+        node's migration or evacuation ends by submitting a job per instance. Returns the
+        jobs waited for, each as first found (none: nothing needs reading again); raises
+        JobsUnfinished naming those left when the time is up."""
         clock, sleep = clock or time.monotonic, sleep or time.sleep
-        jobs = self._listed(unfinished_jobs_args(), parse_jobs)
-        if not jobs:
-            return []
-        names = list(nodes)
-        if any(not job.places_instances() for job in jobs):
-            names += [
-                p.name
-                for p in self._listed(instance_place_args(), parse_placements)
-                if p.pnode in nodes or set(p.snodes) & set(nodes) or set(p.tags) & set(homes)
-            ]
-        waited = [job for job in jobs if job.places_instances() or job.names_any(names)]
-        deadline = clock() + budget
         pauses = backoff(*JOB_POLL_SECONDS)
-        while waited:
-            statuses = self.job_statuses([job.id for job in waited])
-            # A job no longer listed was archived, which only an ended job can be.
-            running = [job for job in waited if statuses.get(job.id, "success") not in JOB_ENDED]
-            if not running:
-                break
+        waited, names, deadline = {}, None, None
+        while True:
+            jobs = self._listed(unfinished_jobs_args(), parse_jobs)
+            if names is None and any(not job.places_instances() for job in jobs):
+                # Read once: the jobs that move instances are waited for whatever they name.
+                names = list(nodes) + [
+                    p.name
+                    for p in self._listed(instance_place_args(), parse_placements)
+                    if p.pnode in nodes or set(p.snodes) & set(nodes) or set(p.tags) & set(homes)
+                ]
+            left = [job for job in jobs if job.places_instances() or job.names_any(names or nodes)]
+            for job in left:
+                waited.setdefault(job.id, job)
+            if not left:
+                return list(waited.values())
             now = clock()
+            deadline = now + budget if deadline is None else deadline
             if now >= deadline:
                 raise JobsUnfinished(
                     f"Ganeti jobs that move instances or touch {', '.join(nodes)} have not ended after {budget} s: "
-                    + "; ".join(f"job {job.id} {job.summary} ({statuses.get(job.id)})" for job in running)
+                    + "; ".join(f"job {job.id} {job.summary} ({job.status})" for job in left)
                     + "; a plan made now would move again what they move. Follow them with gnt-job watch "
-                    f"{running[0].id}, then run again (or give them longer: lock_wait). Nothing was changed.",
-                    self.argv(job_status_args(*[job.id for job in running])),
+                    f"{left[0].id}, then run again (or give them longer: lock_wait). Nothing was changed.",
+                    list(waited.values()),
+                    self.argv(unfinished_jobs_args()),
                 )
             sleep(min(next(pauses), deadline - now))
-        return waited

@@ -271,6 +271,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli 
     SHARED_DISK_TEMPLATES,
     GanetiCli,
     GanetiError,
+    JobsUnfinished,
     check_master,
     failover_args,
     known_hosts_lines,
@@ -517,6 +518,9 @@ def remove_nodes(module, cli, wanted, before, lock_waited):
     if leaving:
         try:
             waited = cli.wait_for_jobs([n.name for n in leaving], module.params["lock_wait"])
+        except JobsUnfinished as exc:
+            result["jobs_waited"] = [job.as_dict() for job in exc.waited]
+            module.fail_json(**exc.fail_kwargs(), **result)
         except GanetiError as exc:
             module.fail_json(**exc.fail_kwargs(), **result)
         result["jobs_waited"] = [job.as_dict() for job in waited]

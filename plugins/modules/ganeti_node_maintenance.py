@@ -249,6 +249,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli 
     SHARED_DISK_TEMPLATES,
     GanetiCli,
     GanetiError,
+    JobsUnfinished,
     add_tags_args,
     check_master,
     failover_args,
@@ -561,7 +562,11 @@ class Maintenance:
                 [f"{node.name} is offline; Ganeti sends it nothing (gnt-node modify --offline=no brings it back)"]
             )
         if not settled:
-            waited = self.cli.wait_for_jobs([node.name], self.params["lock_wait"], homes=[home_tag(node.name)])
+            try:
+                waited = self.cli.wait_for_jobs([node.name], self.params["lock_wait"], homes=[home_tag(node.name)])
+            except JobsUnfinished as exc:
+                self.result["jobs_waited"] = [job.as_dict() for job in exc.waited]
+                raise
             self.result["jobs_waited"] = [job.as_dict() for job in waited]
             if waited:
                 # They may have changed the node too: read it all again, without another wait.

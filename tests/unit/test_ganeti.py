@@ -50,7 +50,6 @@ UNFINISHED_JOBS = [
     'status == "queued" or status == "waiting" or status == "running" or status == "canceling"',
 ]
 NO_JOBS = Expected(UNFINISHED_JOBS, 0, "")
-JOB_STATUS = ["/usr/sbin/gnt-job", "list", "--no-headers", "--separator=|", "--output=id,status"]
 INSTANCE_PLACES = ["/usr/sbin/gnt-instance", "list", "--no-headers", "--separator=|", "--output=name,pnode,snodes,tags"]
 
 GROUP_LIST = [
@@ -855,8 +854,8 @@ def test_a_removal_waits_for_a_failover_left_running_then_reads_the_nodes_again(
     # the instance it moved is not failed over again.
     jobs = [
         Expected(UNFINISHED_JOBS, 0, "31|running|INSTANCE_FAILOVER(inst1)\n"),
-        Expected([*JOB_STATUS, "31"], 0, "31|running\n"),
-        Expected([*JOB_STATUS, "31"], 0, "31|success\n"),
+        Expected(UNFINISHED_JOBS, 0, "31|running|INSTANCE_FAILOVER(inst1)\n"),
+        NO_JOBS,
         Expected(NODE_LIST, 0, NODES_WITH_NODE4),
     ]
     with mock.patch.object(ganeti_cli.time, "sleep", lambda seconds: None):
@@ -874,11 +873,11 @@ def test_a_removal_waits_for_a_failover_left_running_then_reads_the_nodes_again(
 
 
 def test_a_removal_refuses_when_a_job_on_the_leaving_node_does_not_end_in_time():
-    clock = mock.Mock(side_effect=[0.0, 11.0])  # the deadline, then one poll
+    clock = mock.Mock(side_effect=[0.0, 11.0])  # at each listing of the queue
     jobs = [
         Expected(UNFINISHED_JOBS, 0, "32|waiting|NODE_SET_PARAMS(node4)\n33|running|CLUSTER_VERIFY_DISKS\n"),
         Expected(INSTANCE_PLACES, 0, "inst1|node4||\n"),
-        Expected([*JOB_STATUS, "32"], 0, "32|waiting\n"),
+        Expected(UNFINISHED_JOBS, 0, "32|waiting|NODE_SET_PARAMS(node4)\n"),
     ]
     with mock.patch.object(ganeti_cli.time, "monotonic", clock):
         result = run_module(
@@ -893,6 +892,7 @@ def test_a_removal_refuses_when_a_job_on_the_leaving_node_does_not_end_in_time()
         "again (or give them longer: lock_wait). Nothing was changed."
     )
     assert result.result["commands"] == []
+    assert [job["id"] for job in result.result["jobs_waited"]] == [32]
 
 
 def test_cluster_info_module_on_the_master_reads_file_storage_paths_and_the_key(tmp_path):

@@ -17,7 +17,6 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.ganeti_cli 
     parse_instance_moves,
     parse_job_id,
     parse_job_status,
-    parse_job_statuses,
     parse_jobs,
     parse_tags,
     submitted,
@@ -32,7 +31,6 @@ from .test_ganeti import (
     BOOT2,
     BOOT3,
     INSTANCE_PLACES,
-    JOB_STATUS,
     NO_JOBS,
     NODE_LIST,
     NODE_STATES,
@@ -252,7 +250,8 @@ def test_a_drain_waits_for_a_move_an_earlier_run_left_running_then_plans_from_wh
         [
             Expected(NODE_LIST, 0, NODES),
             Expected(UNFINISHED_JOBS, 0, "40|running|INSTANCE_MIGRATE(inst1)\n"),
-            *job(40, "running", "running", "success"),
+            Expected(UNFINISHED_JOBS, 0, "40|running|INSTANCE_MIGRATE(inst1)\n"),
+            NO_JOBS,
             *reads(states=STATES_NODE2_DRAINED, tags=f"{ROLL}\n", instances=AFTER_INST1)[:1],
             *reads(states=STATES_NODE2_DRAINED, tags=f"{ROLL}\n", instances=AFTER_INST1)[2:],
             Expected(DRAIN_COMMANDS[4]),
@@ -281,7 +280,7 @@ def test_only_jobs_that_place_instances_or_name_the_node_or_its_instances_are_wa
             Expected(NODE_LIST, 0, NODES),
             Expected(UNFINISHED_JOBS, 0, queue),
             Expected(INSTANCE_PLACES, 0, "inst1.example.net|node2||\ninst9|node1||\ninst10|node3||\n"),
-            Expected([*JOB_STATUS, "52"], 0, "52|success\n"),
+            NO_JOBS,
             *reads(instances=instances)[:1],
             *reads(instances=instances)[2:],
         ],
@@ -292,13 +291,12 @@ def test_only_jobs_that_place_instances_or_name_the_node_or_its_instances_are_wa
 
 
 def test_a_drain_refuses_when_a_move_does_not_end_within_lock_wait():
-    clock = mock.Mock(side_effect=[0.0, 5.0, 31.0])  # the deadline, then two polls
+    clock = mock.Mock(side_effect=[0.0, 5.0, 31.0])  # at each listing of the queue
     result = maintain(
         {"node": "node2", "state": "drained", "lock_wait": 30},
         [
             Expected(NODE_LIST, 0, NODES),
-            Expected(UNFINISHED_JOBS, 0, "40|running|INSTANCE_MIGRATE(inst1)\n"),
-            *job(40, "running", "running"),
+            *[Expected(UNFINISHED_JOBS, 0, "40|running|INSTANCE_MIGRATE(inst1)\n")] * 3,
         ],
         clock=clock,
     )
@@ -309,6 +307,25 @@ def test_a_drain_refuses_when_a_move_does_not_end_within_lock_wait():
         "again (or give them longer: lock_wait). Nothing was changed."
     )
     assert (result.result["changed"], result.result["commands"]) == (False, [])
+    assert result.result["jobs_waited"] == [{"id": 40, "status": "running", "summary": "INSTANCE_MIGRATE(inst1)"}]
+
+
+def test_a_nodes_migration_is_waited_for_to_the_end_of_the_jobs_it_submits():
+    # gnt-node migrate ends once it has submitted a job per instance: those are waited for too.
+    result = maintain(
+        {"node": "node2", "state": "drained"},
+        [
+            Expected(NODE_LIST, 0, NODES),
+            Expected(UNFINISHED_JOBS, 0, "60|running|NODE_MIGRATE(node2)\n"),
+            Expected(UNFINISHED_JOBS, 0, "61|queued|INSTANCE_MIGRATE(inst1)\n"),
+            NO_JOBS,
+            *reads(states=STATES_NODE2_DRAINED, tags=f"{ROLL}\n", instances=AFTER_BOTH)[:1],
+            *reads(states=STATES_NODE2_DRAINED, tags=f"{ROLL}\n", instances=AFTER_BOTH)[2:],
+        ],
+    )
+    assert not result.failed, result.result
+    assert [job["id"] for job in result.result["jobs_waited"]] == [60, 61]
+    assert result.result["commands"] == []
 
 
 def test_the_queue_is_parsed_op_by_op():
@@ -327,7 +344,6 @@ def test_the_queue_is_parsed_op_by_op():
     assert not jobs[1].names_any(["node20", "node"])
     with pytest.raises(ValueError, match="not a job's id, status and summary"):
         parse_jobs("running|INSTANCE_MIGRATE(inst1)\n")
-    assert parse_job_statuses("7|running\n8|success\n") == {7: "running", 8: "success"}
 
 
 def test_a_node_named_by_its_address_is_found_and_a_first_label_is_not():
