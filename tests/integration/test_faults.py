@@ -168,6 +168,12 @@ FAULTS = {
         "places, the replacement finished; a third run changes nothing",
         "re-run",
     ),
+    "a drain whose live migration outlives its timeout, run again at once while Ganeti's job still runs "
+    "(molecule scenario rolling)": (
+        "the first run fails naming the job, which goes on in Ganeti; the second waits until no job that places "
+        "instances is left in Ganeti's queue, then plans from where it ended: each instance migrated once",
+        "re-run",
+    ),
     "an add-brick that failed and left the volume's id on the new bricks": (
         "clears that id (only the target volume's own id, only on empty bricks) and adds them",
         "re-run",
