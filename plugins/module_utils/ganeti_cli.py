@@ -426,15 +426,13 @@ SUMMARY_OP = re.compile(r"([A-Z][A-Z0-9_]*)(?:\(([^()]*)\))?")
 
 @dataclass(frozen=True)
 class Job:
-    """A job of Ganeti's queue: its id, status and ops, each (OP, subject or "")."""
+    """A job of Ganeti's queue: its id, status, summary as Ganeti printed it, and its ops
+    read from it, each (OP, subject or "")."""
 
     id: int
     status: str
+    summary: str
     ops: tuple
-
-    @property
-    def summary(self):
-        return ",".join(f"{op}({subject})" if subject else op for op, subject in self.ops)
 
     def places_instances(self):
         return any(op in PLACING_OPS for op, _subject in self.ops)
@@ -466,7 +464,7 @@ def parse_jobs(text):
         if len(fields) != 3 or not fields[0].isdigit():
             raise ValueError(f"gnt-job list printed {line!r}, not a job's id, status and summary")
         job_id, status, summary = fields
-        jobs.append(Job(int(job_id), status, tuple(SUMMARY_OP.findall(summary))))
+        jobs.append(Job(int(job_id), status, summary, tuple(SUMMARY_OP.findall(summary))))
     return jobs
 
 
