@@ -243,24 +243,54 @@ def test_the_installed_collection_runs_its_playbooks_by_name(pool):
     # with only the installed copy on the collections path.
     installed = install_built_collection(pool)
     assert (installed / "ansible_collections" / "ganeti_gluster" / "cluster" / "playbooks" / "health.yml").is_file()
+
+    def by_name(playbook, extra_vars, *options, callback="ansible.builtin.default"):
+        return subprocess.run(
+            [
+                str(Path(sys.executable).with_name("ansible-playbook")),
+                f"ganeti_gluster.cluster.{playbook}",
+                f"--inventory={LAB_HOSTS}",
+                f"--inventory={pool / 'pool.yml'}",
+                "--extra-vars",
+                json.dumps(extra_vars),
+                *options,
+            ],
+            cwd=pool,
+            env=dict(
+                os.environ,
+                ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+                ANSIBLE_COLLECTIONS_PATH=str(installed),
+                ANSIBLE_STDOUT_CALLBACK=callback,
+            ),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
     report = pool / "installed-report.json"
-    out = subprocess.run(
-        [
-            str(Path(sys.executable).with_name("ansible-playbook")),
-            "ganeti_gluster.cluster.health",
-            f"--inventory={LAB_HOSTS}",
-            f"--inventory={pool / 'pool.yml'}",
-            "--extra-vars",
-            json.dumps({"health_format": "json", "health_output": str(report)}),
-        ],
-        cwd=pool,
-        env=dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(installed)),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    out = by_name("health", {"health_format": "json", "health_output": str(report)})
     assert out.returncode == 0, out.stdout[-3000:]
     assert json.loads(report.read_text())["verdict"] == "healthy"
+
+    # The roll's plan (--check): node3's turn, and each set it holds a brick of while it is down.
+    before, glusterd = cluster_state(), ssh("node3", "cat /run/glusterd.pid").stdout.strip()
+    out = by_name("rolling", {"rolling_nodes": "node3"}, "--check", callback="ansible.builtin.json")
+    assert out.returncode == 0, out.stdout[-3000:]
+    shown = [
+        result["msg"]
+        for play in json.loads(out.stdout)["plays"]
+        for task in play["tasks"]
+        if task["task"]["name"] == "Show the plan"
+        for result in task["hosts"].values()
+    ]
+    assert len(shown) == 1, shown
+    (line,) = shown[0]
+    assert re.fullmatch(
+        r"1\. node3: instances none; while it is down: "
+        r"gv0 set 0 2 of 3 up \(2 needed\); gv0 set 1 2 of 3 up \(2 needed\)",
+        line,
+    ), line
+    assert (cluster_state(), ssh("node3", "cat /run/glusterd.pid").stdout.strip()) == (before, glusterd)
 
 
 def test_split_brain_is_unsafe_and_add_node_refuses_to_start(pool):
