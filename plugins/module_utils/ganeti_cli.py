@@ -901,7 +901,8 @@ class GanetiCli:
         while True:
             jobs = self._listed(unfinished_jobs_args(), parse_jobs)
             if names is None and any(not job.places_instances() for job in jobs):
-                # Read once: the jobs that move instances are waited for whatever they name.
+                # Read once: the jobs that move instances are waited for whatever they name, and
+                # the plan reads everything again after any wait.
                 names = list(nodes) + [
                     p.name
                     for p in self._listed(instance_place_args(), parse_placements)

@@ -260,8 +260,10 @@ def test_the_installed_collection_runs_its_playbooks_by_name(pool):
                 os.environ,
                 ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
                 ANSIBLE_COLLECTIONS_PATH=str(installed),
-                # Each result as JSON: a long line is never folded.
+                # Each result as JSON, uncoloured: a long line is never folded.
                 ANSIBLE_CALLBACK_RESULT_FORMAT="json",
+                ANSIBLE_FORCE_COLOR="false",
+                ANSIBLE_NOCOLOR="1",
             ),
             capture_output=True,
             text=True,

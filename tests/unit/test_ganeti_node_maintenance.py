@@ -639,6 +639,30 @@ def test_undrain_with_migrate_back_undrains_first_then_moves_each_home_and_untag
     }
 
 
+def test_an_undrain_waits_for_a_job_on_an_instance_homed_on_the_node_wherever_it_runs():
+    # inst1 runs on node1, tagged home node2: an admin's shutdown of it would change its move back.
+    result = maintain(
+        {"node": "node2", "state": "undrained", "migrate_back": True},
+        [
+            Expected(NODE_LIST, 0, NODES),
+            Expected(UNFINISHED_JOBS, 0, "70|running|INSTANCE_SHUTDOWN(inst1)\n71|queued|INSTANCE_REBOOT(inst9)\n"),
+            Expected(INSTANCE_PLACES, 0, f"inst1|node1||{HOME2}\ninst9|node1||\n"),
+            Expected(UNFINISHED_JOBS, 0, "71|running|INSTANCE_REBOOT(inst9)\n"),
+            *reads(states=STATES_NODE2_DRAINED, tags=f"{ROLL}\n", instances=AWAY)[:1],
+            *reads(states=STATES_NODE2_DRAINED, tags=f"{ROLL}\n", instances=AWAY)[2:],
+            Expected(UNDRAIN),
+            submit(migrate("inst1", "node2"), 72),
+            *job(72, "success"),
+            Expected(MOVE_LIST, 0, AWAY.replace("inst1|node1", "inst1|node2")),
+            Expected(untag("instance", "inst1", HOME2)),
+            Expected(untag("instance", "inst3", HOME2)),
+            Expected(untag("node", "node2", ROLL)),
+        ],
+    )
+    assert not result.failed, result.result
+    assert [job["id"] for job in result.result["jobs_waited"]] == [70]
+
+
 def test_undrain_without_migrate_back_leaves_instances_where_they_run_and_clears_their_home_tags():
     result = maintain(
         {"node": "node2", "state": "undrained"},
