@@ -225,8 +225,8 @@ lock_waited:
   sample: 0.0
 jobs_waited:
   description:
-    - With O(state=absent), the Ganeti jobs, unfinished when the module found the leaving nodes, that it waited
-      for before it read the rest (see O(lock_wait)), each as it was found.
+    - With O(state=absent), the Ganeti jobs the module waited for before it read the rest (see O(lock_wait)),
+      each as it was first found unfinished.
   returned: when state is absent
   type: list
   elements: dict

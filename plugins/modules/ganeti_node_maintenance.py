@@ -205,8 +205,8 @@ lock_waited:
   sample: 0.0
 jobs_waited:
   description:
-    - The Ganeti jobs, unfinished when the module found the node, that it waited for before it read the rest
-      (see O(lock_wait)), each as it was found.
+    - The Ganeti jobs the module waited for before it read the rest (see O(lock_wait)), each as it was first
+      found unfinished.
   returned: always
   type: list
   elements: dict
