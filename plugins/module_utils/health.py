@@ -441,8 +441,11 @@ def arbiter_orphans(volume, online, listing):
     data from an arbiter, and a replace-brick of the offline brick fails half-way when the
     root is among them (measured on Gluster 10.3: the commit failed on the new brick's
     host, whose glusterd then no longer started). heal info says nothing of who is blamed
-    for what: an entry the online data brick lists too (changed again since the death) is
-    not found, and one blamed for its metadata only is taken as data."""
+    for what. Measured: AFR fails each later write and mode change to a file whose data only
+    the dead brick held, and the write in flight at the death too, blaming nobody, so the
+    online data brick does not come to list it; a mode or owner change in flight then (not
+    measured) would have it listed by both, and not found. One listed by the arbiter alone and blamed for
+    its metadata only is taken as data: refused, though heal could mend it."""
     if listing is None:
         return {}
     listed = brick_lookup(listing)
