@@ -7,6 +7,8 @@ glusterd, glusterfsd and glusterfs are one binary (glusterd and glusterfs link t
 glusterfsd), so /proc/PID/exe names glusterfsd for all three; the name a process
 was started by (argv[0]) tells them apart. After a package upgrade the binary a
 process runs is deleted: its exe then ends in " (deleted)", and it is still ours.
+glustereventsd, Gluster's events notifier, is a Python script: its exe is the
+interpreter, its script the first argument.
 """
 
 from __future__ import annotations
@@ -17,9 +19,13 @@ from dataclasses import dataclass
 
 PROC = "/proc"
 BINARY = "glusterfsd"
-# The order Gluster's upgrade guide stops them in: the management daemon, the
-# bricks, then every other glusterfs process (self-heal daemon, rebalance, clients).
-ROLES = ("glusterd", "glusterfsd", "glusterfs")
+# The order Gluster's upgrade guide stops them in: the management daemon, the events
+# notifier, the bricks, then every other glusterfs process (self-heal daemon,
+# rebalance, clients).
+EVENTS_DAEMON = "glustereventsd"
+# /usr/sbin/glustereventsd links to gfevents/glustereventsd.py.
+EVENTS_SCRIPTS = frozenset({EVENTS_DAEMON, f"{EVENTS_DAEMON}.py"})
+ROLES = ("glusterd", EVENTS_DAEMON, "glusterfsd", "glusterfs")
 DELETED = " (deleted)"
 FUSE_TYPE = "fuse.glusterfs"
 SYSTEMD_RUN_DIR = "/run/systemd/system"  # present only when systemd is the init system...
@@ -29,7 +35,7 @@ PID1_NAME = "/proc/1/comm"  # ...unless a container bind-mounts the host's /run/
 @dataclass(frozen=True)
 class Process:
     pid: int
-    role: str  # glusterd, glusterfsd or glusterfs; or the program's name for another process
+    role: str  # one of ROLES; or the program's name for another process
     cmdline: tuple[str, ...]
     # When it started (clock ticks after boot): a pid reused later has another.
     started: int | None = None
@@ -62,18 +68,39 @@ def _cmdline(proc, pid):
 GLUSTER_GFAPI_TOOLS = frozenset({"glfsheal"})
 
 
+def _script(cmdline):
+    """The name of the script an interpreter's argv runs: its first argument that is not
+    an option (python3 -u SCRIPT)."""
+    script = next((arg for arg in cmdline[1:] if not arg.startswith("-")), "")
+    return os.path.basename(script)
+
+
+def service_unit(pid, proc=PROC):
+    """The systemd service whose control group holds `pid` (glustereventsd.service), or
+    None: a session's scope, no systemd."""
+    for line in (_read(f"{proc}/{pid}/cgroup") or "").splitlines():
+        parts = line.split(":", 2)
+        units = [name for name in parts[-1].split("/") if name.endswith(".service")] if len(parts) == 3 else []
+        if units:
+            return units[-1]
+    return None
+
+
 def gluster_processes(proc=PROC):
     """Every Gluster process of this host, in ROLES order then by pid."""
     found = []
     for pid in _pids(proc):
         try:
-            exe = os.readlink(f"{proc}/{pid}/exe")
+            program = os.path.basename(os.readlink(f"{proc}/{pid}/exe").removesuffix(DELETED))
         except OSError:
             continue  # gone, or a kernel thread
-        if os.path.basename(exe.removesuffix(DELETED)) != BINARY:
+        if program != BINARY and not program.startswith("python"):
             continue
         cmdline = _cmdline(proc, pid)
-        role = os.path.basename(cmdline[0]) if cmdline else ""
+        if program == BINARY:
+            role = os.path.basename(cmdline[0]) if cmdline else ""
+        else:
+            role = EVENTS_DAEMON if _script(cmdline) in EVENTS_SCRIPTS else ""
         if role in ROLES:
             found.append(Process(pid, role, cmdline, start_time(pid, proc)))
     return sorted(found, key=lambda p: (ROLES.index(p.role), p.pid))

@@ -20,9 +20,11 @@ description:
     their client was started with so that O(state=started) mounts them again alike. The options are read
     back from the client's arguments, as C(/proc/mounts) shows none of them, such as the glusterd port of
     Ganeti's mounts or an admin's backup-volfile-servers, acl, ro and log-level. It then stops
-    glusterd (through its unit under systemd, which would otherwise start it again), then sends SIGTERM
-    to the bricks (glusterfsd) and then the other glusterfs processes (self-heal daemon, rebalance,
-    clients), and waits for each to end. A process still
+    glusterd (through its unit under systemd, which would otherwise start it again), then Gluster's events
+    notifier glustereventsd where it runs (through the systemd service whose main process it is, if any;
+    how it ran is recorded too), then
+    sends SIGTERM to the bricks (glusterfsd) and then the other glusterfs processes (self-heal daemon,
+    rebalance, clients), and waits for each to end. A process still
     running O(timeout) seconds after its SIGTERM gets SIGKILL, and RV(killed) names it.
   - With O(state=started), starts glusterd when it does not answer (its unit under systemd, else the
     daemon with a pid file), then waits until glusterd answers, every brick of this host in a started
@@ -30,7 +32,11 @@ description:
     every peer is connected, as this host's glusterd sees them (another peer's glusterd reconnects on its
     own timer, and lists this host's bricks a few seconds later, so run what follows here, as C(rolling.yml)
     does); fails after O(timeout) seconds naming what is missing. Then mounts again what O(state=stopped)
-    recorded.
+    recorded, and starts glustereventsd again as it ran (its service, else its recorded command line,
+    detached); it fails, keeping O(record), when the notifier does not stay up.
+  - Geo-replication's gsyncd processes are started by glusterd, which starts them again for each started
+    session. Debian's glusterd unit (C(KillMode=control-group)) ends them with glusterd; with a unit that
+    ends glusterd alone, or without systemd, they are left running: stop the sessions first.
   - C(changed) is true when something was stopped, started or mounted.
 options:
   state:
@@ -98,6 +104,11 @@ started:
   returned: always
   type: bool
   sample: true
+events_started:
+  description: Whether glustereventsd was started again (it ran when O(state=stopped) stopped Gluster here).
+  returned: always
+  type: bool
+  sample: false
 commands:
   description: What was run or signalled (argv lists; a signal as C(kill -TERM PID)), in order.
   returned: always
@@ -110,6 +121,7 @@ import contextlib
 import json
 import os
 import signal
+import subprocess
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -118,16 +130,21 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.cli_common 
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.files import read_text, replace_file
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_cli import GlusterCli, GlusterError
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_processes import (
+    EVENTS_DAEMON,
+    ROLES,
     fuse_mounts,
     gfapi_users,
     gluster_processes,
     is_running,
     mount_options,
+    service_unit,
     systemd_is_init,
     users_of,
 )
 
 GLUSTERD_UNIT = "glusterd.service"
+# How long a restarted glustereventsd must stay up to count as started.
+EVENTS_SETTLE = 1.0
 GLUSTERD_PIDFILE = "/run/glusterd.pid"
 SELF_HEAL_DAEMON = "Self-heal Daemon"
 KILL_GRACE = 5
@@ -150,6 +167,7 @@ class Daemons:
             "unmounted": [],
             "mounted": [],
             "started": False,
+            "events_started": False,
             "commands": self.commands,
         }
 
@@ -167,15 +185,28 @@ class Daemons:
         self.result["changed"] = True
 
     def recorded(self):
+        """The FUSE mounts and how glustereventsd ran ({"argv", "unit"}; None: it did not
+        run) that a stop recorded here."""
         text = read_text(self.params["record"])
         try:
-            return [tuple(m) for m in json.loads(text)] if text else []
-        except (ValueError, TypeError):
-            self.fail(f"{self.params['record']} is not a list of mounts; remove it after checking what it held")
+            held = json.loads(text) if text else {}
+            if isinstance(held, list):  # an earlier release's record: its mounts
+                held = {"mounts": held}
+            events = held.get("events_daemon")
+            if events is not None and not (
+                isinstance(events.get("argv"), list)
+                and all(isinstance(a, str) for a in events["argv"])
+                and isinstance(events.get("unit"), (str, type(None)))
+            ):
+                raise TypeError(events)
+            return [tuple(m) for m in held.get("mounts", [])], events
+        except (ValueError, TypeError, AttributeError):
+            self.fail(f"{self.params['record']} is not a record of a stop; remove it after checking what it held")
 
-    def record(self, mounts):
+    def record(self, mounts, events_daemon):
         os.makedirs(os.path.dirname(self.params["record"]), mode=0o700, exist_ok=True)
-        replace_file(self.module, self.params["record"], json.dumps(sorted(set(mounts))) + "\n", new_mode=0o600)
+        held = {"mounts": sorted(set(mounts)), "events_daemon": events_daemon}
+        replace_file(self.module, self.params["record"], json.dumps(held) + "\n", new_mode=0o600)
 
     # -- stopped ------------------------------------------------------------
 
@@ -188,7 +219,7 @@ class Daemons:
                 f"processes use Gluster through libgfapi on this host: {describe(users)}. They would lose their "
                 "disks: move them first (an instance: gnt-instance migrate), then run again. Nothing was stopped."
             )
-        clients = {p.pid for p in processes}
+        clients = {p.pid for p in processes if p.role != EVENTS_DAEMON}
         busy = {target: [p for p in users_of(target) if p.pid not in clients] for _source, target in mounts}
         busy = {target: found for target, found in busy.items() if found}
         if busy:
@@ -209,13 +240,19 @@ class Daemons:
         self.result["changed"] = True
         # Written even with no mount: it also says that Gluster here was stopped for
         # maintenance (rolling.yml resumes such a host first).
+        events = self.events_daemon([p for p in processes if p.role == EVENTS_DAEMON])
         if not self.module.check_mode:
-            self.record(self.recorded() + [(s, t, mount_options(t, processes)) for s, t in mounts])
+            mounted, events_before = self.recorded()
+            mounted += [(s, t, mount_options(t, processes)) for s, t in mounts]
+            self.record(mounted, events or events_before)
         for _source, target in mounts:
             self.run_argv([self.module.get_bin_path("umount", required=True), target], f"umount {target}")
         if systemd_is_init() and any(p.role == "glusterd" for p in processes):
             systemctl = self.module.get_bin_path("systemctl", required=True)
             self.run_argv([systemctl, "stop", GLUSTERD_UNIT], "systemctl stop glusterd")
+        if events and events["unit"]:
+            systemctl = self.module.get_bin_path("systemctl", required=True)
+            self.run_argv([systemctl, "stop", events["unit"]], f"systemctl stop {events['unit']}")
         # The bricks once glusterd is gone (it would restart them), then the rest.
         self.end_in_order(processes)
         if self.module.check_mode:
@@ -241,8 +278,26 @@ class Daemons:
                     "them (systemctl status glusterd; a watchdog), stop that, then run again."
                 )
 
+    def events_daemon(self, processes):
+        """How glustereventsd runs here ({"argv", "unit"}), or None: its command line, and
+        the systemd service whose main process it is (else it was started by hand, and is
+        started again so)."""
+        if not processes:
+            return None
+        unit = service_unit(processes[0].pid)
+        if unit and systemd_is_init():
+            systemctl = self.module.get_bin_path("systemctl", required=True)
+            rc, out, _err = self.module.run_command(
+                [systemctl, "show", "--property=MainPID", "--value", unit], check_rc=False, environ_update=C_LOCALE
+            )
+            if rc != 0 or out.strip() not in {str(p.pid) for p in processes}:
+                unit = None
+        else:
+            unit = None
+        return {"argv": list(processes[0].cmdline), "unit": unit}
+
     def end_in_order(self, processes):
-        for role in ("glusterd", "glusterfsd", "glusterfs"):
+        for role in ROLES:
             self.end([p for p in processes if p.role == role])
 
     def end(self, processes):
@@ -294,17 +349,27 @@ class Daemons:
                 glusterd = self.module.get_bin_path("glusterd", required=True, opt_dirs=["/usr/sbin"])
                 self.run_argv([glusterd, "-p", GLUSTERD_PIDFILE], "glusterd")
             self.result["started"] = True
-        recorded = self.recorded()
+        recorded, events = self.recorded()
         mounted = {target for _source, target in fuse_mounts()}
         # A record of an earlier release has no options.
         remount = [(m[0], m[1], m[2] if len(m) > 2 else "") for m in recorded if m[1] not in mounted]
+        events_running = any(p.role == EVENTS_DAEMON for p in gluster_processes())
         if self.module._diff:
             self.result["diff"] = {
-                "before": {"glusterd": not self.result["started"], "mounts": sorted(mounted)},
-                "after": {"glusterd": True, "mounts": sorted(mounted | {t for _s, t, _o in remount})},
+                "before": {
+                    "glusterd": not self.result["started"],
+                    "mounts": sorted(mounted),
+                    EVENTS_DAEMON: events_running,
+                },
+                "after": {
+                    "glusterd": True,
+                    "mounts": sorted(mounted | {t for _s, t, _o in remount}),
+                    EVENTS_DAEMON: events_running or events is not None,
+                },
             }
         if self.module.check_mode:
             self.result["mounted"] = [{"source": s, "target": t} for s, t, _o in remount]
+            self.result["events_started"] = events is not None and not events_running
             self.result["changed"] = self.result["changed"] or os.path.exists(self.params["record"])
             return
         self.wait_ready(cli)
@@ -316,10 +381,45 @@ class Daemons:
             argv += [source, target]
             self.run_argv(argv, f"mount {target}")
             self.result["mounted"].append({"source": source, "target": target})
+        if events is not None and not events_running:
+            self.start_events_daemon(events)
         if os.path.exists(self.params["record"]):
             # The host's maintenance ends here.
             os.unlink(self.params["record"])
             self.result["changed"] = True
+
+    def start_events_daemon(self, events):
+        """glustereventsd as it ran before the stop: through its systemd service, else its
+        command line in a session of its own (it does not fork into the background). Then
+        it must stay up EVENTS_SETTLE seconds: a notifier that dies at once (its port
+        taken) is named, and the record kept."""
+        if events["unit"]:
+            systemctl = self.module.get_bin_path("systemctl", required=True)
+            self.run_argv([systemctl, "start", events["unit"]], f"systemctl start {events['unit']}")
+        else:
+            self.commands.append(events["argv"])
+            try:
+                subprocess.Popen(
+                    events["argv"],
+                    cwd="/",
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                    close_fds=True,
+                )
+            except OSError as exc:
+                self.fail(f"{EVENTS_DAEMON} could not be started again ({' '.join(events['argv'])}): {exc}")
+        self.result["changed"] = True
+        time.sleep(EVENTS_SETTLE)
+        if not any(p.role == EVENTS_DAEMON for p in gluster_processes()):
+            how = events["unit"] or " ".join(events["argv"])
+            self.fail(
+                f"{EVENTS_DAEMON} did not stay up after it was started again ({how}); "
+                f"see /var/log/glusterfs/events.log. Gluster itself runs here. Start it by hand, or remove "
+                f"{self.params['record']} to leave it stopped, then run again."
+            )
+        self.result["events_started"] = True
 
     @staticmethod
     def answers(cli):

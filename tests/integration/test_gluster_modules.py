@@ -427,7 +427,11 @@ def test_heal_after_a_brick_was_down_is_started_and_waited_for(devices):
     assert ssh("node1", "gluster --mode=script volume reset gv0 cluster.heal-timeout").returncode == 0
 
 
-GLUSTER_PIDS = "pgrep -x 'glusterd|glusterfsd|glusterfs' | sort -n | tr '\\n' ' '"
+GLUSTER_PIDS = "pgrep -x 'glusterd|glustereventsd|glusterfsd|glusterfs' | sort -n | tr '\\n' ' '"
+# Gluster's events notifier as Debian's unit runs it (in the foreground, with a forked
+# child for its webhooks: two processes), and its processes found by that command line.
+EVENTS_DAEMON = "/usr/sbin/glustereventsd --pid-file /var/run/glustereventsd.pid"
+EVENTS_PIDS = f"pgrep -f -x '/usr/bin/python3 {EVENTS_DAEMON}'"
 STORAGE = "/var/run/ganeti/gluster/gv0"
 # As /proc/mounts names it (/var/run links to /run).
 MOUNTED = "/run/ganeti/gluster/gv0"
@@ -440,6 +444,8 @@ def test_daemons_stop_every_gluster_process_then_start_and_heal(devices):
     bricks back to their sets' copies."""
     mount = f"mkdir -p {STORAGE} && mount -t glusterfs node3:/gv0 {STORAGE}"
     assert ssh("node3", mount).returncode == 0
+    events = ssh("node3", f"setsid {EVENTS_DAEMON} </dev/null >/dev/null 2>&1 & echo $!").stdout.strip()
+    assert ssh("node3", f"sleep 1; ps -o args= -p {events}").stdout.split()[1:] == EVENTS_DAEMON.split()
     pids = ssh("node3", GLUSTER_PIDS).stdout
     busy = ssh("node3", f"cd {STORAGE} && (setsid sleep 600 </dev/null >/dev/null 2>&1 & echo $!)").stdout.strip()
     refused = run_module("node3", "gluster_daemons", {"state": "stopped"})
@@ -456,7 +462,8 @@ def test_daemons_stop_every_gluster_process_then_start_and_heal(devices):
     assert ssh("node3", GLUSTER_PIDS).stdout == pids and ssh("node3", f"mountpoint -q {STORAGE}").returncode == 0
 
     checked = run_module("node3", "gluster_daemons", {"state": "stopped"}, check=True)
-    assert checked["changed"] and [p["role"] for p in checked["stopped"]][:1] == ["glusterd"], checked
+    assert checked["changed"] and [p["role"] for p in checked["stopped"]][:2] == ["glusterd", "glustereventsd"]
+    assert checked["stopped"][1]["pid"] == int(events), checked
     assert sorted(str(p["pid"]) for p in checked["stopped"]) == sorted(pids.split())
     assert ssh("node3", GLUSTER_PIDS).stdout == pids
     stopped = run_module("node3", "gluster_daemons", {"state": "stopped"})
@@ -473,6 +480,10 @@ def test_daemons_stop_every_gluster_process_then_start_and_heal(devices):
     assert started["changed"] and started["started"] and not started["failed"], started
     assert started["mounted"] == [{"source": "node3:/gv0", "target": MOUNTED}]
     assert ssh("node3", f"mountpoint -q {STORAGE}").returncode == 0
+    # The notifier again, as it ran: new processes with the same command line.
+    assert started["events_started"], started
+    again = ssh("node3", EVENTS_PIDS).stdout.split()
+    assert again and not set(again) & set(pids.split()), (again, pids)
     # The module answers for node3's view; node1's glusterd reconnects to a restarted peer on
     # its own timer (a few seconds), and lists node3's bricks only then.
     status = parse_volume_status(gluster_xml("node3", "volume", "status", "gv0"))
@@ -483,7 +494,7 @@ def test_daemons_stop_every_gluster_process_then_start_and_heal(devices):
     assert brick_sums(f"node3:{BRICK}") == brick_sums(f"node1:{BRICK}")
     assert brick_sums("node3:/bricks/b2/spare") == brick_sums(f"node1:{SPARE}")
     assert not run_module("node3", "gluster_daemons", {"state": "started"})["changed"]
-    assert ssh("node3", f"rm -f {STORAGE}/gfapi.img && umount {STORAGE}").returncode == 0
+    assert ssh("node3", f"rm -f {STORAGE}/gfapi.img && umount {STORAGE} && kill {' '.join(again)}").returncode == 0
 
 
 def test_drain_removes_a_set_with_its_data_moved(devices):

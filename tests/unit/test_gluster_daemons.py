@@ -29,6 +29,7 @@ SHD = Process(12, "glusterfs", ("/usr/sbin/glusterfs", "--volfile-id", "shd/gv0"
 FUSE = Process(13, "glusterfs", ("/usr/sbin/glusterfs", "--volfile-server=node1", "/mnt/gv0"))
 QEMU = Process(20, "qemu-system-x86_64", ("qemu-system-x86_64", "-drive", "file=gluster://node1/gv0/d"))
 SLEEP = Process(22, "sleep", ("sleep", "600"))
+EVENTS = Process(8, "glustereventsd", ("/usr/bin/python3", "/usr/sbin/glustereventsd", "--pid-file", "/run/ev.pid"))
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ def host(tmp_path):
 
 
 def order(process):
-    return (("glusterd", "glusterfsd", "glusterfs").index(process.role), process.pid)
+    return (("glusterd", "glustereventsd", "glusterfsd", "glusterfs").index(process.role), process.pid)
 
 
 def test_check_mode_lists_the_mount_then_glusterd_bricks_and_the_rest_and_signals_none(host):
@@ -114,7 +115,10 @@ def test_a_mount_is_recorded_with_the_port_its_client_asked_for_and_mounted_agai
             gluster_daemons.main, {"state": "stopped", "record": record}, [Expected(["/usr/sbin/umount", target])]
         )
     assert not stopped.failed, stopped.result
-    assert json.loads(Path(record).read_text()) == [["127.0.0.1:/gv0", target, "server-port=24017"]]
+    assert json.loads(Path(record).read_text()) == {
+        "mounts": [["127.0.0.1:/gv0", target, "server-port=24017"]],
+        "events_daemon": None,
+    }
 
     state["processes"], state["mounts"] = [], []
     mount = ["/usr/sbin/mount", "-t", "glusterfs", "-o", "server-port=24017", "127.0.0.1:/gv0", target]
@@ -234,3 +238,96 @@ def test_a_fuse_mount_that_came_up_during_the_stop_is_named_not_ended(host):
     ):
         result = run_module(gluster_daemons.main, {"state": "stopped", "record": record}, [])
     assert result.failed and result.result["msg"].startswith("a FUSE mount of Gluster came up while Gluster")
+
+
+@pytest.mark.parametrize("unit", [None, "glustereventsd.service"])
+def test_the_events_notifier_is_stopped_after_glusterd_and_started_again_as_it_ran(host, unit):
+    """Through the service whose main process it is, else by its pid and its command line."""
+    state, _users, record = host
+    state["processes"], state["mounts"] = [GLUSTERD, EVENTS, BRICK], []
+    systemctl = "/usr/sbin/systemctl"
+    units = [
+        Expected([systemctl, "show", "--property=MainPID", "--value", "glustereventsd.service"], stdout="8\n"),
+        Expected([systemctl, "stop", "glusterd.service"]),
+        Expected([systemctl, "stop", "glustereventsd.service"]),
+    ]
+    # Under systemd the units end glusterd and the notifier; what is left gets a signal.
+    ended = {GLUSTERD.pid, EVENTS.pid} if unit else set()
+    with (
+        mock.patch.object(gluster_daemons, "systemd_is_init", lambda: bool(unit)),
+        mock.patch.object(gluster_daemons, "service_unit", lambda pid: unit),
+        mock.patch.object(gluster_daemons, "is_running", lambda pid, started=None: pid not in ended),
+        mock.patch.object(gluster_daemons.os, "kill", lambda pid, sig: ended.add(pid)),
+        mock.patch.object(gluster_daemons, "gluster_processes", mock.Mock(side_effect=[state["processes"], []])),
+    ):
+        stopped = run_module(gluster_daemons.main, {"state": "stopped", "record": record}, units if unit else [])
+    assert not stopped.failed, stopped.result
+    signalled = [BRICK] if unit else [GLUSTERD, EVENTS, BRICK]
+    assert stopped.result["commands"] == [e.argv for e in units[1:] if unit] + [
+        ["kill", "-TERM", str(p.pid)] for p in signalled
+    ]
+    recorded = {"mounts": [], "events_daemon": {"argv": list(EVENTS.cmdline), "unit": unit}}
+    assert json.loads(Path(record).read_text()) == recorded
+
+    popen = mock.Mock()
+    start = [Expected([systemctl, "start", "glustereventsd.service"])] if unit else []
+    with (
+        mock.patch.object(gluster_daemons, "systemd_is_init", lambda: bool(unit)),
+        mock.patch.object(gluster_daemons.subprocess, "Popen", popen),
+        mock.patch.object(gluster_daemons.time, "sleep", lambda seconds: None),
+        mock.patch.object(gluster_daemons, "gluster_processes", mock.Mock(side_effect=[[], [EVENTS]])),
+        mock.patch.object(gluster_daemons.Daemons, "wait_ready", lambda self, cli: None),
+        mock.patch.object(gluster_daemons.Daemons, "answers", staticmethod(lambda cli: True)),
+    ):
+        checked = run_module(
+            gluster_daemons.main, {"state": "started", "record": record, "_ansible_check_mode": True}, []
+        )
+        assert checked.result["events_started"] and checked.result["changed"] and Path(record).exists()
+    with (
+        mock.patch.object(gluster_daemons, "systemd_is_init", lambda: bool(unit)),
+        mock.patch.object(gluster_daemons.subprocess, "Popen", popen),
+        mock.patch.object(gluster_daemons.time, "sleep", lambda seconds: None),
+        mock.patch.object(gluster_daemons, "gluster_processes", mock.Mock(side_effect=[[], [EVENTS]])),
+        mock.patch.object(gluster_daemons.Daemons, "wait_ready", lambda self, cli: None),
+        mock.patch.object(gluster_daemons.Daemons, "answers", staticmethod(lambda cli: True)),
+    ):
+        started = run_module(gluster_daemons.main, {"state": "started", "record": record}, start)
+    assert not started.failed and started.result["events_started"] and started.result["changed"], started.result
+    if unit:
+        popen.assert_not_called()
+    else:
+        assert started.result["commands"] == [list(EVENTS.cmdline)]
+        assert popen.call_args.args == (list(EVENTS.cmdline),)
+        assert popen.call_args.kwargs["start_new_session"] and popen.call_args.kwargs["cwd"] == "/"
+    assert not Path(record).exists()
+
+
+def test_a_notifier_that_does_not_stay_up_fails_the_start_and_keeps_the_record(host):
+    state, _users, record = host
+    state["processes"], state["mounts"] = [], []
+    Path(record).write_text(json.dumps({"mounts": [], "events_daemon": {"argv": list(EVENTS.cmdline), "unit": None}}))
+    with (
+        mock.patch.object(gluster_daemons.subprocess, "Popen", mock.Mock()),
+        mock.patch.object(gluster_daemons.time, "sleep", lambda seconds: None),
+        mock.patch.object(gluster_daemons.Daemons, "wait_ready", lambda self, cli: None),
+        mock.patch.object(gluster_daemons.Daemons, "answers", staticmethod(lambda cli: True)),
+    ):
+        started = run_module(gluster_daemons.main, {"state": "started", "record": record}, [])
+    assert started.failed and not started.result["events_started"], started.result
+    assert started.result["msg"].startswith("glustereventsd did not stay up after it was started again (/usr/bin/")
+    assert Path(record).exists()
+
+
+def test_an_earlier_releases_record_of_mounts_only_is_mounted_again(host):
+    state, _users, record = host
+    state["processes"], state["mounts"] = [], []
+    Path(record).write_text(json.dumps([["node1:/gv0", "/mnt/gv0"]]))
+    mount = ["/usr/sbin/mount", "-t", "glusterfs", "node1:/gv0", "/mnt/gv0"]
+    with (
+        mock.patch.object(gluster_daemons.Daemons, "wait_ready", lambda self, cli: None),
+        mock.patch.object(gluster_daemons.Daemons, "answers", staticmethod(lambda cli: True)),
+        mock.patch.object(gluster_daemons.os, "makedirs", lambda *a, **k: None),
+    ):
+        started = run_module(gluster_daemons.main, {"state": "started", "record": record}, [Expected(mount)])
+    assert not started.failed and not started.result["events_started"], started.result
+    assert started.result["mounted"] == [{"source": "node1:/gv0", "target": "/mnt/gv0"}]

@@ -39,8 +39,19 @@ def proc(tmp_path):
     )
     # What `volume heal VOL info` runs: Gluster's own, not a client to stop for.
     process(p, 26, ["/usr/libexec/glusterfs/glfsheal", "gv0", "info-summary"], "/usr/libexec/glusterfs/glfsheal", gfapi)
-    # Named glusterfs, another binary: not Gluster's.
+    # Gluster's events notifier, a Python script (its exe the interpreter, as a shebang runs it).
+    events = ["/usr/bin/python3", "/usr/sbin/glustereventsd", "--pid-file", "/var/run/glustereventsd.pid"]
+    process(p, 8, events, "/usr/bin/python3.11")
+    # Named glusterfs, another binary: not Gluster's; nor an editor on the events notifier.
     process(p, 21, ["glusterfs"], "/usr/bin/python3")
+    process(p, 27, ["vi", "/usr/sbin/glustereventsd"], "/usr/bin/vim.basic")
+    # Its child (a webhook pool, forked: the same command line), and the script by its real
+    # name with an interpreter option.
+    process(p, 9, events, "/usr/bin/python3.11")
+    script = "/usr/lib/x86_64-linux-gnu/glusterfs/gfevents/glustereventsd.py"
+    process(p, 30, ["python3", "-u", script], "/usr/bin/python3")
+    (p / "8" / "cgroup").write_text("0::/system.slice/glustereventsd.service\n")
+    (p / "30" / "cgroup").write_text("1:name=systemd:/user.slice/user-0.slice/session-4.scope\n0::/\n")
     process(p, 22, ["sleep", "600"], "/usr/bin/sleep", cwd="/mnt/gv0/dir")
     process(p, 23, ["tail", "-f", "x"], "/usr/bin/tail", fds=["/mnt/gv01/log"])
     process(p, 24, ["cat", "/mnt/gv0/file"], "/usr/bin/cat", fds=["/mnt/gv0/file"])
@@ -56,7 +67,14 @@ def proc(tmp_path):
 
 def test_gluster_processes_by_the_name_they_were_started_with_in_stop_order(proc):
     found = gp.gluster_processes(proc)
-    assert [(p.pid, p.role) for p in found] == [(7, "glusterd"), (10, "glusterfsd"), (12, "glusterfs")]
+    assert [(p.pid, p.role) for p in found] == [
+        (7, "glusterd"),
+        (8, "glustereventsd"),
+        (9, "glustereventsd"),
+        (30, "glustereventsd"),
+        (10, "glusterfsd"),
+        (12, "glusterfs"),
+    ]
 
 
 def test_gfapi_users_are_other_processes_with_libgfapi_loaded(proc):
@@ -83,3 +101,9 @@ def test_a_pid_passed_on_to_another_process_is_not_the_one_read(proc):
     (brick,) = [p for p in gp.gluster_processes(proc) if p.role == "glusterfsd"]
     assert brick.started == 1010 and gp.is_running(10, proc, started=1010)
     assert not gp.is_running(10, proc, started=999)
+
+
+def test_the_service_a_process_runs_in_is_read_from_its_control_group(proc):
+    assert gp.service_unit(8, proc) == "glustereventsd.service"
+    assert gp.service_unit(30, proc) is None  # a session's scope
+    assert gp.service_unit(10, proc) is None  # no cgroup file
