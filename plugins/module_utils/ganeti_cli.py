@@ -629,6 +629,8 @@ def submitted(args):
     return [*args[:-1], "--submit", "--print-jobid", args[-1]]
 
 
+# A job named by its id is listed even once archived (measured on Ganeti 3.0: after
+# gnt-job archive, gnt-job list ID prints its status); an unknown id prints "-".
 def job_status_args(job_id):
     return ["gnt-job", "list", "--no-headers", "--separator=|", "--output=id,status", str(job_id)]
 
