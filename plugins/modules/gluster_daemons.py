@@ -36,7 +36,7 @@ description:
     detached); it fails, keeping O(record), when the notifier does not stay up.
   - Geo-replication's gsyncd processes are started by glusterd, which starts them again for each started
     session. Debian's glusterd unit (C(KillMode=control-group)) ends them with glusterd; with a unit that
-    ends glusterd alone, or without systemd, they are left running: stop the sessions first.
+    ends glusterd alone, or without systemd, they are left running, so stop the sessions first.
   - C(changed) is true when something was stopped, started or mounted.
 options:
   state:
@@ -121,7 +121,6 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -149,6 +148,25 @@ GLUSTERD_PIDFILE = "/run/glusterd.pid"
 SELF_HEAL_DAEMON = "Self-heal Daemon"
 KILL_GRACE = 5
 POLL_SECONDS = (0.2, 2.0)
+
+
+def spawn_detached(argv):
+    """Start argv as a daemon that does not fork itself: in a session of its own, at /,
+    with nothing of the module's open and its output to /dev/null; return at once.
+    (run_command waits for the output, which a daemon never closes.) An argv that cannot
+    run leaves no process, which the caller's check then names."""
+    if os.fork():
+        return
+    try:
+        os.setsid()
+        os.chdir("/")
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+        os.execv(argv[0], argv)
+    finally:
+        os._exit(127)
 
 
 def describe(processes):
@@ -398,18 +416,7 @@ class Daemons:
             self.run_argv([systemctl, "start", events["unit"]], f"systemctl start {events['unit']}")
         else:
             self.commands.append(events["argv"])
-            try:
-                subprocess.Popen(
-                    events["argv"],
-                    cwd="/",
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    start_new_session=True,
-                    close_fds=True,
-                )
-            except OSError as exc:
-                self.fail(f"{EVENTS_DAEMON} could not be started again ({' '.join(events['argv'])}): {exc}")
+            spawn_detached(events["argv"])
         self.result["changed"] = True
         time.sleep(EVENTS_SETTLE)
         if not any(p.role == EVENTS_DAEMON for p in gluster_processes()):

@@ -4,6 +4,8 @@ refuses before stopping anything, and what it would stop, in which order."""
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 from unittest import mock
 
@@ -269,11 +271,11 @@ def test_the_events_notifier_is_stopped_after_glusterd_and_started_again_as_it_r
     recorded = {"mounts": [], "events_daemon": {"argv": list(EVENTS.cmdline), "unit": unit}}
     assert json.loads(Path(record).read_text()) == recorded
 
-    popen = mock.Mock()
+    spawn = mock.Mock()
     start = [Expected([systemctl, "start", "glustereventsd.service"])] if unit else []
     with (
         mock.patch.object(gluster_daemons, "systemd_is_init", lambda: bool(unit)),
-        mock.patch.object(gluster_daemons.subprocess, "Popen", popen),
+        mock.patch.object(gluster_daemons, "spawn_detached", spawn),
         mock.patch.object(gluster_daemons.time, "sleep", lambda seconds: None),
         mock.patch.object(gluster_daemons, "gluster_processes", mock.Mock(side_effect=[[], [EVENTS]])),
         mock.patch.object(gluster_daemons.Daemons, "wait_ready", lambda self, cli: None),
@@ -285,7 +287,7 @@ def test_the_events_notifier_is_stopped_after_glusterd_and_started_again_as_it_r
         assert checked.result["events_started"] and checked.result["changed"] and Path(record).exists()
     with (
         mock.patch.object(gluster_daemons, "systemd_is_init", lambda: bool(unit)),
-        mock.patch.object(gluster_daemons.subprocess, "Popen", popen),
+        mock.patch.object(gluster_daemons, "spawn_detached", spawn),
         mock.patch.object(gluster_daemons.time, "sleep", lambda seconds: None),
         mock.patch.object(gluster_daemons, "gluster_processes", mock.Mock(side_effect=[[], [EVENTS]])),
         mock.patch.object(gluster_daemons.Daemons, "wait_ready", lambda self, cli: None),
@@ -294,11 +296,10 @@ def test_the_events_notifier_is_stopped_after_glusterd_and_started_again_as_it_r
         started = run_module(gluster_daemons.main, {"state": "started", "record": record}, start)
     assert not started.failed and started.result["events_started"] and started.result["changed"], started.result
     if unit:
-        popen.assert_not_called()
+        spawn.assert_not_called()
     else:
         assert started.result["commands"] == [list(EVENTS.cmdline)]
-        assert popen.call_args.args == (list(EVENTS.cmdline),)
-        assert popen.call_args.kwargs["start_new_session"] and popen.call_args.kwargs["cwd"] == "/"
+        spawn.assert_called_once_with(list(EVENTS.cmdline))
     assert not Path(record).exists()
 
 
@@ -307,7 +308,7 @@ def test_a_notifier_that_does_not_stay_up_fails_the_start_and_keeps_the_record(h
     state["processes"], state["mounts"] = [], []
     Path(record).write_text(json.dumps({"mounts": [], "events_daemon": {"argv": list(EVENTS.cmdline), "unit": None}}))
     with (
-        mock.patch.object(gluster_daemons.subprocess, "Popen", mock.Mock()),
+        mock.patch.object(gluster_daemons, "spawn_detached", mock.Mock()),
         mock.patch.object(gluster_daemons.time, "sleep", lambda seconds: None),
         mock.patch.object(gluster_daemons.Daemons, "wait_ready", lambda self, cli: None),
         mock.patch.object(gluster_daemons.Daemons, "answers", staticmethod(lambda cli: True)),
@@ -331,3 +332,20 @@ def test_an_earlier_releases_record_of_mounts_only_is_mounted_again(host):
         started = run_module(gluster_daemons.main, {"state": "started", "record": record}, [Expected(mount)])
     assert not started.failed and not started.result["events_started"], started.result
     assert started.result["mounted"] == [{"source": "node1:/gv0", "target": "/mnt/gv0"}]
+
+
+def test_a_detached_daemon_runs_in_a_session_of_its_own_with_nothing_of_the_module_open(tmp_path):
+    held = open(tmp_path / "held", "w")  # noqa: SIM115 - an fd of the "module" the daemon must not keep
+    started = tmp_path / "pid"
+    gluster_daemons.spawn_detached(["/bin/sh", "-c", f"echo $$ > {started}; exec sleep 30"])
+    deadline = time.monotonic() + 5
+    while not (started.exists() and started.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    pid = int(started.read_text())
+    try:
+        assert os.getsid(pid) == pid and os.readlink(f"/proc/{pid}/cwd") == "/"
+        fds = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+        assert fds == {os.devnull}, fds
+    finally:
+        os.kill(pid, 15)
+        held.close()
