@@ -68,11 +68,48 @@ def _cmdline(proc, pid):
 GLUSTER_GFAPI_TOOLS = frozenset({"glfsheal"})
 
 
+def _script_index(cmdline):
+    """Where in an interpreter's argv its script is: the first argument that is not an
+    option (python3 -u SCRIPT), or None."""
+    return next((i for i, arg in enumerate(cmdline) if i and not arg.startswith("-")), None)
+
+
 def _script(cmdline):
-    """The name of the script an interpreter's argv runs: its first argument that is not
-    an option (python3 -u SCRIPT)."""
-    script = next((arg for arg in cmdline[1:] if not arg.startswith("-")), "")
-    return os.path.basename(script)
+    index = _script_index(cmdline)
+    return os.path.basename(cmdline[index]) if index is not None else ""
+
+
+def script_options(cmdline):
+    """The arguments an interpreter's argv gives its script (--pid-file PATH)."""
+    index = _script_index(cmdline)
+    return list(cmdline[index + 1 :]) if index is not None else []
+
+
+def _uid(pid, proc):
+    """The real user id `pid` runs as, or None when it is gone."""
+    for line in (_read(f"{proc}/{pid}/status") or "").splitlines():
+        if line.startswith("Uid:") and len(line.split()) > 1:
+            return int(line.split()[1])
+    return None
+
+
+def holds_udp_socket(pids, proc=PROC):
+    """Whether any of `pids` holds a UDP socket of this host's network (IPv4 or IPv6): a
+    listener that bound its port."""
+    held = set()
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"{proc}/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    link = os.readlink(f"{proc}/{pid}/fd/{fd}")
+                    if link.startswith("socket:["):
+                        held.add(link[len("socket:[") : -1])
+    for table in ("udp", "udp6"):
+        for line in (_read(f"{proc}/net/{table}") or "").splitlines()[1:]:
+            fields = line.split()
+            if len(fields) > 9 and fields[9] in held:
+                return True
+    return False
 
 
 def service_unit(pid, proc=PROC):
@@ -100,7 +137,8 @@ def gluster_processes(proc=PROC):
         if program == BINARY:
             role = os.path.basename(cmdline[0]) if cmdline else ""
         else:
-            role = EVENTS_DAEMON if _script(cmdline) in EVENTS_SCRIPTS else ""
+            # Root's only: a user's script of that name is no daemon of Gluster's.
+            role = EVENTS_DAEMON if _script(cmdline) in EVENTS_SCRIPTS and _uid(pid, proc) == 0 else ""
         if role in ROLES:
             found.append(Process(pid, role, cmdline, start_time(pid, proc)))
     return sorted(found, key=lambda p: (ROLES.index(p.role), p.pid))

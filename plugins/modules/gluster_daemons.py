@@ -21,8 +21,8 @@ description:
     back from the client's arguments, as C(/proc/mounts) shows none of them, such as the glusterd port of
     Ganeti's mounts or an admin's backup-volfile-servers, acl, ro and log-level. It then stops
     glusterd (through its unit under systemd, which would otherwise start it again), then Gluster's events
-    notifier glustereventsd where it runs (through the systemd service whose main process it is, if any;
-    how it ran is recorded too), then
+    notifier glustereventsd where it runs as root (through the systemd service whose main process it is, if
+    any; how it ran is recorded too), then
     sends SIGTERM to the bricks (glusterfsd) and then the other glusterfs processes (self-heal daemon,
     rebalance, clients), and waits for each to end. A process still
     running O(timeout) seconds after its SIGTERM gets SIGKILL, and RV(killed) names it.
@@ -32,8 +32,9 @@ description:
     every peer is connected, as this host's glusterd sees them (another peer's glusterd reconnects on its
     own timer, and lists this host's bricks a few seconds later, so run what follows here, as C(rolling.yml)
     does); fails after O(timeout) seconds naming what is missing. Then mounts again what O(state=stopped)
-    recorded, and starts glustereventsd again as it ran (its service, else its recorded command line,
-    detached); it fails, keeping O(record), when the notifier does not stay up.
+    recorded, and starts glustereventsd again as it ran (its service, else the installed C(glustereventsd)
+    with the options it had, detached), and waits until it holds its UDP socket; when it has none after
+    15 seconds (its port taken), the module ends it again and fails, keeping what it recorded.
   - Geo-replication's gsyncd processes are started by glusterd, which starts them again for each started
     session. Debian's glusterd unit (C(KillMode=control-group)) ends them with glusterd; with a unit that
     ends glusterd alone, or without systemd, they are left running, so stop the sessions first.
@@ -54,6 +55,9 @@ options:
     description:
       - Where O(state=stopped) notes that it stopped Gluster here, with the FUSE mounts it unmounted, for
         O(state=started) to mount again; O(state=started) removes it. C(rolling.yml) resumes a host that has it.
+      - How glustereventsd ran (its options and its service) goes to a file beside it, named after it with
+        C(-glustereventsd) (C(gluster-stopped-glustereventsd.json)), and its errors when it is started again
+        without a service to C(glustereventsd.log) in the same directory.
     type: path
     default: /var/lib/ganeti-gluster/gluster-stopped.json
 extends_documentation_fragment:
@@ -134,35 +138,39 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_pro
     fuse_mounts,
     gfapi_users,
     gluster_processes,
+    holds_udp_socket,
     is_running,
     mount_options,
+    script_options,
     service_unit,
     systemd_is_init,
     users_of,
 )
 
 GLUSTERD_UNIT = "glusterd.service"
-# How long a restarted glustereventsd must stay up to count as started.
-EVENTS_SETTLE = 1.0
+# How long a restarted glustereventsd has to bind its port (Python's start and imports).
+EVENTS_WAIT = 15
+EVENTS_POLL = 0.2
 GLUSTERD_PIDFILE = "/run/glusterd.pid"
 SELF_HEAL_DAEMON = "Self-heal Daemon"
 KILL_GRACE = 5
 POLL_SECONDS = (0.2, 2.0)
 
 
-def spawn_detached(argv):
+def spawn_detached(argv, log):
     """Start argv as a daemon that does not fork itself: in a session of its own, at /,
-    with nothing of the module's open and its output to /dev/null; return at once.
-    (run_command waits for the output, which a daemon never closes.) An argv that cannot
-    run leaves no process, which the caller's check then names."""
+    with nothing of the module's open, its output to /dev/null and its errors appended
+    to `log`; return at once. (run_command waits for the output, which a daemon never
+    closes.) An argv that cannot run leaves no process, which the caller's check names."""
     if os.fork():
         return
     try:
         os.setsid()
         os.chdir("/")
         null = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(null, fd)
+        errors = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        for fd, target in ((0, null), (1, null), (2, errors)):
+            os.dup2(target, fd)
         os.closerange(3, os.sysconf("SC_OPEN_MAX"))
         os.execv(argv[0], argv)
     finally:
@@ -203,28 +211,36 @@ class Daemons:
         self.result["changed"] = True
 
     def recorded(self):
-        """The FUSE mounts and how glustereventsd ran ({"argv", "unit"}; None: it did not
-        run) that a stop recorded here."""
         text = read_text(self.params["record"])
         try:
-            held = json.loads(text) if text else {}
-            if isinstance(held, list):  # an earlier release's record: its mounts
-                held = {"mounts": held}
-            events = held.get("events_daemon")
-            if events is not None and not (
-                isinstance(events.get("argv"), list)
-                and all(isinstance(a, str) for a in events["argv"])
-                and isinstance(events.get("unit"), (str, type(None)))
-            ):
-                raise TypeError(events)
-            return [tuple(m) for m in held.get("mounts", [])], events
-        except (ValueError, TypeError, AttributeError):
-            self.fail(f"{self.params['record']} is not a record of a stop; remove it after checking what it held")
+            return [tuple(m) for m in json.loads(text)] if text else []
+        except (ValueError, TypeError):
+            self.fail(f"{self.params['record']} is not a list of mounts; remove it after checking what it held")
 
-    def record(self, mounts, events_daemon):
+    def record(self, mounts):
         os.makedirs(os.path.dirname(self.params["record"]), mode=0o700, exist_ok=True)
-        held = {"mounts": sorted(set(mounts)), "events_daemon": events_daemon}
-        replace_file(self.module, self.params["record"], json.dumps(held) + "\n", new_mode=0o600)
+        replace_file(self.module, self.params["record"], json.dumps(sorted(set(mounts))) + "\n", new_mode=0o600)
+
+    @property
+    def events_record(self):
+        """Beside O(record), in a file of its own (a release that knows only mounts reads
+        O(record) alike): how glustereventsd ran, {"options", "unit"}."""
+        root, ext = os.path.splitext(self.params["record"])
+        return f"{root}-{EVENTS_DAEMON}{ext or '.json'}"
+
+    def recorded_events(self):
+        text = read_text(self.events_record)
+        try:
+            held = json.loads(text) if text else None
+            if held is not None and not (
+                isinstance(held.get("options"), list)
+                and all(isinstance(a, str) for a in held["options"])
+                and isinstance(held.get("unit"), (str, type(None)))
+            ):
+                raise TypeError(held)
+            return held
+        except (ValueError, TypeError, AttributeError):
+            self.fail(f"{self.events_record} is not a record of {EVENTS_DAEMON}; remove it after checking what it held")
 
     # -- stopped ------------------------------------------------------------
 
@@ -260,9 +276,9 @@ class Daemons:
         # maintenance (rolling.yml resumes such a host first).
         events = self.events_daemon([p for p in processes if p.role == EVENTS_DAEMON])
         if not self.module.check_mode:
-            mounted, events_before = self.recorded()
-            mounted += [(s, t, mount_options(t, processes)) for s, t in mounts]
-            self.record(mounted, events or events_before)
+            if events:
+                replace_file(self.module, self.events_record, json.dumps(events) + "\n", new_mode=0o600)
+            self.record(self.recorded() + [(s, t, mount_options(t, processes)) for s, t in mounts])
         for _source, target in mounts:
             self.run_argv([self.module.get_bin_path("umount", required=True), target], f"umount {target}")
         if systemd_is_init() and any(p.role == "glusterd" for p in processes):
@@ -297,9 +313,9 @@ class Daemons:
                 )
 
     def events_daemon(self, processes):
-        """How glustereventsd runs here ({"argv", "unit"}), or None: its command line, and
-        the systemd service whose main process it is (else it was started by hand, and is
-        started again so)."""
+        """How glustereventsd runs here ({"options", "unit"}), or None: the options its
+        command line gives it, and the systemd service whose main process it is (else it was
+        started by hand, and the installed glustereventsd is started again with them)."""
         if not processes:
             return None
         unit = service_unit(processes[0].pid)
@@ -312,7 +328,7 @@ class Daemons:
                 unit = None
         else:
             unit = None
-        return {"argv": list(processes[0].cmdline), "unit": unit}
+        return {"options": script_options(processes[0].cmdline), "unit": unit}
 
     def end_in_order(self, processes):
         for role in ROLES:
@@ -367,7 +383,7 @@ class Daemons:
                 glusterd = self.module.get_bin_path("glusterd", required=True, opt_dirs=["/usr/sbin"])
                 self.run_argv([glusterd, "-p", GLUSTERD_PIDFILE], "glusterd")
             self.result["started"] = True
-        recorded, events = self.recorded()
+        recorded, events = self.recorded(), self.recorded_events()
         mounted = {target for _source, target in fuse_mounts()}
         # A record of an earlier release has no options.
         remount = [(m[0], m[1], m[2] if len(m) > 2 else "") for m in recorded if m[1] not in mounted]
@@ -388,7 +404,9 @@ class Daemons:
         if self.module.check_mode:
             self.result["mounted"] = [{"source": s, "target": t} for s, t, _o in remount]
             self.result["events_started"] = events is not None and not events_running
-            self.result["changed"] = self.result["changed"] or os.path.exists(self.params["record"])
+            self.result["changed"] = self.result["changed"] or any(
+                os.path.exists(path) for path in (self.params["record"], self.events_record)
+            )
             return
         self.wait_ready(cli)
         for source, target, options in remount:
@@ -399,34 +417,50 @@ class Daemons:
             argv += [source, target]
             self.run_argv(argv, f"mount {target}")
             self.result["mounted"].append({"source": source, "target": target})
-        if events is not None and not events_running:
+        # Read again: the wait may have been long, and its unit may have started it meanwhile.
+        if events is not None and not any(p.role == EVENTS_DAEMON for p in gluster_processes()):
             self.start_events_daemon(events)
+        if os.path.exists(self.events_record):
+            os.unlink(self.events_record)
+            self.result["changed"] = True
         if os.path.exists(self.params["record"]):
             # The host's maintenance ends here.
             os.unlink(self.params["record"])
             self.result["changed"] = True
 
     def start_events_daemon(self, events):
-        """glustereventsd as it ran before the stop: through its systemd service, else its
-        command line in a session of its own (it does not fork into the background). Then
-        it must stay up EVENTS_SETTLE seconds: a notifier that dies at once (its port
-        taken) is named, and the record kept."""
+        """glustereventsd as it ran before the stop: through its systemd service, else the
+        installed one with its options, detached (it does not fork into the background).
+        Started once it holds its UDP socket: one that cannot bind its port stays up without
+        it (its webhook child keeps it), and is ended again, the records kept."""
+        before = {p.pid for p in gluster_processes() if p.role == EVENTS_DAEMON}
         if events["unit"]:
             systemctl = self.module.get_bin_path("systemctl", required=True)
             self.run_argv([systemctl, "start", events["unit"]], f"systemctl start {events['unit']}")
+            where = f"journalctl -u {events['unit']}"
         else:
-            self.commands.append(events["argv"])
-            spawn_detached(events["argv"])
-        self.result["changed"] = True
-        time.sleep(EVENTS_SETTLE)
-        if not any(p.role == EVENTS_DAEMON for p in gluster_processes()):
-            how = events["unit"] or " ".join(events["argv"])
-            self.fail(
-                f"{EVENTS_DAEMON} did not stay up after it was started again ({how}); "
-                f"see /var/log/glusterfs/events.log. Gluster itself runs here. Start it by hand, or remove "
-                f"{self.params['record']} to leave it stopped, then run again."
-            )
-        self.result["events_started"] = True
+            argv = [self.module.get_bin_path(EVENTS_DAEMON, required=True, opt_dirs=["/usr/sbin"]), *events["options"]]
+            log = os.path.join(os.path.dirname(self.params["record"]), f"{EVENTS_DAEMON}.log")
+            self.commands.append(argv)
+            self.result["changed"] = True
+            spawn_detached(argv, log)
+            where = log
+        deadline = time.monotonic() + EVENTS_WAIT
+        while True:
+            started = [p for p in gluster_processes() if p.role == EVENTS_DAEMON and p.pid not in before]
+            if started and holds_udp_socket([p.pid for p in started]):
+                self.result["events_started"] = True
+                return
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(EVENTS_POLL)
+        if not events["unit"]:
+            self.end(started)
+        self.fail(
+            f"{EVENTS_DAEMON} was started again but holds no UDP socket after {EVENTS_WAIT} s (its port taken, or "
+            f"it did not start): see {where}. Gluster itself runs here. Fix it and run again, or remove "
+            f"{self.events_record} to leave it stopped."
+        )
 
     @staticmethod
     def answers(cli):

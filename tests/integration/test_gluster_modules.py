@@ -428,10 +428,23 @@ def test_heal_after_a_brick_was_down_is_started_and_waited_for(devices):
 
 
 GLUSTER_PIDS = "pgrep -x 'glusterd|glustereventsd|glusterfsd|glusterfs' | sort -n | tr '\\n' ' '"
-# Gluster's events notifier as Debian's unit runs it (in the foreground, with a forked
-# child for its webhooks: two processes), and its processes found by that command line.
+# Gluster's events notifier with the command line of Debian's unit, started by hand (the lab
+# has no systemd): it stays in the foreground, with a forked child for its webhooks (two
+# processes), found by that command line.
 EVENTS_DAEMON = "/usr/sbin/glustereventsd --pid-file /var/run/glustereventsd.pid"
 EVENTS_PIDS = f"pgrep -f -x '/usr/bin/python3 {EVENTS_DAEMON}'"
+RECORD = "/var/lib/ganeti-gluster/gluster-stopped.json"
+EVENTS_RECORD = "/var/lib/ganeti-gluster/gluster-stopped-glustereventsd.json"
+# The notifier's UDP port (/etc/glusterfs/eventsconfig.json), held on IPv4 and IPv6.
+PORT_HOLDER = (
+    "import socket, time\n"
+    "v4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+    'v4.bind(("0.0.0.0", 55555))\n'
+    "v6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\n"
+    "v6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)\n"
+    'v6.bind(("::", 55555))\n'
+    "time.sleep(600)\n"
+)
 STORAGE = "/var/run/ganeti/gluster/gv0"
 # As /proc/mounts names it (/var/run links to /run).
 MOUNTED = "/run/ganeti/gluster/gv0"
@@ -476,12 +489,22 @@ def test_daemons_stop_every_gluster_process_then_start_and_heal(devices):
     assert not node3.connected
     write_files("gv0", 60)  # files change while node3 is down
 
+    # The notifier's port held by another process: it binds nothing, and stays up without
+    # it. The module ends it again and fails, keeping its records; Gluster itself is back.
+    holder = ssh("node3", f"setsid python3 -c '{PORT_HOLDER}' </dev/null >/dev/null 2>&1 & echo $!").stdout.strip()
+    assert ssh("node3", f"sleep 1; kill -0 {holder}").returncode == 0
+    failed = run_module("node3", "gluster_daemons", {"state": "started"})
+    assert failed["failed"] and failed["started"] and not failed["events_started"], failed
+    assert failed["msg"].startswith("glustereventsd was started again but holds no UDP socket after 15 s"), failed
+    assert failed["mounted"] == [{"source": "node3:/gv0", "target": MOUNTED}]
+    assert ssh("node3", EVENTS_PIDS).stdout.split() == []
+    assert ssh("node3", f"test -e {RECORD} && test -e {EVENTS_RECORD} && kill {holder}").returncode == 0
+
     started = run_module("node3", "gluster_daemons", {"state": "started"})
-    assert started["changed"] and started["started"] and not started["failed"], started
-    assert started["mounted"] == [{"source": "node3:/gv0", "target": MOUNTED}]
+    assert started["changed"] and not started["failed"], started
     assert ssh("node3", f"mountpoint -q {STORAGE}").returncode == 0
     # The notifier again, as it ran: new processes with the same command line.
-    assert started["events_started"], started
+    assert started["events_started"] and ssh("node3", f"test -e {EVENTS_RECORD}").returncode != 0, started
     again = ssh("node3", EVENTS_PIDS).stdout.split()
     assert again and not set(again) & set(pids.split()), (again, pids)
     # The module answers for node3's view; node1's glusterd reconnects to a restarted peer on

@@ -117,10 +117,7 @@ def test_a_mount_is_recorded_with_the_port_its_client_asked_for_and_mounted_agai
             gluster_daemons.main, {"state": "stopped", "record": record}, [Expected(["/usr/sbin/umount", target])]
         )
     assert not stopped.failed, stopped.result
-    assert json.loads(Path(record).read_text()) == {
-        "mounts": [["127.0.0.1:/gv0", target, "server-port=24017"]],
-        "events_daemon": None,
-    }
+    assert json.loads(Path(record).read_text()) == [["127.0.0.1:/gv0", target, "server-port=24017"]]
 
     state["processes"], state["mounts"] = [], []
     mount = ["/usr/sbin/mount", "-t", "glusterfs", "-o", "server-port=24017", "127.0.0.1:/gv0", target]
@@ -242,16 +239,24 @@ def test_a_fuse_mount_that_came_up_during_the_stop_is_named_not_ended(host):
     assert result.failed and result.result["msg"].startswith("a FUSE mount of Gluster came up while Gluster")
 
 
+EVENTS_AGAIN = Process(31, "glustereventsd", EVENTS.cmdline)
+SYSTEMCTL = "/usr/sbin/systemctl"
+
+
+def events_record(record):
+    return Path(record.replace(".json", "-glustereventsd.json"))
+
+
 @pytest.mark.parametrize("unit", [None, "glustereventsd.service"])
 def test_the_events_notifier_is_stopped_after_glusterd_and_started_again_as_it_ran(host, unit):
-    """Through the service whose main process it is, else by its pid and its command line."""
+    """Through the service whose main process it is, else by its pid, and the installed one
+    started again with its options; started once it holds its UDP socket."""
     state, _users, record = host
     state["processes"], state["mounts"] = [GLUSTERD, EVENTS, BRICK], []
-    systemctl = "/usr/sbin/systemctl"
     units = [
-        Expected([systemctl, "show", "--property=MainPID", "--value", "glustereventsd.service"], stdout="8\n"),
-        Expected([systemctl, "stop", "glusterd.service"]),
-        Expected([systemctl, "stop", "glustereventsd.service"]),
+        Expected([SYSTEMCTL, "show", "--property=MainPID", "--value", "glustereventsd.service"], stdout="8\n"),
+        Expected([SYSTEMCTL, "stop", "glusterd.service"]),
+        Expected([SYSTEMCTL, "stop", "glustereventsd.service"]),
     ]
     # Under systemd the units end glusterd and the notifier; what is left gets a signal.
     ended = {GLUSTERD.pid, EVENTS.pid} if unit else set()
@@ -268,55 +273,74 @@ def test_the_events_notifier_is_stopped_after_glusterd_and_started_again_as_it_r
     assert stopped.result["commands"] == [e.argv for e in units[1:] if unit] + [
         ["kill", "-TERM", str(p.pid)] for p in signalled
     ]
-    recorded = {"mounts": [], "events_daemon": {"argv": list(EVENTS.cmdline), "unit": unit}}
-    assert json.loads(Path(record).read_text()) == recorded
+    # The mounts' record as an earlier release wrote it; the notifier's beside it.
+    assert json.loads(Path(record).read_text()) == []
+    assert json.loads(events_record(record).read_text()) == {"options": ["--pid-file", "/run/ev.pid"], "unit": unit}
 
     spawn = mock.Mock()
-    start = [Expected([systemctl, "start", "glustereventsd.service"])] if unit else []
+    # Read before the wait, again after it, before the start, then once it runs.
+    reads = [[], [], [], [EVENTS_AGAIN]]
+    start = [Expected([SYSTEMCTL, "start", "glustereventsd.service"])] if unit else []
     with (
-        mock.patch.object(gluster_daemons, "systemd_is_init", lambda: bool(unit)),
         mock.patch.object(gluster_daemons, "spawn_detached", spawn),
-        mock.patch.object(gluster_daemons.time, "sleep", lambda seconds: None),
-        mock.patch.object(gluster_daemons, "gluster_processes", mock.Mock(side_effect=[[], [EVENTS]])),
+        mock.patch.object(gluster_daemons, "holds_udp_socket", lambda pids: pids == [EVENTS_AGAIN.pid]),
         mock.patch.object(gluster_daemons.Daemons, "wait_ready", lambda self, cli: None),
         mock.patch.object(gluster_daemons.Daemons, "answers", staticmethod(lambda cli: True)),
     ):
-        checked = run_module(
-            gluster_daemons.main, {"state": "started", "record": record, "_ansible_check_mode": True}, []
-        )
-        assert checked.result["events_started"] and checked.result["changed"] and Path(record).exists()
-    with (
-        mock.patch.object(gluster_daemons, "systemd_is_init", lambda: bool(unit)),
-        mock.patch.object(gluster_daemons, "spawn_detached", spawn),
-        mock.patch.object(gluster_daemons.time, "sleep", lambda seconds: None),
-        mock.patch.object(gluster_daemons, "gluster_processes", mock.Mock(side_effect=[[], [EVENTS]])),
-        mock.patch.object(gluster_daemons.Daemons, "wait_ready", lambda self, cli: None),
-        mock.patch.object(gluster_daemons.Daemons, "answers", staticmethod(lambda cli: True)),
-    ):
-        started = run_module(gluster_daemons.main, {"state": "started", "record": record}, start)
+        with mock.patch.object(gluster_daemons, "gluster_processes", mock.Mock(side_effect=[[]])):
+            checked = run_module(
+                gluster_daemons.main, {"state": "started", "record": record, "_ansible_check_mode": True}, []
+            )
+        assert checked.result["events_started"] and checked.result["changed"], checked.result
+        assert events_record(record).exists() and spawn.call_count == 0
+        with mock.patch.object(gluster_daemons, "gluster_processes", mock.Mock(side_effect=reads)):
+            started = run_module(gluster_daemons.main, {"state": "started", "record": record}, start)
     assert not started.failed and started.result["events_started"] and started.result["changed"], started.result
     if unit:
         spawn.assert_not_called()
     else:
-        assert started.result["commands"] == [list(EVENTS.cmdline)]
-        spawn.assert_called_once_with(list(EVENTS.cmdline))
-    assert not Path(record).exists()
+        again = ["/usr/sbin/glustereventsd", "--pid-file", "/run/ev.pid"]
+        assert started.result["commands"] == [again]
+        spawn.assert_called_once_with(again, str(Path(record).parent / "glustereventsd.log"))
+    assert not Path(record).exists() and not events_record(record).exists()
 
 
-def test_a_notifier_that_does_not_stay_up_fails_the_start_and_keeps_the_record(host):
+def test_a_notifier_that_binds_no_port_is_ended_and_the_start_fails_keeping_the_records(host):
     state, _users, record = host
     state["processes"], state["mounts"] = [], []
-    Path(record).write_text(json.dumps({"mounts": [], "events_daemon": {"argv": list(EVENTS.cmdline), "unit": None}}))
+    Path(record).write_text("[]")
+    events_record(record).write_text(json.dumps({"options": [], "unit": None}))
+    ended = set()
     with (
         mock.patch.object(gluster_daemons, "spawn_detached", mock.Mock()),
-        mock.patch.object(gluster_daemons.time, "sleep", lambda seconds: None),
+        mock.patch.object(gluster_daemons, "EVENTS_WAIT", 0),
+        mock.patch.object(gluster_daemons, "holds_udp_socket", lambda pids: False),
+        mock.patch.object(gluster_daemons, "gluster_processes", mock.Mock(side_effect=[[], [], [], [EVENTS_AGAIN]])),
+        mock.patch.object(gluster_daemons, "is_running", lambda pid, started=None: pid not in ended),
+        mock.patch.object(gluster_daemons.os, "kill", lambda pid, sig: ended.add(pid)),
         mock.patch.object(gluster_daemons.Daemons, "wait_ready", lambda self, cli: None),
         mock.patch.object(gluster_daemons.Daemons, "answers", staticmethod(lambda cli: True)),
     ):
         started = run_module(gluster_daemons.main, {"state": "started", "record": record}, [])
     assert started.failed and not started.result["events_started"], started.result
-    assert started.result["msg"].startswith("glustereventsd did not stay up after it was started again (/usr/bin/")
-    assert Path(record).exists()
+    assert started.result["msg"].startswith("glustereventsd was started again but holds no UDP socket after 0 s")
+    assert started.result["commands"] == [["/usr/sbin/glustereventsd"], ["kill", "-TERM", "31"]]
+    assert Path(record).exists() and events_record(record).exists()
+
+
+def test_a_notifier_that_is_not_its_services_main_process_is_started_again_by_hand(host):
+    state, _users, record = host
+    state["processes"], state["mounts"] = [EVENTS], []
+    show = Expected([SYSTEMCTL, "show", "--property=MainPID", "--value", "glustereventsd.service"], stdout="0\n")
+    with (
+        mock.patch.object(gluster_daemons, "systemd_is_init", lambda: True),
+        mock.patch.object(gluster_daemons, "service_unit", lambda pid: "glustereventsd.service"),
+        mock.patch.object(gluster_daemons, "is_running", lambda pid, started=None: False),
+        mock.patch.object(gluster_daemons, "gluster_processes", mock.Mock(side_effect=[[EVENTS], []])),
+    ):
+        stopped = run_module(gluster_daemons.main, {"state": "stopped", "record": record}, [show])
+    assert not stopped.failed, stopped.result
+    assert json.loads(events_record(record).read_text()) == {"options": ["--pid-file", "/run/ev.pid"], "unit": None}
 
 
 def test_an_earlier_releases_record_of_mounts_only_is_mounted_again(host):
@@ -337,7 +361,8 @@ def test_an_earlier_releases_record_of_mounts_only_is_mounted_again(host):
 def test_a_detached_daemon_runs_in_a_session_of_its_own_with_nothing_of_the_module_open(tmp_path):
     held = open(tmp_path / "held", "w")  # noqa: SIM115 - an fd of the "module" the daemon must not keep
     started = tmp_path / "pid"
-    gluster_daemons.spawn_detached(["/bin/sh", "-c", f"echo $$ > {started}; exec sleep 30"])
+    log = tmp_path / "errors.log"
+    gluster_daemons.spawn_detached(["/bin/sh", "-c", f"echo $$ > {started}; echo failed >&2; exec sleep 30"], str(log))
     deadline = time.monotonic() + 5
     while not (started.exists() and started.read_text().strip()) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -345,7 +370,8 @@ def test_a_detached_daemon_runs_in_a_session_of_its_own_with_nothing_of_the_modu
     try:
         assert os.getsid(pid) == pid and os.readlink(f"/proc/{pid}/cwd") == "/"
         fds = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
-        assert fds == {os.devnull}, fds
+        assert fds == {os.devnull, str(log)}, fds
+        assert log.read_text() == "failed\n"
     finally:
         os.kill(pid, 15)
         held.close()

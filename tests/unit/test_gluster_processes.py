@@ -11,7 +11,7 @@ import pytest
 from ansible_collections.ganeti_gluster.cluster.plugins.module_utils import gluster_processes as gp
 
 
-def process(proc, pid, argv, exe, maps="", cwd="/", fds=(), state="S"):
+def process(proc, pid, argv, exe, maps="", cwd="/", fds=(), state="S", uid=0):
     d = proc / str(pid)
     (d / "fd").mkdir(parents=True)
     os.symlink(exe, d / "exe")
@@ -21,6 +21,7 @@ def process(proc, pid, argv, exe, maps="", cwd="/", fds=(), state="S"):
         os.symlink(target, d / "fd" / str(n))
     (d / "cmdline").write_bytes(b"\0".join(a.encode() for a in argv) + b"\0")
     (d / "maps").write_text(maps)
+    (d / "status").write_text(f"Name:\t{os.path.basename(argv[0])}\nUid:\t{uid}\t{uid}\t{uid}\t{uid}\n")
     # Fields after the name: state, ppid, ..., starttime (the 20th), as the kernel writes them.
     after = [state, *("0" * 18), str(1000 + pid), "0"]
     (d / "stat").write_text(f"{pid} ({os.path.basename(argv[0])} x) {' '.join(after)}\n")
@@ -45,6 +46,8 @@ def proc(tmp_path):
     # Named glusterfs, another binary: not Gluster's; nor an editor on the events notifier.
     process(p, 21, ["glusterfs"], "/usr/bin/python3")
     process(p, 27, ["vi", "/usr/sbin/glustereventsd"], "/usr/bin/vim.basic")
+    # A user's script of that name: not root's, no daemon of Gluster's.
+    process(p, 28, ["python3", "/home/ann/glustereventsd"], "/usr/bin/python3", uid=1000)
     # Its child (a webhook pool, forked: the same command line), and the script by its real
     # name with an interpreter option.
     process(p, 9, events, "/usr/bin/python3.11")
@@ -107,3 +110,19 @@ def test_the_service_a_process_runs_in_is_read_from_its_control_group(proc):
     assert gp.service_unit(8, proc) == "glustereventsd.service"
     assert gp.service_unit(30, proc) is None  # a session's scope
     assert gp.service_unit(10, proc) is None  # no cgroup file
+
+
+def test_a_script_s_options_are_what_follows_it():
+    assert gp.script_options(["python3", "-u", "/usr/sbin/glustereventsd", "--pid-file", "/p"]) == ["--pid-file", "/p"]
+    assert gp.script_options(["python3"]) == []
+
+
+def test_a_udp_socket_is_found_by_its_inode_in_the_hosts_tables(proc):
+    sockets = os.path.join(proc, "8", "fd")
+    os.symlink("socket:[4242]", os.path.join(sockets, "5"))
+    os.makedirs(os.path.join(proc, "net"))
+    header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+    row = "  1: 00000000:5DF9 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 {} 2 0\n"
+    with open(os.path.join(proc, "net", "udp6"), "w") as table:
+        table.write(header + row.format(4242))
+    assert gp.holds_udp_socket([8], proc) and not gp.holds_udp_socket([10], proc)
