@@ -94,8 +94,8 @@ def _uid(pid, proc):
 
 
 def holds_udp_socket(pids, proc=PROC):
-    """Whether any of `pids` holds a UDP socket of this host's network (IPv4 or IPv6): a
-    listener that bound its port."""
+    """Whether any of `pids` holds a UDP socket of this host's network (IPv4 or IPv6): the
+    notifier's only ones are its listeners."""
     held = set()
     for pid in pids:
         with contextlib.suppress(OSError):
@@ -304,6 +304,12 @@ def _stat_fields(pid, proc):
     may hold spaces): state first; None when the process is gone."""
     stat = _read(f"{proc}/{pid}/stat")
     return None if stat is None else stat.rsplit(")", 1)[-1].split()
+
+
+def ppid(pid, proc=PROC):
+    """The parent of `pid`, or None when it is gone."""
+    fields = _stat_fields(pid, proc)
+    return int(fields[1]) if fields and len(fields) > 1 and fields[1].isdigit() else None
 
 
 def start_time(pid, proc=PROC):

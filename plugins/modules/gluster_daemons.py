@@ -34,7 +34,8 @@ description:
     does); fails after O(timeout) seconds naming what is missing. Then mounts again what O(state=stopped)
     recorded, and starts glustereventsd again as it ran (its service, else the installed C(glustereventsd)
     with the options it had, detached), and waits until it holds its UDP socket; when it has none after
-    15 seconds (its port taken), the module ends it again and fails, keeping what it recorded.
+    15 seconds (its port taken), the module stops it again and fails, keeping what it recorded. One found
+    running already (its service started it at boot) is waited for alike, and only named if it binds none.
   - Geo-replication's gsyncd processes are started by glusterd, which starts them again for each started
     session. Debian's glusterd unit (C(KillMode=control-group)) ends them with glusterd; with a unit that
     ends glusterd alone, or without systemd, they are left running, so stop the sessions first.
@@ -141,6 +142,7 @@ from ansible_collections.ganeti_gluster.cluster.plugins.module_utils.gluster_pro
     holds_udp_socket,
     is_running,
     mount_options,
+    ppid,
     script_options,
     service_unit,
     systemd_is_init,
@@ -160,10 +162,11 @@ POLL_SECONDS = (0.2, 2.0)
 def spawn_detached(argv, log):
     """Start argv as a daemon that does not fork itself: in a session of its own, at /,
     with nothing of the module's open, its output to /dev/null and its errors appended
-    to `log`; return at once. (run_command waits for the output, which a daemon never
-    closes.) An argv that cannot run leaves no process, which the caller's check names."""
-    if os.fork():
-        return
+    to `log`; return its pid at once. (run_command waits for the output, which a daemon
+    never closes.) An argv that cannot run writes why to `log` and leaves no process."""
+    pid = os.fork()
+    if pid:
+        return pid
     try:
         os.setsid()
         os.chdir("/")
@@ -173,6 +176,9 @@ def spawn_detached(argv, log):
             os.dup2(target, fd)
         os.closerange(3, os.sysconf("SC_OPEN_MAX"))
         os.execv(argv[0], argv)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.write(2, f"{argv[0]} did not start: {exc}\n".encode())
     finally:
         os._exit(127)
 
@@ -218,7 +224,6 @@ class Daemons:
             self.fail(f"{self.params['record']} is not a list of mounts; remove it after checking what it held")
 
     def record(self, mounts):
-        os.makedirs(os.path.dirname(self.params["record"]), mode=0o700, exist_ok=True)
         replace_file(self.module, self.params["record"], json.dumps(sorted(set(mounts))) + "\n", new_mode=0o600)
 
     @property
@@ -276,8 +281,12 @@ class Daemons:
         # maintenance (rolling.yml resumes such a host first).
         events = self.events_daemon([p for p in processes if p.role == EVENTS_DAEMON])
         if not self.module.check_mode:
+            os.makedirs(os.path.dirname(self.params["record"]), mode=0o700, exist_ok=True)
             if events:
                 replace_file(self.module, self.events_record, json.dumps(events) + "\n", new_mode=0o600)
+            elif not os.path.exists(self.params["record"]) and os.path.exists(self.events_record):
+                # Left by a maintenance that ended otherwise: not this stop's.
+                os.unlink(self.events_record)
             self.record(self.recorded() + [(s, t, mount_options(t, processes)) for s, t in mounts])
         for _source, target in mounts:
             self.run_argv([self.module.get_bin_path("umount", required=True), target], f"umount {target}")
@@ -418,8 +427,15 @@ class Daemons:
             self.run_argv(argv, f"mount {target}")
             self.result["mounted"].append({"source": source, "target": target})
         # Read again: the wait may have been long, and its unit may have started it meanwhile.
-        if events is not None and not any(p.role == EVENTS_DAEMON for p in gluster_processes()):
+        running = [p.pid for p in gluster_processes() if p.role == EVENTS_DAEMON]
+        if events is not None and not running:
             self.start_events_daemon(events)
+        elif events is not None and not self.bound(lambda: running):
+            self.fail(
+                f"{EVENTS_DAEMON} runs here (pids {', '.join(map(str, running))}, not started by this run) but "
+                f"holds no UDP socket after {EVENTS_WAIT} s: its port may be taken. Gluster itself runs here. Fix "
+                f"it and run again, or remove {self.events_record} to leave it as it is."
+            )
         if os.path.exists(self.events_record):
             os.unlink(self.events_record)
             self.result["changed"] = True
@@ -432,35 +448,61 @@ class Daemons:
         """glustereventsd as it ran before the stop: through its systemd service, else the
         installed one with its options, detached (it does not fork into the background).
         Started once it holds its UDP socket: one that cannot bind its port stays up without
-        it (its webhook child keeps it), and is ended again, the records kept."""
-        before = {p.pid for p in gluster_processes() if p.role == EVENTS_DAEMON}
+        it (its webhook child keeps it), and is stopped again, the records kept."""
+        systemctl = self.module.get_bin_path("systemctl", required=bool(events["unit"]))
         if events["unit"]:
-            systemctl = self.module.get_bin_path("systemctl", required=True)
             self.run_argv([systemctl, "start", events["unit"]], f"systemctl start {events['unit']}")
             where = f"journalctl -u {events['unit']}"
+
+            def ours():
+                rc, out, _err = self.module.run_command(
+                    [systemctl, "show", "--property=MainPID", "--value", events["unit"]],
+                    check_rc=False,
+                    environ_update=C_LOCALE,
+                )
+                main = int(out.strip()) if rc == 0 and out.strip().isdigit() else 0
+                return [p.pid for p in gluster_processes() if p.role == EVENTS_DAEMON and main in (p.pid, ppid(p.pid))]
         else:
-            argv = [self.module.get_bin_path(EVENTS_DAEMON, required=True, opt_dirs=["/usr/sbin"]), *events["options"]]
-            log = os.path.join(os.path.dirname(self.params["record"]), f"{EVENTS_DAEMON}.log")
+            program = self.module.get_bin_path(EVENTS_DAEMON, opt_dirs=["/usr/sbin"])
+            if not program:
+                self.fail(
+                    f"{EVENTS_DAEMON} ran here before Gluster was stopped, and is not installed now: install it "
+                    f"(glusterfs-server) and run again, or remove {self.events_record} to leave it stopped."
+                )
+            argv = [program, *events["options"]]
+            where = os.path.join(os.path.dirname(self.params["record"]), f"{EVENTS_DAEMON}.log")
             self.commands.append(argv)
             self.result["changed"] = True
-            spawn_detached(argv, log)
-            where = log
+            child = spawn_detached(argv, where)
+
+            def ours():
+                # The one started and its webhook child; not one that came from elsewhere.
+                return [p.pid for p in gluster_processes() if p.role == EVENTS_DAEMON and child in (p.pid, ppid(p.pid))]
+
+        if self.bound(ours):
+            self.result["events_started"] = True
+            return
+        if events["unit"]:
+            self.run_argv([systemctl, "stop", events["unit"]], f"systemctl stop {events['unit']}")
+        else:
+            self.end([p for p in gluster_processes() if p.pid in ours()])
+        self.fail(
+            f"{EVENTS_DAEMON} was started again but held no UDP socket after {EVENTS_WAIT} s (its port taken, or "
+            f"it did not start), and was stopped again: see {where}. Gluster itself runs here. Fix it and run "
+            f"again, or remove {self.events_record} to leave it stopped."
+        )
+
+    @staticmethod
+    def bound(pids):
+        """Whether the notifier processes `pids()` names hold a UDP socket within EVENTS_WAIT."""
         deadline = time.monotonic() + EVENTS_WAIT
         while True:
-            started = [p for p in gluster_processes() if p.role == EVENTS_DAEMON and p.pid not in before]
-            if started and holds_udp_socket([p.pid for p in started]):
-                self.result["events_started"] = True
-                return
+            found = pids()
+            if found and holds_udp_socket(found):
+                return True
             if time.monotonic() >= deadline:
-                break
+                return False
             time.sleep(EVENTS_POLL)
-        if not events["unit"]:
-            self.end(started)
-        self.fail(
-            f"{EVENTS_DAEMON} was started again but holds no UDP socket after {EVENTS_WAIT} s (its port taken, or "
-            f"it did not start): see {where}. Gluster itself runs here. Fix it and run again, or remove "
-            f"{self.events_record} to leave it stopped."
-        )
 
     @staticmethod
     def answers(cli):

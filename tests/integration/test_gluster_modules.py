@@ -495,7 +495,7 @@ def test_daemons_stop_every_gluster_process_then_start_and_heal(devices):
     assert ssh("node3", f"sleep 1; kill -0 {holder}").returncode == 0
     failed = run_module("node3", "gluster_daemons", {"state": "started"})
     assert failed["failed"] and failed["started"] and not failed["events_started"], failed
-    assert failed["msg"].startswith("glustereventsd was started again but holds no UDP socket after 15 s"), failed
+    assert failed["msg"].startswith("glustereventsd was started again but held no UDP socket after 15 s"), failed
     assert failed["mounted"] == [{"source": "node3:/gv0", "target": MOUNTED}]
     assert ssh("node3", EVENTS_PIDS).stdout.split() == []
     assert ssh("node3", f"test -e {RECORD} && test -e {EVENTS_RECORD} && kill {holder}").returncode == 0

@@ -3,6 +3,7 @@ refuses before stopping anything, and what it would stop, in which order."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -277,12 +278,17 @@ def test_the_events_notifier_is_stopped_after_glusterd_and_started_again_as_it_r
     assert json.loads(Path(record).read_text()) == []
     assert json.loads(events_record(record).read_text()) == {"options": ["--pid-file", "/run/ev.pid"], "unit": unit}
 
-    spawn = mock.Mock()
-    # Read before the wait, again after it, before the start, then once it runs.
-    reads = [[], [], [], [EVENTS_AGAIN]]
+    spawn = mock.Mock(return_value=EVENTS_AGAIN.pid)
+    # Read before the wait, again after it, then once it runs.
+    reads = [[], [], [EVENTS_AGAIN]]
     start = [Expected([SYSTEMCTL, "start", "glustereventsd.service"])] if unit else []
+    if unit:
+        start.append(
+            Expected([SYSTEMCTL, "show", "--property=MainPID", "--value", "glustereventsd.service"], stdout="31")
+        )
     with (
         mock.patch.object(gluster_daemons, "spawn_detached", spawn),
+        mock.patch.object(gluster_daemons, "ppid", lambda pid: 1),
         mock.patch.object(gluster_daemons, "holds_udp_socket", lambda pids: pids == [EVENTS_AGAIN.pid]),
         mock.patch.object(gluster_daemons.Daemons, "wait_ready", lambda self, cli: None),
         mock.patch.object(gluster_daemons.Daemons, "answers", staticmethod(lambda cli: True)),
@@ -302,30 +308,87 @@ def test_the_events_notifier_is_stopped_after_glusterd_and_started_again_as_it_r
         again = ["/usr/sbin/glustereventsd", "--pid-file", "/run/ev.pid"]
         assert started.result["commands"] == [again]
         spawn.assert_called_once_with(again, str(Path(record).parent / "glustereventsd.log"))
+    assert started.result["commands"][:1] == ([[SYSTEMCTL, "start", "glustereventsd.service"]] if unit else [again])
     assert not Path(record).exists() and not events_record(record).exists()
 
 
-def test_a_notifier_that_binds_no_port_is_ended_and_the_start_fails_keeping_the_records(host):
+def start_with(record, commands, reads, bound, **patches):
+    """state=started with the records there, gluster_processes() answering `reads` in turn
+    (the last from then on), holds_udp_socket() `bound`."""
+    answers = iter(reads)
+    last = []
+
+    def processes():
+        nonlocal last
+        last = next(answers, last)
+        return last
+
+    patches = {"ppid": lambda pid: 1, **patches}
+    patches |= {"gluster_processes": processes, "holds_udp_socket": lambda pids: bound, "EVENTS_WAIT": 0}
+    with contextlib.ExitStack() as stack:
+        for name, value in patches.items():
+            stack.enter_context(mock.patch.object(gluster_daemons, name, value))
+        stack.enter_context(mock.patch.object(gluster_daemons.Daemons, "wait_ready", lambda self, cli: None))
+        stack.enter_context(mock.patch.object(gluster_daemons.Daemons, "answers", staticmethod(lambda cli: True)))
+        return run_module(gluster_daemons.main, {"state": "started", "record": record}, commands)
+
+
+@pytest.mark.parametrize("unit", [None, "glustereventsd.service"])
+def test_a_notifier_that_binds_no_port_is_stopped_again_and_the_start_fails_keeping_the_records(host, unit):
     state, _users, record = host
     state["processes"], state["mounts"] = [], []
     Path(record).write_text("[]")
-    events_record(record).write_text(json.dumps({"options": [], "unit": None}))
+    events_record(record).write_text(json.dumps({"options": [], "unit": unit}))
     ended = set()
-    with (
-        mock.patch.object(gluster_daemons, "spawn_detached", mock.Mock()),
-        mock.patch.object(gluster_daemons, "EVENTS_WAIT", 0),
-        mock.patch.object(gluster_daemons, "holds_udp_socket", lambda pids: False),
-        mock.patch.object(gluster_daemons, "gluster_processes", mock.Mock(side_effect=[[], [], [], [EVENTS_AGAIN]])),
-        mock.patch.object(gluster_daemons, "is_running", lambda pid, started=None: pid not in ended),
-        mock.patch.object(gluster_daemons.os, "kill", lambda pid, sig: ended.add(pid)),
-        mock.patch.object(gluster_daemons.Daemons, "wait_ready", lambda self, cli: None),
-        mock.patch.object(gluster_daemons.Daemons, "answers", staticmethod(lambda cli: True)),
-    ):
-        started = run_module(gluster_daemons.main, {"state": "started", "record": record}, [])
+    show = Expected([SYSTEMCTL, "show", "--property=MainPID", "--value", "glustereventsd.service"], stdout="31\n")
+    commands = [Expected([SYSTEMCTL, "start", unit]), show, Expected([SYSTEMCTL, "stop", unit])] if unit else []
+    started = start_with(
+        record,
+        commands,
+        [[], [], [EVENTS_AGAIN]],
+        bound=False,
+        spawn_detached=mock.Mock(return_value=EVENTS_AGAIN.pid),
+        is_running=lambda pid, started=None: pid not in ended,
+        os=mock.Mock(wraps=os, kill=lambda pid, sig: ended.add(pid)),
+    )
     assert started.failed and not started.result["events_started"], started.result
-    assert started.result["msg"].startswith("glustereventsd was started again but holds no UDP socket after 0 s")
-    assert started.result["commands"] == [["/usr/sbin/glustereventsd"], ["kill", "-TERM", "31"]]
+    assert started.result["msg"].startswith("glustereventsd was started again but held no UDP socket after 0 s")
+    stop = [[SYSTEMCTL, "start", unit], [SYSTEMCTL, "stop", unit]] if unit else [["/usr/sbin/glustereventsd"]]
+    assert started.result["commands"] == stop + ([] if unit else [["kill", "-TERM", "31"]])
     assert Path(record).exists() and events_record(record).exists()
+
+
+@pytest.mark.parametrize("bound", [True, False])
+def test_a_notifier_already_running_is_left_and_named_only_when_it_binds_no_port(host, bound):
+    state, _users, record = host
+    state["processes"], state["mounts"] = [], []
+    Path(record).write_text("[]")
+    events_record(record).write_text(json.dumps({"options": [], "unit": "glustereventsd.service"}))
+    started = start_with(
+        record, [], [[EVENTS_AGAIN]], bound=bound, spawn_detached=mock.Mock(side_effect=AssertionError)
+    )
+    assert started.failed is not bound and not started.result["events_started"], started.result
+    assert [c for c in started.result["commands"] if "kill" in c] == []
+    assert events_record(record).exists() is not bound
+    if not bound:
+        assert started.result["msg"].startswith("glustereventsd runs here (pids 31, not started by this run)")
+
+
+def test_a_stop_makes_the_records_directory_and_drops_a_notifier_record_no_stop_left(host, tmp_path):
+    state, _users, _record = host
+    record = str(tmp_path / "new" / "gluster-stopped.json")
+    state["processes"], state["mounts"] = [BRICK], []
+    with (
+        mock.patch.object(gluster_daemons, "is_running", lambda pid, started=None: False),
+        mock.patch.object(gluster_daemons, "gluster_processes", mock.Mock(side_effect=[[BRICK], [], [BRICK], []])),
+    ):
+        os.makedirs(os.path.dirname(record))
+        events_record(record).write_text(json.dumps({"options": [], "unit": None}))
+        stopped = run_module(gluster_daemons.main, {"state": "stopped", "record": record}, [])
+        assert not stopped.failed and not events_record(record).exists(), stopped.result
+        deeper = str(tmp_path / "missing" / "dir" / "gluster-stopped.json")
+        stopped = run_module(gluster_daemons.main, {"state": "stopped", "record": deeper}, [])
+    assert not stopped.failed and json.loads(Path(deeper).read_text()) == [], stopped.result
 
 
 def test_a_notifier_that_is_not_its_services_main_process_is_started_again_by_hand(host):
@@ -362,12 +425,14 @@ def test_a_detached_daemon_runs_in_a_session_of_its_own_with_nothing_of_the_modu
     held = open(tmp_path / "held", "w")  # noqa: SIM115 - an fd of the "module" the daemon must not keep
     started = tmp_path / "pid"
     log = tmp_path / "errors.log"
-    gluster_daemons.spawn_detached(["/bin/sh", "-c", f"echo $$ > {started}; echo failed >&2; exec sleep 30"], str(log))
+    script = f"echo failed >&2; echo $$ > {started}.new; mv {started}.new {started}; exec sleep 30"
+    child = gluster_daemons.spawn_detached(["/bin/sh", "-c", script], str(log))
     deadline = time.monotonic() + 5
     while not (started.exists() and started.read_text().strip()) and time.monotonic() < deadline:
         time.sleep(0.05)
     pid = int(started.read_text())
     try:
+        assert pid == child
         assert os.getsid(pid) == pid and os.readlink(f"/proc/{pid}/cwd") == "/"
         fds = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
         assert fds == {os.devnull, str(log)}, fds
