@@ -444,8 +444,8 @@ def arbiter_orphans(volume, online, listing):
     for what. Measured: AFR fails each later write and mode change to a file whose data only
     the dead brick held, and the write in flight at the death too, blaming nobody, so the
     online data brick does not come to list it; a mode or owner change in flight then (not
-    measured) would have it listed by both, and not found. One listed by the arbiter alone and blamed for
-    its metadata only is taken as data: refused, though heal could mend it."""
+    measured) would have it listed by both, and not found. One listed by the arbiter alone
+    and blamed for its metadata only is taken as data: refused, though heal could mend it."""
     if listing is None:
         return {}
     listed = brick_lookup(listing)

@@ -22,9 +22,8 @@ description:
     Ganeti's mounts or an admin's backup-volfile-servers, acl, ro and log-level. It then stops
     glusterd (through its unit under systemd, which would otherwise start it again), then Gluster's events
     notifier glustereventsd where it runs as root (through the systemd service whose main process it is, if
-    any; how it ran is recorded too), then
-    sends SIGTERM to the bricks (glusterfsd) and then the other glusterfs processes (self-heal daemon,
-    rebalance, clients), and waits for each to end. A process still
+    any; how it ran is recorded too), then sends SIGTERM to the bricks (glusterfsd) and then the other
+    glusterfs processes (self-heal daemon, rebalance, clients), and waits for each to end. A process still
     running O(timeout) seconds after its SIGTERM gets SIGKILL, and RV(killed) names it.
   - With O(state=started), starts glusterd when it does not answer (its unit under systemd, else the
     daemon with a pid file), then waits until glusterd answers, every brick of this host in a started
@@ -328,16 +327,17 @@ class Daemons:
         if not processes:
             return None
         unit = service_unit(processes[0].pid)
-        if unit and systemd_is_init():
-            systemctl = self.module.get_bin_path("systemctl", required=True)
-            rc, out, _err = self.module.run_command(
-                [systemctl, "show", "--property=MainPID", "--value", unit], check_rc=False, environ_update=C_LOCALE
-            )
-            if rc != 0 or out.strip() not in {str(p.pid) for p in processes}:
-                unit = None
-        else:
+        if not (unit and systemd_is_init() and self.main_pid(unit) in {p.pid for p in processes}):
             unit = None
         return {"options": script_options(processes[0].cmdline), "unit": unit}
+
+    def main_pid(self, unit):
+        """The main process of systemd service `unit` (0: none)."""
+        systemctl = self.module.get_bin_path("systemctl", required=True)
+        rc, out, _err = self.module.run_command(
+            [systemctl, "show", "--property=MainPID", "--value", unit], check_rc=False, environ_update=C_LOCALE
+        )
+        return int(out.strip()) if rc == 0 and out.strip().isdigit() else 0
 
     def end_in_order(self, processes):
         for role in ROLES:
@@ -455,12 +455,7 @@ class Daemons:
             where = f"journalctl -u {events['unit']}"
 
             def ours():
-                rc, out, _err = self.module.run_command(
-                    [systemctl, "show", "--property=MainPID", "--value", events["unit"]],
-                    check_rc=False,
-                    environ_update=C_LOCALE,
-                )
-                main = int(out.strip()) if rc == 0 and out.strip().isdigit() else 0
+                main = self.main_pid(events["unit"])
                 return [p.pid for p in gluster_processes() if p.role == EVENTS_DAEMON and main in (p.pid, ppid(p.pid))]
         else:
             program = self.module.get_bin_path(EVENTS_DAEMON, opt_dirs=["/usr/sbin"])
