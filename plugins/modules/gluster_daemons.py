@@ -453,10 +453,6 @@ class Daemons:
         if events["unit"]:
             self.run_argv([systemctl, "start", events["unit"]], f"systemctl start {events['unit']}")
             where = f"journalctl -u {events['unit']}"
-
-            def ours():
-                main = self.main_pid(events["unit"])
-                return [p.pid for p in gluster_processes() if p.role == EVENTS_DAEMON and main in (p.pid, ppid(p.pid))]
         else:
             program = self.module.get_bin_path(EVENTS_DAEMON, opt_dirs=["/usr/sbin"])
             if not program:
@@ -470,17 +466,19 @@ class Daemons:
             self.result["changed"] = True
             child = spawn_detached(argv, where)
 
-            def ours():
-                # The one started and its webhook child; not one that came from elsewhere.
-                return [p.pid for p in gluster_processes() if p.role == EVENTS_DAEMON and child in (p.pid, ppid(p.pid))]
+        def ours():
+            """The notifier started (its service's main process, or the child forked) and its
+            webhook child; not one that came from elsewhere."""
+            root = self.main_pid(events["unit"]) if events["unit"] else child
+            return [p for p in gluster_processes() if p.role == EVENTS_DAEMON and root in (p.pid, ppid(p.pid))]
 
-        if self.bound(ours):
+        if self.bound(lambda: [p.pid for p in ours()]):
             self.result["events_started"] = True
             return
         if events["unit"]:
             self.run_argv([systemctl, "stop", events["unit"]], f"systemctl stop {events['unit']}")
         else:
-            self.end([p for p in gluster_processes() if p.pid in ours()])
+            self.end(ours())
         self.fail(
             f"{EVENTS_DAEMON} was started again but held no UDP socket after {EVENTS_WAIT} s (its port taken, or "
             f"it did not start), and was stopped again: see {where}. Gluster itself runs here. Fix it and run "
